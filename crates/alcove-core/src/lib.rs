@@ -1,0 +1,21 @@
+//! Alcove's domain: what a function, a version, an alias and a tenant are, the rules
+//! their values must follow, and the trait every persistence backend implements.
+//!
+//! Everything here is pure: no I/O, no HTTP. Values are validated once, when they are
+//! built from untrusted input, so the rest of the system handles only valid ones.
+
+pub mod error;
+pub mod function;
+pub mod names;
+pub mod runtime;
+pub mod store;
+pub mod tenant;
+
+pub use error::{Error, Result};
+pub use function::{
+    Architecture, CodeRef, FunctionConfig, FunctionSettings, SettingsPatch, Version, LIMITS,
+};
+pub use names::{AliasName, FunctionName, FunctionRef, Qualifier, ACCOUNT_ID};
+pub use runtime::Runtime;
+pub use store::{plan_publish, AccountUsage, Alias, AliasPatch, LatestUpdate, Page, PublishRequest, Store};
+pub use tenant::{TenantId, TenantIsolationMode};

@@ -1,0 +1,82 @@
+//! Runtime identifiers. A function may be created with any identifier Lambda still accepts
+//! for new functions; identifiers Lambda has retired are refused with its message, unknown
+//! ones with the enum constraint.
+
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::{Error, Result};
+
+/// Identifiers Lambda accepts for creating or updating a function.
+const SUPPORTED: &[&str] = &[
+    "nodejs18.x", "nodejs20.x", "nodejs22.x", "nodejs24.x",
+    "python3.9", "python3.10", "python3.11", "python3.12", "python3.13", "python3.14",
+    "java8.al2", "java11", "java17", "java21", "java25",
+    "dotnet8", "dotnet10",
+    "ruby3.2", "ruby3.3", "ruby3.4",
+    "provided", "provided.al2", "provided.al2023",
+];
+
+/// Identifiers the service model still lists but Lambda no longer accepts for new code.
+const RETIRED: &[&str] = &[
+    "nodejs", "nodejs4.3", "nodejs6.10", "nodejs8.10", "nodejs10.x", "nodejs12.x", "nodejs14.x",
+    "nodejs16.x", "nodejs4.3-edge", "java8", "python2.7", "python3.6", "python3.7", "python3.8",
+    "dotnetcore1.0", "dotnetcore2.0", "dotnetcore2.1", "dotnetcore3.1", "dotnet6", "go1.x",
+    "ruby2.5", "ruby2.7",
+];
+
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct Runtime(String);
+
+impl Runtime {
+    pub fn parse(value: &str) -> Result<Self> {
+        if SUPPORTED.contains(&value) {
+            return Ok(Runtime(value.to_owned()));
+        }
+        if RETIRED.contains(&value) {
+            return Err(Error::invalid(format!(
+                "The runtime parameter of {value} is no longer supported for creating or updating \
+                 AWS Lambda functions. We recommend you use a supported runtime while creating or \
+                 updating functions."
+            )));
+        }
+        Err(Error::invalid(format!(
+            "Value '{value}' at 'runtime' failed to satisfy constraint: Member must satisfy enum \
+             value set: [{}]",
+            SUPPORTED.join(", ")
+        )))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// OS-only runtimes run the package's own `bootstrap` and need no handler.
+    pub fn is_os_only(&self) -> bool {
+        self.0.starts_with("provided")
+    }
+}
+
+impl fmt::Display for Runtime {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn known_retired_and_unknown() {
+        assert!(Runtime::parse("python3.12").is_ok());
+        assert!(Runtime::parse("provided.al2023").unwrap().is_os_only());
+        assert!(!Runtime::parse("nodejs22.x").unwrap().is_os_only());
+        let retired = Runtime::parse("python2.7").unwrap_err().to_string();
+        assert!(retired.contains("no longer supported"));
+        let unknown = Runtime::parse("cobol1.0").unwrap_err().to_string();
+        assert!(unknown.contains("enum value set"));
+    }
+}

@@ -1,0 +1,123 @@
+//! The persistence contract. Each method is one atomic unit: a backend runs it in a single
+//! transaction, so a crash leaves either all of a change or none of it.
+
+use async_trait::async_trait;
+use serde::{Deserialize, Serialize};
+
+use crate::error::{Error, Result};
+use crate::function::{FunctionConfig, Version};
+use crate::names::{AliasName, FunctionName};
+
+/// One page of a listing and the marker that fetches the next, if any.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Page<T> {
+    pub items: Vec<T>,
+    pub next_marker: Option<String>,
+}
+
+/// An alias: a stable name for one version of a function.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Alias {
+    pub function: FunctionName,
+    pub name: AliasName,
+    pub version: Version,
+    pub description: String,
+    pub revision_id: String,
+}
+
+/// Requested changes to an alias; absent fields are kept.
+#[derive(Debug, Clone, Default)]
+pub struct AliasPatch {
+    pub version: Option<Version>,
+    pub description: Option<String>,
+    pub expected_revision: Option<String>,
+}
+
+/// What `PublishVersion` was asked to check before publishing.
+#[derive(Debug, Clone, Default)]
+pub struct PublishRequest {
+    pub description: Option<String>,
+    pub expected_code_sha256: Option<String>,
+    pub expected_revision: Option<String>,
+}
+
+/// Account-wide figures for `GetAccountSettings`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct AccountUsage {
+    pub function_count: u64,
+    pub total_code_size: u64,
+    pub reserved_concurrency: u64,
+}
+
+/// A change to `$LATEST`, run inside the backend's transaction on the current value.
+pub type LatestUpdate = Box<dyn FnOnce(&FunctionConfig) -> Result<FunctionConfig> + Send>;
+
+#[async_trait]
+pub trait Store: Send + Sync + 'static {
+    /// Creates a function; with `publish`, version 1 too, which is returned.
+    async fn create_function(&self, latest: FunctionConfig, publish: bool) -> Result<FunctionConfig>;
+    async fn get_function(&self, name: &FunctionName, version: Version) -> Result<Option<FunctionConfig>>;
+    /// Functions ordered by name; with `all_versions`, each followed by its published versions.
+    async fn list_functions(&self, all_versions: bool, marker: Option<String>, limit: usize) -> Result<Page<FunctionConfig>>;
+    /// `$LATEST` then published versions in order.
+    async fn list_versions(&self, name: &FunctionName, marker: Option<String>, limit: usize) -> Result<Page<FunctionConfig>>;
+    /// Replaces `$LATEST` with what `update` makes of it; with `publish`, also publishes it.
+    async fn update_latest(&self, name: &FunctionName, update: LatestUpdate, publish: bool) -> Result<FunctionConfig>;
+    async fn publish_version(&self, name: &FunctionName, request: PublishRequest) -> Result<FunctionConfig>;
+    /// Deletes a function with all its versions, aliases and settings.
+    async fn delete_function(&self, name: &FunctionName) -> Result<()>;
+    async fn delete_version(&self, name: &FunctionName, version: u64) -> Result<()>;
+
+    async fn create_alias(&self, alias: Alias) -> Result<Alias>;
+    async fn get_alias(&self, function: &FunctionName, name: &AliasName) -> Result<Option<Alias>>;
+    async fn list_aliases(&self, function: &FunctionName, version: Option<Version>, marker: Option<String>, limit: usize) -> Result<Page<Alias>>;
+    async fn update_alias(&self, function: &FunctionName, name: &AliasName, patch: AliasPatch) -> Result<Alias>;
+    async fn delete_alias(&self, function: &FunctionName, name: &AliasName) -> Result<()>;
+
+    /// Sets reserved concurrency, refusing if the account's total reserved would exceed
+    /// `max_total_reserved`.
+    async fn put_concurrency(&self, name: &FunctionName, reserved: u32, max_total_reserved: u64) -> Result<()>;
+    async fn get_concurrency(&self, name: &FunctionName) -> Result<Option<u32>>;
+    async fn delete_concurrency(&self, name: &FunctionName) -> Result<()>;
+    async fn account_usage(&self) -> Result<AccountUsage>;
+}
+
+/// The publishing rule, shared by every backend: check the caller's preconditions, then
+/// either reuse the newest version (nothing changed since) or number a new one.
+pub fn plan_publish(
+    latest: &FunctionConfig,
+    newest_published: Option<&FunctionConfig>,
+    last_number: u64,
+    request: &PublishRequest,
+) -> Result<Option<FunctionConfig>> {
+    if let Some(expected) = &request.expected_revision {
+        if *expected != latest.revision_id {
+            return Err(Error::PreconditionFailed(
+                "The Revision Id provided does not match the latest Revision Id. Call the \
+                 GetFunction/GetAlias API to retrieve the latest Revision Id"
+                    .into(),
+            ));
+        }
+    }
+    if let Some(expected) = &request.expected_code_sha256 {
+        if *expected != latest.code.sha256_base64() {
+            return Err(Error::invalid(format!(
+                "CodeSHA256 ({expected}) is different from current CodeSHA256 in $LATEST ({}). \
+                 Please try again with the CodeSHA256 in $LATEST.",
+                latest.code.sha256_base64()
+            )));
+        }
+    }
+    if let Some(newest) = newest_published {
+        if latest.same_deployment_as(newest) {
+            return Ok(None);
+        }
+    }
+    let mut version = latest.clone();
+    version.version = Version::Published(last_number + 1);
+    if let Some(description) = &request.description {
+        version.settings.description = description.clone();
+    }
+    version.revision_id = FunctionConfig::new_revision_id();
+    Ok(Some(version))
+}
