@@ -1,0 +1,231 @@
+//! Content-addressed code packages.
+//!
+//! `code/<sha256-hex>.zip` holds the package exactly as uploaded (served back by
+//! `GetFunction`), `code/<sha256-hex>/` its unpacked tree, the task root of every
+//! environment running that code. Both are written under a temporary name and renamed into
+//! place, so a crash never leaves a half-written package under its final name.
+//!
+//! Packages are untrusted: entries that would land outside the tree (absolute paths, `..`,
+//! symlinks pointing out) are refused, and the unpacked size is counted while extracting,
+//! not taken from the headers, so a zip bomb stops at the limit.
+
+use std::fs;
+use std::io::{self, Cursor, Read, Write};
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Component, Path, PathBuf};
+
+use alcove_core::{CodeRef, Error, Result, LIMITS};
+use sha2::{Digest, Sha256};
+use zip::ZipArchive;
+
+const UNZIP_FAILED: &str = "Could not unzip uploaded file. Please check your file, then try to upload again.";
+
+#[derive(Debug, Clone)]
+pub struct CodeStore {
+    root: PathBuf,
+}
+
+impl CodeStore {
+    pub fn open(root: impl Into<PathBuf>) -> io::Result<Self> {
+        let root = root.into();
+        fs::create_dir_all(&root)?;
+        Ok(CodeStore { root })
+    }
+
+    /// Validates, stores and unpacks a zip, returning its reference. Storing the same
+    /// bytes twice is a no-op the second time.
+    pub fn put(&self, zip: &[u8]) -> Result<CodeRef> {
+        if zip.len() as u64 > LIMITS.code_size_zipped {
+            return Err(Error::TooLarge(format!(
+                "Zipped size must be smaller than {} bytes",
+                LIMITS.code_size_zipped
+            )));
+        }
+        let sha256_hex = hex::encode(Sha256::digest(zip));
+        let code = CodeRef { sha256_hex, size: zip.len() as u64 };
+        let tree = self.task_root(&code.sha256_hex);
+        if !tree.is_dir() {
+            let staging = tempfile::TempDir::with_prefix_in(".unpack-", &self.root).map_err(Error::internal)?;
+            unpack(zip, staging.path())?;
+            fs::set_permissions(staging.path(), fs::Permissions::from_mode(0o755)).map_err(Error::internal)?;
+            match fs::rename(staging.path(), &tree) {
+                Ok(()) => std::mem::forget(staging),
+                // Another request unpacked the same package first; ours is dropped.
+                Err(_) if tree.is_dir() => {}
+                Err(e) => return Err(Error::internal(e)),
+            }
+        }
+        let zip_path = self.zip_path(&code.sha256_hex);
+        if !zip_path.is_file() {
+            let mut file = tempfile::NamedTempFile::with_prefix_in(".upload-", &self.root).map_err(Error::internal)?;
+            file.write_all(zip).and_then(|_| file.as_file().sync_all()).map_err(Error::internal)?;
+            file.persist(&zip_path).map_err(|e| Error::internal(e.error))?;
+        }
+        Ok(code)
+    }
+
+    pub fn zip_path(&self, sha256_hex: &str) -> PathBuf {
+        self.root.join(format!("{sha256_hex}.zip"))
+    }
+
+    /// The unpacked tree of a package: what an environment sees as `/var/task`.
+    pub fn task_root(&self, sha256_hex: &str) -> PathBuf {
+        self.root.join(sha256_hex)
+    }
+
+    /// The package bytes, if stored. `sha256_hex` must be a digest, never a path.
+    pub fn read_zip(&self, sha256_hex: &str) -> io::Result<Option<Vec<u8>>> {
+        if sha256_hex.len() != 64 || !sha256_hex.chars().all(|c| c.is_ascii_hexdigit()) {
+            return Ok(None);
+        }
+        match fs::read(self.zip_path(sha256_hex)) {
+            Ok(bytes) => Ok(Some(bytes)),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+}
+
+fn unpack(zip: &[u8], dest: &Path) -> Result<()> {
+    let mut archive = ZipArchive::new(Cursor::new(zip)).map_err(|_| Error::invalid(UNZIP_FAILED))?;
+    let too_big = || {
+        Error::invalid(format!(
+            "Unzipped size must be smaller than {} bytes",
+            LIMITS.code_size_unzipped
+        ))
+    };
+    let declared: u64 = (0..archive.len())
+        .filter_map(|i| archive.by_index_raw(i).ok().map(|e| e.size()))
+        .fold(0u64, u64::saturating_add);
+    if declared > LIMITS.code_size_unzipped {
+        return Err(too_big());
+    }
+    let mut budget = LIMITS.code_size_unzipped;
+    for i in 0..archive.len() {
+        let mut entry = archive.by_index(i).map_err(|_| Error::invalid(UNZIP_FAILED))?;
+        let raw_name = entry.name().to_owned();
+        let relative = entry.enclosed_name().filter(|p| p.components().all(|c| matches!(c, Component::Normal(_)))).ok_or_else(|| {
+            Error::invalid(format!(
+                "Could not unzip uploaded file: entry '{raw_name}' has an absolute path or a '..' component."
+            ))
+        })?;
+        let target = dest.join(&relative);
+        if entry.is_dir() {
+            fs::create_dir_all(&target).map_err(Error::internal)?;
+            continue;
+        }
+        if let Some(parent) = target.parent() {
+            fs::create_dir_all(parent).map_err(Error::internal)?;
+        }
+        if entry.is_symlink() {
+            let mut link = String::new();
+            entry.read_to_string(&mut link).map_err(|_| Error::invalid(UNZIP_FAILED))?;
+            if !symlink_stays_inside(&relative, Path::new(&link)) {
+                return Err(Error::invalid(format!(
+                    "Could not unzip uploaded file: symbolic link '{raw_name}' points outside the package."
+                )));
+            }
+            std::os::unix::fs::symlink(&link, &target).map_err(|_| Error::invalid(UNZIP_FAILED))?;
+            continue;
+        }
+        let mut out = fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(&target)
+            .map_err(|_| Error::invalid(format!("Could not unzip uploaded file: duplicate entry '{raw_name}'.")))?;
+        let written = io::copy(&mut (&mut entry).take(budget + 1), &mut out).map_err(|_| Error::invalid(UNZIP_FAILED))?;
+        if written > budget {
+            return Err(too_big());
+        }
+        budget -= written;
+        let executable = entry.unix_mode().is_some_and(|m| m & 0o111 != 0);
+        let mode = if executable { 0o755 } else { 0o644 };
+        fs::set_permissions(&target, fs::Permissions::from_mode(mode)).map_err(Error::internal)?;
+    }
+    Ok(())
+}
+
+/// Whether a link at `link_path` (relative to the package root) with target `target`
+/// resolves, lexically, to a place inside the package.
+fn symlink_stays_inside(link_path: &Path, target: &Path) -> bool {
+    if target.is_absolute() {
+        return false;
+    }
+    let mut depth: i64 = link_path.components().count() as i64 - 1;
+    for component in target.components() {
+        match component {
+            Component::Normal(_) => depth += 1,
+            Component::CurDir => {}
+            Component::ParentDir => {
+                depth -= 1;
+                if depth < 0 {
+                    return false;
+                }
+            }
+            Component::RootDir | Component::Prefix(_) => return false,
+        }
+    }
+    true
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use zip::write::SimpleFileOptions;
+
+    fn build(entries: &[(&str, &[u8], u32)]) -> Vec<u8> {
+        let mut writer = zip::ZipWriter::new(Cursor::new(Vec::new()));
+        for (name, body, mode) in entries {
+            writer.start_file(*name, SimpleFileOptions::default().unix_permissions(*mode)).unwrap();
+            writer.write_all(body).unwrap();
+        }
+        writer.finish().unwrap().into_inner()
+    }
+
+    #[test]
+    fn stores_unpacks_and_keeps_modes() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = CodeStore::open(dir.path()).unwrap();
+        let zip = build(&[("bootstrap", b"#!/bin/sh\n", 0o755), ("lib/data.txt", b"hello", 0o644)]);
+        let code = store.put(&zip).unwrap();
+        assert_eq!(code.size, zip.len() as u64);
+        let root = store.task_root(&code.sha256_hex);
+        assert_eq!(fs::read(root.join("lib/data.txt")).unwrap(), b"hello");
+        let mode = fs::metadata(root.join("bootstrap")).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o755);
+        assert_eq!(store.read_zip(&code.sha256_hex).unwrap().unwrap(), zip);
+        // Idempotent.
+        assert_eq!(store.put(&zip).unwrap(), code);
+    }
+
+    #[test]
+    fn refuses_garbage_and_escapes() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = CodeStore::open(dir.path()).unwrap();
+        assert!(store.put(b"not a zip").unwrap_err().to_string().contains("Could not unzip"));
+        let zip = build(&[("ok.txt", b"x", 0o644)]);
+        assert!(store.put(&zip[..zip.len() - 10]).is_err());
+        for evil in ["../evil", "/etc/evil", "a/../../evil"] {
+            let err = store.put(&build(&[(evil, b"x", 0o644)])).unwrap_err();
+            assert!(matches!(err, Error::InvalidParameter(_)), "{evil}: {err}");
+        }
+        assert!(!dir.path().join("../evil").exists());
+    }
+
+    #[test]
+    fn symlinks_must_stay_inside() {
+        assert!(symlink_stays_inside(Path::new("a/link"), Path::new("../b")));
+        assert!(symlink_stays_inside(Path::new("link"), Path::new("./b/c")));
+        assert!(!symlink_stays_inside(Path::new("link"), Path::new("../etc/passwd")));
+        assert!(!symlink_stays_inside(Path::new("a/link"), Path::new("/etc/passwd")));
+    }
+
+    #[test]
+    fn refuses_oversized_and_bad_digests() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = CodeStore::open(dir.path()).unwrap();
+        let huge = vec![0u8; (LIMITS.code_size_zipped + 1) as usize];
+        assert!(matches!(store.put(&huge), Err(Error::TooLarge(_))));
+        assert_eq!(store.read_zip("../../etc/passwd").unwrap(), None);
+    }
+}

@@ -1,0 +1,721 @@
+//! The embedded SQLite backend: one database file in the data directory, WAL journal,
+//! every trait method one `IMMEDIATE` transaction. Configurations are stored as JSON
+//! documents keyed by (function, version); the columns beside them are the ones queries
+//! filter or order on.
+
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+
+use alcove_core::store::{AccountUsage, LatestUpdate, PublishRequest};
+use alcove_core::{
+    plan_publish, Alias, AliasName, AliasPatch, Error, FunctionConfig, FunctionName, Page, Result,
+    Store, Version,
+};
+use async_trait::async_trait;
+use rusqlite::{params, Connection, OptionalExtension, Transaction, TransactionBehavior};
+
+const SCHEMA: &str = r#"
+CREATE TABLE IF NOT EXISTS functions (
+    name                 TEXT PRIMARY KEY,
+    latest               TEXT NOT NULL,
+    last_version         INTEGER NOT NULL DEFAULT 0,
+    reserved_concurrency INTEGER
+);
+CREATE TABLE IF NOT EXISTS versions (
+    function TEXT NOT NULL REFERENCES functions(name) ON DELETE CASCADE,
+    version  INTEGER NOT NULL,
+    config   TEXT NOT NULL,
+    PRIMARY KEY (function, version)
+);
+CREATE TABLE IF NOT EXISTS aliases (
+    function    TEXT NOT NULL REFERENCES functions(name) ON DELETE CASCADE,
+    name        TEXT NOT NULL,
+    version     TEXT NOT NULL,
+    description TEXT NOT NULL,
+    revision_id TEXT NOT NULL,
+    PRIMARY KEY (function, name)
+);
+"#;
+
+#[derive(Clone)]
+pub struct SqliteStore {
+    conn: Arc<Mutex<Connection>>,
+}
+
+impl SqliteStore {
+    pub fn open(path: &Path) -> Result<Self> {
+        let conn = Connection::open(path).map_err(Error::internal)?;
+        Self::init(conn)
+    }
+
+    pub fn open_in_memory() -> Result<Self> {
+        Self::init(Connection::open_in_memory().map_err(Error::internal)?)
+    }
+
+    fn init(conn: Connection) -> Result<Self> {
+        // WAL with synchronous=NORMAL survives a killed process (committed pages are in the
+        // OS's hands); FULL would only add protection against power loss.
+        conn.pragma_update(None, "journal_mode", "WAL").map_err(Error::internal)?;
+        conn.pragma_update(None, "synchronous", "NORMAL").map_err(Error::internal)?;
+        conn.pragma_update(None, "foreign_keys", "ON").map_err(Error::internal)?;
+        conn.execute_batch(SCHEMA).map_err(Error::internal)?;
+        Ok(SqliteStore { conn: Arc::new(Mutex::new(conn)) })
+    }
+
+    /// Runs `work` in one transaction on a blocking thread; commits only if it succeeds.
+    async fn transaction<T, F>(&self, work: F) -> Result<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Transaction<'_>) -> Result<T> + Send + 'static,
+    {
+        let conn = Arc::clone(&self.conn);
+        tokio::task::spawn_blocking(move || {
+            let mut conn = conn.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+            let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate).map_err(Error::internal)?;
+            let value = work(&tx)?;
+            tx.commit().map_err(Error::internal)?;
+            Ok(value)
+        })
+        .await
+        .map_err(Error::internal)?
+    }
+}
+
+fn sql(e: rusqlite::Error) -> Error {
+    Error::internal(format!("database: {e}"))
+}
+
+fn to_json<T: serde::Serialize>(value: &T) -> Result<String> {
+    serde_json::to_string(value).map_err(Error::internal)
+}
+
+fn from_json<T: serde::de::DeserializeOwned>(raw: &str) -> Result<T> {
+    serde_json::from_str(raw).map_err(|e| Error::internal(format!("corrupt record: {e}")))
+}
+
+fn not_found(name: &FunctionName) -> Error {
+    Error::NotFound(format!("Function not found: {name}"))
+}
+
+fn load_latest(tx: &Transaction<'_>, name: &FunctionName) -> Result<Option<(FunctionConfig, u64)>> {
+    tx.query_row(
+        "SELECT latest, last_version FROM functions WHERE name = ?1",
+        params![name.as_str()],
+        |row| Ok((row.get::<_, String>(0)?, row.get::<_, i64>(1)?)),
+    )
+    .optional()
+    .map_err(sql)?
+    .map(|(raw, last)| Ok((from_json(&raw)?, last as u64)))
+    .transpose()
+}
+
+fn load_version(tx: &Transaction<'_>, name: &FunctionName, version: u64) -> Result<Option<FunctionConfig>> {
+    tx.query_row(
+        "SELECT config FROM versions WHERE function = ?1 AND version = ?2",
+        params![name.as_str(), version as i64],
+        |row| row.get::<_, String>(0),
+    )
+    .optional()
+    .map_err(sql)?
+    .map(|raw| from_json(&raw))
+    .transpose()
+}
+
+fn newest_version(tx: &Transaction<'_>, name: &FunctionName) -> Result<Option<FunctionConfig>> {
+    tx.query_row(
+        "SELECT config FROM versions WHERE function = ?1 ORDER BY version DESC LIMIT 1",
+        params![name.as_str()],
+        |row| row.get::<_, String>(0),
+    )
+    .optional()
+    .map_err(sql)?
+    .map(|raw| from_json(&raw))
+    .transpose()
+}
+
+/// Publishes `$LATEST` as it stands in the transaction, per the shared publishing rule.
+fn publish_in(tx: &Transaction<'_>, name: &FunctionName, request: &PublishRequest) -> Result<FunctionConfig> {
+    let (latest, last_number) = load_latest(tx, name)?.ok_or_else(|| not_found(name))?;
+    let newest = newest_version(tx, name)?;
+    match plan_publish(&latest, newest.as_ref(), last_number, request)? {
+        None => Ok(newest.expect("plan_publish reuses only an existing version")),
+        Some(version) => {
+            let Version::Published(number) = version.version else {
+                return Err(Error::internal("publish planned an unnumbered version"));
+            };
+            tx.execute(
+                "INSERT INTO versions (function, version, config) VALUES (?1, ?2, ?3)",
+                params![name.as_str(), number as i64, to_json(&version)?],
+            )
+            .map_err(sql)?;
+            tx.execute(
+                "UPDATE functions SET last_version = ?2 WHERE name = ?1",
+                params![name.as_str(), number as i64],
+            )
+            .map_err(sql)?;
+            Ok(version)
+        }
+    }
+}
+
+fn version_exists(tx: &Transaction<'_>, name: &FunctionName, version: Version) -> Result<bool> {
+    match version {
+        Version::Latest => Ok(true),
+        Version::Published(n) => Ok(load_version(tx, name, n)?.is_some()),
+    }
+}
+
+fn alias_from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<(String, String, String, String, String)> {
+    Ok((row.get(0)?, row.get(1)?, row.get(2)?, row.get(3)?, row.get(4)?))
+}
+
+fn alias_from_parts((function, name, version, description, revision_id): (String, String, String, String, String)) -> Result<Alias> {
+    Ok(Alias {
+        function: FunctionName::parse(&function)?,
+        name: AliasName::parse(&name)?,
+        version: from_json(&format!("\"{version}\""))?,
+        description,
+        revision_id,
+    })
+}
+
+/// Splits a listing fetched with one row of look-ahead into a page and its next marker.
+fn paginate<T>(mut items: Vec<T>, limit: usize, marker_of: impl Fn(&T) -> String) -> Page<T> {
+    let next_marker = if items.len() > limit {
+        items.truncate(limit);
+        items.last().map(marker_of)
+    } else {
+        None
+    };
+    Page { items, next_marker }
+}
+
+const ALIAS_COLUMNS: &str = "function, name, version, description, revision_id";
+
+#[async_trait]
+impl Store for SqliteStore {
+    async fn create_function(&self, latest: FunctionConfig, publish: bool) -> Result<FunctionConfig> {
+        self.transaction(move |tx| {
+            let name = latest.name.clone();
+            let inserted = tx
+                .execute(
+                    "INSERT INTO functions (name, latest) VALUES (?1, ?2) ON CONFLICT (name) DO NOTHING",
+                    params![name.as_str(), to_json(&latest)?],
+                )
+                .map_err(sql)?;
+            if inserted == 0 {
+                return Err(Error::Conflict(format!("Function already exist: {name}")));
+            }
+            if publish {
+                publish_in(tx, &name, &PublishRequest::default())
+            } else {
+                Ok(latest)
+            }
+        })
+        .await
+    }
+
+    async fn get_function(&self, name: &FunctionName, version: Version) -> Result<Option<FunctionConfig>> {
+        let name = name.clone();
+        self.transaction(move |tx| match version {
+            Version::Latest => Ok(load_latest(tx, &name)?.map(|(config, _)| config)),
+            Version::Published(n) => load_version(tx, &name, n),
+        })
+        .await
+    }
+
+    async fn list_functions(&self, all_versions: bool, marker: Option<String>, limit: usize) -> Result<Page<FunctionConfig>> {
+        // Rows are ordered by (name, version) with `$LATEST` as version 0; the marker is
+        // the last row's "name:version".
+        let (after_name, after_version) = match marker.as_deref().map(|m| m.rsplit_once(':')) {
+            None => (String::new(), -1i64),
+            Some(Some((name, version))) => (name.to_owned(), version.parse::<i64>().unwrap_or(i64::MAX)),
+            Some(None) => return Err(Error::invalid("Invalid marker")),
+        };
+        self.transaction(move |tx| {
+            let mut stmt = tx
+                .prepare(&format!(
+                    "SELECT n, v, c FROM (SELECT name AS n, 0 AS v, latest AS c FROM functions{})
+                     WHERE n > ?1 OR (n = ?1 AND v > ?2) ORDER BY n, v LIMIT ?3",
+                    if all_versions { " UNION ALL SELECT function, version, config FROM versions" } else { "" }
+                ))
+                .map_err(sql)?;
+            let rows = stmt
+                .query_map(params![after_name, after_version, (limit + 1) as i64], |row| {
+                    Ok((row.get::<_, String>(0)?, row.get::<_, i64>(1)?, row.get::<_, String>(2)?))
+                })
+                .map_err(sql)?
+                .collect::<rusqlite::Result<Vec<_>>>()
+                .map_err(sql)?;
+            let items = rows
+                .into_iter()
+                .map(|(name, version, raw)| Ok((name, version, from_json::<FunctionConfig>(&raw)?)))
+                .collect::<Result<Vec<_>>>()?;
+            let page = paginate(items, limit, |(name, version, _)| format!("{name}:{version}"));
+            Ok(Page { items: page.items.into_iter().map(|(_, _, c)| c).collect(), next_marker: page.next_marker })
+        })
+        .await
+    }
+
+    async fn list_versions(&self, name: &FunctionName, marker: Option<String>, limit: usize) -> Result<Page<FunctionConfig>> {
+        let name = name.clone();
+        let after = match marker.as_deref() {
+            None => -1i64,
+            Some(m) => m.parse::<i64>().map_err(|_| Error::invalid("Invalid marker"))?,
+        };
+        self.transaction(move |tx| {
+            let (latest, _) = load_latest(tx, &name)?.ok_or_else(|| not_found(&name))?;
+            let mut items = Vec::new();
+            if after < 0 {
+                items.push(latest);
+            }
+            let mut stmt = tx
+                .prepare("SELECT config FROM versions WHERE function = ?1 AND version > ?2 ORDER BY version LIMIT ?3")
+                .map_err(sql)?;
+            let rows = stmt
+                .query_map(params![name.as_str(), after.max(0), (limit + 1) as i64], |row| row.get::<_, String>(0))
+                .map_err(sql)?
+                .collect::<rusqlite::Result<Vec<_>>>()
+                .map_err(sql)?;
+            for raw in rows {
+                items.push(from_json(&raw)?);
+            }
+            Ok(paginate(items, limit, |c: &FunctionConfig| match c.version {
+                Version::Latest => "0".to_owned(),
+                Version::Published(n) => n.to_string(),
+            }))
+        })
+        .await
+    }
+
+    async fn update_latest(&self, name: &FunctionName, update: LatestUpdate, publish: bool) -> Result<FunctionConfig> {
+        let name = name.clone();
+        self.transaction(move |tx| {
+            let (current, _) = load_latest(tx, &name)?.ok_or_else(|| not_found(&name))?;
+            let next = update(&current)?;
+            tx.execute(
+                "UPDATE functions SET latest = ?2 WHERE name = ?1",
+                params![name.as_str(), to_json(&next)?],
+            )
+            .map_err(sql)?;
+            if publish {
+                publish_in(tx, &name, &PublishRequest::default())
+            } else {
+                Ok(next)
+            }
+        })
+        .await
+    }
+
+    async fn publish_version(&self, name: &FunctionName, request: PublishRequest) -> Result<FunctionConfig> {
+        let name = name.clone();
+        self.transaction(move |tx| publish_in(tx, &name, &request)).await
+    }
+
+    async fn delete_function(&self, name: &FunctionName) -> Result<()> {
+        let name = name.clone();
+        self.transaction(move |tx| {
+            let deleted = tx.execute("DELETE FROM functions WHERE name = ?1", params![name.as_str()]).map_err(sql)?;
+            if deleted == 0 {
+                return Err(not_found(&name));
+            }
+            Ok(())
+        })
+        .await
+    }
+
+    async fn delete_version(&self, name: &FunctionName, version: u64) -> Result<()> {
+        let name = name.clone();
+        self.transaction(move |tx| {
+            load_latest(tx, &name)?.ok_or_else(|| not_found(&name))?;
+            let aliases: Vec<String> = tx
+                .prepare("SELECT name FROM aliases WHERE function = ?1 AND version = ?2 ORDER BY name")
+                .and_then(|mut stmt| {
+                    stmt.query_map(params![name.as_str(), version.to_string()], |row| row.get(0))?
+                        .collect()
+                })
+                .map_err(sql)?;
+            if !aliases.is_empty() {
+                return Err(Error::Conflict(format!(
+                    "Unable to delete version because the following aliases reference it: [{}]",
+                    aliases.join(", ")
+                )));
+            }
+            let deleted = tx
+                .execute(
+                    "DELETE FROM versions WHERE function = ?1 AND version = ?2",
+                    params![name.as_str(), version as i64],
+                )
+                .map_err(sql)?;
+            if deleted == 0 {
+                return Err(Error::NotFound(format!("Function not found: {name}:{version}")));
+            }
+            Ok(())
+        })
+        .await
+    }
+
+    async fn create_alias(&self, alias: Alias) -> Result<Alias> {
+        self.transaction(move |tx| {
+            load_latest(tx, &alias.function)?.ok_or_else(|| not_found(&alias.function))?;
+            if !version_exists(tx, &alias.function, alias.version)? {
+                return Err(Error::NotFound(format!("Function not found: {}:{}", alias.function, alias.version)));
+            }
+            let inserted = tx
+                .execute(
+                    &format!("INSERT INTO aliases ({ALIAS_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT DO NOTHING"),
+                    params![
+                        alias.function.as_str(),
+                        alias.name.as_str(),
+                        alias.version.to_string(),
+                        alias.description,
+                        alias.revision_id
+                    ],
+                )
+                .map_err(sql)?;
+            if inserted == 0 {
+                return Err(Error::Conflict(format!("Alias already exists: {}:{}", alias.function, alias.name)));
+            }
+            Ok(alias)
+        })
+        .await
+    }
+
+    async fn get_alias(&self, function: &FunctionName, name: &AliasName) -> Result<Option<Alias>> {
+        let (function, name) = (function.clone(), name.clone());
+        self.transaction(move |tx| {
+            tx.query_row(
+                &format!("SELECT {ALIAS_COLUMNS} FROM aliases WHERE function = ?1 AND name = ?2"),
+                params![function.as_str(), name.as_str()],
+                alias_from_row,
+            )
+            .optional()
+            .map_err(sql)?
+            .map(alias_from_parts)
+            .transpose()
+        })
+        .await
+    }
+
+    async fn list_aliases(&self, function: &FunctionName, version: Option<Version>, marker: Option<String>, limit: usize) -> Result<Page<Alias>> {
+        let function = function.clone();
+        self.transaction(move |tx| {
+            load_latest(tx, &function)?.ok_or_else(|| not_found(&function))?;
+            let rows = tx
+                .prepare(&format!(
+                    "SELECT {ALIAS_COLUMNS} FROM aliases WHERE function = ?1 AND name > ?2
+                     AND (?3 IS NULL OR version = ?3) ORDER BY name LIMIT ?4"
+                ))
+                .and_then(|mut stmt| {
+                    stmt.query_map(
+                        params![function.as_str(), marker.unwrap_or_default(), version.map(|v| v.to_string()), (limit + 1) as i64],
+                        alias_from_row,
+                    )?
+                    .collect::<rusqlite::Result<Vec<_>>>()
+                })
+                .map_err(sql)?;
+            let aliases = rows.into_iter().map(alias_from_parts).collect::<Result<Vec<_>>>()?;
+            Ok(paginate(aliases, limit, |a: &Alias| a.name.to_string()))
+        })
+        .await
+    }
+
+    async fn update_alias(&self, function: &FunctionName, name: &AliasName, patch: AliasPatch) -> Result<Alias> {
+        let (function, name) = (function.clone(), name.clone());
+        self.transaction(move |tx| {
+            let mut alias = tx
+                .query_row(
+                    &format!("SELECT {ALIAS_COLUMNS} FROM aliases WHERE function = ?1 AND name = ?2"),
+                    params![function.as_str(), name.as_str()],
+                    alias_from_row,
+                )
+                .optional()
+                .map_err(sql)?
+                .map(alias_from_parts)
+                .transpose()?
+                .ok_or_else(|| Error::NotFound(format!("Alias not found: {function}:{name}")))?;
+            if let Some(expected) = &patch.expected_revision {
+                if *expected != alias.revision_id {
+                    return Err(Error::PreconditionFailed(
+                        "The Revision Id provided does not match the latest Revision Id. Call the GetAlias API to retrieve the latest Revision Id".into(),
+                    ));
+                }
+            }
+            if let Some(version) = patch.version {
+                if !version_exists(tx, &function, version)? {
+                    return Err(Error::NotFound(format!("Function not found: {function}:{version}")));
+                }
+                alias.version = version;
+            }
+            if let Some(description) = patch.description {
+                alias.description = description;
+            }
+            alias.revision_id = FunctionConfig::new_revision_id();
+            tx.execute(
+                "UPDATE aliases SET version = ?3, description = ?4, revision_id = ?5 WHERE function = ?1 AND name = ?2",
+                params![function.as_str(), name.as_str(), alias.version.to_string(), alias.description, alias.revision_id],
+            )
+            .map_err(sql)?;
+            Ok(alias)
+        })
+        .await
+    }
+
+    async fn delete_alias(&self, function: &FunctionName, name: &AliasName) -> Result<()> {
+        let (function, name) = (function.clone(), name.clone());
+        self.transaction(move |tx| {
+            load_latest(tx, &function)?.ok_or_else(|| not_found(&function))?;
+            // Deleting an alias that does not exist succeeds, as in Lambda.
+            tx.execute("DELETE FROM aliases WHERE function = ?1 AND name = ?2", params![function.as_str(), name.as_str()])
+                .map_err(sql)?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn put_concurrency(&self, name: &FunctionName, reserved: u32, max_total_reserved: u64) -> Result<()> {
+        let name = name.clone();
+        self.transaction(move |tx| {
+            load_latest(tx, &name)?.ok_or_else(|| not_found(&name))?;
+            let others: i64 = tx
+                .query_row(
+                    "SELECT COALESCE(SUM(reserved_concurrency), 0) FROM functions WHERE name <> ?1",
+                    params![name.as_str()],
+                    |row| row.get(0),
+                )
+                .map_err(sql)?;
+            if others as u64 + u64::from(reserved) > max_total_reserved {
+                return Err(Error::invalid(
+                    "Specified ReservedConcurrentExecutions for function decreases account's \
+                     UnreservedConcurrentExecution below its minimum value of [100].",
+                ));
+            }
+            tx.execute(
+                "UPDATE functions SET reserved_concurrency = ?2 WHERE name = ?1",
+                params![name.as_str(), i64::from(reserved)],
+            )
+            .map_err(sql)?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn get_concurrency(&self, name: &FunctionName) -> Result<Option<u32>> {
+        let name = name.clone();
+        self.transaction(move |tx| {
+            tx.query_row(
+                "SELECT reserved_concurrency FROM functions WHERE name = ?1",
+                params![name.as_str()],
+                |row| row.get::<_, Option<i64>>(0),
+            )
+            .optional()
+            .map_err(sql)?
+            .ok_or_else(|| not_found(&name))
+            .map(|value| value.map(|v| v as u32))
+        })
+        .await
+    }
+
+    async fn delete_concurrency(&self, name: &FunctionName) -> Result<()> {
+        let name = name.clone();
+        self.transaction(move |tx| {
+            let updated = tx
+                .execute("UPDATE functions SET reserved_concurrency = NULL WHERE name = ?1", params![name.as_str()])
+                .map_err(sql)?;
+            if updated == 0 {
+                return Err(not_found(&name));
+            }
+            Ok(())
+        })
+        .await
+    }
+
+    async fn account_usage(&self) -> Result<AccountUsage> {
+        self.transaction(|tx| {
+            let (function_count, reserved): (i64, i64) = tx
+                .query_row(
+                    "SELECT COUNT(*), COALESCE(SUM(reserved_concurrency), 0) FROM functions",
+                    [],
+                    |row| Ok((row.get(0)?, row.get(1)?)),
+                )
+                .map_err(sql)?;
+            let total_code_size: i64 = tx
+                .query_row(
+                    "SELECT COALESCE(SUM(json_extract(latest, '$.code.size')), 0) FROM functions",
+                    [],
+                    |row| row.get(0),
+                )
+                .map_err(sql)?;
+            let versions_code_size: i64 = tx
+                .query_row(
+                    "SELECT COALESCE(SUM(json_extract(config, '$.code.size')), 0) FROM versions",
+                    [],
+                    |row| row.get(0),
+                )
+                .map_err(sql)?;
+            Ok(AccountUsage {
+                function_count: function_count as u64,
+                total_code_size: (total_code_size + versions_code_size) as u64,
+                reserved_concurrency: reserved as u64,
+            })
+        })
+        .await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use alcove_core::{CodeRef, SettingsPatch, TenantIsolationMode};
+
+    fn config(name: &str, sha: &str) -> FunctionConfig {
+        let settings = SettingsPatch {
+            runtime: Some("python3.12".into()),
+            handler: Some("app.handler".into()),
+            role: Some("arn:aws:iam::123456789012:role/r".into()),
+            ..Default::default()
+        }
+        .create()
+        .unwrap();
+        FunctionConfig {
+            name: FunctionName::parse(name).unwrap(),
+            version: Version::Latest,
+            settings,
+            tenancy: Some(TenantIsolationMode::PerTenant),
+            code: CodeRef { sha256_hex: sha.repeat(32), size: 10 },
+            last_modified: chrono::Utc::now(),
+            revision_id: FunctionConfig::new_revision_id(),
+        }
+    }
+
+    fn name(n: &str) -> FunctionName {
+        FunctionName::parse(n).unwrap()
+    }
+
+    #[tokio::test]
+    async fn create_get_conflict_delete() {
+        let store = SqliteStore::open_in_memory().unwrap();
+        let created = store.create_function(config("f", "aa"), false).await.unwrap();
+        assert_eq!(store.get_function(&name("f"), Version::Latest).await.unwrap(), Some(created));
+        assert!(matches!(store.create_function(config("f", "aa"), false).await, Err(Error::Conflict(_))));
+        store.delete_function(&name("f")).await.unwrap();
+        assert_eq!(store.get_function(&name("f"), Version::Latest).await.unwrap(), None);
+        assert!(matches!(store.delete_function(&name("f")).await, Err(Error::NotFound(_))));
+    }
+
+    #[tokio::test]
+    async fn publishing_numbers_versions_and_reuses_unchanged() {
+        let store = SqliteStore::open_in_memory().unwrap();
+        let v1 = store.create_function(config("f", "aa"), true).await.unwrap();
+        assert_eq!(v1.version, Version::Published(1));
+        let again = store.publish_version(&name("f"), PublishRequest::default()).await.unwrap();
+        assert_eq!(again.version, Version::Published(1));
+        let update: LatestUpdate = Box::new(|c| {
+            let mut next = c.clone();
+            next.settings.timeout_secs = 30;
+            Ok(next)
+        });
+        store.update_latest(&name("f"), update, false).await.unwrap();
+        let v2 = store.publish_version(&name("f"), PublishRequest::default()).await.unwrap();
+        assert_eq!(v2.version, Version::Published(2));
+        assert_eq!(store.get_function(&name("f"), Version::Published(1)).await.unwrap().unwrap().settings.timeout_secs, 3);
+        assert_eq!(v2.tenancy, Some(TenantIsolationMode::PerTenant));
+        // Numbers are never reused after a delete.
+        store.delete_version(&name("f"), 2).await.unwrap();
+        let update: LatestUpdate = Box::new(|c| {
+            let mut next = c.clone();
+            next.settings.timeout_secs = 60;
+            Ok(next)
+        });
+        let v3 = store.update_latest(&name("f"), update, true).await.unwrap();
+        assert_eq!(v3.version, Version::Published(3));
+    }
+
+    #[tokio::test]
+    async fn publish_checks_preconditions() {
+        let store = SqliteStore::open_in_memory().unwrap();
+        store.create_function(config("f", "aa"), false).await.unwrap();
+        let wrong_revision = PublishRequest { expected_revision: Some("nope".into()), ..Default::default() };
+        assert!(matches!(store.publish_version(&name("f"), wrong_revision).await, Err(Error::PreconditionFailed(_))));
+        let wrong_sha = PublishRequest { expected_code_sha256: Some("nope".into()), ..Default::default() };
+        assert!(matches!(store.publish_version(&name("f"), wrong_sha).await, Err(Error::InvalidParameter(_))));
+    }
+
+    #[tokio::test]
+    async fn listing_pages_through_everything_once() {
+        let store = SqliteStore::open_in_memory().unwrap();
+        for n in ["c", "a", "b", "e", "d"] {
+            store.create_function(config(n, "aa"), n == "b").await.unwrap();
+        }
+        let mut seen = Vec::new();
+        let mut marker = None;
+        loop {
+            let page = store.list_functions(false, marker, 2).await.unwrap();
+            seen.extend(page.items.iter().map(|c| c.name.to_string()));
+            marker = page.next_marker;
+            if marker.is_none() {
+                break;
+            }
+        }
+        assert_eq!(seen, ["a", "b", "c", "d", "e"]);
+        let all = store.list_functions(true, None, 100).await.unwrap();
+        let labels: Vec<String> = all.items.iter().map(|c| format!("{}:{}", c.name, c.version)).collect();
+        assert_eq!(labels, ["a:$LATEST", "b:$LATEST", "b:1", "c:$LATEST", "d:$LATEST", "e:$LATEST"]);
+    }
+
+    #[tokio::test]
+    async fn aliases_guard_their_versions() {
+        let store = SqliteStore::open_in_memory().unwrap();
+        store.create_function(config("f", "aa"), true).await.unwrap();
+        let alias = Alias {
+            function: name("f"),
+            name: AliasName::parse("live").unwrap(),
+            version: Version::Published(1),
+            description: String::new(),
+            revision_id: "r".into(),
+        };
+        store.create_alias(alias.clone()).await.unwrap();
+        assert!(matches!(store.create_alias(alias.clone()).await, Err(Error::Conflict(_))));
+        assert!(matches!(store.delete_version(&name("f"), 1).await, Err(Error::Conflict(_))));
+        let missing = Alias { name: AliasName::parse("next").unwrap(), version: Version::Published(9), ..alias.clone() };
+        assert!(matches!(store.create_alias(missing).await, Err(Error::NotFound(_))));
+        let moved = store
+            .update_alias(&name("f"), &alias.name, AliasPatch { version: Some(Version::Latest), ..Default::default() })
+            .await
+            .unwrap();
+        assert_eq!(moved.version, Version::Latest);
+        store.delete_version(&name("f"), 1).await.unwrap();
+        assert_eq!(store.list_aliases(&name("f"), None, None, 10).await.unwrap().items.len(), 1);
+        store.delete_function(&name("f")).await.unwrap();
+        store.create_function(config("f", "aa"), false).await.unwrap();
+        assert_eq!(store.get_alias(&name("f"), &alias.name).await.unwrap(), None);
+    }
+
+    #[tokio::test]
+    async fn reserved_concurrency_respects_the_account_pool() {
+        let store = SqliteStore::open_in_memory().unwrap();
+        store.create_function(config("a", "aa"), false).await.unwrap();
+        store.create_function(config("b", "bb"), false).await.unwrap();
+        store.put_concurrency(&name("a"), 600, 900).await.unwrap();
+        assert!(store.put_concurrency(&name("b"), 301, 900).await.is_err());
+        store.put_concurrency(&name("b"), 300, 900).await.unwrap();
+        // Changing a function's own reservation does not count it twice.
+        store.put_concurrency(&name("a"), 600, 900).await.unwrap();
+        assert_eq!(store.account_usage().await.unwrap().reserved_concurrency, 900);
+        store.delete_concurrency(&name("a")).await.unwrap();
+        assert_eq!(store.get_concurrency(&name("a")).await.unwrap(), None);
+        assert_eq!(store.account_usage().await.unwrap().function_count, 2);
+    }
+
+    #[tokio::test]
+    async fn survives_reopening() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("alcove.db");
+        {
+            let store = SqliteStore::open(&path).unwrap();
+            store.create_function(config("f", "aa"), true).await.unwrap();
+        }
+        let store = SqliteStore::open(&path).unwrap();
+        assert!(store.get_function(&name("f"), Version::Published(1)).await.unwrap().is_some());
+    }
+}
