@@ -31,6 +31,14 @@ impl Error {
     pub fn invalid(msg: impl Into<String>) -> Self {
         Error::InvalidParameter(msg.into())
     }
+    /// A `RevisionId` precondition that no longer holds.
+    pub fn revision_mismatch() -> Self {
+        Error::PreconditionFailed(
+            "The Revision Id provided does not match the latest Revision Id. Call the \
+             GetFunction/GetAlias API to retrieve the latest Revision Id"
+                .into(),
+        )
+    }
     pub fn internal(msg: impl std::fmt::Display) -> Self {
         Error::Internal(msg.to_string())
     }

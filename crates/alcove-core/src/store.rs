@@ -92,11 +92,7 @@ pub fn plan_publish(
 ) -> Result<Option<FunctionConfig>> {
     if let Some(expected) = &request.expected_revision {
         if *expected != latest.revision_id {
-            return Err(Error::PreconditionFailed(
-                "The Revision Id provided does not match the latest Revision Id. Call the \
-                 GetFunction/GetAlias API to retrieve the latest Revision Id"
-                    .into(),
-            ));
+            return Err(Error::revision_mismatch());
         }
     }
     if let Some(expected) = &request.expected_code_sha256 {

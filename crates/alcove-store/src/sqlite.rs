@@ -436,9 +436,7 @@ impl Store for SqliteStore {
                 .ok_or_else(|| Error::NotFound(format!("Alias not found: {function}:{name}")))?;
             if let Some(expected) = &patch.expected_revision {
                 if *expected != alias.revision_id {
-                    return Err(Error::PreconditionFailed(
-                        "The Revision Id provided does not match the latest Revision Id. Call the GetAlias API to retrieve the latest Revision Id".into(),
-                    ));
+                    return Err(Error::revision_mismatch());
                 }
             }
             if let Some(version) = patch.version {

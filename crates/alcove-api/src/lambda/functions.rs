@@ -1,0 +1,300 @@
+//! CreateFunction, GetFunction, GetFunctionConfiguration, ListFunctions, DeleteFunction,
+//! UpdateFunctionCode and UpdateFunctionConfiguration.
+
+use alcove_core::{
+    CodeRef, FunctionConfig, FunctionName, LatestUpdate, Qualifier, SettingsPatch, TenantIsolationMode, Version,
+};
+use axum::extract::{Path, Query, State};
+use axum::http::{header, HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use base64::Engine as _;
+use serde_json::{json, Value};
+
+use super::{function_not_found, function_ref, page_size, resolve, unqualified};
+use crate::error::{ApiError, ApiResult};
+use crate::request::{parse_json, AwsJson, Region};
+use crate::wire::{
+    function_configuration, CodeInput, CreateFunctionRequest, ListQuery, QualifierQuery,
+    UpdateFunctionCodeRequest, UpdateFunctionConfigurationRequest,
+};
+use crate::AppState;
+
+pub async fn create(
+    State(state): State<AppState>,
+    Region(region): Region,
+    AwsJson(request): AwsJson<CreateFunctionRequest>,
+) -> ApiResult<Response> {
+    let raw_name = request
+        .function_name
+        .ok_or_else(|| ApiError::invalid_parameter("FunctionName is a required parameter."))?;
+    let name = FunctionName::parse(&raw_name)?;
+    if let Some(kind) = request.package_type.as_deref().filter(|k| *k != "Zip") {
+        return Err(ApiError::invalid_parameter(format!(
+            "PackageType {kind} is not supported by this server; use Zip."
+        )));
+    }
+    let settings = request
+        .settings
+        .into_patch(request.architectures)
+        .map_err(ApiError::invalid_parameter)?
+        .create()?;
+    let tenancy = request
+        .tenancy_config
+        .map(|t| {
+            let mode = t.tenant_isolation_mode.ok_or_else(|| {
+                ApiError::invalid_parameter("TenancyConfig.TenantIsolationMode is a required parameter.")
+            })?;
+            Ok::<_, ApiError>(TenantIsolationMode::parse(&mode)?)
+        })
+        .transpose()?;
+    if state.store.get_function(&name, Version::Latest).await?.is_some() {
+        return Err(already_exists(&name, &region));
+    }
+    let zip = zip_from_code(request.code.unwrap_or_default())?;
+    let code = store_code(&state, zip).await?;
+    let config = FunctionConfig {
+        name: name.clone(),
+        version: Version::Latest,
+        settings,
+        tenancy,
+        code,
+        last_modified: chrono::Utc::now(),
+        revision_id: FunctionConfig::new_revision_id(),
+    };
+    let created = state
+        .store
+        .create_function(config, request.publish.unwrap_or(false))
+        .await
+        .map_err(|e| match e {
+            alcove_core::Error::Conflict(_) => already_exists(&name, &region),
+            other => other.into(),
+        })?;
+    tracing::info!(function = %name, tenancy = ?created.tenancy, "function created");
+    Ok((StatusCode::CREATED, Json(function_configuration(&created, &region))).into_response())
+}
+
+fn already_exists(name: &FunctionName, region: &str) -> ApiError {
+    alcove_core::Error::Conflict(format!("Function already exist: {}", name.arn(region))).into()
+}
+
+fn zip_from_code(code: CodeInput) -> ApiResult<Vec<u8>> {
+    if code.s3_bucket.is_some() || code.image_uri.is_some() {
+        return Err(ApiError::invalid_parameter(
+            "Code from S3 or a container image is not supported by this server; send the package as ZipFile.",
+        ));
+    }
+    let encoded = code
+        .zip_file
+        .ok_or_else(|| ApiError::invalid_parameter("Code.ZipFile is required: send the deployment package inline."))?;
+    decode_zip(&encoded)
+}
+
+fn decode_zip(encoded: &str) -> ApiResult<Vec<u8>> {
+    base64::engine::general_purpose::STANDARD
+        .decode(encoded.trim())
+        .map_err(|_| ApiError::invalid_parameter("Could not unzip uploaded file. Please check your file, then try to upload again."))
+}
+
+/// Unpacking is file-system work; it runs off the async threads.
+async fn store_code(state: &AppState, zip: Vec<u8>) -> ApiResult<CodeRef> {
+    let code_store = state.code.clone();
+    tokio::task::spawn_blocking(move || code_store.put(&zip))
+        .await
+        .map_err(|e| ApiError::service(format!("code storage task failed: {e}")))?
+        .map_err(ApiError::from)
+}
+
+pub async fn get(
+    State(state): State<AppState>,
+    Region(region): Region,
+    headers: HeaderMap,
+    Path(function): Path<String>,
+    Query(query): Query<QualifierQuery>,
+) -> ApiResult<Json<Value>> {
+    let reference = function_ref(&function, query.qualifier.as_deref())?;
+    let config = resolve(&state, &reference, &region).await?;
+    let host = headers
+        .get(header::HOST)
+        .and_then(|h| h.to_str().ok())
+        .unwrap_or("127.0.0.1:9000");
+    let mut doc = json!({
+        "Configuration": function_configuration(&config, &region),
+        "Code": {
+            "RepositoryType": "S3",
+            "Location": format!("http://{host}/alcove/v1/code/{}.zip", config.code.sha256_hex),
+        },
+    });
+    if let Some(reserved) = state.store.get_concurrency(&config.name).await? {
+        doc["Concurrency"] = json!({ "ReservedConcurrentExecutions": reserved });
+    }
+    Ok(Json(doc))
+}
+
+pub async fn get_configuration(
+    State(state): State<AppState>,
+    Region(region): Region,
+    Path(function): Path<String>,
+    Query(query): Query<QualifierQuery>,
+) -> ApiResult<Json<Value>> {
+    let reference = function_ref(&function, query.qualifier.as_deref())?;
+    let config = resolve(&state, &reference, &region).await?;
+    Ok(Json(function_configuration(&config, &region)))
+}
+
+pub async fn list(
+    State(state): State<AppState>,
+    Region(region): Region,
+    Query(query): Query<ListQuery>,
+) -> ApiResult<Json<Value>> {
+    let limit = page_size(query.max_items.as_deref())?;
+    let all_versions = match query.function_version.as_deref() {
+        None => false,
+        Some("ALL") => true,
+        Some(other) => {
+            return Err(ApiError::invalid_parameter(format!(
+                "1 validation error detected: Value '{other}' at 'functionVersion' failed to satisfy \
+                 constraint: Member must satisfy enum value set: [ALL]"
+            )))
+        }
+    };
+    let page = state.store.list_functions(all_versions, query.marker, limit).await?;
+    let functions: Vec<Value> = page.items.iter().map(|c| function_configuration(c, &region)).collect();
+    let mut doc = json!({ "Functions": functions });
+    if let Some(marker) = page.next_marker {
+        doc["NextMarker"] = json!(marker);
+    }
+    Ok(Json(doc))
+}
+
+pub async fn delete(
+    State(state): State<AppState>,
+    Region(region): Region,
+    Path(function): Path<String>,
+    Query(query): Query<QualifierQuery>,
+) -> ApiResult<StatusCode> {
+    let reference = function_ref(&function, query.qualifier.as_deref())?;
+    let outcome = match &reference.qualifier {
+        None => state.store.delete_function(&reference.name).await,
+        Some(Qualifier::Version(n)) => state.store.delete_version(&reference.name, *n).await,
+        Some(Qualifier::Latest) => {
+            return Err(ApiError::invalid_parameter(
+                "$LATEST version cannot be deleted without deleting the function.",
+            ))
+        }
+        Some(Qualifier::Alias(_)) => {
+            return Err(ApiError::invalid_parameter(
+                "DeleteFunction takes a version number as Qualifier; delete aliases with DeleteAlias.",
+            ))
+        }
+    };
+    outcome.map_err(|e| match e {
+        alcove_core::Error::NotFound(_) => function_not_found(&reference.name, &region, reference.qualifier.as_ref()),
+        other => other.into(),
+    })?;
+    tracing::info!(function = %reference.name, qualifier = ?reference.qualifier, "deleted");
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Body members that exist only at creation and must never be changed afterwards.
+const CREATION_ONLY: &[&str] = &["TenancyConfig", "FunctionName", "PackageType", "Code"];
+
+pub async fn update_configuration(
+    State(state): State<AppState>,
+    Region(region): Region,
+    Path(function): Path<String>,
+    AwsJson(body): AwsJson<Value>,
+) -> ApiResult<Json<Value>> {
+    let name = unqualified(&function)?;
+    if let Some(key) = CREATION_ONLY.iter().find(|k| body.get(**k).is_some()) {
+        let message = if *key == "TenancyConfig" {
+            "TenancyConfig cannot be changed after a function is created: the tenant isolation \
+             mode is set by CreateFunction only and is not a parameter of \
+             UpdateFunctionConfiguration."
+                .to_owned()
+        } else {
+            format!("{key} is not a parameter of UpdateFunctionConfiguration.")
+        };
+        return Err(ApiError::invalid_parameter(message));
+    }
+    let request: UpdateFunctionConfigurationRequest = parse_json(body.to_string().as_bytes())?;
+    let patch = request.settings.into_patch(None).map_err(ApiError::invalid_parameter)?;
+    let update = latest_update(request.revision_id, move |current| {
+        Ok((patch.apply(&current.settings)?, current.code.clone()))
+    });
+    let updated = state
+        .store
+        .update_latest(&name, update, false)
+        .await
+        .map_err(|e| not_found_as(e, &name, &region))?;
+    tracing::info!(function = %name, "configuration updated");
+    Ok(Json(function_configuration(&updated, &region)))
+}
+
+pub async fn update_code(
+    State(state): State<AppState>,
+    Region(region): Region,
+    Path(function): Path<String>,
+    AwsJson(request): AwsJson<UpdateFunctionCodeRequest>,
+) -> ApiResult<Json<Value>> {
+    let name = unqualified(&function)?;
+    let current = state
+        .store
+        .get_function(&name, Version::Latest)
+        .await?
+        .ok_or_else(|| function_not_found(&name, &region, None))?;
+    let zip = zip_from_code(CodeInput {
+        zip_file: request.zip_file,
+        s3_bucket: request.s3_bucket,
+        image_uri: request.image_uri,
+    })?;
+    let patch = SettingsPatch { architectures: request.architectures, ..Default::default() };
+    // Validate before storing anything, so a dry run or a bad request leaves no trace.
+    patch.clone().apply(&current.settings)?;
+    if request.dry_run.unwrap_or(false) {
+        let mut preview = current;
+        preview.settings = patch.apply(&preview.settings)?;
+        return Ok(Json(function_configuration(&preview, &region)));
+    }
+    let code = store_code(&state, zip).await?;
+    let update = latest_update(request.revision_id, move |current| {
+        Ok((patch.apply(&current.settings)?, code))
+    });
+    let updated = state
+        .store
+        .update_latest(&name, update, request.publish.unwrap_or(false))
+        .await
+        .map_err(|e| not_found_as(e, &name, &region))?;
+    tracing::info!(function = %name, sha256 = %updated.code.sha256_hex, "code updated");
+    Ok(Json(function_configuration(&updated, &region)))
+}
+
+/// A `$LATEST` update that checks the caller's `RevisionId`, applies `change`, and stamps
+/// a new revision and modification time.
+fn latest_update(
+    expected_revision: Option<String>,
+    change: impl FnOnce(&FunctionConfig) -> alcove_core::Result<(alcove_core::FunctionSettings, CodeRef)> + Send + 'static,
+) -> LatestUpdate {
+    Box::new(move |current| {
+        if let Some(expected) = expected_revision {
+            if expected != current.revision_id {
+                return Err(alcove_core::Error::revision_mismatch());
+            }
+        }
+        let (settings, code) = change(current)?;
+        Ok(FunctionConfig {
+            settings,
+            code,
+            last_modified: chrono::Utc::now(),
+            revision_id: FunctionConfig::new_revision_id(),
+            ..current.clone()
+        })
+    })
+}
+
+fn not_found_as(error: alcove_core::Error, name: &FunctionName, region: &str) -> ApiError {
+    match error {
+        alcove_core::Error::NotFound(_) => function_not_found(name, region, None),
+        other => other.into(),
+    }
+}

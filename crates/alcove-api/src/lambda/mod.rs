@@ -1,0 +1,109 @@
+//! The Lambda control plane: routes and the lookups its handlers share.
+
+mod account;
+mod aliases;
+mod code;
+mod concurrency;
+mod functions;
+mod versions;
+
+use alcove_core::{FunctionConfig, FunctionName, FunctionRef, Qualifier, Version};
+use axum::routing::{get, post, put};
+use axum::Router;
+
+use crate::error::{ApiError, ApiResult};
+use crate::AppState;
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/2015-03-31/functions", post(functions::create).get(functions::list))
+        .route("/2015-03-31/functions/", post(functions::create).get(functions::list))
+        .route("/2015-03-31/functions/{function}", get(functions::get).delete(functions::delete))
+        .route(
+            "/2015-03-31/functions/{function}/configuration",
+            get(functions::get_configuration).put(functions::update_configuration),
+        )
+        .route("/2015-03-31/functions/{function}/code", put(functions::update_code))
+        .route("/2015-03-31/functions/{function}/versions", post(versions::publish).get(versions::list))
+        .route("/2015-03-31/functions/{function}/aliases", post(aliases::create).get(aliases::list))
+        .route(
+            "/2015-03-31/functions/{function}/aliases/{alias}",
+            get(aliases::get).put(aliases::update).delete(aliases::delete),
+        )
+        .route(
+            "/2017-10-31/functions/{function}/concurrency",
+            put(concurrency::put).delete(concurrency::delete),
+        )
+        .route("/2019-09-30/functions/{function}/concurrency", get(concurrency::get))
+        .route("/2016-08-19/account-settings", get(account::settings))
+        .route("/2016-08-19/account-settings/", get(account::settings))
+        .route("/alcove/v1/code/{file}", get(code::download))
+        .fallback(unknown_operation)
+        .method_not_allowed_fallback(unknown_operation)
+}
+
+async fn unknown_operation() -> ApiError {
+    ApiError::unknown_operation()
+}
+
+/// Parses a path's function name and an optional `Qualifier` query parameter.
+pub(crate) fn function_ref(raw: &str, qualifier: Option<&str>) -> ApiResult<FunctionRef> {
+    Ok(FunctionRef::parse(raw)?.with_qualifier(qualifier)?)
+}
+
+/// For operations on the function itself, where a qualifier makes no sense.
+pub(crate) fn unqualified(raw: &str) -> ApiResult<FunctionName> {
+    let reference = FunctionRef::parse(raw)?;
+    match reference.qualifier {
+        None => Ok(reference.name),
+        Some(_) => Err(ApiError::invalid_parameter(format!(
+            "This operation does not take a qualified function name: {raw}"
+        ))),
+    }
+}
+
+pub(crate) fn function_not_found(name: &FunctionName, region: &str, qualifier: Option<&Qualifier>) -> ApiError {
+    let arn = name.arn(region);
+    match qualifier {
+        Some(q) => ApiError::not_found(format!("Function not found: {arn}:{q}")),
+        None => ApiError::not_found(format!("Function not found: {arn}")),
+    }
+}
+
+/// The version a qualifier designates, following an alias to its version.
+pub(crate) async fn resolve_version(state: &AppState, reference: &FunctionRef, region: &str) -> ApiResult<Version> {
+    match &reference.qualifier {
+        None | Some(Qualifier::Latest) => Ok(Version::Latest),
+        Some(Qualifier::Version(n)) => Ok(Version::Published(*n)),
+        Some(Qualifier::Alias(alias)) => state
+            .store
+            .get_alias(&reference.name, alias)
+            .await?
+            .map(|a| a.version)
+            .ok_or_else(|| function_not_found(&reference.name, region, reference.qualifier.as_ref())),
+    }
+}
+
+/// The configuration a reference designates, or Lambda's not-found error.
+pub(crate) async fn resolve(state: &AppState, reference: &FunctionRef, region: &str) -> ApiResult<FunctionConfig> {
+    let version = resolve_version(state, reference, region).await?;
+    state
+        .store
+        .get_function(&reference.name, version)
+        .await?
+        .ok_or_else(|| function_not_found(&reference.name, region, reference.qualifier.as_ref()))
+}
+
+/// `MaxItems` of the listing operations: 1..=10000, default 50.
+pub(crate) fn page_size(max_items: Option<&str>) -> ApiResult<usize> {
+    match max_items {
+        None => Ok(50),
+        Some(raw) => match raw.parse::<usize>() {
+            Ok(n) if (1..=10_000).contains(&n) => Ok(n),
+            _ => Err(ApiError::invalid_parameter(format!(
+                "1 validation error detected: Value '{raw}' at 'maxItems' failed to satisfy \
+                 constraint: Member must have value between 1 and 10000"
+            ))),
+        },
+    }
+}

@@ -1,0 +1,62 @@
+//! PublishVersion and ListVersionsByFunction.
+
+use alcove_core::PublishRequest;
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::Json;
+use serde_json::{json, Value};
+
+use super::{function_not_found, page_size, unqualified};
+use crate::error::ApiResult;
+use crate::request::{AwsJson, Region};
+use crate::wire::{function_configuration, ListQuery, PublishVersionRequest};
+use crate::AppState;
+
+pub async fn publish(
+    State(state): State<AppState>,
+    Region(region): Region,
+    Path(function): Path<String>,
+    AwsJson(request): AwsJson<PublishVersionRequest>,
+) -> ApiResult<(StatusCode, Json<Value>)> {
+    let name = unqualified(&function)?;
+    let request = PublishRequest {
+        description: request.description,
+        expected_code_sha256: request.code_sha256,
+        expected_revision: request.revision_id,
+    };
+    let version = state.store.publish_version(&name, request).await.map_err(|e| match e {
+        alcove_core::Error::NotFound(_) => function_not_found(&name, &region, None),
+        other => other.into(),
+    })?;
+    tracing::info!(function = %name, version = %version.version, "version published");
+    Ok((StatusCode::CREATED, Json(function_configuration(&version, &region))))
+}
+
+pub async fn list(
+    State(state): State<AppState>,
+    Region(region): Region,
+    Path(function): Path<String>,
+    Query(query): Query<ListQuery>,
+) -> ApiResult<Json<Value>> {
+    let name = unqualified(&function)?;
+    let limit = page_size(query.max_items.as_deref())?;
+    let page = state.store.list_versions(&name, query.marker, limit).await.map_err(|e| match e {
+        alcove_core::Error::NotFound(_) => function_not_found(&name, &region, None),
+        other => other.into(),
+    })?;
+    let versions: Vec<Value> = page
+        .items
+        .iter()
+        .map(|config| {
+            // In a version listing, `$LATEST` carries its qualifier in the ARN too.
+            let mut doc = function_configuration(config, &region);
+            doc["FunctionArn"] = json!(config.qualified_arn(&region));
+            doc
+        })
+        .collect();
+    let mut doc = json!({ "Versions": versions });
+    if let Some(marker) = page.next_marker {
+        doc["NextMarker"] = json!(marker);
+    }
+    Ok(Json(doc))
+}
