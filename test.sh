@@ -1,0 +1,9 @@
+#!/usr/bin/env bash
+# Runs every test: Rust unit tests, then the end-to-end suite, which starts the real
+# `alcove` binary and drives it with boto3 and the AWS CLI.
+set -euo pipefail
+cd "$(dirname "$0")"
+python3 -m pip install --quiet --disable-pip-version-check -r tests/e2e/requirements.txt
+cargo build --release --locked
+cargo test --workspace --locked
+ALCOVE_BIN="$PWD/target/release/alcove" python3 -m pytest tests/e2e -q "$@"
