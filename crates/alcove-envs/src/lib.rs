@@ -1,1 +1,19 @@
+//! Execution environments: the processes that run function code, and the pools that keep
+//! them warm.
+//!
+//! An environment is started for exactly one [`EnvKey`]: a function version, the exact
+//! configuration revision it was started with, and the tenant (for `PER_TENANT`
+//! functions). The key is fixed for the environment's life and only the pool for that key
+//! ever hands it out, so an environment that has run tenant A's code can never serve
+//! tenant B.
 
+mod environment;
+mod key;
+mod launch;
+mod logs;
+mod manager;
+
+pub use environment::{FunctionFailure, InvokeReport};
+pub use key::EnvKey;
+pub use launch::RuntimeSettings;
+pub use manager::{InvokeError, InvokeRequest, InvokeResponse, InvokeTarget, Manager, ManagerSettings};

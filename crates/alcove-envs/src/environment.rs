@@ -1,0 +1,296 @@
+//! One execution environment: a runtime process, its Runtime API and its log stream, and
+//! the lifecycle Lambda gives them: init (start the process, wait for its first `/next`),
+//! invoke (one at a time), shutdown (SIGTERM to the process group, SIGKILL after a grace
+//! period).
+
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use alcove_core::FunctionConfig;
+use alcove_runtime_api::{Invocation, Lifecycle, Outcome, RuntimeApi};
+use bytes::Bytes;
+use nix::sys::signal::{killpg, Signal};
+use nix::unistd::Pid;
+use serde_json::json;
+use tokio::io::{AsyncBufReadExt, AsyncRead, BufReader};
+use tokio::net::TcpListener;
+use tokio::process::Child;
+
+use crate::key::EnvKey;
+use crate::launch::{self, RuntimeSettings};
+use crate::logs::LogStream;
+use std::sync::Arc;
+
+/// Lambda's limit on initialisation.
+pub const INIT_TIMEOUT: Duration = Duration::from_secs(10);
+/// Time a runtime gets between SIGTERM and SIGKILL.
+const SHUTDOWN_GRACE: Duration = Duration::from_millis(500);
+
+/// A failure the caller sees as the function's own error (`X-Amz-Function-Error: Unhandled`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FunctionFailure {
+    pub error_type: String,
+    /// The error document returned as the invoke's payload.
+    pub body: Bytes,
+}
+
+impl FunctionFailure {
+    pub fn new(error_type: &str, message: &str) -> Self {
+        let body = json!({ "errorType": error_type, "errorMessage": message }).to_string();
+        FunctionFailure { error_type: error_type.to_owned(), body: Bytes::from(body) }
+    }
+}
+
+/// Figures of one invoke, as in its `REPORT` line.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct InvokeReport {
+    pub duration: Duration,
+    pub billed_ms: u64,
+    pub max_memory_used_mb: u64,
+    pub init_duration: Option<Duration>,
+}
+
+/// How an invoke ended, and whether the environment survived it.
+pub(crate) struct InvokeEnd {
+    pub result: Result<Bytes, FunctionFailure>,
+    pub report: InvokeReport,
+    pub log_tail: Vec<u8>,
+    /// False after a timeout or crash: the environment must be destroyed.
+    pub reusable: bool,
+}
+
+pub(crate) struct Environment {
+    pub key: EnvKey,
+    pub id: String,
+    pub epoch: u64,
+    pub last_used: Instant,
+    pub invokes: u64,
+    child: Child,
+    api: RuntimeApi,
+    log: Arc<LogStream>,
+    memory_mb: u32,
+    timeout: Duration,
+    pending_init: Option<Duration>,
+}
+
+impl Environment {
+    /// Starts the runtime and waits for it to ask for its first event.
+    pub async fn start(
+        settings: &RuntimeSettings,
+        logs_root: &Path,
+        config: &FunctionConfig,
+        task_root: &Path,
+        key: EnvKey,
+        epoch: u64,
+    ) -> Result<Environment, FunctionFailure> {
+        let id = uuid::Uuid::new_v4().simple().to_string();
+        let log = Arc::new(LogStream::create(logs_root, config.name.as_str(), &config.version.to_string(), &id));
+        let listener = TcpListener::bind("127.0.0.1:0")
+            .await
+            .map_err(|e| FunctionFailure::new("Runtime.Unavailable", &format!("cannot bind the Runtime API: {e}")))?;
+        let mut api = RuntimeApi::serve(listener)
+            .map_err(|e| FunctionFailure::new("Runtime.Unavailable", &format!("cannot serve the Runtime API: {e}")))?;
+        let mut command = launch::command(settings, config, task_root, &api.address().to_string(), log.name())?;
+        tracing::debug!(environment = %id, log = %log.path().display(), "starting environment");
+        let started = Instant::now();
+        let mut child = command.spawn().map_err(|e| {
+            FunctionFailure::new("Runtime.InvalidEntrypoint", &format!("cannot start the runtime: {e}"))
+        })?;
+        if let Some(out) = child.stdout.take() {
+            tokio::spawn(copy_lines(out, Arc::clone(&log)));
+        }
+        if let Some(err) = child.stderr.take() {
+            tokio::spawn(copy_lines(err, Arc::clone(&log)));
+        }
+        let outcome = tokio::time::timeout(INIT_TIMEOUT, async {
+            tokio::select! {
+                event = api.lifecycle() => match event {
+                    Some(Lifecycle::Ready) => Ok(()),
+                    Some(Lifecycle::InitError { error_type, body }) => Err(FunctionFailure {
+                        error_type: error_type.unwrap_or_else(|| "Runtime.Unknown".into()),
+                        body,
+                    }),
+                    None => Err(FunctionFailure::new("Runtime.Unknown", "The Runtime API stopped during init.")),
+                },
+                status = child.wait() => Err(FunctionFailure::new(
+                    "Runtime.ExitError",
+                    &format!("Runtime exited with error: {}", describe_exit(status.ok())),
+                )),
+            }
+        })
+        .await
+        .unwrap_or_else(|_| {
+            Err(FunctionFailure::new(
+                "Runtime.InitTimeout",
+                &format!("Init timed out after {:.2} seconds", INIT_TIMEOUT.as_secs_f64()),
+            ))
+        });
+        let init_duration = started.elapsed();
+        let environment = Environment {
+            key,
+            id,
+            epoch,
+            last_used: Instant::now(),
+            invokes: 0,
+            child,
+            api,
+            log,
+            memory_mb: config.settings.memory_mb,
+            timeout: Duration::from_secs(u64::from(config.settings.timeout_secs)),
+            pending_init: Some(init_duration),
+        };
+        match outcome {
+            Ok(()) => Ok(environment),
+            Err(failure) => {
+                environment.log.line(&format!(
+                    "INIT_REPORT Init Duration: {:.2} ms Phase: init Status: error Error Type: {}",
+                    init_duration.as_secs_f64() * 1000.0,
+                    failure.error_type
+                ));
+                environment.shutdown().await;
+                Err(failure)
+            }
+        }
+    }
+
+    /// Runs one invocation to its end.
+    pub async fn invoke(&mut self, mut invocation: Invocation, executed_version: &str, capture_tail: bool) -> InvokeEnd {
+        let request_id = invocation.request_id.clone();
+        let started = Instant::now();
+        invocation.deadline_ms = epoch_ms() + self.timeout.as_millis() as u64;
+        if capture_tail {
+            self.log.begin_capture();
+        }
+        self.log.line(&format!("START RequestId: {request_id} Version: {executed_version}"));
+        let delivered = self.api.deliver(invocation).await;
+        let (result, reusable) = match delivered {
+            Err(_) => (Err(self.crash(&request_id).await), false),
+            Ok(settled) => {
+                tokio::select! {
+                    outcome = settled => match outcome {
+                        Ok(Outcome::Response(body)) => (Ok(body), true),
+                        Ok(Outcome::Error { error_type, body }) => (
+                            Err(FunctionFailure { error_type: error_type.unwrap_or_else(|| "Unhandled".into()), body }),
+                            true,
+                        ),
+                        Err(_) => (Err(self.crash(&request_id).await), false),
+                    },
+                    status = self.child.wait() => {
+                        let failure = FunctionFailure::new(
+                            "Runtime.ExitError",
+                            &format!("RequestId: {request_id} Error: Runtime exited with error: {}", describe_exit(status.ok())),
+                        );
+                        (Err(failure), false)
+                    }
+                    _ = tokio::time::sleep(self.timeout) => {
+                        let message = format!(
+                            "RequestId: {request_id} Error: Task timed out after {:.2} seconds",
+                            self.timeout.as_secs_f64()
+                        );
+                        self.log.line(&format!(
+                            "{} {request_id} Task timed out after {:.2} seconds",
+                            chrono::Utc::now().format("%Y-%m-%dT%H:%M:%S%.3fZ"),
+                            self.timeout.as_secs_f64()
+                        ));
+                        (Err(FunctionFailure::new("Sandbox.Timedout", &message)), false)
+                    }
+                }
+            }
+        };
+        let duration = started.elapsed();
+        // The runtime wrote its output before settling; let the pipe readers catch up so
+        // its lines land before END.
+        for _ in 0..4 {
+            tokio::task::yield_now().await;
+        }
+        let init_duration = self.pending_init.take();
+        let report = InvokeReport {
+            duration,
+            billed_ms: (duration.as_micros() as u64).div_ceil(1000).max(1),
+            max_memory_used_mb: self.max_memory_used_mb(),
+            init_duration,
+        };
+        self.log.line(&format!("END RequestId: {request_id}"));
+        let mut line = format!(
+            "REPORT RequestId: {request_id}\tDuration: {:.2} ms\tBilled Duration: {} ms\tMemory Size: {} MB\tMax Memory Used: {} MB",
+            duration.as_secs_f64() * 1000.0,
+            report.billed_ms,
+            self.memory_mb,
+            report.max_memory_used_mb
+        );
+        if let Some(init) = init_duration {
+            line.push_str(&format!("\tInit Duration: {:.2} ms", init.as_secs_f64() * 1000.0));
+        }
+        if result.as_ref().is_err_and(|f| f.error_type == "Sandbox.Timedout") {
+            line.push_str("\tStatus: timeout");
+        }
+        self.log.line(&line);
+        let log_tail = if capture_tail { self.log.end_capture() } else { Vec::new() };
+        self.invokes += 1;
+        self.last_used = Instant::now();
+        InvokeEnd { result, report, log_tail, reusable }
+    }
+
+    /// The failure reported when the runtime vanished mid-invoke.
+    async fn crash(&mut self, request_id: &str) -> FunctionFailure {
+        let status = tokio::time::timeout(SHUTDOWN_GRACE, self.child.wait()).await.ok().and_then(Result::ok);
+        FunctionFailure::new(
+            "Runtime.ExitError",
+            &format!("RequestId: {request_id} Error: Runtime exited without providing a reason ({})", describe_exit(status)),
+        )
+    }
+
+    /// Peak resident memory of the runtime process, in MB.
+    fn max_memory_used_mb(&self) -> u64 {
+        let Some(pid) = self.child.id() else { return 0 };
+        std::fs::read_to_string(format!("/proc/{pid}/status"))
+            .ok()
+            .and_then(|status| {
+                status
+                    .lines()
+                    .find_map(|l| l.strip_prefix("VmHWM:"))
+                    .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
+            })
+            .map(|kb| kb.div_ceil(1024))
+            .unwrap_or(0)
+    }
+
+    /// Stops the runtime: SIGTERM to its process group, SIGKILL if it lingers.
+    pub async fn shutdown(mut self) {
+        if let Some(pid) = self.child.id() {
+            let group = Pid::from_raw(pid as i32);
+            let _ = killpg(group, Signal::SIGTERM);
+            if tokio::time::timeout(SHUTDOWN_GRACE, self.child.wait()).await.is_err() {
+                let _ = killpg(group, Signal::SIGKILL);
+                let _ = self.child.wait().await;
+            } else {
+                // The leader is gone; make sure nothing it started survives it.
+                let _ = killpg(group, Signal::SIGKILL);
+            }
+        }
+        tracing::debug!(environment = %self.id, invokes = self.invokes, "environment shut down");
+    }
+}
+
+fn describe_exit(status: Option<std::process::ExitStatus>) -> String {
+    use std::os::unix::process::ExitStatusExt;
+    match status {
+        Some(s) if s.code().is_some() => format!("exit status {}", s.code().unwrap_or_default()),
+        Some(s) => format!("signal: {}", s.signal().unwrap_or_default()),
+        None => "unknown status".into(),
+    }
+}
+
+fn epoch_ms() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as u64)
+        .unwrap_or_default()
+}
+
+async fn copy_lines(stream: impl AsyncRead + Unpin, log: Arc<LogStream>) {
+    let mut lines = BufReader::new(stream).lines();
+    while let Ok(Some(line)) = lines.next_line().await {
+        log.line(&line);
+    }
+}

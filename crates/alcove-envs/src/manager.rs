@@ -1,0 +1,298 @@
+//! The environment manager: pools of idle environments keyed by [`EnvKey`], scale-out
+//! when every environment of a key is busy, a cap on the number of environments with
+//! least-recently-used idle ones evicted first, an idle reaper, and retirement of
+//! environments whose function changed.
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use alcove_core::{FunctionConfig, FunctionName, TenantId};
+use alcove_runtime_api::Invocation;
+use bytes::Bytes;
+
+use crate::environment::{Environment, FunctionFailure, InvokeReport};
+use crate::key::EnvKey;
+use crate::launch::RuntimeSettings;
+
+#[derive(Debug, Clone)]
+pub struct ManagerSettings {
+    pub runtimes: RuntimeSettings,
+    /// Where log streams are written.
+    pub logs_root: PathBuf,
+    /// Idle environments older than this are shut down.
+    pub idle_timeout: Duration,
+    /// Most environments alive at once, busy or idle.
+    pub max_environments: usize,
+}
+
+/// What to run: a resolved configuration, where its code is unpacked, and for whom.
+pub struct InvokeTarget {
+    pub config: FunctionConfig,
+    pub task_root: PathBuf,
+    pub tenant: Option<TenantId>,
+}
+
+pub struct InvokeRequest {
+    pub request_id: String,
+    pub payload: Bytes,
+    pub invoked_function_arn: String,
+    pub client_context: Option<String>,
+    pub want_log_tail: bool,
+}
+
+#[derive(Debug)]
+pub struct InvokeResponse {
+    /// The function's result, or its error document.
+    pub result: Result<Bytes, FunctionFailure>,
+    pub report: InvokeReport,
+    pub cold_start: bool,
+    /// Last 4 KB of this invoke's log, when asked for.
+    pub log_tail: Vec<u8>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum InvokeError {
+    #[error("all {0} execution environments are busy")]
+    AtCapacity(usize),
+}
+
+#[derive(Clone)]
+pub struct Manager {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    settings: ManagerSettings,
+    pools: Mutex<Pools>,
+}
+
+#[derive(Default)]
+struct Pools {
+    /// Idle environments per key, most recently used last.
+    idle: HashMap<EnvKey, Vec<Environment>>,
+    /// Environments alive: idle, busy or starting.
+    alive: usize,
+    /// Per function, bumped when its code or configuration changes; environments started
+    /// under an older epoch are not reused.
+    epochs: HashMap<FunctionName, u64>,
+}
+
+impl Pools {
+    fn epoch(&self, function: &FunctionName) -> u64 {
+        self.epochs.get(function).copied().unwrap_or(0)
+    }
+
+    /// Removes the least recently used idle environment of any key.
+    fn take_least_recently_used(&mut self) -> Option<Environment> {
+        let key = self
+            .idle
+            .iter()
+            .filter_map(|(key, envs)| envs.first().map(|e| (key, e.last_used)))
+            .min_by_key(|(_, used)| *used)
+            .map(|(key, _)| key.clone())?;
+        let envs = self.idle.get_mut(&key)?;
+        let env = envs.remove(0);
+        if envs.is_empty() {
+            self.idle.remove(&key);
+        }
+        self.alive -= 1;
+        Some(env)
+    }
+}
+
+/// Shuts environments down off the caller's path.
+fn dispose(envs: Vec<Environment>) {
+    if envs.is_empty() {
+        return;
+    }
+    tokio::spawn(async move {
+        for env in envs {
+            env.shutdown().await;
+        }
+    });
+}
+
+impl Manager {
+    pub fn new(settings: ManagerSettings) -> Self {
+        let manager = Manager { inner: Arc::new(Inner { settings, pools: Mutex::new(Pools::default()) }) };
+        manager.spawn_reaper();
+        manager
+    }
+
+    fn pools(&self) -> std::sync::MutexGuard<'_, Pools> {
+        self.inner.pools.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Runs one invocation in an environment of the target's key: a warm one if any is
+    /// idle, else a new one. The invoke runs to its end in its own task even if the caller
+    /// goes away, so no environment is ever left half-used.
+    pub async fn invoke(&self, target: InvokeTarget, request: InvokeRequest) -> Result<InvokeResponse, InvokeError> {
+        let manager = self.clone();
+        tokio::spawn(async move { manager.run(target, request).await })
+            .await
+            .unwrap_or_else(|panic| std::panic::resume_unwind(panic.into_panic()))
+    }
+
+    async fn run(&self, target: InvokeTarget, request: InvokeRequest) -> Result<InvokeResponse, InvokeError> {
+        let key = EnvKey::new(&target.config, target.tenant.clone());
+        let (warm, epoch, evicted) = {
+            let mut pools = self.pools();
+            let epoch = pools.epoch(key.function());
+            let warm = pools.idle.get_mut(&key).and_then(Vec::pop);
+            if pools.idle.get(&key).is_some_and(Vec::is_empty) {
+                pools.idle.remove(&key);
+            }
+            let mut evicted = None;
+            if warm.is_none() {
+                if pools.alive >= self.inner.settings.max_environments {
+                    evicted = pools.take_least_recently_used();
+                    if evicted.is_none() {
+                        return Err(InvokeError::AtCapacity(self.inner.settings.max_environments));
+                    }
+                }
+                pools.alive += 1;
+            }
+            (warm, epoch, evicted)
+        };
+        if let Some(old) = evicted {
+            tracing::debug!(environment = %old.id, "evicted least recently used idle environment");
+            dispose(vec![old]);
+        }
+        let cold_start = warm.is_none();
+        let mut env = match warm {
+            Some(env) => env,
+            None => {
+                let started = Environment::start(
+                    &self.inner.settings.runtimes,
+                    &self.inner.settings.logs_root,
+                    &target.config,
+                    &target.task_root,
+                    key.clone(),
+                    epoch,
+                )
+                .await;
+                match started {
+                    Ok(env) => {
+                        tracing::info!(
+                            function = %target.config.name,
+                            tenant = target.tenant.as_ref().map(TenantId::as_str),
+                            environment = %env.id,
+                            "environment started"
+                        );
+                        env
+                    }
+                    Err(failure) => {
+                        self.pools().alive -= 1;
+                        return Ok(InvokeResponse {
+                            result: Err(failure),
+                            report: InvokeReport { duration: Duration::ZERO, billed_ms: 0, max_memory_used_mb: 0, init_duration: None },
+                            cold_start: true,
+                            log_tail: Vec::new(),
+                        });
+                    }
+                }
+            }
+        };
+        let invocation = Invocation {
+            request_id: request.request_id,
+            payload: request.payload,
+            deadline_ms: 0,
+            invoked_function_arn: request.invoked_function_arn,
+            trace_id: trace_id(),
+            client_context: request.client_context,
+            cognito_identity: None,
+            tenant_id: target.tenant,
+        };
+        let version = target.config.version.to_string();
+        let end = env.invoke(invocation, &version, request.want_log_tail).await;
+        self.release(env, end.reusable);
+        Ok(InvokeResponse { result: end.result, report: end.report, cold_start, log_tail: end.log_tail })
+    }
+
+    /// Returns an environment to its pool, or destroys it.
+    fn release(&self, env: Environment, reusable: bool) {
+        let mut pools = self.pools();
+        if reusable && env.epoch == pools.epoch(env.key.function()) {
+            pools.idle.entry(env.key.clone()).or_default().push(env);
+        } else {
+            pools.alive -= 1;
+            drop(pools);
+            dispose(vec![env]);
+        }
+    }
+
+    /// Retires every environment of `function`: idle ones now, busy ones when their
+    /// invoke ends. Called when its code or configuration changes or it is deleted.
+    pub fn retire(&self, function: &FunctionName) {
+        let retired: Vec<Environment> = {
+            let mut pools = self.pools();
+            *pools.epochs.entry(function.clone()).or_default() += 1;
+            let keys: Vec<EnvKey> = pools.idle.keys().filter(|k| k.function() == function).cloned().collect();
+            let envs: Vec<Environment> = keys.iter().filter_map(|k| pools.idle.remove(k)).flatten().collect();
+            pools.alive -= envs.len();
+            envs
+        };
+        dispose(retired);
+    }
+
+    /// Number of environments alive (idle, busy or starting).
+    pub fn alive(&self) -> usize {
+        self.pools().alive
+    }
+
+    /// Shuts down every idle environment; used when the server stops.
+    pub async fn shutdown(&self) {
+        let envs: Vec<Environment> = {
+            let mut pools = self.pools();
+            let envs: Vec<Environment> = pools.idle.drain().flat_map(|(_, v)| v).collect();
+            pools.alive -= envs.len();
+            envs
+        };
+        for env in envs {
+            env.shutdown().await;
+        }
+    }
+
+    fn spawn_reaper(&self) {
+        let weak = Arc::downgrade(&self.inner);
+        let idle_timeout = self.inner.settings.idle_timeout;
+        let period = (idle_timeout / 4).clamp(Duration::from_millis(100), Duration::from_secs(10));
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(period);
+            loop {
+                tick.tick().await;
+                let Some(inner) = weak.upgrade() else { break };
+                let expired: Vec<Environment> = {
+                    let mut pools = inner.pools.lock().unwrap_or_else(|p| p.into_inner());
+                    let now = Instant::now();
+                    let mut expired = Vec::new();
+                    for envs in pools.idle.values_mut() {
+                        let (old, fresh): (Vec<_>, Vec<_>) =
+                            envs.drain(..).partition(|e| now.duration_since(e.last_used) >= idle_timeout);
+                        *envs = fresh;
+                        expired.extend(old);
+                    }
+                    pools.idle.retain(|_, envs| !envs.is_empty());
+                    pools.alive -= expired.len();
+                    expired
+                };
+                if !expired.is_empty() {
+                    tracing::debug!(count = expired.len(), "reaping idle environments");
+                }
+                dispose(expired);
+            }
+        });
+    }
+}
+
+/// An X-Ray style trace header for the invoke.
+fn trace_id() -> String {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or_default();
+    let random = uuid::Uuid::new_v4().simple().to_string();
+    format!("Root=1-{now:08x}-{};Parent={};Sampled=0", &random[..24], &random[16..32])
+}
