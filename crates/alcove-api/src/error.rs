@@ -15,11 +15,13 @@ pub struct ApiError {
     pub message: String,
     /// `Type` in the body: `User` for the caller's faults, `Service` for ours.
     pub fault: &'static str,
+    /// `Reason` in the body, for throttling errors.
+    pub reason: Option<&'static str>,
 }
 
 impl ApiError {
     fn user(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
-        ApiError { status, code, message: message.into(), fault: "User" }
+        ApiError { status, code, message: message.into(), fault: "User", reason: None }
     }
 
     pub fn invalid_parameter(message: impl Into<String>) -> Self {
@@ -38,6 +40,15 @@ impl ApiError {
         Self::user(StatusCode::PAYLOAD_TOO_LARGE, "RequestEntityTooLargeException", message)
     }
 
+    /// Payload over Invoke's limit.
+    pub fn request_too_large(message: impl Into<String>) -> Self {
+        Self::user(StatusCode::PAYLOAD_TOO_LARGE, "RequestTooLargeException", message)
+    }
+
+    pub fn too_many_requests(reason: &'static str, message: impl Into<String>) -> Self {
+        ApiError { reason: Some(reason), ..Self::user(StatusCode::TOO_MANY_REQUESTS, "TooManyRequestsException", message) }
+    }
+
     pub fn unknown_operation() -> Self {
         Self::user(StatusCode::NOT_FOUND, "UnknownOperationException", "Unknown operation")
     }
@@ -48,6 +59,7 @@ impl ApiError {
             code: "ServiceException",
             message: message.into(),
             fault: "Service",
+            reason: None,
         }
     }
 }
@@ -78,7 +90,10 @@ impl IntoResponse for ApiError {
         } else {
             tracing::debug!(code = self.code, message = %self.message, "request rejected");
         }
-        let body = json!({ "Type": self.fault, "message": self.message });
+        let mut body = json!({ "Type": self.fault, "message": self.message });
+        if let Some(reason) = self.reason {
+            body["Reason"] = json!(reason);
+        }
         let mut response = (self.status, Json(body)).into_response();
         response
             .headers_mut()

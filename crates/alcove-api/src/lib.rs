@@ -1,5 +1,5 @@
-//! Alcove's HTTP surfaces. Today: the Lambda control plane (REST-JSON, as botocore's
-//! service model defines it) and the download of stored code packages. Handlers turn wire
+//! Alcove's HTTP surfaces. Today: the Lambda API (REST-JSON, as botocore's service model
+//! defines it: control plane and Invoke) and the download of stored code packages. Handlers turn wire
 //! shapes into domain calls; every failure leaves through [`error::ApiError`].
 
 pub mod error;
@@ -10,6 +10,7 @@ mod wire;
 use std::sync::Arc;
 
 use alcove_core::Store;
+use alcove_envs::Manager;
 use alcove_store::CodeStore;
 use axum::extract::Request;
 use axum::http::HeaderValue;
@@ -42,6 +43,7 @@ pub struct AppState {
     pub store: Arc<dyn Store>,
     pub code: CodeStore,
     pub account: AccountConfig,
+    pub envs: Manager,
 }
 
 /// The whole HTTP application.
@@ -54,10 +56,12 @@ pub fn router(state: AppState) -> Router {
 
 /// Every response carries a request id, as AWS's do.
 async fn request_id(request: Request, next: Next) -> Response {
-    let id = uuid::Uuid::new_v4().to_string();
     let mut response = next.run(request).await;
-    if let Ok(value) = HeaderValue::from_str(&id) {
-        response.headers_mut().insert("x-amzn-RequestId", value);
+    if !response.headers().contains_key("x-amzn-requestid") {
+        let id = uuid::Uuid::new_v4().to_string();
+        if let Ok(value) = HeaderValue::from_str(&id) {
+            response.headers_mut().insert("x-amzn-RequestId", value);
+        }
     }
     response
 }

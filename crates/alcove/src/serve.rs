@@ -5,8 +5,10 @@ use std::io::Write;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
+use std::time::Duration;
 
 use alcove_api::{AccountConfig, AppState};
+use alcove_envs::{Manager, ManagerSettings, RuntimeSettings};
 use alcove_store::{CodeStore, SqliteStore};
 use anyhow::Context;
 use clap::Args;
@@ -26,6 +28,61 @@ pub struct ServeArgs {
     #[arg(long, env = "ALCOVE_ACCOUNT_CONCURRENCY", default_value_t = 1000,
           value_parser = clap::value_parser!(u32).range(100..))]
     account_concurrency: u32,
+
+    /// Seconds an idle execution environment is kept warm before it is shut down.
+    #[arg(long, env = "ALCOVE_IDLE_TIMEOUT", default_value_t = 600)]
+    idle_timeout: u64,
+
+    /// Most execution environments alive at once; idle ones are evicted least recently
+    /// used first to make room.
+    #[arg(long, env = "ALCOVE_MAX_ENVIRONMENTS", default_value_t = 128,
+          value_parser = clap::value_parser!(u64).range(1..))]
+    max_environments: u64,
+
+    /// Region functions see in AWS_REGION.
+    #[arg(long, env = "ALCOVE_REGION", default_value = "us-east-1")]
+    region: String,
+
+    /// Python interpreter (with awslambdaric installed) serving python3.* functions.
+    #[arg(long, env = "ALCOVE_PYTHON", default_value = "python3")]
+    python: String,
+
+    /// Node.js executable serving nodejs* functions.
+    #[arg(long, env = "ALCOVE_NODE", default_value = "node")]
+    node: String,
+}
+
+/// Alcove's Node.js runtime bootstrap, shipped inside the binary.
+const NODE_BOOTSTRAP: &str = include_str!("../../../runtimes/nodejs/bootstrap.mjs");
+
+/// Resolves an interpreter to the absolute path of the real executable, so functions
+/// start it without depending on the server's PATH or on wrapper scripts.
+fn resolve_interpreter(program: &str, probe: &[&str]) -> PathBuf {
+    std::process::Command::new(program)
+        .args(probe)
+        .output()
+        .ok()
+        .filter(|out| out.status.success())
+        .and_then(|out| String::from_utf8(out.stdout).ok())
+        .map(|path| PathBuf::from(path.trim()))
+        .filter(|path| path.is_file())
+        .unwrap_or_else(|| {
+            tracing::warn!(program, "cannot resolve the interpreter; functions that need it will fail to start");
+            PathBuf::from(program)
+        })
+}
+
+fn runtime_settings(args: &ServeArgs) -> anyhow::Result<RuntimeSettings> {
+    let runtimes_dir = args.data_dir.join("runtimes");
+    let node_bootstrap = runtimes_dir.join("nodejs").join("bootstrap.mjs");
+    std::fs::create_dir_all(node_bootstrap.parent().expect("a parent directory"))?;
+    std::fs::write(&node_bootstrap, NODE_BOOTSTRAP).context("writing the Node.js bootstrap")?;
+    Ok(RuntimeSettings {
+        node: resolve_interpreter(&args.node, &["-e", "process.stdout.write(process.execPath)"]),
+        node_bootstrap: std::fs::canonicalize(&node_bootstrap)?,
+        python: resolve_interpreter(&args.python, &["-c", "import sys; print(sys.executable)"]),
+        region: args.region.clone(),
+    })
 }
 
 pub fn run(args: ServeArgs) -> anyhow::Result<()> {
@@ -36,17 +93,27 @@ pub fn run(args: ServeArgs) -> anyhow::Result<()> {
     runtime.block_on(serve(args))
 }
 
-async fn serve(args: ServeArgs) -> anyhow::Result<()> {
+async fn serve(mut args: ServeArgs) -> anyhow::Result<()> {
     std::fs::create_dir_all(&args.data_dir)
         .with_context(|| format!("creating data directory {}", args.data_dir.display()))?;
+    // Environments run with their own working directory; every path handed to them is
+    // absolute.
+    args.data_dir = std::fs::canonicalize(&args.data_dir)?;
     let database = args.data_dir.join("alcove.db");
     let store = SqliteStore::open(&database)
         .map_err(|e| anyhow::anyhow!("opening database {}: {e}", database.display()))?;
     let code = CodeStore::open(args.data_dir.join("code")).context("opening the code store")?;
+    let envs = Manager::new(ManagerSettings {
+        runtimes: runtime_settings(&args)?,
+        logs_root: args.data_dir.join("logs"),
+        idle_timeout: Duration::from_secs(args.idle_timeout),
+        max_environments: args.max_environments as usize,
+    });
     let state = AppState {
         store: Arc::new(store),
         code,
         account: AccountConfig { concurrency_limit: args.account_concurrency },
+        envs: envs.clone(),
     };
     let listener = tokio::net::TcpListener::bind(args.listen)
         .await
@@ -62,6 +129,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         .with_graceful_shutdown(shutdown_signal())
         .await
         .context("serving HTTP")?;
+    envs.shutdown().await;
     tracing::info!("stopped");
     Ok(())
 }

@@ -5,6 +5,7 @@ mod aliases;
 mod code;
 mod concurrency;
 mod functions;
+mod invoke;
 mod versions;
 
 use alcove_core::{FunctionConfig, FunctionName, FunctionRef, Qualifier, Version};
@@ -35,6 +36,7 @@ pub fn routes() -> Router<AppState> {
             put(concurrency::put).delete(concurrency::delete),
         )
         .route("/2019-09-30/functions/{function}/concurrency", get(concurrency::get))
+        .route("/2015-03-31/functions/{function}/invocations", post(invoke::invoke))
         .route("/2016-08-19/account-settings", get(account::settings))
         .route("/2016-08-19/account-settings/", get(account::settings))
         .route("/alcove/v1/code/{file}", get(code::download))

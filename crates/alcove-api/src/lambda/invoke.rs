@@ -1,0 +1,172 @@
+//! Invoke: tenant rules, payload limits, invocation types, and the translation of an
+//! environment's outcome into Lambda's response headers.
+
+use alcove_core::{FunctionConfig, TenantId};
+use alcove_envs::{InvokeError, InvokeRequest, InvokeTarget};
+use axum::body::Body;
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use base64::Engine as _;
+use bytes::Bytes;
+
+use super::{function_ref, resolve};
+use crate::error::{ApiError, ApiResult};
+use crate::request::{read_limited, Region};
+use crate::wire::QualifierQuery;
+use crate::AppState;
+
+/// Synchronous request and response payload limit.
+pub const SYNC_PAYLOAD_LIMIT: usize = 6 * 1024 * 1024;
+/// Asynchronous (`Event`) payload limit.
+pub const ASYNC_PAYLOAD_LIMIT: usize = 1024 * 1024;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum InvocationType {
+    RequestResponse,
+    Event,
+    DryRun,
+}
+
+fn header<'a>(headers: &'a HeaderMap, name: &str) -> ApiResult<Option<&'a str>> {
+    headers
+        .get(name)
+        .map(|v| v.to_str().map_err(|_| ApiError::invalid_parameter(format!("Header {name} is not valid text."))))
+        .transpose()
+}
+
+fn invocation_type(headers: &HeaderMap) -> ApiResult<InvocationType> {
+    match header(headers, "x-amz-invocation-type")? {
+        None | Some("RequestResponse") => Ok(InvocationType::RequestResponse),
+        Some("Event") => Ok(InvocationType::Event),
+        Some("DryRun") => Ok(InvocationType::DryRun),
+        Some(other) => Err(ApiError::invalid_parameter(format!(
+            "1 validation error detected: Value '{other}' at 'invocationType' failed to satisfy \
+             constraint: Member must satisfy enum value set: [Event, RequestResponse, DryRun]"
+        ))),
+    }
+}
+
+fn wants_tail(headers: &HeaderMap) -> ApiResult<bool> {
+    match header(headers, "x-amz-log-type")? {
+        None | Some("None") => Ok(false),
+        Some("Tail") => Ok(true),
+        Some(other) => Err(ApiError::invalid_parameter(format!(
+            "1 validation error detected: Value '{other}' at 'logType' failed to satisfy \
+             constraint: Member must satisfy enum value set: [None, Tail]"
+        ))),
+    }
+}
+
+/// `X-Amz-Client-Context` is base64 of a JSON object; the runtime receives the JSON.
+fn client_context(headers: &HeaderMap) -> ApiResult<Option<String>> {
+    let Some(encoded) = header(headers, "x-amz-client-context")? else { return Ok(None) };
+    let invalid = || ApiError::invalid_parameter("Client context must be a valid Base64-encoded JSON object.");
+    let decoded = base64::engine::general_purpose::STANDARD.decode(encoded).map_err(|_| invalid())?;
+    if decoded.len() > 3583 {
+        return Err(ApiError::invalid_parameter("Client context must be at most 3583 bytes once decoded."));
+    }
+    let text = String::from_utf8(decoded).map_err(|_| invalid())?;
+    match serde_json::from_str::<serde_json::Value>(&text) {
+        Ok(serde_json::Value::Object(_)) => Ok(Some(text)),
+        _ => Err(invalid()),
+    }
+}
+
+/// Applies the tenancy rules: a `PER_TENANT` function needs a tenant id on every invoke,
+/// any other function must not get one. The id is validated here, once.
+pub(crate) fn tenant_for(config: &FunctionConfig, raw: Option<&str>, arn: &str) -> ApiResult<Option<TenantId>> {
+    match (config.tenancy, raw) {
+        (Some(mode), None) => Err(ApiError::invalid_parameter(format!(
+            "The function {arn} uses tenant isolation mode {}: every invocation must specify a \
+             tenant id (X-Amz-Tenant-Id).",
+            mode.as_str()
+        ))),
+        (Some(_), Some(raw)) => Ok(Some(TenantId::parse(raw)?)),
+        (None, Some(_)) => Err(ApiError::invalid_parameter(format!(
+            "The function {arn} does not use tenant isolation: a tenant id (X-Amz-Tenant-Id) \
+             can only be specified for functions created with TenancyConfig PER_TENANT."
+        ))),
+        (None, None) => Ok(None),
+    }
+}
+
+/// The payload as the runtime receives it: valid JSON, `{}` when empty.
+fn payload(bytes: Bytes) -> ApiResult<Bytes> {
+    if bytes.iter().all(u8::is_ascii_whitespace) {
+        return Ok(Bytes::from_static(b"{}"));
+    }
+    serde_json::from_slice::<serde::de::IgnoredAny>(&bytes)
+        .map_err(|e| ApiError::invalid_content(format!("Could not parse request body into json: {e}")))?;
+    Ok(bytes)
+}
+
+pub async fn invoke(
+    State(state): State<AppState>,
+    Region(region): Region,
+    Path(function): Path<String>,
+    Query(query): Query<QualifierQuery>,
+    headers: HeaderMap,
+    body: Body,
+) -> ApiResult<Response> {
+    let kind = invocation_type(&headers)?;
+    let limit = if kind == InvocationType::Event { ASYNC_PAYLOAD_LIMIT } else { SYNC_PAYLOAD_LIMIT };
+    let body = read_limited(body, limit).await.map_err(|_| {
+        ApiError::request_too_large(format!("Request must be smaller than {limit} bytes for the InvokeFunction operation"))
+    })?;
+    let reference = function_ref(&function, query.qualifier.as_deref())?;
+    let config = resolve(&state, &reference, &region).await?;
+    let arn = match &reference.qualifier {
+        Some(q) => format!("{}:{q}", config.arn(&region)),
+        None => config.arn(&region),
+    };
+    let tenant = tenant_for(&config, header(&headers, "x-amz-tenant-id")?, &config.arn(&region))?;
+    let tail = wants_tail(&headers)?;
+    let client_context = client_context(&headers)?;
+    let payload = payload(body)?;
+    let executed_version = config.version.to_string();
+    match kind {
+        InvocationType::DryRun => Ok(StatusCode::NO_CONTENT.into_response()),
+        InvocationType::Event => Err(ApiError::invalid_parameter("Asynchronous invocation is not available yet.")),
+        InvocationType::RequestResponse => {
+            let task_root = state.code.task_root(&config.code.sha256_hex);
+            let request_id = uuid::Uuid::new_v4().to_string();
+            let target = InvokeTarget { config, task_root, tenant };
+            let request = InvokeRequest {
+                request_id: request_id.clone(),
+                payload,
+                invoked_function_arn: arn,
+                client_context,
+                want_log_tail: tail,
+            };
+            let response = state.envs.invoke(target, request).await.map_err(|e| match e {
+                InvokeError::AtCapacity(_) => ApiError::too_many_requests(
+                    "ConcurrentInvocationLimitExceeded",
+                    format!("Rate Exceeded. {e}."),
+                ),
+            })?;
+            let mut reply_headers = HeaderMap::new();
+            reply_headers.insert("content-type", HeaderValue::from_static("application/json"));
+            if let Ok(v) = HeaderValue::from_str(&executed_version) {
+                reply_headers.insert("x-amz-executed-version", v);
+            }
+            if let Ok(v) = HeaderValue::from_str(&request_id) {
+                reply_headers.insert("x-amzn-requestid", v);
+            }
+            if tail {
+                let encoded = base64::engine::general_purpose::STANDARD.encode(&response.log_tail);
+                if let Ok(v) = HeaderValue::from_str(&encoded) {
+                    reply_headers.insert("x-amz-log-result", v);
+                }
+            }
+            let body = match response.result {
+                Ok(body) => body,
+                Err(failure) => {
+                    reply_headers.insert("x-amz-function-error", HeaderValue::from_static("Unhandled"));
+                    failure.body
+                }
+            };
+            Ok((StatusCode::OK, reply_headers, body).into_response())
+        }
+    }
+}
