@@ -10,6 +10,7 @@ mod wire;
 use std::sync::Arc;
 
 use alcove_core::Store;
+use alcove_async::Dispatcher;
 use alcove_envs::Manager;
 use alcove_store::CodeStore;
 use axum::extract::Request;
@@ -44,6 +45,7 @@ pub struct AppState {
     pub code: CodeStore,
     pub account: AccountConfig,
     pub envs: Manager,
+    pub events: Dispatcher,
 }
 
 /// The whole HTTP application.

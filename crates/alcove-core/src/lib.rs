@@ -17,5 +17,7 @@ pub use function::{
 };
 pub use names::{AliasName, FunctionName, FunctionRef, Qualifier, ACCOUNT_ID};
 pub use runtime::Runtime;
-pub use store::{plan_publish, AccountUsage, Alias, AliasPatch, LatestUpdate, Page, PublishRequest, Store};
+pub use store::{
+    plan_publish, AccountUsage, Alias, AliasPatch, EventQueue, LatestUpdate, Page, PublishRequest, QueuedEvent, Store,
+};
 pub use tenant::{TenantId, TenantIsolationMode};

@@ -117,3 +117,37 @@ pub fn plan_publish(
     version.revision_id = FunctionConfig::new_revision_id();
     Ok(Some(version))
 }
+
+/// An accepted asynchronous invocation, waiting in the durable queue.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct QueuedEvent {
+    /// The request id returned to the caller; the invoke keeps it.
+    pub id: String,
+    pub function: FunctionName,
+    /// The version resolved when the event was accepted.
+    pub version: Version,
+    /// The qualifier the caller used, for the invoked function ARN.
+    pub qualifier: Option<String>,
+    pub tenant: Option<crate::TenantId>,
+    pub payload: Vec<u8>,
+    pub client_context: Option<String>,
+    /// Attempts made so far.
+    pub attempts: u32,
+    /// Milliseconds since the Unix epoch.
+    pub next_attempt_ms: i64,
+    pub enqueued_ms: i64,
+}
+
+/// The durable queue of asynchronous invocations. Events stay until completed, so an
+/// event accepted before a crash runs after the restart (at least once).
+#[async_trait]
+pub trait EventQueue: Send + Sync + 'static {
+    async fn enqueue(&self, event: QueuedEvent) -> Result<()>;
+    /// Events due at `now_ms`, oldest first, skipping the ids in `exclude` (in flight).
+    async fn due(&self, now_ms: i64, exclude: Vec<String>, limit: usize) -> Result<Vec<QueuedEvent>>;
+    /// When the earliest pending event is due, if any.
+    async fn next_due_ms(&self) -> Result<Option<i64>>;
+    async fn reschedule(&self, id: &str, attempts: u32, next_attempt_ms: i64) -> Result<()>;
+    async fn complete(&self, id: &str) -> Result<()>;
+    async fn pending_count(&self) -> Result<u64>;
+}

@@ -8,8 +8,8 @@ use std::sync::{Arc, Mutex};
 
 use alcove_core::store::{AccountUsage, LatestUpdate, PublishRequest};
 use alcove_core::{
-    plan_publish, Alias, AliasName, AliasPatch, Error, FunctionConfig, FunctionName, Page, Result,
-    Store, Version,
+    plan_publish, Alias, AliasName, AliasPatch, Error, EventQueue, FunctionConfig, FunctionName, Page,
+    QueuedEvent, Result, Store, TenantId, Version,
 };
 use async_trait::async_trait;
 use rusqlite::{params, Connection, OptionalExtension, Transaction, TransactionBehavior};
@@ -35,6 +35,19 @@ CREATE TABLE IF NOT EXISTS aliases (
     revision_id TEXT NOT NULL,
     PRIMARY KEY (function, name)
 );
+CREATE TABLE IF NOT EXISTS async_events (
+    id              TEXT PRIMARY KEY,
+    function        TEXT NOT NULL,
+    version         TEXT NOT NULL,
+    qualifier       TEXT,
+    tenant          TEXT,
+    payload         BLOB NOT NULL,
+    client_context  TEXT,
+    attempts        INTEGER NOT NULL,
+    next_attempt_ms INTEGER NOT NULL,
+    enqueued_ms     INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS async_events_due ON async_events (next_attempt_ms);
 "#;
 
 #[derive(Clone)]
@@ -561,6 +574,138 @@ impl Store for SqliteStore {
     }
 }
 
+const EVENT_COLUMNS: &str =
+    "id, function, version, qualifier, tenant, payload, client_context, attempts, next_attempt_ms, enqueued_ms";
+
+/// An `async_events` row as stored, before validation.
+struct EventRow {
+    id: String,
+    function: String,
+    version: String,
+    qualifier: Option<String>,
+    tenant: Option<String>,
+    payload: Vec<u8>,
+    client_context: Option<String>,
+    attempts: i64,
+    next_attempt_ms: i64,
+    enqueued_ms: i64,
+}
+
+fn event_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<EventRow> {
+    Ok(EventRow {
+        id: row.get(0)?,
+        function: row.get(1)?,
+        version: row.get(2)?,
+        qualifier: row.get(3)?,
+        tenant: row.get(4)?,
+        payload: row.get(5)?,
+        client_context: row.get(6)?,
+        attempts: row.get(7)?,
+        next_attempt_ms: row.get(8)?,
+        enqueued_ms: row.get(9)?,
+    })
+}
+
+impl EventRow {
+    fn into_event(self) -> Result<QueuedEvent> {
+        Ok(QueuedEvent {
+            id: self.id,
+            function: FunctionName::parse(&self.function)?,
+            version: from_json(&to_json(&self.version)?)?,
+            qualifier: self.qualifier,
+            tenant: self.tenant.map(|t| TenantId::parse(&t)).transpose()?,
+            payload: self.payload,
+            client_context: self.client_context,
+            attempts: self.attempts as u32,
+            next_attempt_ms: self.next_attempt_ms,
+            enqueued_ms: self.enqueued_ms,
+        })
+    }
+}
+
+#[async_trait]
+impl EventQueue for SqliteStore {
+    async fn enqueue(&self, event: QueuedEvent) -> Result<()> {
+        self.transaction(move |tx| {
+            tx.execute(
+                &format!("INSERT INTO async_events ({EVENT_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)"),
+                params![
+                    event.id,
+                    event.function.as_str(),
+                    event.version.to_string(),
+                    event.qualifier,
+                    event.tenant.as_ref().map(TenantId::as_str),
+                    event.payload,
+                    event.client_context,
+                    i64::from(event.attempts),
+                    event.next_attempt_ms,
+                    event.enqueued_ms
+                ],
+            )
+            .map_err(sql)?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn due(&self, now_ms: i64, exclude: Vec<String>, limit: usize) -> Result<Vec<QueuedEvent>> {
+        self.transaction(move |tx| {
+            let excluded = to_json(&exclude)?;
+            let rows = tx
+                .prepare(&format!(
+                    "SELECT {EVENT_COLUMNS} FROM async_events WHERE next_attempt_ms <= ?1
+                     AND id NOT IN (SELECT value FROM json_each(?2))
+                     ORDER BY next_attempt_ms, enqueued_ms LIMIT ?3"
+                ))
+                .and_then(|mut stmt| {
+                    stmt.query_map(params![now_ms, excluded, limit as i64], event_row)?
+                        .collect::<rusqlite::Result<Vec<_>>>()
+                })
+                .map_err(sql)?;
+            rows.into_iter().map(EventRow::into_event).collect()
+        })
+        .await
+    }
+
+    async fn next_due_ms(&self) -> Result<Option<i64>> {
+        self.transaction(|tx| {
+            tx.query_row("SELECT MIN(next_attempt_ms) FROM async_events", [], |row| row.get(0)).map_err(sql)
+        })
+        .await
+    }
+
+    async fn reschedule(&self, id: &str, attempts: u32, next_attempt_ms: i64) -> Result<()> {
+        let id = id.to_owned();
+        self.transaction(move |tx| {
+            tx.execute(
+                "UPDATE async_events SET attempts = ?2, next_attempt_ms = ?3 WHERE id = ?1",
+                params![id, i64::from(attempts), next_attempt_ms],
+            )
+            .map_err(sql)?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn complete(&self, id: &str) -> Result<()> {
+        let id = id.to_owned();
+        self.transaction(move |tx| {
+            tx.execute("DELETE FROM async_events WHERE id = ?1", params![id]).map_err(sql)?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn pending_count(&self) -> Result<u64> {
+        self.transaction(|tx| {
+            tx.query_row("SELECT COUNT(*) FROM async_events", [], |row| row.get::<_, i64>(0))
+                .map(|n| n as u64)
+                .map_err(sql)
+        })
+        .await
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -703,6 +848,39 @@ mod tests {
         store.delete_concurrency(&name("a")).await.unwrap();
         assert_eq!(store.get_concurrency(&name("a")).await.unwrap(), None);
         assert_eq!(store.account_usage().await.unwrap().function_count, 2);
+    }
+
+    fn event(id: &str, due: i64) -> QueuedEvent {
+        QueuedEvent {
+            id: id.into(),
+            function: name("f"),
+            version: Version::Published(2),
+            qualifier: Some("live".into()),
+            tenant: Some(TenantId::parse("BlueTenant").unwrap()),
+            payload: b"{}".to_vec(),
+            client_context: None,
+            attempts: 0,
+            next_attempt_ms: due,
+            enqueued_ms: due,
+        }
+    }
+
+    #[tokio::test]
+    async fn event_queue_orders_excludes_and_completes() {
+        let store = SqliteStore::open_in_memory().unwrap();
+        store.enqueue(event("b", 20)).await.unwrap();
+        store.enqueue(event("a", 10)).await.unwrap();
+        store.enqueue(event("later", 1000)).await.unwrap();
+        let due = store.due(100, vec![], 10).await.unwrap();
+        assert_eq!(due.iter().map(|e| e.id.as_str()).collect::<Vec<_>>(), ["a", "b"]);
+        assert_eq!(due[0], event("a", 10));
+        let due = store.due(100, vec!["a".into()], 10).await.unwrap();
+        assert_eq!(due.len(), 1);
+        store.reschedule("a", 1, 500).await.unwrap();
+        store.complete("b").await.unwrap();
+        assert_eq!(store.due(100, vec![], 10).await.unwrap().len(), 0);
+        assert_eq!(store.next_due_ms().await.unwrap(), Some(500));
+        assert_eq!(store.pending_count().await.unwrap(), 2);
     }
 
     #[tokio::test]

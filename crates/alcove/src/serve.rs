@@ -8,6 +8,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use alcove_api::{AccountConfig, AppState};
+use alcove_async::{AsyncSettings, Dispatcher};
 use alcove_envs::{Manager, ManagerSettings, RuntimeSettings};
 use alcove_store::{CodeStore, SqliteStore};
 use anyhow::Context;
@@ -38,6 +39,10 @@ pub struct ServeArgs {
     #[arg(long, env = "ALCOVE_MAX_ENVIRONMENTS", default_value_t = 128,
           value_parser = clap::value_parser!(u64).range(1..))]
     max_environments: u64,
+
+    /// Base delay of async retries: retry n waits n times this many seconds.
+    #[arg(long, env = "ALCOVE_ASYNC_RETRY_BASE", default_value_t = 60.0)]
+    async_retry_base: f64,
 
     /// Region functions see in AWS_REGION.
     #[arg(long, env = "ALCOVE_REGION", default_value = "us-east-1")]
@@ -109,8 +114,21 @@ async fn serve(mut args: ServeArgs) -> anyhow::Result<()> {
         idle_timeout: Duration::from_secs(args.idle_timeout),
         max_environments: args.max_environments as usize,
     });
+    let store = Arc::new(store);
+    let events = Dispatcher::start(
+        store.clone(),
+        store.clone(),
+        code.clone(),
+        envs.clone(),
+        AsyncSettings {
+            retry_base: Duration::from_secs_f64(args.async_retry_base.max(0.0)),
+            region: args.region.clone(),
+            ..AsyncSettings::default()
+        },
+    );
     let state = AppState {
-        store: Arc::new(store),
+        store,
+        events,
         code,
         account: AccountConfig { concurrency_limit: args.account_concurrency },
         envs: envs.clone(),

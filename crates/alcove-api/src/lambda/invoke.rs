@@ -1,7 +1,7 @@
 //! Invoke: tenant rules, payload limits, invocation types, and the translation of an
 //! environment's outcome into Lambda's response headers.
 
-use alcove_core::{FunctionConfig, TenantId};
+use alcove_core::{FunctionConfig, QueuedEvent, TenantId};
 use alcove_envs::{InvokeError, InvokeRequest, InvokeTarget};
 use axum::body::Body;
 use axum::extract::{Path, Query, State};
@@ -127,7 +127,28 @@ pub async fn invoke(
     let executed_version = config.version.to_string();
     match kind {
         InvocationType::DryRun => Ok(StatusCode::NO_CONTENT.into_response()),
-        InvocationType::Event => Err(ApiError::invalid_parameter("Asynchronous invocation is not available yet.")),
+        InvocationType::Event => {
+            let now = alcove_async::now_ms();
+            let event = QueuedEvent {
+                id: uuid::Uuid::new_v4().to_string(),
+                function: config.name.clone(),
+                version: config.version,
+                qualifier: reference.qualifier.as_ref().map(ToString::to_string),
+                tenant,
+                payload: payload.to_vec(),
+                client_context,
+                attempts: 0,
+                next_attempt_ms: now,
+                enqueued_ms: now,
+            };
+            let id = event.id.clone();
+            state.events.accept(event).await?;
+            let mut reply_headers = HeaderMap::new();
+            if let Ok(v) = HeaderValue::from_str(&id) {
+                reply_headers.insert("x-amzn-requestid", v);
+            }
+            Ok((StatusCode::ACCEPTED, reply_headers).into_response())
+        }
         InvocationType::RequestResponse => {
             let task_root = state.code.task_root(&config.code.sha256_hex);
             let request_id = uuid::Uuid::new_v4().to_string();
