@@ -1,0 +1,128 @@
+"""Starting the real `alcove` binary and talking to it with real clients.
+
+Shared by the end-to-end suites: a server on an ephemeral port with its own data
+directory, boto3 clients and the AWS CLI pointed at it, and zip building."""
+
+import io
+import json
+import os
+import signal
+import subprocess
+import threading
+import zipfile
+
+import boto3
+from botocore.config import Config
+
+REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+ROLE = "arn:aws:iam::123456789012:role/lambda-role"
+CREDENTIALS = {"AWS_ACCESS_KEY_ID": "test", "AWS_SECRET_ACCESS_KEY": "test", "AWS_PAGER": ""}
+
+
+def binary(name="alcove"):
+    """The binary under test: $ALCOVE_BIN, else the release build, else the debug build."""
+    if name == "alcove" and os.environ.get("ALCOVE_BIN"):
+        return os.environ["ALCOVE_BIN"]
+    for profile in ("release", "debug"):
+        path = os.path.join(REPO, "target", profile, name)
+        if os.path.exists(path):
+            return path
+    raise RuntimeError(f"build {name} first (cargo build --release)")
+
+
+def fixture_bootstrap():
+    """The `lambda_runtime` test function's binary (tests/fixtures/lambda-counter)."""
+    with open(binary("bootstrap"), "rb") as f:
+        return f.read()
+
+
+def make_zip(files):
+    """files: name -> text, bytes, or (bytes, unix mode)."""
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        for name, content in files.items():
+            mode = 0o644
+            if isinstance(content, tuple):
+                content, mode = content
+            if isinstance(content, str):
+                content = content.encode()
+            info = zipfile.ZipInfo(name, date_time=(2024, 1, 1, 0, 0, 0))
+            info.external_attr = (0o100000 | mode) << 16
+            info.compress_type = zipfile.ZIP_DEFLATED
+            archive.writestr(info, content)
+    return buffer.getvalue()
+
+
+class Server:
+    """One `alcove serve` process on an ephemeral port."""
+
+    def __init__(self, data_dir, *extra_args):
+        self.data_dir = str(data_dir)
+        self.extra_args = list(extra_args)
+        self.proc = None
+        self.url = None
+        self.log_path = os.path.join(self.data_dir, "server.log")
+
+    def start(self):
+        os.makedirs(self.data_dir, exist_ok=True)
+        log = open(self.log_path, "ab")
+        self.proc = subprocess.Popen(
+            [binary(), "serve", "--listen", "127.0.0.1:0", "--data-dir", self.data_dir, *self.extra_args],
+            stdout=subprocess.PIPE, stderr=log, env={**os.environ, "ALCOVE_LOG": "info"},
+        )
+        log.close()
+        line = self._read_line(timeout=30)
+        prefix = "alcove listening on "
+        if not line.startswith(prefix):
+            raise RuntimeError(f"unexpected first line {line!r}; log:\n{self.log()}")
+        self.url = line[len(prefix):].strip()
+        return self
+
+    def _read_line(self, timeout):
+        result = []
+        reader = threading.Thread(target=lambda: result.append(self.proc.stdout.readline().decode()))
+        reader.daemon = True
+        reader.start()
+        reader.join(timeout)
+        if not result:
+            self.kill9()
+            raise RuntimeError(f"server did not start within {timeout}s; log:\n{self.log()}")
+        return result[0]
+
+    def log(self):
+        with open(self.log_path, errors="replace") as f:
+            return f.read()
+
+    def stop(self):
+        if self.proc and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            self.proc.wait(timeout=30)
+
+    def kill9(self):
+        if self.proc and self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait(timeout=30)
+
+    def restart(self):
+        self.stop()
+        return self.start()
+
+    def client(self, service="lambda", region="us-east-1", validate=True):
+        return boto3.client(
+            service, endpoint_url=self.url, region_name=region,
+            aws_access_key_id="test", aws_secret_access_key="test",
+            config=Config(retries={"max_attempts": 1}, parameter_validation=validate, read_timeout=120),
+        )
+
+    def aws(self, *args):
+        """Runs the AWS CLI; returns (exit code, parsed JSON output or text, stderr)."""
+        env = {**os.environ, **CREDENTIALS}
+        done = subprocess.run(
+            ["aws", "--endpoint-url", self.url, "--region", "us-east-1", "--output", "json", *args],
+            capture_output=True, text=True, env=env, timeout=120,
+        )
+        try:
+            out = json.loads(done.stdout) if done.stdout.strip() else None
+        except json.JSONDecodeError:
+            out = done.stdout
+        return done.returncode, out, done.stderr
