@@ -24,13 +24,13 @@ def handler(event, context):
     print("handling for", context.tenant_id)
     if event.get("sleep"):
         time.sleep(event["sleep"])
+    if event.get("write"):
+        with open(event["write"], "a") as f:
+            f.write(json.dumps({"id": context.aws_request_id, "tenant": context.tenant_id, "n": event.get("n")}) + "\\n")
     if event.get("fail"):
         raise ValueError("asked to fail")
     if event.get("crash"):
         os._exit(7)
-    if event.get("write"):
-        with open(event["write"], "a") as f:
-            f.write(json.dumps({"id": context.aws_request_id, "tenant": context.tenant_id, "n": event.get("n")}) + "\\n")
     return {
         "counter": value,
         "tenantId": context.tenant_id,

@@ -62,7 +62,7 @@ pub(crate) struct InvokeEnd {
 pub(crate) struct Environment {
     pub key: EnvKey,
     pub id: String,
-    pub epoch: u64,
+    pub epoch: (u64, u64),
     pub last_used: Instant,
     pub invokes: u64,
     child: Child,
@@ -81,7 +81,7 @@ impl Environment {
         config: &FunctionConfig,
         task_root: &Path,
         key: EnvKey,
-        epoch: u64,
+        epoch: (u64, u64),
     ) -> Result<Environment, FunctionFailure> {
         let id = uuid::Uuid::new_v4().simple().to_string();
         let log = Arc::new(LogStream::create(logs_root, config.name.as_str(), &config.version.to_string(), &id));

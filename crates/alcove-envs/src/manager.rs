@@ -8,7 +8,7 @@ use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use alcove_core::{FunctionConfig, FunctionName, TenantId};
+use alcove_core::{FunctionConfig, FunctionName, TenantId, Version};
 use alcove_runtime_api::Invocation;
 use bytes::Bytes;
 
@@ -74,14 +74,18 @@ struct Pools {
     idle: HashMap<EnvKey, Vec<Environment>>,
     /// Environments alive: idle, busy or starting.
     alive: usize,
-    /// Per function, bumped when its code or configuration changes; environments started
-    /// under an older epoch are not reused.
+    /// Bumped when a function, or one of its versions, changes or goes away; an
+    /// environment started under an older epoch is not reused.
     epochs: HashMap<FunctionName, u64>,
+    version_epochs: HashMap<(FunctionName, Version), u64>,
 }
 
 impl Pools {
-    fn epoch(&self, function: &FunctionName) -> u64 {
-        self.epochs.get(function).copied().unwrap_or(0)
+    /// The epoch an environment of `key` is current under: (function, version) pair.
+    fn epoch(&self, key: &EnvKey) -> (u64, u64) {
+        let function = self.epochs.get(key.function()).copied().unwrap_or(0);
+        let version = self.version_epochs.get(&(key.function().clone(), key.version())).copied().unwrap_or(0);
+        (function, version)
     }
 
     /// Removes the least recently used idle environment of any key.
@@ -139,7 +143,7 @@ impl Manager {
         let key = EnvKey::new(&target.config, target.tenant.clone());
         let (warm, epoch, evicted) = {
             let mut pools = self.pools();
-            let epoch = pools.epoch(key.function());
+            let epoch = pools.epoch(&key);
             let warm = pools.idle.get_mut(&key).and_then(Vec::pop);
             if pools.idle.get(&key).is_some_and(Vec::is_empty) {
                 pools.idle.remove(&key);
@@ -214,7 +218,7 @@ impl Manager {
     /// Returns an environment to its pool, or destroys it.
     fn release(&self, env: Environment, reusable: bool) {
         let mut pools = self.pools();
-        if reusable && env.epoch == pools.epoch(env.key.function()) {
+        if reusable && env.epoch == pools.epoch(&env.key) {
             pools.idle.entry(env.key.clone()).or_default().push(env);
         } else {
             pools.alive -= 1;
@@ -223,13 +227,22 @@ impl Manager {
         }
     }
 
-    /// Retires every environment of `function`: idle ones now, busy ones when their
-    /// invoke ends. Called when its code or configuration changes or it is deleted.
-    pub fn retire(&self, function: &FunctionName) {
+    /// Retires the environments of one version of `function`, or of all its versions:
+    /// idle ones now, busy ones when their invoke ends. Called when code or configuration
+    /// changes, or when the function or version is deleted.
+    pub fn retire(&self, function: &FunctionName, version: Option<Version>) {
         let retired: Vec<Environment> = {
             let mut pools = self.pools();
-            *pools.epochs.entry(function.clone()).or_default() += 1;
-            let keys: Vec<EnvKey> = pools.idle.keys().filter(|k| k.function() == function).cloned().collect();
+            match version {
+                None => *pools.epochs.entry(function.clone()).or_default() += 1,
+                Some(v) => *pools.version_epochs.entry((function.clone(), v)).or_default() += 1,
+            }
+            let keys: Vec<EnvKey> = pools
+                .idle
+                .keys()
+                .filter(|k| k.function() == function && version.is_none_or(|v| k.version() == v))
+                .cloned()
+                .collect();
             let envs: Vec<Environment> = keys.iter().filter_map(|k| pools.idle.remove(k)).flatten().collect();
             pools.alive -= envs.len();
             envs

@@ -192,7 +192,11 @@ pub async fn delete(
         alcove_core::Error::NotFound(_) => function_not_found(&reference.name, &region, reference.qualifier.as_ref()),
         other => other.into(),
     })?;
-    state.envs.retire(&reference.name);
+    let version = match reference.qualifier {
+        Some(Qualifier::Version(n)) => Some(alcove_core::Version::Published(n)),
+        _ => None,
+    };
+    state.envs.retire(&reference.name, version);
     tracing::info!(function = %reference.name, qualifier = ?reference.qualifier, "deleted");
     Ok(StatusCode::NO_CONTENT)
 }
@@ -228,7 +232,7 @@ pub async fn update_configuration(
         .update_latest(&name, update, false)
         .await
         .map_err(|e| not_found_as(e, &name, &region))?;
-    state.envs.retire(&name);
+    state.envs.retire(&name, Some(Version::Latest));
     tracing::info!(function = %name, "configuration updated");
     Ok(Json(function_configuration(&updated, &region)))
 }
@@ -267,7 +271,7 @@ pub async fn update_code(
         .update_latest(&name, update, request.publish.unwrap_or(false))
         .await
         .map_err(|e| not_found_as(e, &name, &region))?;
-    state.envs.retire(&name);
+    state.envs.retire(&name, Some(Version::Latest));
     tracing::info!(function = %name, sha256 = %updated.code.sha256_hex, "code updated");
     Ok(Json(function_configuration(&updated, &region)))
 }
