@@ -6,4 +6,5 @@ cd "$(dirname "$0")"
 python3 -m pip install --quiet --disable-pip-version-check -r tests/e2e/requirements.txt
 cargo build --release --locked
 cargo test --workspace --locked
+node --test runtimes/nodejs/test/bootstrap.test.mjs
 ALCOVE_BIN="$PWD/target/release/alcove" python3 -m pytest tests/e2e -q "$@"

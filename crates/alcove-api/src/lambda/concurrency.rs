@@ -4,18 +4,11 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::Json;
 
-use super::{function_not_found, unqualified};
+use super::{unqualified, with_function_not_found};
 use crate::error::{ApiError, ApiResult};
 use crate::request::{AwsJson, Region};
 use crate::wire::{ConcurrencyDocument, PutConcurrencyRequest};
 use crate::{AccountConfig, AppState};
-
-fn not_found_as(error: alcove_core::Error, name: &alcove_core::FunctionName, region: &str) -> ApiError {
-    match error {
-        alcove_core::Error::NotFound(_) => function_not_found(name, region, None),
-        other => other.into(),
-    }
-}
 
 pub async fn put(
     State(state): State<AppState>,
@@ -39,7 +32,7 @@ pub async fn put(
         .store
         .put_concurrency(&name, reserved, max_total)
         .await
-        .map_err(|e| not_found_as(e, &name, &region))?;
+        .map_err(|e| with_function_not_found(e, &name, &region))?;
     tracing::info!(function = %name, reserved, "reserved concurrency set");
     Ok(Json(ConcurrencyDocument { reserved_concurrent_executions: Some(reserved) }))
 }
@@ -50,7 +43,7 @@ pub async fn get(
     Path(function): Path<String>,
 ) -> ApiResult<Json<ConcurrencyDocument>> {
     let name = unqualified(&function)?;
-    let reserved = state.store.get_concurrency(&name).await.map_err(|e| not_found_as(e, &name, &region))?;
+    let reserved = state.store.get_concurrency(&name).await.map_err(|e| with_function_not_found(e, &name, &region))?;
     Ok(Json(ConcurrencyDocument { reserved_concurrent_executions: reserved }))
 }
 
@@ -60,6 +53,6 @@ pub async fn delete(
     Path(function): Path<String>,
 ) -> ApiResult<StatusCode> {
     let name = unqualified(&function)?;
-    state.store.delete_concurrency(&name).await.map_err(|e| not_found_as(e, &name, &region))?;
+    state.store.delete_concurrency(&name).await.map_err(|e| with_function_not_found(e, &name, &region))?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -11,7 +11,7 @@ use axum::Json;
 use base64::Engine as _;
 use serde_json::{json, Value};
 
-use super::{function_not_found, function_ref, page_size, resolve, unqualified};
+use super::{function_not_found, function_ref, page_size, resolve, unqualified, with_function_not_found};
 use crate::error::{ApiError, ApiResult};
 use crate::request::{parse_json, AwsJson, Region};
 use crate::wire::{
@@ -231,7 +231,7 @@ pub async fn update_configuration(
         .store
         .update_latest(&name, update, false)
         .await
-        .map_err(|e| not_found_as(e, &name, &region))?;
+        .map_err(|e| with_function_not_found(e, &name, &region))?;
     state.envs.retire(&name, Some(Version::Latest));
     tracing::info!(function = %name, "configuration updated");
     Ok(Json(function_configuration(&updated, &region)))
@@ -270,7 +270,7 @@ pub async fn update_code(
         .store
         .update_latest(&name, update, request.publish.unwrap_or(false))
         .await
-        .map_err(|e| not_found_as(e, &name, &region))?;
+        .map_err(|e| with_function_not_found(e, &name, &region))?;
     state.envs.retire(&name, Some(Version::Latest));
     tracing::info!(function = %name, sha256 = %updated.code.sha256_hex, "code updated");
     Ok(Json(function_configuration(&updated, &region)))
@@ -297,11 +297,4 @@ fn latest_update(
             ..current.clone()
         })
     })
-}
-
-fn not_found_as(error: alcove_core::Error, name: &FunctionName, region: &str) -> ApiError {
-    match error {
-        alcove_core::Error::NotFound(_) => function_not_found(name, region, None),
-        other => other.into(),
-    }
 }

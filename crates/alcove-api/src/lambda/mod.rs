@@ -72,6 +72,14 @@ pub(crate) fn function_not_found(name: &FunctionName, region: &str, qualifier: O
     }
 }
 
+/// A store error, with "not found" reworded as Lambda words it for this function.
+pub(crate) fn with_function_not_found(error: alcove_core::Error, name: &FunctionName, region: &str) -> ApiError {
+    match error {
+        alcove_core::Error::NotFound(_) => function_not_found(name, region, None),
+        other => other.into(),
+    }
+}
+
 /// The version a qualifier designates, following an alias to its version.
 pub(crate) async fn resolve_version(state: &AppState, reference: &FunctionRef, region: &str) -> ApiResult<Version> {
     match &reference.qualifier {

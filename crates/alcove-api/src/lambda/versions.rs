@@ -6,7 +6,7 @@ use axum::http::StatusCode;
 use axum::Json;
 use serde_json::{json, Value};
 
-use super::{function_not_found, page_size, unqualified};
+use super::{page_size, unqualified, with_function_not_found};
 use crate::error::ApiResult;
 use crate::request::{AwsJson, Region};
 use crate::wire::{function_configuration, ListQuery, PublishVersionRequest};
@@ -24,10 +24,7 @@ pub async fn publish(
         expected_code_sha256: request.code_sha256,
         expected_revision: request.revision_id,
     };
-    let version = state.store.publish_version(&name, request).await.map_err(|e| match e {
-        alcove_core::Error::NotFound(_) => function_not_found(&name, &region, None),
-        other => other.into(),
-    })?;
+    let version = state.store.publish_version(&name, request).await.map_err(|e| with_function_not_found(e, &name, &region))?;
     tracing::info!(function = %name, version = %version.version, "version published");
     Ok((StatusCode::CREATED, Json(function_configuration(&version, &region))))
 }
@@ -40,10 +37,7 @@ pub async fn list(
 ) -> ApiResult<Json<Value>> {
     let name = unqualified(&function)?;
     let limit = page_size(query.max_items.as_deref())?;
-    let page = state.store.list_versions(&name, query.marker, limit).await.map_err(|e| match e {
-        alcove_core::Error::NotFound(_) => function_not_found(&name, &region, None),
-        other => other.into(),
-    })?;
+    let page = state.store.list_versions(&name, query.marker, limit).await.map_err(|e| with_function_not_found(e, &name, &region))?;
     let versions: Vec<Value> = page
         .items
         .iter()
