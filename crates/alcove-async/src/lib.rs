@@ -209,6 +209,7 @@ impl Worker {
             Ok(response) if response.result.is_ok() => Attempt::Done,
             Ok(_) => Attempt::Failed,
             Err(InvokeError::AtCapacity(_)) => Attempt::Throttled,
+            Err(InvokeError::IsolationUnavailable(_)) => Attempt::Dropped("this server cannot isolate tenants"),
         }
     }
 }

@@ -18,6 +18,7 @@ use tokio::process::Child;
 
 use crate::key::EnvKey;
 use crate::launch::{self, RuntimeSettings};
+use alcove_sandbox::{Confinement, SandboxSpec};
 use crate::logs::LogStream;
 use std::sync::Arc;
 
@@ -71,6 +72,12 @@ pub(crate) struct Environment {
     memory_mb: u32,
     timeout: Duration,
     pending_init: Option<Duration>,
+    /// The sandbox's cgroup and uid, when sandboxed.
+    confinement: Option<Confinement>,
+}
+
+fn unavailable(e: std::io::Error) -> FunctionFailure {
+    FunctionFailure::new("Runtime.Unavailable", &format!("cannot serve the Runtime API: {e}"))
 }
 
 impl Environment {
@@ -85,17 +92,37 @@ impl Environment {
     ) -> Result<Environment, FunctionFailure> {
         let id = uuid::Uuid::new_v4().simple().to_string();
         let log = Arc::new(LogStream::create(logs_root, config.name.as_str(), &config.version.to_string(), &id));
-        let listener = TcpListener::bind("127.0.0.1:0")
-            .await
-            .map_err(|e| FunctionFailure::new("Runtime.Unavailable", &format!("cannot bind the Runtime API: {e}")))?;
-        let mut api = RuntimeApi::serve(listener)
-            .map_err(|e| FunctionFailure::new("Runtime.Unavailable", &format!("cannot serve the Runtime API: {e}")))?;
-        let mut command = launch::command(settings, config, task_root, &api.address().to_string(), log.name())?;
-        tracing::debug!(environment = %id, log = %log.path().display(), "starting environment");
         let started = Instant::now();
-        let mut child = command.spawn().map_err(|e| {
-            FunctionFailure::new("Runtime.InvalidEntrypoint", &format!("cannot start the runtime: {e}"))
-        })?;
+        let (mut child, mut api, confinement) = match &settings.sandbox {
+            Some(sandbox) => {
+                let plan = launch::plan(settings, config, task_root, alcove_sandbox::RUNTIME_API_ADDRESS, log.name())?;
+                let spec = SandboxSpec {
+                    program: plan.program,
+                    args: plan.args,
+                    env: plan.env,
+                    code: config.code.sha256_hex.clone(),
+                    memory_mb: config.settings.memory_mb,
+                    tmp_mb: config.settings.ephemeral_storage_mb,
+                };
+                let launched = sandbox
+                    .launch(&id, &spec)
+                    .await
+                    .map_err(|e| FunctionFailure::new("Sandbox.Failure", &e.to_string()))?;
+                let listener = TcpListener::from_std(launched.runtime_api).map_err(unavailable)?;
+                let api = RuntimeApi::serve(listener).map_err(unavailable)?;
+                (launched.child, api, Some(launched.confinement))
+            }
+            None => {
+                let listener = TcpListener::bind("127.0.0.1:0").await.map_err(unavailable)?;
+                let api = RuntimeApi::serve(listener).map_err(unavailable)?;
+                let plan = launch::plan(settings, config, task_root, &api.address().to_string(), log.name())?;
+                let child = launch::host_command(&plan).spawn().map_err(|e| {
+                    FunctionFailure::new("Runtime.InvalidEntrypoint", &format!("cannot start the runtime: {e}"))
+                })?;
+                (child, api, None)
+            }
+        };
+        tracing::debug!(environment = %id, log = %log.path().display(), sandboxed = confinement.is_some(), "environment starting");
         if let Some(out) = child.stdout.take() {
             tokio::spawn(copy_lines(out, Arc::clone(&log)));
         }
@@ -138,6 +165,7 @@ impl Environment {
             memory_mb: config.settings.memory_mb,
             timeout: Duration::from_secs(u64::from(config.settings.timeout_secs)),
             pending_init: Some(init_duration),
+            confinement,
         };
         match outcome {
             Ok(()) => Ok(environment),
@@ -156,6 +184,11 @@ impl Environment {
     /// Runs one invocation to its end.
     pub async fn invoke(&mut self, mut invocation: Invocation, executed_version: &str, capture_tail: bool) -> InvokeEnd {
         let request_id = invocation.request_id.clone();
+        if let Some(confinement) = &self.confinement {
+            if let Err(e) = confinement.cgroup.thaw() {
+                tracing::warn!(environment = %self.id, error = %e, "cannot thaw environment");
+            }
+        }
         let started = Instant::now();
         invocation.deadline_ms = epoch_ms() + self.timeout.as_millis() as u64;
         if capture_tail {
@@ -197,6 +230,13 @@ impl Environment {
                 }
             }
         };
+        let result = match result {
+            Err(failure) if failure.error_type == "Runtime.ExitError" && self.oom_killed() => Err(FunctionFailure::new(
+                "Runtime.OutOfMemory",
+                &format!("RequestId: {request_id} Error: Runtime exited with error: signal: killed\nRuntime.OutOfMemory"),
+            )),
+            other => other,
+        };
         let duration = started.elapsed();
         // The runtime wrote its output before settling; let the pipe readers catch up so
         // its lines land before END.
@@ -226,6 +266,12 @@ impl Environment {
         }
         self.log.line(&line);
         let log_tail = if capture_tail { self.log.end_capture() } else { Vec::new() };
+        if let (true, Some(confinement)) = (reusable, &self.confinement) {
+            // Idle environments use no CPU until their next invoke.
+            if let Err(e) = confinement.cgroup.freeze() {
+                tracing::warn!(environment = %self.id, error = %e, "cannot freeze environment");
+            }
+        }
         self.invokes += 1;
         self.last_used = Instant::now();
         InvokeEnd { result, report, log_tail, reusable }
@@ -240,8 +286,15 @@ impl Environment {
         )
     }
 
-    /// Peak resident memory of the runtime process, in MB.
+    fn oom_killed(&self) -> bool {
+        self.confinement.as_ref().is_some_and(|c| c.cgroup.oom_killed())
+    }
+
+    /// Peak memory of the environment (its cgroup, or the runtime process), in MB.
     fn max_memory_used_mb(&self) -> u64 {
+        if let Some(bytes) = self.confinement.as_ref().and_then(|c| c.cgroup.peak_memory_bytes()) {
+            return bytes.div_ceil(1024 * 1024);
+        }
         let Some(pid) = self.child.id() else { return 0 };
         std::fs::read_to_string(format!("/proc/{pid}/status"))
             .ok()
@@ -257,6 +310,9 @@ impl Environment {
 
     /// Stops the runtime: SIGTERM to its process group, SIGKILL if it lingers.
     pub async fn shutdown(mut self) {
+        if let Some(confinement) = &self.confinement {
+            let _ = confinement.cgroup.thaw();
+        }
         if let Some(pid) = self.child.id() {
             let group = Pid::from_raw(pid as i32);
             let _ = killpg(group, Signal::SIGTERM);
@@ -267,6 +323,9 @@ impl Environment {
                 // The leader is gone; make sure nothing it started survives it.
                 let _ = killpg(group, Signal::SIGKILL);
             }
+        }
+        if let Some(confinement) = self.confinement.take() {
+            tokio::task::spawn_blocking(move || confinement.cgroup.destroy());
         }
         tracing::debug!(environment = %self.id, invokes = self.invokes, "environment shut down");
     }

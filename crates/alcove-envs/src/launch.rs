@@ -1,16 +1,24 @@
 //! How each runtime identifier is started on this host, and the environment variables
 //! Lambda gives every runtime.
 
+use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
+use std::sync::Arc;
 
 use alcove_core::FunctionConfig;
+use alcove_sandbox::Sandbox;
 use tokio::process::Command;
 
 use crate::environment::FunctionFailure;
 
+/// Where the runtime's own files (the Node.js bootstrap) appear inside a sandbox.
+pub const SANDBOX_RUNTIME_DIR: &str = "/var/runtime";
+/// Where the code appears inside a sandbox.
+pub const SANDBOX_TASK_ROOT: &str = "/var/task";
+
 /// Where the host's language runtimes are.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct RuntimeSettings {
     /// `node` executable for `nodejs*` functions.
     pub node: PathBuf,
@@ -20,6 +28,8 @@ pub struct RuntimeSettings {
     pub python: PathBuf,
     /// Region reported to functions in `AWS_REGION`.
     pub region: String,
+    /// Runs each environment isolated when set; plain host processes otherwise.
+    pub sandbox: Option<Arc<Sandbox>>,
 }
 
 /// Which program serves a runtime identifier.
@@ -42,39 +52,53 @@ fn entrypoint(runtime: &str) -> Option<Entrypoint> {
     }
 }
 
-/// Builds the command that starts `config`'s runtime in `task_root`, polling the Runtime
-/// API at `runtime_api`.
-pub fn command(
+/// The program, arguments and environment that start a runtime, with paths as the
+/// runtime sees them (host paths, or sandbox paths when sandboxed).
+pub struct LaunchPlan {
+    pub program: PathBuf,
+    pub args: Vec<OsString>,
+    pub env: Vec<(OsString, OsString)>,
+    pub task_root: PathBuf,
+}
+
+/// Plans the start of `config`'s runtime. `host_task_root` is the unpacked code on the
+/// host; `runtime_api` the address the runtime polls.
+pub fn plan(
     settings: &RuntimeSettings,
     config: &FunctionConfig,
-    task_root: &Path,
+    host_task_root: &Path,
     runtime_api: &str,
     log_stream: &str,
-) -> Result<Command, FunctionFailure> {
+) -> Result<LaunchPlan, FunctionFailure> {
+    let sandboxed = settings.sandbox.is_some();
+    let task_root = if sandboxed { PathBuf::from(SANDBOX_TASK_ROOT) } else { host_task_root.to_path_buf() };
     let runtime = config.settings.runtime.as_str();
     let handler = config.settings.handler.clone().unwrap_or_default();
-    let mut command = match entrypoint(runtime) {
+    let mut env: Vec<(OsString, OsString)> = Vec::new();
+    let (program, args, runtime_dir): (PathBuf, Vec<OsString>, PathBuf) = match entrypoint(runtime) {
         Some(Entrypoint::Bootstrap) => {
-            let bootstrap = task_root.join("bootstrap");
-            if !bootstrap.is_file() {
+            if !host_task_root.join("bootstrap").is_file() {
                 return Err(FunctionFailure::new(
                     "Runtime.InvalidEntrypoint",
                     "Couldn't find valid bootstrap(s): [/var/task/bootstrap /opt/bootstrap]",
                 ));
             }
-            Command::new(bootstrap)
+            (task_root.join("bootstrap"), vec![], PathBuf::from("/var/runtime"))
         }
         Some(Entrypoint::Node) => {
-            let mut c = Command::new(&settings.node);
-            c.arg(&settings.node_bootstrap);
-            c
+            let bootstrap = if sandboxed {
+                Path::new(SANDBOX_RUNTIME_DIR).join("nodejs").join("bootstrap.mjs")
+            } else {
+                settings.node_bootstrap.clone()
+            };
+            let dir = bootstrap.parent().map(Path::to_path_buf).unwrap_or_default();
+            (settings.node.clone(), vec![bootstrap.into_os_string()], dir)
         }
         Some(Entrypoint::Python) => {
-            let mut c = Command::new(&settings.python);
-            c.args(["-m", "awslambdaric", &handler]);
-            c.env("PYTHONPATH", task_root);
-            c.env("PYTHONUNBUFFERED", "1");
-            c
+            env.push(("PYTHONPATH".into(), task_root.clone().into_os_string()));
+            env.push(("PYTHONUNBUFFERED".into(), "1".into()));
+            let args = vec!["-m".into(), "awslambdaric".into(), handler.clone().into()];
+            (settings.python.clone(), args, PathBuf::from("/var/runtime"))
         }
         None => {
             return Err(FunctionFailure::new(
@@ -84,38 +108,42 @@ pub fn command(
         }
     };
     let s = &config.settings;
+    let mut set = |k: &str, v: &dyn AsRef<std::ffi::OsStr>| env.push((k.into(), v.as_ref().to_os_string()));
+    set("PATH", &"/usr/local/bin:/usr/bin:/bin");
+    set("LANG", &"C.UTF-8");
+    set("TZ", &":UTC");
+    set("LAMBDA_TASK_ROOT", &task_root);
+    set("LAMBDA_RUNTIME_DIR", &runtime_dir);
+    set("AWS_LAMBDA_RUNTIME_API", &runtime_api);
+    set("_HANDLER", &handler);
+    set("AWS_LAMBDA_FUNCTION_NAME", &config.name.as_str());
+    set("AWS_LAMBDA_FUNCTION_VERSION", &config.version.to_string());
+    set("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", &s.memory_mb.to_string());
+    set("AWS_LAMBDA_LOG_GROUP_NAME", &format!("/aws/lambda/{}", config.name));
+    set("AWS_LAMBDA_LOG_STREAM_NAME", &log_stream);
+    set("AWS_LAMBDA_INITIALIZATION_TYPE", &"on-demand");
+    set("AWS_REGION", &settings.region);
+    set("AWS_DEFAULT_REGION", &settings.region);
+    set("AWS_EXECUTION_ENV", &format!("AWS_Lambda_{runtime}"));
+    for (k, v) in &s.environment {
+        set(k, v);
+    }
+    Ok(LaunchPlan { program, args, env, task_root })
+}
+
+/// A host process for `plan`, in its own process group, for hosts run without sandbox.
+pub fn host_command(plan: &LaunchPlan) -> Command {
+    let mut command = Command::new(&plan.program);
     command
+        .args(&plan.args)
         .env_clear()
-        .current_dir(task_root)
-        .env("PATH", "/usr/local/bin:/usr/bin:/bin")
-        .env("LANG", "C.UTF-8")
-        .env("TZ", ":UTC")
-        .env("LAMBDA_TASK_ROOT", task_root)
-        .env("LAMBDA_RUNTIME_DIR", runtime_dir(settings, runtime))
-        .env("AWS_LAMBDA_RUNTIME_API", runtime_api)
-        .env("_HANDLER", &handler)
-        .env("AWS_LAMBDA_FUNCTION_NAME", config.name.as_str())
-        .env("AWS_LAMBDA_FUNCTION_VERSION", config.version.to_string())
-        .env("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", s.memory_mb.to_string())
-        .env("AWS_LAMBDA_LOG_GROUP_NAME", format!("/aws/lambda/{}", config.name))
-        .env("AWS_LAMBDA_LOG_STREAM_NAME", log_stream)
-        .env("AWS_LAMBDA_INITIALIZATION_TYPE", "on-demand")
-        .env("AWS_REGION", &settings.region)
-        .env("AWS_DEFAULT_REGION", &settings.region)
-        .env("AWS_EXECUTION_ENV", format!("AWS_Lambda_{runtime}"))
-        .envs(&s.environment)
+        .envs(plan.env.iter().map(|(k, v)| (k, v)))
+        .current_dir(&plan.task_root)
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         // Its own process group, so shutdown reaches everything the runtime started.
         .process_group(0)
         .kill_on_drop(true);
-    Ok(command)
-}
-
-fn runtime_dir(settings: &RuntimeSettings, runtime: &str) -> PathBuf {
-    match entrypoint(runtime) {
-        Some(Entrypoint::Node) => settings.node_bootstrap.parent().map(Path::to_path_buf).unwrap_or_default(),
-        _ => PathBuf::from("/var/runtime"),
-    }
+    command
 }

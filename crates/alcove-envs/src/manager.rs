@@ -16,7 +16,7 @@ use crate::environment::{Environment, FunctionFailure, InvokeReport};
 use crate::key::EnvKey;
 use crate::launch::RuntimeSettings;
 
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct ManagerSettings {
     pub runtimes: RuntimeSettings,
     /// Where log streams are written.
@@ -25,6 +25,9 @@ pub struct ManagerSettings {
     pub idle_timeout: Duration,
     /// Most environments alive at once, busy or idle.
     pub max_environments: usize,
+    /// Why environments cannot be sandboxed on this host, when they cannot and the server
+    /// was not told to run tenants without isolation: PER_TENANT functions are refused.
+    pub tenant_isolation_unavailable: Option<String>,
 }
 
 /// What to run: a resolved configuration, where its code is unpacked, and for whom.
@@ -56,6 +59,11 @@ pub struct InvokeResponse {
 pub enum InvokeError {
     #[error("all {0} execution environments are busy")]
     AtCapacity(usize),
+    #[error(
+        "this server cannot isolate tenants ({0}); PER_TENANT functions run only on a host that can \
+         sandbox, or on a server started with --insecure-no-sandbox"
+    )]
+    IsolationUnavailable(String),
 }
 
 #[derive(Clone)]
@@ -140,6 +148,9 @@ impl Manager {
     }
 
     async fn run(&self, target: InvokeTarget, request: InvokeRequest) -> Result<InvokeResponse, InvokeError> {
+        if let (Some(_), Some(reason)) = (target.config.tenancy, &self.inner.settings.tenant_isolation_unavailable) {
+            return Err(InvokeError::IsolationUnavailable(reason.clone()));
+        }
         let key = EnvKey::new(&target.config, target.tenant.clone());
         let (warm, epoch, evicted) = {
             let mut pools = self.pools();

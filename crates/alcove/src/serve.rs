@@ -10,6 +10,7 @@ use std::time::Duration;
 use alcove_api::{AccountConfig, AppState};
 use alcove_async::{AsyncSettings, Dispatcher};
 use alcove_envs::{Manager, ManagerSettings, RuntimeSettings};
+use alcove_sandbox::{Sandbox, SandboxError, Staging};
 use alcove_store::{CodeStore, SqliteStore};
 use anyhow::Context;
 use clap::Args;
@@ -55,61 +56,126 @@ pub struct ServeArgs {
     /// Node.js executable serving nodejs* functions.
     #[arg(long, env = "ALCOVE_NODE", default_value = "node")]
     node: String,
+
+    /// Run execution environments as plain host processes, without the sandbox. Tenants
+    /// are then separated only by the environment pools, not by the kernel: for
+    /// development on hosts that cannot sandbox, never for untrusted code.
+    #[arg(long, env = "ALCOVE_INSECURE_NO_SANDBOX")]
+    insecure_no_sandbox: bool,
+}
+
+/// Host paths resolved before the server starts: interpreters and the Node.js bootstrap.
+struct HostRuntimes {
+    node: PathBuf,
+    node_bootstrap: PathBuf,
+    python: PathBuf,
+    /// Directories of the Python installation a sandbox must see (prefix, base prefix).
+    python_dirs: Vec<PathBuf>,
 }
 
 /// Alcove's Node.js runtime bootstrap, shipped inside the binary.
 const NODE_BOOTSTRAP: &str = include_str!("../../../runtimes/nodejs/bootstrap.mjs");
 
-/// Resolves an interpreter to the absolute path of the real executable, so functions
-/// start it without depending on the server's PATH or on wrapper scripts.
-fn resolve_interpreter(program: &str, probe: &[&str]) -> PathBuf {
+/// Runs `program` with `probe` and reads the lines it prints.
+fn ask(program: &str, probe: &[&str]) -> Vec<String> {
     std::process::Command::new(program)
         .args(probe)
         .output()
         .ok()
         .filter(|out| out.status.success())
         .and_then(|out| String::from_utf8(out.stdout).ok())
-        .map(|path| PathBuf::from(path.trim()))
-        .filter(|path| path.is_file())
-        .unwrap_or_else(|| {
-            tracing::warn!(program, "cannot resolve the interpreter; functions that need it will fail to start");
-            PathBuf::from(program)
-        })
+        .map(|text| text.lines().map(str::to_owned).collect())
+        .unwrap_or_default()
 }
 
-fn runtime_settings(args: &ServeArgs) -> anyhow::Result<RuntimeSettings> {
-    let runtimes_dir = args.data_dir.join("runtimes");
-    let node_bootstrap = runtimes_dir.join("nodejs").join("bootstrap.mjs");
+/// Resolves the interpreters to the real executables, so functions start them without
+/// depending on the server's PATH or on wrapper scripts, and writes out the bootstrap.
+fn host_runtimes(args: &ServeArgs) -> anyhow::Result<HostRuntimes> {
+    let node = ask(&args.node, &["-e", "console.log(process.execPath)"]).into_iter().next();
+    let python = ask(&args.python, &["-c", "import sys; print(sys.executable); print(sys.prefix); print(sys.base_prefix)"]);
+    if node.is_none() {
+        tracing::warn!(node = %args.node, "Node.js not found; nodejs functions will fail to start");
+    }
+    if python.is_empty() {
+        tracing::warn!(python = %args.python, "Python not found; python functions will fail to start");
+    }
+    let node_bootstrap = args.data_dir.join("runtimes").join("nodejs").join("bootstrap.mjs");
     std::fs::create_dir_all(node_bootstrap.parent().expect("a parent directory"))?;
     std::fs::write(&node_bootstrap, NODE_BOOTSTRAP).context("writing the Node.js bootstrap")?;
-    Ok(RuntimeSettings {
-        node: resolve_interpreter(&args.node, &["-e", "process.stdout.write(process.execPath)"]),
-        node_bootstrap: std::fs::canonicalize(&node_bootstrap)?,
-        python: resolve_interpreter(&args.python, &["-c", "import sys; print(sys.executable)"]),
-        region: args.region.clone(),
+    let mut python_dirs: Vec<PathBuf> = python.iter().skip(1).map(PathBuf::from).collect();
+    python_dirs.dedup();
+    Ok(HostRuntimes {
+        node: PathBuf::from(node.unwrap_or_else(|| args.node.clone())),
+        node_bootstrap,
+        python: python.first().map(PathBuf::from).unwrap_or_else(|| PathBuf::from(&args.python)),
+        python_dirs,
     })
 }
 
-pub fn run(args: ServeArgs) -> anyhow::Result<()> {
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .context("starting the async runtime")?;
-    runtime.block_on(serve(args))
+/// Prepares the sandbox's staging while the process is single-threaded.
+fn stage(args: &ServeArgs, runtimes: &HostRuntimes) -> Result<Staging, SandboxError> {
+    let mut dirs = vec![(args.data_dir.join("runtimes"), PathBuf::from("/var/runtime"))];
+    dirs.extend(runtimes.python_dirs.iter().map(|d| (d.clone(), d.clone())));
+    Staging::prepare(&args.data_dir.join("code"), &dirs)
 }
 
-async fn serve(mut args: ServeArgs) -> anyhow::Result<()> {
+pub fn run(mut args: ServeArgs) -> anyhow::Result<()> {
     std::fs::create_dir_all(&args.data_dir)
         .with_context(|| format!("creating data directory {}", args.data_dir.display()))?;
     // Environments run with their own working directory; every path handed to them is
     // absolute.
     args.data_dir = std::fs::canonicalize(&args.data_dir)?;
+    std::fs::create_dir_all(args.data_dir.join("code"))?;
+    let runtimes = host_runtimes(&args)?;
+    let staging = (!args.insecure_no_sandbox).then(|| stage(&args, &runtimes));
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("starting the async runtime")?;
+    runtime.block_on(serve(args, runtimes, staging))
+}
+
+/// The sandbox, or why there is none.
+fn sandbox(staging: Option<Result<Staging, SandboxError>>) -> (Option<Arc<Sandbox>>, Option<String>) {
+    match staging.map(|s| s.and_then(Sandbox::new)) {
+        None => {
+            tracing::warn!("--insecure-no-sandbox: environments run as plain host processes, tenants are not isolated by the kernel");
+            (None, None)
+        }
+        Some(Ok(sandbox)) => {
+            tracing::info!("environments are sandboxed");
+            (Some(Arc::new(sandbox)), None)
+        }
+        Some(Err(e)) => {
+            tracing::error!(
+                reason = %e,
+                "cannot sandbox environments: PER_TENANT functions will be refused; functions without tenant \
+                 isolation run as plain host processes (use --insecure-no-sandbox to run all that way)"
+            );
+            (None, Some(e.to_string()))
+        }
+    }
+}
+
+async fn serve(
+    args: ServeArgs,
+    runtimes: HostRuntimes,
+    staging: Option<Result<Staging, SandboxError>>,
+) -> anyhow::Result<()> {
     let database = args.data_dir.join("alcove.db");
     let store = SqliteStore::open(&database)
         .map_err(|e| anyhow::anyhow!("opening database {}: {e}", database.display()))?;
     let code = CodeStore::open(args.data_dir.join("code")).context("opening the code store")?;
+    let (sandbox, tenant_isolation_unavailable) = sandbox(staging);
     let envs = Manager::new(ManagerSettings {
-        runtimes: runtime_settings(&args)?,
+        runtimes: RuntimeSettings {
+            node: runtimes.node,
+            node_bootstrap: runtimes.node_bootstrap,
+            python: runtimes.python,
+            region: args.region.clone(),
+            sandbox,
+        },
+        tenant_isolation_unavailable,
         logs_root: args.data_dir.join("logs"),
         idle_timeout: Duration::from_secs(args.idle_timeout),
         max_environments: args.max_environments as usize,

@@ -165,6 +165,7 @@ pub async fn invoke(
                     "ConcurrentInvocationLimitExceeded",
                     format!("Rate Exceeded. {e}."),
                 ),
+                InvokeError::IsolationUnavailable(_) => ApiError::service(format!("{e}.")),
             })?;
             let mut reply_headers = HeaderMap::new();
             reply_headers.insert("content-type", HeaderValue::from_static("application/json"));

@@ -1,0 +1,192 @@
+//! Per-environment cgroups: memory (the function's MemorySize; the kernel's OOM killer
+//! then kills only that environment), a process limit, a CPU share proportional to memory
+//! as Lambda gives it (a weight under contention, not a cap), and the freezer that stops idle environments from using any CPU.
+//!
+//! Both hierarchies are supported and detected at start: cgroup v2 (one tree,
+//! `memory.max`, `cgroup.freeze`) and cgroup v1 (one tree per controller).
+
+use std::ffi::CString;
+use std::fs;
+use std::io;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+/// Lambda gives one vCPU at 1,769 MB and CPU in proportion to memory.
+const MB_PER_VCPU: u64 = 1769;
+/// Processes and threads per environment (Lambda's limit is 1,024).
+pub const PIDS_MAX: u32 = 1024;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CgroupVersion {
+    /// The unified hierarchy, with Alcove's subtree under `root`.
+    V2 { root: PathBuf },
+    /// One hierarchy per controller, each with Alcove's subtree.
+    V1 { memory: PathBuf, pids: PathBuf, cpu: PathBuf, freezer: PathBuf },
+}
+
+fn write(path: &Path, value: &str) -> io::Result<()> {
+    fs::write(path, value).map_err(|e| io::Error::new(e.kind(), format!("{}: {e}", path.display())))
+}
+
+impl CgroupVersion {
+    /// Finds a usable hierarchy and creates Alcove's subtree in it.
+    pub fn detect() -> Option<CgroupVersion> {
+        let unified = Path::new("/sys/fs/cgroup");
+        if let Ok(controllers) = fs::read_to_string(unified.join("cgroup.controllers")) {
+            let has = |c: &str| controllers.split_whitespace().any(|x| x == c);
+            if has("memory") && has("pids") && has("cpu") {
+                let root = unified.join("alcove");
+                let ok = fs::create_dir_all(&root).is_ok()
+                    && write(&unified.join("cgroup.subtree_control"), "+memory +pids +cpu").is_ok()
+                    && write(&root.join("cgroup.subtree_control"), "+memory +pids +cpu").is_ok();
+                return ok.then_some(CgroupVersion::V2 { root });
+            }
+        }
+        let v1 = |controller: &str| {
+            let base = unified.join(controller);
+            base.join("cgroup.procs").exists().then(|| base.join("alcove"))
+        };
+        let version = CgroupVersion::V1 {
+            memory: v1("memory")?,
+            pids: v1("pids")?,
+            cpu: v1("cpu")?,
+            freezer: v1("freezer")?,
+        };
+        if let CgroupVersion::V1 { memory, pids, cpu, freezer } = &version {
+            for dir in [memory, pids, cpu, freezer] {
+                fs::create_dir_all(dir).ok()?;
+            }
+        }
+        Some(version)
+    }
+}
+
+/// One environment's cgroup (one directory per hierarchy on v1).
+#[derive(Debug)]
+pub struct Cgroup {
+    version: CgroupVersion,
+    dirs: Vec<PathBuf>,
+    /// `cgroup.procs` of every directory, ready for the child to join before exec.
+    procs: Vec<CString>,
+}
+
+impl Cgroup {
+    /// Creates the cgroup; `owner` (the environment's host uid) may move itself into it.
+    pub fn create(version: &CgroupVersion, name: &str, memory_mb: u32, owner: u32) -> io::Result<Cgroup> {
+        let memory = u64::from(memory_mb) * 1024 * 1024;
+        // A share, not a cap: under contention CPU divides in proportion to memory, as
+        // Lambda's does; an idle machine lends its spare cycles to whoever runs.
+        let weight = (100 * u64::from(memory_mb) / MB_PER_VCPU).clamp(1, 10_000);
+        let shares = (1024 * u64::from(memory_mb) / MB_PER_VCPU).max(2);
+        let dirs = match version {
+            CgroupVersion::V2 { root } => {
+                let dir = root.join(name);
+                fs::create_dir_all(&dir)?;
+                write(&dir.join("memory.max"), &memory.to_string())?;
+                let _ = write(&dir.join("memory.swap.max"), "0");
+                write(&dir.join("pids.max"), &PIDS_MAX.to_string())?;
+                write(&dir.join("cpu.weight"), &weight.to_string())?;
+                vec![dir]
+            }
+            CgroupVersion::V1 { memory: m, pids, cpu, freezer } => {
+                let dirs: Vec<PathBuf> = [m, pids, cpu, freezer].iter().map(|d| d.join(name)).collect();
+                for dir in &dirs {
+                    fs::create_dir_all(dir)?;
+                }
+                write(&dirs[0].join("memory.limit_in_bytes"), &memory.to_string())?;
+                let _ = write(&dirs[0].join("memory.swappiness"), "0");
+                write(&dirs[1].join("pids.max"), &PIDS_MAX.to_string())?;
+                write(&dirs[2].join("cpu.shares"), &shares.to_string())?;
+                dirs
+            }
+        };
+        for dir in &dirs {
+            nix::unistd::chown(&dir.join("cgroup.procs"), Some(nix::unistd::Uid::from_raw(owner)), None)
+                .map_err(io::Error::from)?;
+        }
+        let procs = dirs
+            .iter()
+            .map(|d| CString::new(d.join("cgroup.procs").into_os_string().into_encoded_bytes()))
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, e))?;
+        Ok(Cgroup { version: version.clone(), dirs, procs })
+    }
+
+    /// Paths of the `cgroup.procs` files the child writes itself into before exec.
+    pub(crate) fn procs_files(&self) -> &[CString] {
+        &self.procs
+    }
+
+    fn freezer_dir(&self) -> &Path {
+        match self.version {
+            CgroupVersion::V2 { .. } => &self.dirs[0],
+            CgroupVersion::V1 { .. } => &self.dirs[3],
+        }
+    }
+
+    fn memory_dir(&self) -> &Path {
+        &self.dirs[0]
+    }
+
+    /// Stops every process of the environment; they use no CPU until thawed.
+    pub fn freeze(&self) -> io::Result<()> {
+        match self.version {
+            CgroupVersion::V2 { .. } => write(&self.freezer_dir().join("cgroup.freeze"), "1"),
+            CgroupVersion::V1 { .. } => write(&self.freezer_dir().join("freezer.state"), "FROZEN"),
+        }
+    }
+
+    pub fn thaw(&self) -> io::Result<()> {
+        match self.version {
+            CgroupVersion::V2 { .. } => write(&self.freezer_dir().join("cgroup.freeze"), "0"),
+            CgroupVersion::V1 { .. } => write(&self.freezer_dir().join("freezer.state"), "THAWED"),
+        }
+    }
+
+    /// Whether the kernel's OOM killer has killed a process of this environment.
+    pub fn oom_killed(&self) -> bool {
+        let file = match self.version {
+            CgroupVersion::V2 { .. } => "memory.events",
+            CgroupVersion::V1 { .. } => "memory.oom_control",
+        };
+        fs::read_to_string(self.memory_dir().join(file))
+            .map(|text| {
+                text.lines()
+                    .filter_map(|l| l.strip_prefix("oom_kill "))
+                    .any(|n| n.trim().parse::<u64>().unwrap_or(0) > 0)
+            })
+            .unwrap_or(false)
+    }
+
+    /// Peak memory of the environment, in bytes.
+    pub fn peak_memory_bytes(&self) -> Option<u64> {
+        let file = match self.version {
+            CgroupVersion::V2 { .. } => "memory.peak",
+            CgroupVersion::V1 { .. } => "memory.max_usage_in_bytes",
+        };
+        fs::read_to_string(self.memory_dir().join(file)).ok()?.trim().parse().ok()
+    }
+
+    /// Kills whatever is left in the cgroup and removes it.
+    pub fn destroy(&self) {
+        let _ = self.thaw();
+        for _ in 0..50 {
+            let mut alive = false;
+            for dir in &self.dirs {
+                if let Ok(procs) = fs::read_to_string(dir.join("cgroup.procs")) {
+                    for pid in procs.lines().filter_map(|p| p.trim().parse::<i32>().ok()) {
+                        alive = true;
+                        let _ = nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid), nix::sys::signal::Signal::SIGKILL);
+                    }
+                }
+            }
+            if !alive {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        for dir in &self.dirs {
+            let _ = fs::remove_dir(dir);
+        }
+    }
+}

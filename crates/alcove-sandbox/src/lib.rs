@@ -1,0 +1,31 @@
+//! Launching one execution environment isolated from every other and from the host.
+//!
+//! The building block is bubblewrap (`bwrap`), which creates the namespaces and the
+//! minimal root file system; this crate adds what bwrap does not do:
+//!
+//! - a distinct unprivileged host uid/gid per environment (bwrap runs as that uid, so the
+//!   runtime is root only inside its own user namespace);
+//! - a network namespace per environment, created here so that the Runtime API listener
+//!   can be bound inside it at `127.0.0.1:9001` before the runtime starts (`netns`);
+//! - cgroup limits (memory, pids, CPU share) and the freezer, on cgroup v2 or v1
+//!   (`cgroup`);
+//! - a seccomp filter denying what a function never needs (`seccomp`);
+//! - a private mount namespace for the server, where the data directory's code store and
+//!   the runtimes' directories are staged read-only at a path an unprivileged uid can
+//!   traverse (`staging`).
+//!
+//! This is the only crate with `unsafe` code: the `pre_exec` hook that joins the cgroup
+//! and hands the seccomp program to bwrap, and the ioctl that brings loopback up.
+
+mod cgroup;
+mod launcher;
+mod netns;
+mod seccomp;
+mod staging;
+
+pub use cgroup::{Cgroup, CgroupVersion};
+pub use launcher::{Confinement, Launched, Sandbox, SandboxError, SandboxSpec};
+pub use staging::Staging;
+
+/// Where the Runtime API listens inside every environment, as in Lambda.
+pub const RUNTIME_API_ADDRESS: &str = "127.0.0.1:9001";
