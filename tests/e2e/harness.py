@@ -3,6 +3,7 @@
 Shared by the end-to-end suites: a server on an ephemeral port with its own data
 directory, boto3 clients and the AWS CLI pointed at it, and zip building."""
 
+import glob
 import io
 import json
 import os
@@ -92,6 +93,18 @@ class Server:
     def log(self):
         with open(self.log_path, errors="replace") as f:
             return f.read()
+
+    def function_output(self, marker):
+        """JSON documents printed by functions as `<marker> <json>` lines, read from every
+        environment's log stream: how tests observe functions that cannot write outside
+        their sandbox."""
+        found = []
+        for path in glob.glob(os.path.join(self.data_dir, "logs", "**", "*.log"), recursive=True):
+            with open(path, errors="replace") as f:
+                for line in f:
+                    if line.startswith(marker + " "):
+                        found.append(json.loads(line[len(marker) + 1:]))
+        return found
 
     def stop(self):
         if self.proc and self.proc.poll() is None:

@@ -14,8 +14,9 @@ from botocore.exceptions import ClientError
 from harness import ROLE, Server, fixture_bootstrap, make_zip
 
 PY_HANDLER = '''
-import json, os, sys, time
+import json, os, sys, time, uuid
 counter = 0
+INSTANCE = uuid.uuid4().hex
 TOP_LEVEL_TENANT = "unset"
 def handler(event, context):
     global counter
@@ -24,9 +25,8 @@ def handler(event, context):
     print("handling for", context.tenant_id)
     if event.get("sleep"):
         time.sleep(event["sleep"])
-    if event.get("write"):
-        with open(event["write"], "a") as f:
-            f.write(json.dumps({"id": context.aws_request_id, "tenant": context.tenant_id, "n": event.get("n")}) + "\\n")
+    if event.get("mark"):
+        print(event["mark"], json.dumps({"id": context.aws_request_id, "tenant": context.tenant_id, "n": event.get("n")}), flush=True)
     if event.get("fail"):
         raise ValueError("asked to fail")
     if event.get("crash"):
@@ -35,6 +35,7 @@ def handler(event, context):
         "counter": value,
         "tenantId": context.tenant_id,
         "pid": os.getpid(),
+        "instance": INSTANCE,
         "requestId": context.aws_request_id,
         "remaining": context.get_remaining_time_in_millis(),
         "arn": context.invoked_function_arn,
@@ -190,7 +191,7 @@ def test_distinct_tenants_never_share_an_environment(lambda_client, rust_functio
         _, body = invoke(lambda_client, rust_function, tenant)
         assert body["counter"] == 0, "a new tenant must get a fresh environment"
         assert body["tenantId"] == tenant
-        pids[tenant] = body["pid"]
+        pids[tenant] = body["instance"]
     assert len(set(pids.values())) == 200
 
 
@@ -198,14 +199,14 @@ def test_concurrent_invokes_of_one_tenant_scale_out(lambda_client, py_function):
     tenant = unique("busy")
     with concurrent.futures.ThreadPoolExecutor(4) as pool:
         results = list(pool.map(lambda _: invoke(lambda_client, py_function, tenant, {"sleep": 0.7})[1], range(4)))
-    pids = {r["pid"] for r in results}
+    pids = {r["instance"] for r in results}
     assert len(pids) == 4, "four overlapping invokes need four environments"
     assert all(r["tenantId"] == tenant for r in results)
     # All four are now warm for this tenant and for nobody else.
     _, other = invoke(lambda_client, py_function, unique("other"))
-    assert other["pid"] not in pids and other["counter"] == 0
+    assert other["instance"] not in pids and other["counter"] == 0
     _, again = invoke(lambda_client, py_function, tenant)
-    assert again["pid"] in pids and again["counter"] == 1
+    assert again["instance"] in pids and again["counter"] == 1
 
 
 def test_function_error(lambda_client, py_function):
@@ -226,7 +227,7 @@ def test_timeout_destroys_only_that_environment(lambda_client, py_function):
     _, after = invoke(lambda_client, py_function, "slow")
     assert after["counter"] == 0, "the timed-out environment was destroyed"
     _, bystander = invoke(lambda_client, py_function, "bystander")
-    assert bystander["pid"] == warm_other["pid"] and bystander["counter"] == 1
+    assert bystander["instance"] == warm_other["instance"] and bystander["counter"] == 1
 
 
 def test_runtime_crash(lambda_client, rust_function, py_function):
@@ -302,36 +303,33 @@ def test_versions_aliases_and_code_updates(lambda_client, aws):
     assert body["counter"] == 1, "the published version keeps its environment"
 
 
-def wait_for_lines(path, count, timeout=60):
+def wait_for_output(server, marker, count, timeout=60):
     deadline = time.time() + timeout
     while time.time() < deadline:
-        if os.path.exists(path):
-            with open(path) as f:
-                lines = [json.loads(line) for line in f if line.strip()]
-            if len(lines) >= count:
-                return lines
+        lines = server.function_output(marker)
+        if len(lines) >= count:
+            return lines
         time.sleep(0.2)
-    raise AssertionError(f"expected {count} lines in {path}")
+    raise AssertionError(f"expected {count} lines marked {marker}")
 
 
-def test_async_events_keep_their_tenant_and_retry(lambda_client, py_function, tmp_path):
-    out = str(tmp_path / "events.jsonl")
+def test_async_events_keep_their_tenant_and_retry(server, lambda_client, py_function):
+    marker = unique("EVENT")
     response = lambda_client.invoke(
         FunctionName=py_function, TenantId="async-tenant", InvocationType="Event",
-        Payload=json.dumps({"write": out, "n": 1}),
+        Payload=json.dumps({"mark": marker, "n": 1}),
     )
     assert response["StatusCode"] == 202
-    lines = wait_for_lines(out, 1)
+    lines = wait_for_output(server, marker, 1)
     assert lines[0]["tenant"] == "async-tenant"
     assert lines[0]["id"] == response["ResponseMetadata"]["HTTPHeaders"]["x-amzn-requestid"]
     # A failing event runs three times in all (two retries), same request id.
-    failing = str(tmp_path / "failing.jsonl")
+    failing = unique("FAILING")
     lambda_client.invoke(
         FunctionName=py_function, TenantId="async-tenant", InvocationType="Event",
-        Payload=json.dumps({"write": failing, "n": 2, "fail": True}),
+        Payload=json.dumps({"mark": failing, "n": 2, "fail": True}),
     )
-    lines = wait_for_lines(failing, 3)
+    lines = wait_for_output(server, failing, 3)
     assert len({line["id"] for line in lines}) == 1
     time.sleep(1.5)
-    with open(failing) as f:
-        assert len(f.readlines()) == 3
+    assert len(server.function_output(failing)) == 3
