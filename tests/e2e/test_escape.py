@@ -1,0 +1,243 @@
+"""The escape suite: tenant B's code attacks tenant A's environment, the host and the
+platform from inside its own sandbox. Every attempt must fail or be contained, A's
+secret must never be seen, A must keep working and the server must stay healthy."""
+
+import concurrent.futures
+import json
+import uuid
+
+import pytest
+import requests
+
+from harness import ROLE, Server, make_zip
+
+SECRET = "s3cr3t-" + uuid.uuid4().hex
+
+HANDLER = r'''
+import ctypes, errno, json, os, signal, socket, time, urllib.request
+counter = 0
+
+def victim(event, context):
+    global counter, secret_in_memory
+    secret_in_memory = event["secret"]
+    os.environ["TENANT_SECRET"] = event["secret"]
+    with open("/tmp/secret.txt", "w") as f:
+        f.write(event["secret"])
+    counter += 1
+    with open("/tmp/secret.txt") as f:
+        return {"counter": counter, "secret": f.read(), "env": os.environ.get("TENANT_SECRET")}
+
+def attempt(fn):
+    try:
+        return {"ok": True, "value": fn()}
+    except Exception as e:
+        return {"ok": False, "error": type(e).__name__ + ": " + str(e)}
+
+def read(path, mode="r"):
+    with open(path, mode) as f:
+        return f.read() if mode == "r" else f.read(4096).hex()
+
+def proc_scan(secret):
+    pids = [p for p in os.listdir("/proc") if p.isdigit()]
+    leaked = []
+    for pid in pids:
+        for name in ("environ", "cmdline", "maps"):
+            try:
+                if secret in read(f"/proc/{pid}/{name}", "rb" if name != "maps" else "r"):
+                    leaked.append((pid, name))
+            except Exception:
+                pass
+    return {"pids": pids, "leaked": leaked}
+
+def try_connect(port):
+    s = socket.socket()
+    s.settimeout(1)
+    try:
+        s.connect(("127.0.0.1", port))
+        return "connected"
+    finally:
+        s.close()
+
+def libc_call(name, *args):
+    libc = ctypes.CDLL(None, use_errno=True)
+    result = getattr(libc, name)(*args)
+    return {"result": result, "errno": ctypes.get_errno()}
+
+def fork_many(limit):
+    children, failure = [], None
+    for _ in range(limit):
+        try:
+            pid = os.fork()
+        except OSError as e:
+            failure = e.errno
+            break
+        if pid == 0:
+            time.sleep(3)
+            os._exit(0)
+        children.append(pid)
+    for pid in children:
+        os.kill(pid, signal.SIGKILL)
+    for pid in children:
+        os.waitpid(pid, 0)
+    return {"created": len(children), "failure": failure}
+
+def attacker(event, context):
+    secret = event["secret"]
+    status = read("/proc/self/status")
+    report = {
+        "tmp": attempt(lambda: os.listdir("/tmp")),
+        "secret_file": attempt(lambda: read("/tmp/secret.txt")),
+        "proc": attempt(lambda: proc_scan(secret)),
+        "env_has_secret": secret in json.dumps(dict(os.environ)),
+        "ptrace": attempt(lambda: libc_call("ptrace", 16, 1, 0, 0)),
+        "unshare_user": attempt(lambda: libc_call("unshare", 0x10000000)),
+        "mount": attempt(lambda: libc_call("mount", b"none", b"/tmp", b"tmpfs", 0, None)),
+        "data_dir": attempt(lambda: os.listdir(event["data_dir"])),
+        "other_code": attempt(lambda: os.listdir(event["other_code"])),
+        "shadow": attempt(lambda: read("/etc/shadow")),
+        "root": attempt(lambda: os.listdir("/root")),
+        "control_plane": attempt(lambda: try_connect(event["server_port"])),
+        "steal_response": attempt(lambda: urllib.request.urlopen(urllib.request.Request(
+            "http://127.0.0.1:9001/2018-06-01/runtime/invocation/" + event["victim_request"] + "/response",
+            data=b'"stolen"', method="POST"), timeout=2).status),
+        "uid": os.getuid(),
+        "cap_eff": [l.split()[1] for l in status.splitlines() if l.startswith("CapEff")][0],
+        "no_new_privs": [l.split()[1] for l in status.splitlines() if l.startswith("NoNewPrivs")][0],
+        "seccomp": [l.split()[1] for l in status.splitlines() if l.startswith("Seccomp:")][0],
+        "fork": attempt(lambda: fork_many(2000)),
+    }
+    return report
+
+def fill_tmp(event, context):
+    written = 0
+    chunk = b"x" * (1 << 20)
+    try:
+        with open("/tmp/fill", "wb") as f:
+            while written < event["limit_mb"] << 20:
+                f.write(chunk)
+                f.flush()
+                written += len(chunk)
+        error = None
+    except OSError as e:
+        error = errno.errorcode.get(e.errno)
+    os.unlink("/tmp/fill")
+    return {"written_mb": written >> 20, "error": error}
+
+def hog_memory(event, context):
+    blocks = []
+    while True:
+        blocks.append(bytearray(16 << 20))
+
+def spin(event, context):
+    end = time.time() + event["seconds"]
+    while time.time() < end:
+        pass
+    return "done"
+
+def own_tmp(event, context):
+    mine = "/tmp/" + context.aws_request_id
+    with open(mine, "w") as f:
+        f.write("x")
+    time.sleep(event["sleep"])
+    return sorted(os.listdir("/tmp"))
+
+def handler(event, context):
+    return globals()[event["role"]](event, context)
+'''
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    server = Server(tmp_path_factory.mktemp("escape")).start()
+    yield server
+    server.stop()
+
+
+def create(client, memory=256, storage=512, timeout=30):
+    name = f"escape-{uuid.uuid4().hex[:8]}"
+    created = client.create_function(
+        FunctionName=name, Runtime="python3.12", Handler="app.handler", Role=ROLE,
+        Code={"ZipFile": make_zip({"app.py": HANDLER})}, MemorySize=memory, Timeout=timeout,
+        EphemeralStorage={"Size": storage}, TenancyConfig={"TenantIsolationMode": "PER_TENANT"},
+    )
+    return name, created
+
+
+def call(client, name, tenant, **event):
+    response = client.invoke(FunctionName=name, TenantId=tenant, Payload=json.dumps(event))
+    body = json.loads(response["Payload"].read())
+    return response, body
+
+
+def test_tenant_b_cannot_reach_tenant_a(server):
+    client = server.client()
+    # Memory enough that a thousand forked Python processes hit the process limit first.
+    name, created = create(client, memory=3008)
+    other, other_created = create(client)
+    other_code = client.get_function(FunctionName=other)  # another function's unpacked code
+    victim_response, victim = call(client, name, "tenant-A", role="victim", secret=SECRET)
+    assert victim == {"counter": 1, "secret": SECRET, "env": SECRET}
+    port = int(server.url.rsplit(":", 1)[1])
+    code_dir = f"{server.data_dir}/code/{other_code['Configuration']['CodeSha256']}"
+    response, report = call(
+        client, name, "tenant-B", role="attacker", secret=SECRET, data_dir=server.data_dir,
+        other_code=code_dir, server_port=port,
+        victim_request=victim_response["ResponseMetadata"]["RequestId"],
+    )
+    assert "FunctionError" not in response, report
+    assert "secret.txt" not in report["tmp"]["value"]
+    assert not report["secret_file"]["ok"]
+    assert report["proc"]["value"]["leaked"] == []
+    assert len(report["proc"]["value"]["pids"]) <= 3, "only the sandbox's own processes are visible"
+    assert not report["env_has_secret"]
+    assert report["ptrace"]["value"]["result"] == -1
+    assert report["unshare_user"]["value"]["result"] == -1
+    assert report["mount"]["value"]["result"] == -1
+    for attack in ("data_dir", "other_code", "shadow", "control_plane", "steal_response"):
+        assert not report[attack]["ok"], (attack, report[attack])
+    assert not {".cargo", ".bashrc", ".profile"} & set(report["root"].get("value", []))
+    assert report["cap_eff"] == "0000000000000000"
+    assert report["no_new_privs"] == "1"
+    assert report["seccomp"] == "2"
+    fork = report["fork"]["value"]
+    assert fork["created"] < 1100 and fork["failure"] is not None, fork
+    # A is intact and still warm, its secret still private.
+    _, again = call(client, name, "tenant-A", role="victim", secret=SECRET)
+    assert again == {"counter": 2, "secret": SECRET, "env": SECRET}
+    assert requests.get(f"{server.url}/2016-08-19/account-settings/", timeout=5).status_code == 200
+
+
+def test_tmp_is_private_and_bounded(server):
+    client = server.client()
+    name, _ = create(client, memory=1024, storage=512)
+    _, filled = call(client, name, "filler", role="fill_tmp", limit_mb=700)
+    assert filled["error"] == "ENOSPC" and 500 <= filled["written_mb"] <= 512, filled
+    # Two environments of the same tenant do not share /tmp either.
+    with concurrent.futures.ThreadPoolExecutor(2) as pool:
+        listings = list(pool.map(lambda _: call(client, name, "same-tenant", role="own_tmp", sleep=1)[1], range(2)))
+    assert all(len(listing) == 1 for listing in listings), listings
+    assert listings[0] != listings[1]
+
+
+def test_memory_exhaustion_is_contained(server):
+    client = server.client()
+    name, _ = create(client, memory=128)
+    _, bystander = call(client, name, "quiet", role="victim", secret=SECRET)
+    response, body = call(client, name, "greedy", role="hog_memory")
+    assert response["FunctionError"] == "Unhandled"
+    assert body["errorType"] == "Runtime.OutOfMemory", body
+    _, after = call(client, name, "quiet", role="victim", secret=SECRET)
+    assert after["counter"] == bystander["counter"] + 1, "the other tenant's environment survived"
+    _, fresh = call(client, name, "greedy", role="victim", secret="x")
+    assert fresh["counter"] == 1, "the greedy tenant gets a new environment"
+
+
+def test_cpu_spinning_does_not_block_others(server):
+    client = server.client()
+    name, _ = create(client)
+    call(client, name, "calm", role="victim", secret=SECRET)
+    with concurrent.futures.ThreadPoolExecutor(3) as pool:
+        spinners = [pool.submit(call, client, name, f"spinner-{i}", role="spin", seconds=3) for i in range(2)]
+        _, calm = call(client, name, "calm", role="victim", secret=SECRET)
+        assert calm["counter"] == 2
+        assert all(s.result()[1] == "done" for s in spinners)
