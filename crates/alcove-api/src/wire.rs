@@ -198,6 +198,16 @@ pub fn function_configuration(config: &FunctionConfig, region: &str) -> Value {
     doc
 }
 
+/// A listing page: `{"<key>": [...], "NextMarker": "..."}`, the marker only when more
+/// items follow.
+pub fn page_document(key: &str, items: Vec<Value>, next_marker: Option<String>) -> Value {
+    let mut doc = json!({ key: items });
+    if let Some(marker) = next_marker {
+        doc["NextMarker"] = json!(marker);
+    }
+    doc
+}
+
 /// `AliasConfiguration`.
 pub fn alias_configuration(alias: &Alias, region: &str) -> Value {
     json!({

@@ -205,6 +205,18 @@ fn paginate<T>(mut items: Vec<T>, limit: usize, marker_of: impl Fn(&T) -> String
 
 const ALIAS_COLUMNS: &str = "function, name, version, description, revision_id";
 
+fn load_alias(tx: &Transaction<'_>, function: &FunctionName, name: &AliasName) -> Result<Option<Alias>> {
+    tx.query_row(
+        &format!("SELECT {ALIAS_COLUMNS} FROM aliases WHERE function = ?1 AND name = ?2"),
+        params![function.as_str(), name.as_str()],
+        alias_from_row,
+    )
+    .optional()
+    .map_err(sql)?
+    .map(alias_from_parts)
+    .transpose()
+}
+
 #[async_trait]
 impl Store for SqliteStore {
     async fn create_function(&self, latest: FunctionConfig, publish: bool) -> Result<FunctionConfig> {
@@ -396,18 +408,7 @@ impl Store for SqliteStore {
 
     async fn get_alias(&self, function: &FunctionName, name: &AliasName) -> Result<Option<Alias>> {
         let (function, name) = (function.clone(), name.clone());
-        self.transaction(move |tx| {
-            tx.query_row(
-                &format!("SELECT {ALIAS_COLUMNS} FROM aliases WHERE function = ?1 AND name = ?2"),
-                params![function.as_str(), name.as_str()],
-                alias_from_row,
-            )
-            .optional()
-            .map_err(sql)?
-            .map(alias_from_parts)
-            .transpose()
-        })
-        .await
+        self.transaction(move |tx| load_alias(tx, &function, &name)).await
     }
 
     async fn list_aliases(&self, function: &FunctionName, version: Option<Version>, marker: Option<String>, limit: usize) -> Result<Page<Alias>> {
@@ -436,16 +437,7 @@ impl Store for SqliteStore {
     async fn update_alias(&self, function: &FunctionName, name: &AliasName, patch: AliasPatch) -> Result<Alias> {
         let (function, name) = (function.clone(), name.clone());
         self.transaction(move |tx| {
-            let mut alias = tx
-                .query_row(
-                    &format!("SELECT {ALIAS_COLUMNS} FROM aliases WHERE function = ?1 AND name = ?2"),
-                    params![function.as_str(), name.as_str()],
-                    alias_from_row,
-                )
-                .optional()
-                .map_err(sql)?
-                .map(alias_from_parts)
-                .transpose()?
+            let mut alias = load_alias(tx, &function, &name)?
                 .ok_or_else(|| Error::NotFound(format!("Alias not found: {function}:{name}")))?;
             if let Some(expected) = &patch.expected_revision {
                 if *expected != alias.revision_id {

@@ -4,12 +4,12 @@ use alcove_core::{Alias, AliasName, AliasPatch, FunctionConfig, FunctionName, Qu
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::Json;
-use serde_json::{json, Value};
+use serde_json::Value;
 
 use super::{function_not_found, page_size, unqualified};
 use crate::error::{ApiError, ApiResult};
 use crate::request::{AwsJson, Region};
-use crate::wire::{alias_configuration, AliasRequest, ListQuery, RoutingConfigInput};
+use crate::wire::{page_document, alias_configuration, AliasRequest, ListQuery, RoutingConfigInput};
 use crate::AppState;
 
 /// `FunctionVersion` of an alias: `$LATEST` or a published version number.
@@ -117,11 +117,7 @@ pub async fn list(
         .await
         .map_err(|e| missing_version(e, &function, None, &region))?;
     let aliases: Vec<Value> = page.items.iter().map(|a| alias_configuration(a, &region)).collect();
-    let mut doc = json!({ "Aliases": aliases });
-    if let Some(marker) = page.next_marker {
-        doc["NextMarker"] = json!(marker);
-    }
-    Ok(Json(doc))
+    Ok(Json(page_document("Aliases", aliases, page.next_marker)))
 }
 
 pub async fn update(

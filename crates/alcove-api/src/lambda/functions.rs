@@ -14,7 +14,7 @@ use serde_json::{json, Value};
 use super::{function_not_found, function_ref, page_size, resolve, unqualified, with_function_not_found};
 use crate::error::{ApiError, ApiResult};
 use crate::request::{parse_json, AwsJson, Region};
-use crate::wire::{
+use crate::wire::{page_document, 
     function_configuration, CodeInput, CreateFunctionRequest, ListQuery, QualifierQuery,
     UpdateFunctionCodeRequest, UpdateFunctionConfigurationRequest,
 };
@@ -160,11 +160,7 @@ pub async fn list(
     };
     let page = state.store.list_functions(all_versions, query.marker, limit).await?;
     let functions: Vec<Value> = page.items.iter().map(|c| function_configuration(c, &region)).collect();
-    let mut doc = json!({ "Functions": functions });
-    if let Some(marker) = page.next_marker {
-        doc["NextMarker"] = json!(marker);
-    }
-    Ok(Json(doc))
+    Ok(Json(page_document("Functions", functions, page.next_marker)))
 }
 
 pub async fn delete(

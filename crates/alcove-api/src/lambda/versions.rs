@@ -9,7 +9,7 @@ use serde_json::{json, Value};
 use super::{page_size, unqualified, with_function_not_found};
 use crate::error::ApiResult;
 use crate::request::{AwsJson, Region};
-use crate::wire::{function_configuration, ListQuery, PublishVersionRequest};
+use crate::wire::{page_document, function_configuration, ListQuery, PublishVersionRequest};
 use crate::AppState;
 
 pub async fn publish(
@@ -48,9 +48,5 @@ pub async fn list(
             doc
         })
         .collect();
-    let mut doc = json!({ "Versions": versions });
-    if let Some(marker) = page.next_marker {
-        doc["NextMarker"] = json!(marker);
-    }
-    Ok(Json(doc))
+    Ok(Json(page_document("Versions", versions, page.next_marker)))
 }
