@@ -7,8 +7,13 @@
 //!
 //! Packages are untrusted: entries that would land outside the tree (absolute paths, `..`,
 //! symlinks pointing out) are refused, and the unpacked size is counted while extracting,
-//! not taken from the headers, so a zip bomb stops at the limit.
+//! not taken from the headers, so a zip bomb stops at the limit. Symlinks are created only
+//! after every file is written (so no write ever goes through one) and each is resolved
+//! through the package's other links, the way the kernel would follow them: two links that
+//! are harmless one by one (`here -> .`, `out -> here/..`) cannot chain their way out.
 
+use std::collections::{HashMap, VecDeque};
+use std::ffi::OsString;
 use std::fs;
 use std::io::{self, Cursor, Read, Write};
 use std::os::unix::fs::PermissionsExt;
@@ -101,6 +106,7 @@ fn unpack(zip: &[u8], dest: &Path) -> Result<()> {
         return Err(too_big());
     }
     let mut budget = LIMITS.code_size_unzipped;
+    let mut links: Vec<(PathBuf, PathBuf, String)> = Vec::new();
     for i in 0..archive.len() {
         let mut entry = archive.by_index(i).map_err(|_| Error::invalid(UNZIP_FAILED))?;
         let raw_name = entry.name().to_owned();
@@ -120,12 +126,7 @@ fn unpack(zip: &[u8], dest: &Path) -> Result<()> {
         if entry.is_symlink() {
             let mut link = String::new();
             entry.read_to_string(&mut link).map_err(|_| Error::invalid(UNZIP_FAILED))?;
-            if !symlink_stays_inside(&relative, Path::new(&link)) {
-                return Err(Error::invalid(format!(
-                    "Could not unzip uploaded file: symbolic link '{raw_name}' points outside the package."
-                )));
-            }
-            std::os::unix::fs::symlink(&link, &target).map_err(|_| Error::invalid(UNZIP_FAILED))?;
+            links.push((relative, PathBuf::from(link), raw_name));
             continue;
         }
         let mut out = fs::OpenOptions::new()
@@ -142,23 +143,54 @@ fn unpack(zip: &[u8], dest: &Path) -> Result<()> {
         let mode = if executable { 0o755 } else { 0o644 };
         fs::set_permissions(&target, fs::Permissions::from_mode(mode)).map_err(Error::internal)?;
     }
+    let targets: HashMap<PathBuf, PathBuf> = links.iter().map(|(at, to, _)| (at.clone(), to.clone())).collect();
+    for (relative, link, raw_name) in &links {
+        if !symlink_stays_inside(&targets, relative) {
+            return Err(Error::invalid(format!(
+                "Could not unzip uploaded file: symbolic link '{raw_name}' points outside the package."
+            )));
+        }
+        let target = dest.join(relative);
+        std::os::unix::fs::symlink(link, &target)
+            .map_err(|_| Error::invalid(format!("Could not unzip uploaded file: duplicate entry '{raw_name}'.")))?;
+    }
     Ok(())
 }
 
-/// Whether a link at `link_path` (relative to the package root) with target `target`
-/// resolves, lexically, to a place inside the package.
-fn symlink_stays_inside(link_path: &Path, target: &Path) -> bool {
-    if target.is_absolute() {
-        return false;
-    }
-    let mut depth: i64 = link_path.components().count() as i64 - 1;
-    for component in target.components() {
+/// Links the resolver follows before calling a chain a loop, as the kernel's ELOOP limit.
+const MAX_LINK_HOPS: usize = 40;
+
+/// Whether the link at `link_path` (relative to the package root) resolves to a place
+/// inside the package, following the package's other links (`links`: path → target) the
+/// way path resolution would. Only links can make a path leave the tree: every other entry
+/// is a plain file or directory.
+fn symlink_stays_inside(links: &HashMap<PathBuf, PathBuf>, link_path: &Path) -> bool {
+    let Some(first) = links.get(link_path) else { return false };
+    let mut resolved: Vec<OsString> = match link_path.parent() {
+        Some(parent) => parent.components().map(|c| c.as_os_str().to_owned()).collect(),
+        None => Vec::new(),
+    };
+    let mut pending: VecDeque<Component> = first.components().collect();
+    let mut hops = 0;
+    while let Some(component) = pending.pop_front() {
         match component {
-            Component::Normal(_) => depth += 1,
+            Component::Normal(name) => {
+                resolved.push(name.to_owned());
+                let here: PathBuf = resolved.iter().collect();
+                if let Some(target) = links.get(&here) {
+                    hops += 1;
+                    if hops > MAX_LINK_HOPS {
+                        return false;
+                    }
+                    resolved.pop();
+                    for next in target.components().rev() {
+                        pending.push_front(next);
+                    }
+                }
+            }
             Component::CurDir => {}
             Component::ParentDir => {
-                depth -= 1;
-                if depth < 0 {
+                if resolved.pop().is_none() {
                     return false;
                 }
             }
@@ -214,10 +246,35 @@ mod tests {
 
     #[test]
     fn symlinks_must_stay_inside() {
-        assert!(symlink_stays_inside(Path::new("a/link"), Path::new("../b")));
-        assert!(symlink_stays_inside(Path::new("link"), Path::new("./b/c")));
-        assert!(!symlink_stays_inside(Path::new("link"), Path::new("../etc/passwd")));
-        assert!(!symlink_stays_inside(Path::new("a/link"), Path::new("/etc/passwd")));
+        let inside = |links: &[(&str, &str)], which: &str| {
+            let map = links.iter().map(|(at, to)| (PathBuf::from(at), PathBuf::from(to))).collect();
+            symlink_stays_inside(&map, Path::new(which))
+        };
+        assert!(inside(&[("a/link", "../b")], "a/link"));
+        assert!(inside(&[("link", "./b/c")], "link"));
+        assert!(!inside(&[("link", "../etc/passwd")], "link"));
+        assert!(!inside(&[("a/link", "/etc/passwd")], "a/link"));
+        // Each harmless alone, out together.
+        assert!(!inside(&[("here", "."), ("out", "here/..")], "out"));
+        assert!(!inside(&[("lib/root", ".."), ("out", "lib/root/..")], "out"));
+        assert!(inside(&[("lib/root", ".."), ("out", "lib/root/lib")], "out"));
+        // Loops are refused rather than followed forever.
+        assert!(!inside(&[("a", "b"), ("b", "a")], "a"));
+    }
+
+    #[test]
+    fn never_writes_through_a_link() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = CodeStore::open(dir.path().join("code")).unwrap();
+        let mut writer = zip::ZipWriter::new(Cursor::new(Vec::new()));
+        writer.add_symlink("here", ".", SimpleFileOptions::default()).unwrap();
+        writer.add_symlink("out", "here/..", SimpleFileOptions::default()).unwrap();
+        writer.start_file("out/planted", SimpleFileOptions::default()).unwrap();
+        writer.write_all(b"x").unwrap();
+        let zip = writer.finish().unwrap().into_inner();
+        assert!(store.put(&zip).is_err());
+        assert!(!dir.path().join("code/planted").exists());
+        assert!(!dir.path().join("planted").exists());
     }
 
     #[test]
