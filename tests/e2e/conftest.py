@@ -5,14 +5,12 @@ can share it); `server_factory` starts private servers for tests that stop, kill
 restart them. Modules that define their own `server` fixture override this one. When a
 test fails, the tail of every server log it used is attached to the report."""
 
-import json
 import os
-import subprocess
 
 import pytest
 import requests
 
-from harness import CREDENTIALS, Server, make_zip
+from harness import Server, make_zip
 
 LOG_TAIL_BYTES = 20_000
 
@@ -62,21 +60,6 @@ class ServerFactory:
                 server.kill9()
 
 
-def run_aws(url, *args, region="us-east-1"):
-    """`aws --endpoint-url URL --region R --output json lambda ARGS`: (rc, JSON or text, stderr)."""
-    env = {**os.environ, **CREDENTIALS}
-    env.pop("AWS_PROFILE", None)
-    done = subprocess.run(
-        ["aws", "--endpoint-url", url, "--region", region, "--output", "json", "lambda", *map(str, args)],
-        capture_output=True, text=True, env=env, timeout=120,
-    )
-    try:
-        out = json.loads(done.stdout) if done.stdout.strip() else None
-    except json.JSONDecodeError:
-        out = done.stdout
-    return done.returncode, out, done.stderr
-
-
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
     server = Server(tmp_path_factory.mktemp("alcove")).start()
@@ -105,7 +88,7 @@ def raw_client(server):
 @pytest.fixture(scope="module")
 def aws(server):
     def call(*args, region="us-east-1"):
-        return run_aws(server.url, *args, region=region)
+        return server.aws("lambda", *args, region=region)
     return call
 
 

@@ -127,11 +127,12 @@ class Server:
             config=Config(retries={"max_attempts": 1}, parameter_validation=validate, read_timeout=120),
         )
 
-    def aws(self, *args):
+    def aws(self, *args, region="us-east-1"):
         """Runs the AWS CLI; returns (exit code, parsed JSON output or text, stderr)."""
         env = {**os.environ, **CREDENTIALS}
+        env.pop("AWS_PROFILE", None)
         done = subprocess.run(
-            ["aws", "--endpoint-url", self.url, "--region", "us-east-1", "--output", "json", *args],
+            ["aws", "--endpoint-url", self.url, "--region", region, "--output", "json", *map(str, args)],
             capture_output=True, text=True, env=env, timeout=120,
         )
         try:
