@@ -85,6 +85,7 @@ pub struct CreateFunctionRequest {
     pub package_type: Option<String>,
     pub architectures: Option<Vec<String>>,
     pub tenancy_config: Option<TenancyConfigInput>,
+    pub tags: Option<alcove_core::Tags>,
     #[serde(flatten)]
     pub settings: SettingsInput,
 }

@@ -13,6 +13,7 @@ use crate::error::{Error, Result};
 use crate::names::FunctionName;
 use crate::runtime::Runtime;
 use crate::tenant::TenantIsolationMode;
+use crate::tags::{NetworkAccess, Tags};
 
 /// Service limits this server enforces and reports in `GetAccountSettings`.
 pub struct Limits {
@@ -336,9 +337,17 @@ pub struct FunctionConfig {
     pub code: CodeRef,
     pub last_modified: DateTime<Utc>,
     pub revision_id: String,
+    /// The function's tags (function-level: every version carries the current ones).
+    #[serde(default)]
+    pub tags: Tags,
 }
 
 impl FunctionConfig {
+    /// Whether this function's environments may reach the network beyond loopback.
+    pub fn network_access(&self) -> NetworkAccess {
+        NetworkAccess::of(&self.tags, self.tenancy)
+    }
+
     /// Whether publishing `self` would deploy nothing new compared to `published`.
     pub fn same_deployment_as(&self, published: &FunctionConfig) -> bool {
         let strip = |s: &FunctionSettings| FunctionSettings { description: String::new(), ..s.clone() };

@@ -9,6 +9,7 @@ pub mod function;
 pub mod names;
 pub mod runtime;
 pub mod store;
+pub mod tags;
 pub mod tenant;
 
 pub use error::{Error, Result};
@@ -20,4 +21,5 @@ pub use runtime::Runtime;
 pub use store::{
     plan_publish, AccountUsage, Alias, AliasPatch, EventQueue, LatestUpdate, Page, PublishRequest, QueuedEvent, Store,
 };
+pub use tags::{validate_tags, NetworkAccess, Tags, NETWORK_TAG};
 pub use tenant::{TenantId, TenantIsolationMode};

@@ -7,6 +7,7 @@ use serde::{Deserialize, Serialize};
 use crate::error::{Error, Result};
 use crate::function::{FunctionConfig, Version};
 use crate::names::{AliasName, FunctionName};
+use crate::tags::Tags;
 
 /// One page of a listing and the marker that fetches the next, if any.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -66,6 +67,11 @@ pub trait Store: Send + Sync + 'static {
     async fn publish_version(&self, name: &FunctionName, request: PublishRequest) -> Result<FunctionConfig>;
     /// Deletes a function with all its versions, aliases and settings.
     async fn delete_function(&self, name: &FunctionName) -> Result<()>;
+    /// Adds or replaces tags (validated against the function's current ones) on the
+    /// function and every version; returns all its tags.
+    async fn tag_function(&self, name: &FunctionName, tags: Tags) -> Result<Tags>;
+    /// Removes tags by key; absent keys are ignored. Returns the remaining tags.
+    async fn untag_function(&self, name: &FunctionName, keys: Vec<String>) -> Result<Tags>;
     async fn delete_version(&self, name: &FunctionName, version: u64) -> Result<()>;
 
     async fn create_alias(&self, alias: Alias) -> Result<Alias>;

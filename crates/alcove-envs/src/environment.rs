@@ -6,7 +6,7 @@
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use alcove_core::FunctionConfig;
+use alcove_core::{FunctionConfig, NetworkAccess};
 use alcove_runtime_api::{Invocation, Lifecycle, Outcome, RuntimeApi};
 use bytes::Bytes;
 use nix::sys::signal::{killpg, Signal};
@@ -103,9 +103,10 @@ impl Environment {
                     code: config.code.sha256_hex.clone(),
                     memory_mb: config.settings.memory_mb,
                     tmp_mb: config.settings.ephemeral_storage_mb,
+                    egress: config.network_access() == NetworkAccess::Egress,
                 };
                 let launched = sandbox
-                    .launch(&id, &spec)
+                    .launch(&spec)
                     .await
                     .map_err(|e| FunctionFailure::new("Sandbox.Failure", &e.to_string()))?;
                 let listener = TcpListener::from_std(launched.runtime_api).map_err(unavailable)?;

@@ -57,7 +57,30 @@ impl CgroupVersion {
                 fs::create_dir_all(dir).ok()?;
             }
         }
+        version.sweep_stale();
         Some(version)
+    }
+
+    fn subtrees(&self) -> Vec<&Path> {
+        match self {
+            CgroupVersion::V2 { root } => vec![root],
+            CgroupVersion::V1 { memory, pids, cpu, freezer } => vec![memory, pids, cpu, freezer],
+        }
+    }
+
+    /// Removes the empty cgroups left by servers that are gone (cgroups are named
+    /// `<server pid>-<n>`); those of running servers, and any still holding a process, stay.
+    fn sweep_stale(&self) {
+        for subtree in self.subtrees() {
+            let Ok(entries) = fs::read_dir(subtree) else { continue };
+            for entry in entries.flatten() {
+                let name = entry.file_name();
+                let owner = name.to_str().and_then(|n| n.split_once('-')).and_then(|(pid, _)| pid.parse::<u32>().ok());
+                if owner.is_some_and(|pid| !Path::new(&format!("/proc/{pid}")).exists()) {
+                    let _ = fs::remove_dir(entry.path());
+                }
+            }
+        }
     }
 }
 
@@ -71,45 +94,57 @@ pub struct Cgroup {
 }
 
 impl Cgroup {
-    /// Creates the cgroup; `owner` (the environment's host uid) may move itself into it.
-    pub fn create(version: &CgroupVersion, name: &str, memory_mb: u32, owner: u32) -> io::Result<Cgroup> {
-        let memory = u64::from(memory_mb) * 1024 * 1024;
-        // A share, not a cap: under contention CPU divides in proportion to memory, as
-        // Lambda's does; an idle machine lends its spare cycles to whoever runs.
-        let weight = (100 * u64::from(memory_mb) / MB_PER_VCPU).clamp(1, 10_000);
-        let shares = (1024 * u64::from(memory_mb) / MB_PER_VCPU).max(2);
-        let dirs = match version {
-            CgroupVersion::V2 { root } => {
-                let dir = root.join(name);
-                fs::create_dir_all(&dir)?;
-                write(&dir.join("memory.max"), &memory.to_string())?;
-                let _ = write(&dir.join("memory.swap.max"), "0");
-                write(&dir.join("pids.max"), &PIDS_MAX.to_string())?;
-                write(&dir.join("cpu.weight"), &weight.to_string())?;
-                vec![dir]
-            }
-            CgroupVersion::V1 { memory: m, pids, cpu, freezer } => {
-                let dirs: Vec<PathBuf> = [m, pids, cpu, freezer].iter().map(|d| d.join(name)).collect();
-                for dir in &dirs {
-                    fs::create_dir_all(dir)?;
-                }
-                write(&dirs[0].join("memory.limit_in_bytes"), &memory.to_string())?;
-                let _ = write(&dirs[0].join("memory.swappiness"), "0");
-                write(&dirs[1].join("pids.max"), &PIDS_MAX.to_string())?;
-                write(&dirs[2].join("cpu.shares"), &shares.to_string())?;
-                dirs
+    /// Creates the cgroup with its process limit; `owner` (the environment's host uid) may
+    /// move itself into it. Memory and CPU are set by [`Cgroup::limit`] once the function
+    /// is known, so cgroups can be created ahead of need.
+    pub fn create(version: &CgroupVersion, name: &str, owner: u32) -> io::Result<Cgroup> {
+        let dirs: Vec<PathBuf> = match version {
+            CgroupVersion::V2 { root } => vec![root.join(name)],
+            CgroupVersion::V1 { memory, pids, cpu, freezer } => {
+                [memory, pids, cpu, freezer].iter().map(|d| d.join(name)).collect()
             }
         };
         for dir in &dirs {
+            fs::create_dir_all(dir)?;
+        }
+        let cgroup = Cgroup::new(version, dirs)?;
+        write(&cgroup.pids_dir().join("pids.max"), &PIDS_MAX.to_string())?;
+        for dir in &cgroup.dirs {
             nix::unistd::chown(&dir.join("cgroup.procs"), Some(nix::unistd::Uid::from_raw(owner)), None)
                 .map_err(io::Error::from)?;
         }
+        Ok(cgroup)
+    }
+
+    fn new(version: &CgroupVersion, dirs: Vec<PathBuf>) -> io::Result<Cgroup> {
         let procs = dirs
             .iter()
             .map(|d| CString::new(d.join("cgroup.procs").into_os_string().into_encoded_bytes()))
             .collect::<Result<Vec<_>, _>>()
             .map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, e))?;
         Ok(Cgroup { version: version.clone(), dirs, procs })
+    }
+
+    /// Sets the memory limit (the function's MemorySize, no swap) and the CPU share
+    /// proportional to it.
+    pub fn limit(&self, memory_mb: u32) -> io::Result<()> {
+        let memory = u64::from(memory_mb) * 1024 * 1024;
+        // A share, not a cap: under contention CPU divides in proportion to memory, as
+        // Lambda's does; an idle machine lends its spare cycles to whoever runs.
+        match self.version {
+            CgroupVersion::V2 { .. } => {
+                let weight = (100 * u64::from(memory_mb) / MB_PER_VCPU).clamp(1, 10_000);
+                write(&self.dirs[0].join("memory.max"), &memory.to_string())?;
+                let _ = write(&self.dirs[0].join("memory.swap.max"), "0");
+                write(&self.dirs[0].join("cpu.weight"), &weight.to_string())
+            }
+            CgroupVersion::V1 { .. } => {
+                let shares = (1024 * u64::from(memory_mb) / MB_PER_VCPU).max(2);
+                write(&self.dirs[0].join("memory.limit_in_bytes"), &memory.to_string())?;
+                let _ = write(&self.dirs[0].join("memory.swappiness"), "0");
+                write(&self.dirs[2].join("cpu.shares"), &shares.to_string())
+            }
+        }
     }
 
     /// Paths of the `cgroup.procs` files the child writes itself into before exec.
@@ -126,6 +161,13 @@ impl Cgroup {
 
     fn memory_dir(&self) -> &Path {
         &self.dirs[0]
+    }
+
+    fn pids_dir(&self) -> &Path {
+        match self.version {
+            CgroupVersion::V2 { .. } => &self.dirs[0],
+            CgroupVersion::V1 { .. } => &self.dirs[1],
+        }
     }
 
     /// Stops every process of the environment; they use no CPU until thawed.

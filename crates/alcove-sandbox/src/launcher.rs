@@ -1,7 +1,6 @@
-//! Starting a sandboxed runtime: the bwrap command line, the per-environment uid, the
-//! cgroup and seccomp hand-over, and the spawner thread that creates network namespaces.
+//! Starting a sandboxed runtime: the bwrap command line, the cgroup and seccomp
+//! hand-over, and the spawner thread that owns network namespaces and keeps slots ready.
 
-use std::collections::BTreeSet;
 use std::ffi::OsString;
 use std::io::Write;
 use std::net::TcpListener;
@@ -14,8 +13,10 @@ use std::sync::{mpsc, Arc, Mutex};
 use tokio::process::{Child, Command};
 
 use crate::cgroup::{Cgroup, CgroupVersion};
+use crate::egress::Egress;
+use crate::slot::{Slot, SlotFactory, UidLease, UID_BASE};
 use crate::staging::Staging;
-use crate::{netns, seccomp};
+use crate::{netns, seccomp, spawner};
 
 #[derive(Debug, thiserror::Error)]
 pub enum SandboxError {
@@ -26,16 +27,12 @@ pub enum SandboxError {
     Launch(String),
 }
 
-/// First host uid (and gid) given to environments; each live environment has its own.
-const UID_BASE: u32 = 3_000_000;
+fn launch_error(what: &str, e: impl std::fmt::Display) -> SandboxError {
+    SandboxError::Launch(format!("{what}: {e}"))
+}
+
 /// File descriptors the seccomp programs are handed to bwrap on.
 const SECCOMP_FDS: [i32; 2] = [10, 11];
-/// Host configuration files a runtime may need, bound read-only when present.
-const ETC_FILES: &[&str] = &[
-    "/etc/ld.so.cache", "/etc/ld.so.conf", "/etc/ld.so.conf.d", "/etc/localtime", "/etc/nsswitch.conf",
-    "/etc/hosts", "/etc/resolv.conf", "/etc/ssl", "/etc/ca-certificates", "/etc/alternatives",
-    "/etc/mime.types",
-];
 
 /// What to run in a sandbox. Paths are as the runtime sees them inside.
 #[derive(Debug, Clone)]
@@ -47,6 +44,9 @@ pub struct SandboxSpec {
     pub code: String,
     pub memory_mb: u32,
     pub tmp_mb: u32,
+    /// Outbound network through a user-space stack; without it the environment has
+    /// loopback only.
+    pub egress: bool,
 }
 
 /// A started sandbox: the bwrap process (leader of its process group), the Runtime API
@@ -57,10 +57,11 @@ pub struct Launched {
     pub confinement: Confinement,
 }
 
-/// The cgroup and host uid of one sandbox, held for its life.
+/// The cgroup, host uid and network stack of one sandbox, held for its life.
 pub struct Confinement {
     pub cgroup: Cgroup,
     uid: UidLease,
+    _egress: Option<Egress>,
 }
 
 impl Confinement {
@@ -70,34 +71,27 @@ impl Confinement {
     }
 }
 
-struct UidPool {
-    free: BTreeSet<u32>,
-    next: u32,
+/// Everything the spawner thread needs to start one sandbox in a slot.
+pub(crate) struct StartPlan {
+    bwrap: PathBuf,
+    args: Vec<OsString>,
+    env: Vec<(OsString, OsString)>,
+    memory_mb: u32,
+    /// slirp4netns, when the sandbox has egress.
+    egress: Option<PathBuf>,
+    seccomp: Arc<Vec<Vec<u8>>>,
 }
 
-/// A host uid in use by one environment; returned to the pool on drop.
-struct UidLease {
-    uid: u32,
-    pool: Arc<Mutex<UidPool>>,
-}
-
-impl Drop for UidLease {
-    fn drop(&mut self) {
-        self.pool.lock().unwrap_or_else(|p| p.into_inner()).free.insert(self.uid);
-    }
-}
-
-struct SpawnRequest {
-    command: Command,
-    reply: tokio::sync::oneshot::Sender<std::io::Result<(Child, TcpListener)>>,
+pub(crate) struct SpawnRequest {
+    pub plan: StartPlan,
+    pub reply: tokio::sync::oneshot::Sender<Result<Launched, SandboxError>>,
 }
 
 pub struct Sandbox {
     bwrap: PathBuf,
+    slirp4netns: Option<PathBuf>,
     staging: Staging,
-    cgroups: CgroupVersion,
-    seccomp: Vec<Vec<u8>>,
-    uids: Arc<Mutex<UidPool>>,
+    seccomp: Arc<Vec<Vec<u8>>>,
     spawner: Mutex<mpsc::Sender<SpawnRequest>>,
 }
 
@@ -108,7 +102,7 @@ impl Sandbox {
         let bwrap = which("bwrap").ok_or_else(|| SandboxError::Unsupported("bubblewrap (bwrap) is not installed".into()))?;
         let cgroups = CgroupVersion::detect()
             .ok_or_else(|| SandboxError::Unsupported("no usable cgroup hierarchy with memory, pids and cpu controllers".into()))?;
-        let seccomp = seccomp::programs()?;
+        let seccomp = Arc::new(seccomp::programs()?);
         let probe = std::process::Command::new(&bwrap)
             .args(["--unshare-user", "--uid", "0", "--unshare-pid", "--ro-bind", "/usr", "/usr", "--symlink", "usr/bin", "/bin", "--symlink", "usr/lib", "/lib", "--symlink", "usr/lib64", "/lib64", "--", "/bin/true"])
             .uid(UID_BASE)
@@ -121,43 +115,13 @@ impl Sandbox {
                 String::from_utf8_lossy(&probe.stderr).trim()
             )));
         }
-        let (tx, rx) = mpsc::channel::<SpawnRequest>();
-        let runtime = tokio::runtime::Handle::current();
-        std::thread::Builder::new()
-            .name("alcove-spawner".into())
-            .spawn(move || {
-                let _runtime = runtime.enter();
-                for request in rx {
-                    let result = netns::enter_new_namespace()
-                        .and_then(|_| netns::bind_runtime_api())
-                        .and_then(|listener| {
-                            let mut command = request.command;
-                            command.spawn().map(|child| (child, listener))
-                        });
-                    let _ = request.reply.send(result);
-                }
-            })
+        let slirp4netns = which("slirp4netns");
+        if slirp4netns.is_none() {
+            tracing::warn!("slirp4netns is not installed: functions asking for egress cannot start");
+        }
+        let spawner = spawner::start_thread(SlotFactory::new(cgroups), tokio::runtime::Handle::current())
             .map_err(|e| SandboxError::Unsupported(format!("spawner thread: {e}")))?;
-        Ok(Sandbox {
-            bwrap,
-            staging,
-            cgroups,
-            seccomp,
-            uids: Arc::new(Mutex::new(UidPool { free: BTreeSet::new(), next: UID_BASE + 1 })),
-            spawner: Mutex::new(tx),
-        })
-    }
-
-    fn lease_uid(&self) -> UidLease {
-        let mut pool = self.uids.lock().unwrap_or_else(|p| p.into_inner());
-        let uid = match pool.free.pop_first() {
-            Some(uid) => uid,
-            None => {
-                pool.next += 1;
-                pool.next - 1
-            }
-        };
-        UidLease { uid, pool: Arc::clone(&self.uids) }
+        Ok(Sandbox { bwrap, slirp4netns, staging, seccomp, spawner: Mutex::new(spawner) })
     }
 
     fn bwrap_args(&self, spec: &SandboxSpec) -> Vec<OsString> {
@@ -170,8 +134,9 @@ impl Sandbox {
         for (link, target) in [("/bin", "usr/bin"), ("/lib", "usr/lib"), ("/lib64", "usr/lib64"), ("/sbin", "usr/sbin")] {
             push(&[&"--symlink", &target, &link]);
         }
-        for file in ETC_FILES {
-            push(&[&"--ro-bind-try", file, file]);
+        push(&[&"--ro-bind", &self.staging.etc, &"/etc"]);
+        if spec.egress {
+            push(&[&"--ro-bind", &self.staging.egress_resolv_conf, &"/etc/resolv.conf"]);
         }
         push(&[&"--proc", &"/proc", &"--dev", &"/dev"]);
         let tmp_bytes = u64::from(spec.tmp_mb) * 1024 * 1024;
@@ -189,73 +154,105 @@ impl Sandbox {
         args
     }
 
-    /// Starts `spec` in a new sandbox with `name` naming its cgroup.
-    pub async fn launch(&self, name: &str, spec: &SandboxSpec) -> Result<Launched, SandboxError> {
-        let launch_error = |what: &str, e: &dyn std::fmt::Display| SandboxError::Launch(format!("{what}: {e}"));
-        let uid = self.lease_uid();
-        let cgroup = Cgroup::create(&self.cgroups, name, spec.memory_mb, uid.uid).map_err(|e| launch_error("cgroup", &e))?;
-        let seccomp_fds: Vec<OwnedFd> = self
-            .seccomp
-            .iter()
-            .map(|program| program_pipe(program))
-            .collect::<std::io::Result<_>>()
-            .map_err(|e| launch_error("seccomp hand-over", &e))?;
-        let mut command = Command::new(&self.bwrap);
-        command
-            .args(self.bwrap_args(spec))
-            .env_clear()
-            .envs(spec.env.iter().map(|(k, v)| (k, v)))
-            .uid(uid.uid)
-            .gid(uid.uid)
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .process_group(0)
-            .kill_on_drop(true);
-        let procs = cgroup.procs_files().to_vec();
-        let sources: Vec<i32> = seccomp_fds.iter().map(AsRawFd::as_raw_fd).collect();
-        // SAFETY: the hook runs in the child between fork and exec, where only
-        // async-signal-safe calls are allowed: it uses open/write/close/dup2 on memory
-        // prepared before the fork (the C strings and descriptor numbers moved into it),
-        // and allocates nothing.
-        unsafe {
-            command.pre_exec(move || {
-                for path in &procs {
-                    let fd = libc::open(path.as_ptr(), libc::O_WRONLY | libc::O_CLOEXEC);
-                    if fd < 0 {
-                        return Err(std::io::Error::last_os_error());
-                    }
-                    let written = libc::write(fd, b"0".as_ptr().cast(), 1);
-                    libc::close(fd);
-                    if written != 1 {
-                        return Err(std::io::Error::last_os_error());
-                    }
-                }
-                for (source, target) in sources.iter().zip(SECCOMP_FDS) {
-                    // dup2 clears close-on-exec on the new descriptor.
-                    if libc::dup2(*source, target) < 0 {
-                        return Err(std::io::Error::last_os_error());
-                    }
-                }
-                Ok(())
-            });
-        }
+    /// Starts `spec` in a new sandbox.
+    pub async fn launch(&self, spec: &SandboxSpec) -> Result<Launched, SandboxError> {
+        let egress = match (spec.egress, &self.slirp4netns) {
+            (false, _) => None,
+            (true, Some(slirp)) => Some(slirp.clone()),
+            (true, None) => return Err(SandboxError::Launch("egress needs slirp4netns, which is not installed".into())),
+        };
+        let plan = StartPlan {
+            bwrap: self.bwrap.clone(),
+            args: self.bwrap_args(spec),
+            env: spec.env.clone(),
+            memory_mb: spec.memory_mb,
+            egress,
+            seccomp: Arc::clone(&self.seccomp),
+        };
         let (reply, answer) = tokio::sync::oneshot::channel();
         self.spawner
             .lock()
             .unwrap_or_else(|p| p.into_inner())
-            .send(SpawnRequest { command, reply })
-            .map_err(|e| launch_error("spawner", &e))?;
-        let spawned = answer.await.map_err(|e| launch_error("spawner", &e))?;
-        drop(seccomp_fds);
-        match spawned {
-            Ok((child, runtime_api)) => Ok(Launched { child, runtime_api, confinement: Confinement { cgroup, uid } }),
-            Err(e) => {
-                cgroup.destroy();
-                Err(launch_error("bwrap", &e))
-            }
+            .send(SpawnRequest { plan, reply })
+            .map_err(|e| launch_error("spawner", e))?;
+        answer.await.map_err(|e| launch_error("spawner", e))?
+    }
+}
+
+/// Starts `plan` in `slot`. Runs on the spawner thread, which enters the slot's network
+/// namespace so that bwrap, and the runtime after it, are born inside it.
+pub(crate) fn start(plan: StartPlan, slot: Slot) -> Result<Launched, SandboxError> {
+    let Slot { uid, cgroup, netns: namespace, runtime_api } = slot;
+    let started = confine_and_spawn(&plan, &uid, &cgroup, &namespace);
+    match started {
+        Ok((child, egress)) => Ok(Launched { child, runtime_api, confinement: Confinement { cgroup, uid, _egress: egress } }),
+        Err(e) => {
+            cgroup.destroy();
+            Err(e)
         }
     }
+}
+
+fn confine_and_spawn(
+    plan: &StartPlan,
+    uid: &UidLease,
+    cgroup: &Cgroup,
+    namespace: &OwnedFd,
+) -> Result<(Child, Option<Egress>), SandboxError> {
+    cgroup.limit(plan.memory_mb).map_err(|e| launch_error("cgroup", e))?;
+    let egress = match &plan.egress {
+        Some(slirp) => Some(Egress::attach(slirp, namespace).map_err(|e| launch_error("egress", e))?),
+        None => None,
+    };
+    netns::enter(namespace).map_err(|e| launch_error("network namespace", e))?;
+    let seccomp_fds: Vec<OwnedFd> = plan
+        .seccomp
+        .iter()
+        .map(|program| program_pipe(program))
+        .collect::<std::io::Result<_>>()
+        .map_err(|e| launch_error("seccomp hand-over", e))?;
+    let mut command = Command::new(&plan.bwrap);
+    command
+        .args(&plan.args)
+        .env_clear()
+        .envs(plan.env.iter().map(|(k, v)| (k, v)))
+        .uid(uid.uid)
+        .gid(uid.uid)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .process_group(0)
+        .kill_on_drop(true);
+    let procs = cgroup.procs_files().to_vec();
+    let sources: Vec<i32> = seccomp_fds.iter().map(AsRawFd::as_raw_fd).collect();
+    // SAFETY: the hook runs in the child between fork and exec, where only
+    // async-signal-safe calls are allowed: it uses open/write/close/dup2 on memory
+    // prepared before the fork (the C strings and descriptor numbers moved into it),
+    // and allocates nothing.
+    unsafe {
+        command.pre_exec(move || {
+            for path in &procs {
+                let fd = libc::open(path.as_ptr(), libc::O_WRONLY | libc::O_CLOEXEC);
+                if fd < 0 {
+                    return Err(std::io::Error::last_os_error());
+                }
+                let written = libc::write(fd, b"0".as_ptr().cast(), 1);
+                libc::close(fd);
+                if written != 1 {
+                    return Err(std::io::Error::last_os_error());
+                }
+            }
+            for (source, target) in sources.iter().zip(SECCOMP_FDS) {
+                // dup2 clears close-on-exec on the new descriptor.
+                if libc::dup2(*source, target) < 0 {
+                    return Err(std::io::Error::last_os_error());
+                }
+            }
+            Ok(())
+        });
+    }
+    let child = command.spawn().map_err(|e| launch_error("bwrap", e))?;
+    Ok((child, egress))
 }
 
 /// A pipe whose read end yields `program` (small enough for the pipe buffer).

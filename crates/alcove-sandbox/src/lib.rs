@@ -6,7 +6,10 @@
 //! - a distinct unprivileged host uid/gid per environment (bwrap runs as that uid, so the
 //!   runtime is root only inside its own user namespace);
 //! - a network namespace per environment, created here so that the Runtime API listener
-//!   can be bound inside it at `127.0.0.1:9001` before the runtime starts (`netns`);
+//!   can be bound inside it at `127.0.0.1:9001` before the runtime starts (`netns`), and
+//!   for functions with egress a user-space network stack attached to it (`egress`);
+//! - slots prepared ahead of need (uid, cgroup, network namespace) by the spawner thread,
+//!   so a cold start pays only for bwrap and the runtime (`slot`, `spawner`);
 //! - cgroup limits (memory, pids, CPU share) and the freezer, on cgroup v2 or v1
 //!   (`cgroup`);
 //! - a seccomp filter denying what a function never needs (`seccomp`);
@@ -18,9 +21,12 @@
 //! and hands the seccomp program to bwrap, and the ioctl that brings loopback up.
 
 mod cgroup;
+mod egress;
 mod launcher;
 mod netns;
 mod seccomp;
+mod slot;
+mod spawner;
 mod staging;
 
 pub use cgroup::{Cgroup, CgroupVersion};

@@ -1,20 +1,28 @@
 //! Network namespaces. A thread can enter a new network namespace on its own
-//! (`unshare(CLONE_NEWNET)` is per thread), and whatever it then binds or spawns lives in
-//! that namespace. One long-lived spawner thread does exactly that for every environment:
-//! new namespace, loopback up, Runtime API listener on `127.0.0.1:9001`, then the sandbox
-//! process. The thread must outlive the sandboxes: bwrap's `--die-with-parent` is tied to
-//! the thread that started it.
+//! (`unshare(CLONE_NEWNET)` and `setns` are per thread), and whatever it then binds or
+//! spawns lives in that namespace. One long-lived spawner thread does exactly that: it
+//! creates namespaces ahead of need (loopback up, Runtime API listener bound on
+//! `127.0.0.1:9001`, a descriptor kept to re-enter it), and enters one just before it
+//! starts the sandbox process.
 
+use std::fs::File;
 use std::io;
 use std::net::TcpListener;
-use std::os::fd::AsRawFd;
+use std::os::fd::{AsRawFd, OwnedFd};
 
-use nix::sched::{unshare, CloneFlags};
+use nix::sched::{setns, unshare, CloneFlags};
 
-/// Moves the calling thread into a new network namespace with loopback up.
-pub fn enter_new_namespace() -> io::Result<()> {
+/// Moves the calling thread into a new network namespace with loopback up; returns a
+/// descriptor of the namespace, which keeps it alive and lets [`enter`] return to it.
+pub fn create() -> io::Result<OwnedFd> {
     unshare(CloneFlags::CLONE_NEWNET).map_err(io::Error::from)?;
-    loopback_up()
+    loopback_up()?;
+    Ok(File::open("/proc/thread-self/ns/net")?.into())
+}
+
+/// Moves the calling thread into the namespace `namespace` refers to.
+pub fn enter(namespace: &OwnedFd) -> io::Result<()> {
+    setns(namespace, CloneFlags::CLONE_NEWNET).map_err(io::Error::from)
 }
 
 /// Binds the Runtime API listener in the calling thread's namespace.
@@ -31,7 +39,7 @@ fn loopback_up() -> io::Result<()> {
         return Err(io::Error::last_os_error());
     }
     // SAFETY: `fd` is a fresh descriptor nobody else owns.
-    let owned = unsafe { <std::os::fd::OwnedFd as std::os::fd::FromRawFd>::from_raw_fd(fd) };
+    let owned = unsafe { <OwnedFd as std::os::fd::FromRawFd>::from_raw_fd(fd) };
     set_up(owned.as_raw_fd())
 }
 

@@ -7,8 +7,14 @@
 //! own and mounts, at `STAGING_ROOT`, a tmpfs holding read-only bind mounts of those
 //! directories. Only the server and the sandboxes it starts see them; they vanish with the
 //! server.
+//!
+//! The staging tmpfs also holds a snapshot of the few world-readable `/etc` files a runtime
+//! needs (dynamic linker cache, time zone, name service, CA certificates), so a sandbox
+//! binds one `/etc` directory instead of a dozen files: each bind is a mount, and mounts
+//! are most of bwrap's start-up cost. Like a container's, the snapshot is taken at start.
 
 use std::fs;
+use std::io;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 
@@ -21,11 +27,24 @@ use crate::launcher::SandboxError;
 /// is mounted over it, so servers running side by side do not see each other's staging.
 const STAGING_ROOT: &str = "/run/alcove-staging";
 
+/// Host configuration a runtime may need, copied into the staged `/etc` when present.
+const ETC_ENTRIES: &[&str] = &[
+    "ld.so.cache", "ld.so.conf", "ld.so.conf.d", "localtime", "nsswitch.conf", "hosts", "resolv.conf", "ssl",
+    "ca-certificates", "ca-certificates.conf", "alternatives", "mime.types", "host.conf", "gai.conf",
+];
+
+/// Name servers of functions with egress: the user-space network stack's DNS forwarder.
+pub const EGRESS_RESOLV_CONF: &str = "nameserver 10.0.2.3\n";
+
 /// Directories staged for the sandboxes: the code store and the runtimes' directories.
 #[derive(Debug, Clone)]
 pub struct Staging {
     /// The code store as the sandboxes' bwrap sees it.
     pub code: PathBuf,
+    /// The `/etc` snapshot every sandbox sees, read-only.
+    pub etc: PathBuf,
+    /// `/etc/resolv.conf` for sandboxes with egress.
+    pub egress_resolv_conf: PathBuf,
     /// (staged path, path inside the sandbox) of each runtime directory, read-only.
     pub runtime_binds: Vec<(PathBuf, PathBuf)>,
 }
@@ -57,7 +76,7 @@ impl Staging {
             .map_err(|e| failed("making mounts private", e))?;
         let root = Path::new(STAGING_ROOT);
         fs::create_dir_all(root).map_err(|e| failed("creating the staging root", e))?;
-        mount(Some("tmpfs"), root, Some("tmpfs"), MsFlags::MS_NOSUID | MsFlags::MS_NODEV, Some("mode=0755,size=1m"))
+        mount(Some("tmpfs"), root, Some("tmpfs"), MsFlags::MS_NOSUID | MsFlags::MS_NODEV, Some("mode=0755,size=16m"))
             .map_err(|e| failed("mounting the staging tmpfs", e))?;
         fs::set_permissions(root, fs::Permissions::from_mode(0o755)).map_err(|e| failed("staging root mode", e))?;
         let code = root.join("code");
@@ -68,6 +87,77 @@ impl Staging {
             bind_read_only(host, &staged)?;
             runtime_binds.push((staged, inside.clone()));
         }
-        Ok(Staging { code, runtime_binds })
+        let etc = root.join("etc");
+        snapshot_etc(Path::new("/etc"), &etc).map_err(|e| failed("copying /etc", e))?;
+        let egress_resolv_conf = root.join("resolv-egress.conf");
+        fs::write(&egress_resolv_conf, EGRESS_RESOLV_CONF).map_err(|e| failed("writing resolv.conf", e))?;
+        fs::set_permissions(&egress_resolv_conf, fs::Permissions::from_mode(0o644))
+            .map_err(|e| failed("resolv.conf mode", e))?;
+        Ok(Staging { code, etc, egress_resolv_conf, runtime_binds })
+    }
+}
+
+fn snapshot_etc(host: &Path, staged: &Path) -> io::Result<()> {
+    fs::create_dir_all(staged)?;
+    fs::set_permissions(staged, fs::Permissions::from_mode(0o755))?;
+    for entry in ETC_ENTRIES {
+        copy_world_readable(&host.join(entry), &staged.join(entry))?;
+    }
+    Ok(())
+}
+
+/// Copies `from` to `to` (recursively, symbolic links as links), leaving out whatever
+/// other users could not read on the host (private keys under `/etc/ssl/private`).
+fn copy_world_readable(from: &Path, to: &Path) -> io::Result<()> {
+    let Ok(meta) = fs::symlink_metadata(from) else { return Ok(()) };
+    let mode = meta.permissions().mode();
+    if meta.file_type().is_symlink() {
+        return std::os::unix::fs::symlink(fs::read_link(from)?, to);
+    }
+    if meta.is_dir() {
+        if mode & 0o005 != 0o005 {
+            return Ok(());
+        }
+        fs::create_dir_all(to)?;
+        fs::set_permissions(to, fs::Permissions::from_mode(0o755))?;
+        for entry in fs::read_dir(from)? {
+            let entry = entry?;
+            copy_world_readable(&entry.path(), &to.join(entry.file_name()))?;
+        }
+        return Ok(());
+    }
+    if meta.is_file() && mode & 0o004 != 0 {
+        fs::copy(from, to)?;
+        fs::set_permissions(to, fs::Permissions::from_mode(0o644))?;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn snapshot_keeps_links_and_leaves_out_private_files() {
+        let host = tempfile::tempdir().unwrap();
+        let ssl = host.path().join("ssl");
+        fs::create_dir_all(ssl.join("certs")).unwrap();
+        fs::create_dir_all(ssl.join("private")).unwrap();
+        fs::set_permissions(ssl.join("private"), fs::Permissions::from_mode(0o700)).unwrap();
+        fs::write(ssl.join("private/key.pem"), "secret").unwrap();
+        fs::write(ssl.join("certs/ca.pem"), "public").unwrap();
+        std::os::unix::fs::symlink("ca.pem", ssl.join("certs/link.pem")).unwrap();
+        fs::write(host.path().join("hosts"), "127.0.0.1 localhost").unwrap();
+        fs::write(host.path().join("resolv.conf"), "nameserver 1.1.1.1").unwrap();
+        fs::set_permissions(host.path().join("resolv.conf"), fs::Permissions::from_mode(0o600)).unwrap();
+
+        let staged = tempfile::tempdir().unwrap();
+        let etc = staged.path().join("etc");
+        snapshot_etc(host.path(), &etc).unwrap();
+        assert_eq!(fs::read_to_string(etc.join("ssl/certs/ca.pem")).unwrap(), "public");
+        assert_eq!(fs::read_link(etc.join("ssl/certs/link.pem")).unwrap(), Path::new("ca.pem"));
+        assert_eq!(fs::read_to_string(etc.join("hosts")).unwrap(), "127.0.0.1 localhost");
+        assert!(!etc.join("ssl/private").exists());
+        assert!(!etc.join("resolv.conf").exists());
     }
 }

@@ -9,7 +9,7 @@ use std::sync::{Arc, Mutex};
 use alcove_core::store::{AccountUsage, LatestUpdate, PublishRequest};
 use alcove_core::{
     plan_publish, Alias, AliasName, AliasPatch, Error, EventQueue, FunctionConfig, FunctionName, Page,
-    QueuedEvent, Result, Store, TenantId, Version,
+    QueuedEvent, Result, Store, Tags, TenantId, Version, validate_tags,
 };
 use async_trait::async_trait;
 use rusqlite::{params, Connection, OptionalExtension, Transaction, TransactionBehavior};
@@ -169,6 +169,22 @@ fn publish_in(tx: &Transaction<'_>, name: &FunctionName, request: &PublishReques
             Ok(version)
         }
     }
+}
+
+/// Tags belong to the function, so `$LATEST` and every version carry the same ones.
+fn set_tags(tx: &Transaction<'_>, name: &FunctionName, tags: &Tags) -> Result<()> {
+    let tags = to_json(tags)?;
+    tx.execute(
+        "UPDATE functions SET latest = json_set(latest, '$.tags', json(?2)) WHERE name = ?1",
+        params![name.as_str(), tags],
+    )
+    .map_err(sql)?;
+    tx.execute(
+        "UPDATE versions SET config = json_set(config, '$.tags', json(?2)) WHERE function = ?1",
+        params![name.as_str(), tags],
+    )
+    .map_err(sql)?;
+    Ok(())
 }
 
 fn version_exists(tx: &Transaction<'_>, name: &FunctionName, version: Version) -> Result<bool> {
@@ -345,6 +361,33 @@ impl Store for SqliteStore {
                 return Err(not_found(&name));
             }
             Ok(())
+        })
+        .await
+    }
+
+    async fn tag_function(&self, name: &FunctionName, tags: Tags) -> Result<Tags> {
+        let name = name.clone();
+        self.transaction(move |tx| {
+            let (latest, _) = load_latest(tx, &name)?.ok_or_else(|| not_found(&name))?;
+            validate_tags(&latest.tags, &tags)?;
+            let mut all = latest.tags;
+            all.extend(tags);
+            set_tags(tx, &name, &all)?;
+            Ok(all)
+        })
+        .await
+    }
+
+    async fn untag_function(&self, name: &FunctionName, keys: Vec<String>) -> Result<Tags> {
+        let name = name.clone();
+        self.transaction(move |tx| {
+            let (latest, _) = load_latest(tx, &name)?.ok_or_else(|| not_found(&name))?;
+            let mut all = latest.tags;
+            for key in &keys {
+                all.remove(key);
+            }
+            set_tags(tx, &name, &all)?;
+            Ok(all)
         })
         .await
     }
@@ -720,11 +763,29 @@ mod tests {
             code: CodeRef { sha256_hex: sha.repeat(32), size: 10 },
             last_modified: chrono::Utc::now(),
             revision_id: FunctionConfig::new_revision_id(),
+            tags: Default::default(),
         }
     }
 
     fn name(n: &str) -> FunctionName {
         FunctionName::parse(n).unwrap()
+    }
+
+    #[tokio::test]
+    async fn tags_belong_to_the_function_and_every_version() {
+        let store = SqliteStore::open_in_memory().unwrap();
+        let f = name("tagged");
+        store.create_function(config("tagged", "ab"), true).await.unwrap();
+        let added: Tags = [("team".to_string(), "blue".to_string()), ("alcove:network".to_string(), "egress".to_string())].into();
+        assert_eq!(store.tag_function(&f, added.clone()).await.unwrap(), added);
+        for version in [Version::Latest, Version::Published(1)] {
+            assert_eq!(store.get_function(&f, version).await.unwrap().unwrap().tags, added);
+        }
+        assert!(store.tag_function(&f, [("alcove:network".to_string(), "open".to_string())].into()).await.is_err());
+        let left = store.untag_function(&f, vec!["team".into(), "absent".into()]).await.unwrap();
+        assert_eq!(left.keys().collect::<Vec<_>>(), ["alcove:network"]);
+        assert_eq!(store.get_function(&f, Version::Published(1)).await.unwrap().unwrap().tags, left);
+        assert!(matches!(store.tag_function(&name("missing"), Tags::new()).await, Err(Error::NotFound(_))));
     }
 
     #[tokio::test]

@@ -48,6 +48,8 @@ pub async fn create(
             Ok::<_, ApiError>(TenantIsolationMode::parse(&mode)?)
         })
         .transpose()?;
+    let tags = request.tags.unwrap_or_default();
+    alcove_core::validate_tags(&alcove_core::Tags::new(), &tags)?;
     if state.store.get_function(&name, Version::Latest).await?.is_some() {
         return Err(already_exists(&name, &region));
     }
@@ -61,6 +63,7 @@ pub async fn create(
         code,
         last_modified: chrono::Utc::now(),
         revision_id: FunctionConfig::new_revision_id(),
+        tags,
     };
     let created = state
         .store
@@ -127,6 +130,9 @@ pub async fn get(
     });
     if let Some(reserved) = state.store.get_concurrency(&config.name).await? {
         doc["Concurrency"] = json!({ "ReservedConcurrentExecutions": reserved });
+    }
+    if !config.tags.is_empty() {
+        doc["Tags"] = json!(config.tags);
     }
     Ok(Json(doc))
 }

@@ -6,6 +6,7 @@ mod code;
 mod concurrency;
 mod functions;
 mod invoke;
+mod tags;
 mod versions;
 
 use alcove_core::{FunctionConfig, FunctionName, FunctionRef, Qualifier, Version};
@@ -37,6 +38,7 @@ pub fn routes() -> Router<AppState> {
         )
         .route("/2019-09-30/functions/{function}/concurrency", get(concurrency::get))
         .route("/2015-03-31/functions/{function}/invocations", post(invoke::invoke))
+        .route("/2017-03-31/tags/{resource}", get(tags::list).post(tags::tag).delete(tags::untag))
         .route("/2016-08-19/account-settings", get(account::settings))
         .route("/2016-08-19/account-settings/", get(account::settings))
         .route("/alcove/v1/code/{file}", get(code::download))

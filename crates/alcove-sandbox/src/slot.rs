@@ -1,0 +1,92 @@
+//! Slots: what an environment needs that does not depend on its function. A host uid of
+//! its own, a cgroup that uid may join, a network namespace with loopback up and the
+//! Runtime API listener bound inside it. Creating them is a third of a sandbox's start-up
+//! cost (cgroup directories, a network namespace), so the spawner keeps a few ready and a
+//! cold start pays only for bwrap and the runtime.
+
+use std::collections::BTreeSet;
+use std::io;
+use std::net::TcpListener;
+use std::os::fd::OwnedFd;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+
+use crate::cgroup::{Cgroup, CgroupVersion};
+use crate::netns;
+
+/// First host uid (and gid) given to environments; each live environment has its own.
+pub const UID_BASE: u32 = 3_000_000;
+
+/// Host uids not held by a live environment or a ready slot.
+pub struct UidPool {
+    free: BTreeSet<u32>,
+    next: u32,
+}
+
+impl UidPool {
+    pub fn new() -> Arc<Mutex<UidPool>> {
+        Arc::new(Mutex::new(UidPool { free: BTreeSet::new(), next: UID_BASE + 1 }))
+    }
+}
+
+/// A host uid in use by one environment; returned to the pool on drop.
+pub struct UidLease {
+    pub uid: u32,
+    pool: Arc<Mutex<UidPool>>,
+}
+
+impl UidLease {
+    pub fn take(pool: &Arc<Mutex<UidPool>>) -> UidLease {
+        let mut guard = pool.lock().unwrap_or_else(|p| p.into_inner());
+        let uid = match guard.free.pop_first() {
+            Some(uid) => uid,
+            None => {
+                guard.next += 1;
+                guard.next - 1
+            }
+        };
+        UidLease { uid, pool: Arc::clone(pool) }
+    }
+}
+
+impl Drop for UidLease {
+    fn drop(&mut self) {
+        self.pool.lock().unwrap_or_else(|p| p.into_inner()).free.insert(self.uid);
+    }
+}
+
+/// One environment's worth of function-independent confinement, not yet in use.
+pub struct Slot {
+    pub uid: UidLease,
+    pub cgroup: Cgroup,
+    pub netns: OwnedFd,
+    pub runtime_api: TcpListener,
+}
+
+/// Makes slots. Runs on the spawner thread: creating the namespace moves that thread
+/// into it.
+pub struct SlotFactory {
+    pub cgroups: CgroupVersion,
+    pub uids: Arc<Mutex<UidPool>>,
+    created: AtomicU64,
+}
+
+impl SlotFactory {
+    pub fn new(cgroups: CgroupVersion) -> SlotFactory {
+        SlotFactory { cgroups, uids: UidPool::new(), created: AtomicU64::new(0) }
+    }
+
+    pub fn make(&self) -> io::Result<Slot> {
+        let uid = UidLease::take(&self.uids);
+        let name = format!("{}-{}", std::process::id(), self.created.fetch_add(1, Ordering::Relaxed));
+        let cgroup = Cgroup::create(&self.cgroups, &name, uid.uid)?;
+        let network = netns::create().and_then(|ns| Ok((netns::bind_runtime_api()?, ns)));
+        match network {
+            Ok((runtime_api, netns)) => Ok(Slot { uid, cgroup, netns, runtime_api }),
+            Err(e) => {
+                cgroup.destroy();
+                Err(e)
+            }
+        }
+    }
+}
