@@ -119,7 +119,8 @@ impl Sandbox {
         if slirp4netns.is_none() {
             tracing::warn!("slirp4netns is not installed: functions asking for egress cannot start");
         }
-        let spawner = spawner::start_thread(SlotFactory::new(cgroups), tokio::runtime::Handle::current())
+        let factory = SlotFactory::new(cgroups).map_err(|e| SandboxError::Unsupported(format!("network namespace: {e}")))?;
+        let spawner = spawner::start_thread(factory, tokio::runtime::Handle::current())
             .map_err(|e| SandboxError::Unsupported(format!("spawner thread: {e}")))?;
         Ok(Sandbox { bwrap, slirp4netns, staging, seccomp, spawner: Mutex::new(spawner) })
     }
@@ -180,10 +181,11 @@ impl Sandbox {
 }
 
 /// Starts `plan` in `slot`. Runs on the spawner thread, which enters the slot's network
-/// namespace so that bwrap, and the runtime after it, are born inside it.
-pub(crate) fn start(plan: StartPlan, slot: Slot) -> Result<Launched, SandboxError> {
+/// namespace so that bwrap, and the runtime after it, are born inside it. The egress
+/// stack, whose sockets must live on the host's network, is started from `host_netns`.
+pub(crate) fn start(plan: StartPlan, slot: Slot, host_netns: &OwnedFd) -> Result<Launched, SandboxError> {
     let Slot { uid, cgroup, netns: namespace, runtime_api } = slot;
-    let started = confine_and_spawn(&plan, &uid, &cgroup, &namespace);
+    let started = confine_and_spawn(&plan, &uid, &cgroup, &namespace, host_netns);
     match started {
         Ok((child, egress)) => Ok(Launched { child, runtime_api, confinement: Confinement { cgroup, uid, _egress: egress } }),
         Err(e) => {
@@ -198,10 +200,14 @@ fn confine_and_spawn(
     uid: &UidLease,
     cgroup: &Cgroup,
     namespace: &OwnedFd,
+    host_netns: &OwnedFd,
 ) -> Result<(Child, Option<Egress>), SandboxError> {
     cgroup.limit(plan.memory_mb).map_err(|e| launch_error("cgroup", e))?;
     let egress = match &plan.egress {
-        Some(slirp) => Some(Egress::attach(slirp, namespace).map_err(|e| launch_error("egress", e))?),
+        Some(slirp) => {
+            netns::enter(host_netns).map_err(|e| launch_error("host network namespace", e))?;
+            Some(Egress::attach(slirp, namespace).map_err(|e| launch_error("egress", e))?)
+        }
         None => None,
     };
     netns::enter(namespace).map_err(|e| launch_error("network namespace", e))?;

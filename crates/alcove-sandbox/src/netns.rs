@@ -17,6 +17,11 @@ use nix::sched::{setns, unshare, CloneFlags};
 pub fn create() -> io::Result<OwnedFd> {
     unshare(CloneFlags::CLONE_NEWNET).map_err(io::Error::from)?;
     loopback_up()?;
+    current()
+}
+
+/// A descriptor of the calling thread's network namespace.
+pub fn current() -> io::Result<OwnedFd> {
     Ok(File::open("/proc/thread-self/ns/net")?.into())
 }
 

@@ -68,12 +68,17 @@ pub struct Slot {
 pub struct SlotFactory {
     pub cgroups: CgroupVersion,
     pub uids: Arc<Mutex<UidPool>>,
+    /// The server's own network namespace, where helpers that must reach the host's
+    /// network (the egress stack) are started.
+    pub host_netns: OwnedFd,
     created: AtomicU64,
 }
 
 impl SlotFactory {
-    pub fn new(cgroups: CgroupVersion) -> SlotFactory {
-        SlotFactory { cgroups, uids: UidPool::new(), created: AtomicU64::new(0) }
+    /// Call from a thread still in the server's network namespace.
+    pub fn new(cgroups: CgroupVersion) -> io::Result<SlotFactory> {
+        let host_netns = netns::current()?;
+        Ok(SlotFactory { cgroups, uids: UidPool::new(), host_netns, created: AtomicU64::new(0) })
     }
 
     pub fn make(&self) -> io::Result<Slot> {

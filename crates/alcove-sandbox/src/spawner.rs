@@ -52,7 +52,7 @@ fn serve(inbox: &mpsc::Receiver<SpawnRequest>, factory: &SlotFactory) {
             Some(slot) => Ok(slot),
             None => factory.make().map_err(|e| SandboxError::Launch(format!("preparing the sandbox: {e}"))),
         };
-        let _ = request.reply.send(slot.and_then(|slot| start(request.plan, slot)));
+        let _ = request.reply.send(slot.and_then(|slot| start(request.plan, slot, &factory.host_netns)));
     }
     for slot in ready {
         slot.cgroup.destroy();
