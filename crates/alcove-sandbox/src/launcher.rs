@@ -77,8 +77,7 @@ pub(crate) struct StartPlan {
     args: Vec<OsString>,
     env: Vec<(OsString, OsString)>,
     memory_mb: u32,
-    /// slirp4netns, when the sandbox has egress.
-    egress: Option<PathBuf>,
+    pub egress: bool,
     seccomp: Arc<Vec<Vec<u8>>>,
 }
 
@@ -89,7 +88,6 @@ pub(crate) struct SpawnRequest {
 
 pub struct Sandbox {
     bwrap: PathBuf,
-    slirp4netns: Option<PathBuf>,
     staging: Staging,
     seccomp: Arc<Vec<Vec<u8>>>,
     spawner: Mutex<mpsc::Sender<SpawnRequest>>,
@@ -119,10 +117,10 @@ impl Sandbox {
         if slirp4netns.is_none() {
             tracing::warn!("slirp4netns is not installed: functions asking for egress cannot start");
         }
-        let factory = SlotFactory::new(cgroups).map_err(|e| SandboxError::Unsupported(format!("network namespace: {e}")))?;
+        let factory = SlotFactory::new(cgroups, slirp4netns).map_err(|e| SandboxError::Unsupported(format!("network namespace: {e}")))?;
         let spawner = spawner::start_thread(factory, tokio::runtime::Handle::current())
             .map_err(|e| SandboxError::Unsupported(format!("spawner thread: {e}")))?;
-        Ok(Sandbox { bwrap, slirp4netns, staging, seccomp, spawner: Mutex::new(spawner) })
+        Ok(Sandbox { bwrap, staging, seccomp, spawner: Mutex::new(spawner) })
     }
 
     fn bwrap_args(&self, spec: &SandboxSpec) -> Vec<OsString> {
@@ -157,17 +155,12 @@ impl Sandbox {
 
     /// Starts `spec` in a new sandbox.
     pub async fn launch(&self, spec: &SandboxSpec) -> Result<Launched, SandboxError> {
-        let egress = match (spec.egress, &self.slirp4netns) {
-            (false, _) => None,
-            (true, Some(slirp)) => Some(slirp.clone()),
-            (true, None) => return Err(SandboxError::Launch("egress needs slirp4netns, which is not installed".into())),
-        };
         let plan = StartPlan {
             bwrap: self.bwrap.clone(),
             args: self.bwrap_args(spec),
             env: spec.env.clone(),
             memory_mb: spec.memory_mb,
-            egress,
+            egress: spec.egress,
             seccomp: Arc::clone(&self.seccomp),
         };
         let (reply, answer) = tokio::sync::oneshot::channel();
@@ -180,14 +173,14 @@ impl Sandbox {
     }
 }
 
-/// Starts `plan` in `slot`. Runs on the spawner thread, which enters the slot's network
-/// namespace so that bwrap, and the runtime after it, are born inside it. The egress
-/// stack, whose sockets must live on the host's network, is started from `host_netns`.
-pub(crate) fn start(plan: StartPlan, slot: Slot, host_netns: &OwnedFd) -> Result<Launched, SandboxError> {
-    let Slot { uid, cgroup, netns: namespace, runtime_api } = slot;
-    let started = confine_and_spawn(&plan, &uid, &cgroup, &namespace, host_netns);
+/// Starts `plan` in `slot` (one with egress if the plan has it). Runs on the spawner
+/// thread, which enters the slot's network namespace so that bwrap, and the runtime after
+/// it, are born inside it.
+pub(crate) fn start(plan: StartPlan, slot: Slot) -> Result<Launched, SandboxError> {
+    let Slot { uid, cgroup, netns: namespace, runtime_api, egress } = slot;
+    let started = confine_and_spawn(&plan, &uid, &cgroup, &namespace);
     match started {
-        Ok((child, egress)) => Ok(Launched { child, runtime_api, confinement: Confinement { cgroup, uid, _egress: egress } }),
+        Ok(child) => Ok(Launched { child, runtime_api, confinement: Confinement { cgroup, uid, _egress: egress } }),
         Err(e) => {
             cgroup.destroy();
             Err(e)
@@ -200,16 +193,8 @@ fn confine_and_spawn(
     uid: &UidLease,
     cgroup: &Cgroup,
     namespace: &OwnedFd,
-    host_netns: &OwnedFd,
-) -> Result<(Child, Option<Egress>), SandboxError> {
+) -> Result<Child, SandboxError> {
     cgroup.limit(plan.memory_mb).map_err(|e| launch_error("cgroup", e))?;
-    let egress = match &plan.egress {
-        Some(slirp) => {
-            netns::enter(host_netns).map_err(|e| launch_error("host network namespace", e))?;
-            Some(Egress::attach(slirp, namespace).map_err(|e| launch_error("egress", e))?)
-        }
-        None => None,
-    };
     netns::enter(namespace).map_err(|e| launch_error("network namespace", e))?;
     let seccomp_fds: Vec<OwnedFd> = plan
         .seccomp
@@ -257,8 +242,7 @@ fn confine_and_spawn(
             Ok(())
         });
     }
-    let child = command.spawn().map_err(|e| launch_error("bwrap", e))?;
-    Ok((child, egress))
+    command.spawn().map_err(|e| launch_error("bwrap", e))
 }
 
 /// A pipe whose read end yields `program` (small enough for the pipe buffer).
