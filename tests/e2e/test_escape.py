@@ -4,6 +4,7 @@ secret must never be seen, A must keep working and the server must stay healthy.
 
 import concurrent.futures
 import json
+import os
 import uuid
 
 import pytest
@@ -241,3 +242,44 @@ def test_cpu_spinning_does_not_block_others(server):
         _, calm = call(client, name, "calm", role="victim", secret=SECRET)
         assert calm["counter"] == 2
         assert all(s.result()[1] == "done" for s in spinners)
+
+
+def host_uids_under(pid):
+    """Real uids of the sandboxed processes (uid ≥ 3,000,000) descending from `pid`."""
+    parents, uids = {}, {}
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/status") as f:
+                fields = dict(line.split(":", 1) for line in f if ":" in line)
+        except OSError:
+            continue
+        parents[int(entry)] = int(fields["PPid"])
+        uids[int(entry)] = int(fields["Uid"].split()[0])
+    found = set()
+    for child in parents:
+        ancestor = child
+        while ancestor in parents and ancestor != pid:
+            ancestor = parents[ancestor]
+        if ancestor == pid and uids[child] >= 3_000_000:
+            found.add(uids[child])
+    return found
+
+
+def test_servers_side_by_side_never_share_a_host_uid(tmp_path):
+    """Two servers on one host each give their environments distinct host uids: a uid
+    held by one server's environment is never handed out by the other."""
+    servers = [Server(tmp_path / f"server-{i}").start() for i in range(2)]
+    try:
+        for server in servers:
+            client = server.client()
+            name, _ = create(client)
+            for tenant in ("tenant-A", "tenant-B"):
+                call(client, name, tenant, role="victim", secret=SECRET)
+        first, second = (host_uids_under(server.proc.pid) for server in servers)
+        assert len(first) == 2 and len(second) == 2, (first, second)
+        assert not first & second, (first, second)
+    finally:
+        for server in servers:
+            server.stop()

@@ -6,6 +6,7 @@
 //! user-space network stack running, which is another 7 ms or so saved.
 
 use std::collections::BTreeSet;
+use std::fs::{self, File};
 use std::io;
 use std::net::TcpListener;
 use std::os::fd::OwnedFd;
@@ -13,14 +14,22 @@ use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
+use nix::errno::Errno;
+use nix::fcntl::{Flock, FlockArg};
+
 use crate::cgroup::{Cgroup, CgroupVersion};
 use crate::egress::Egress;
 use crate::netns;
 
 /// First host uid (and gid) given to environments; each live environment has its own.
 pub const UID_BASE: u32 = 3_000_000;
+/// Where servers on one host claim uids, so two servers never give an environment each
+/// the same one: a lock file per uid, held (flock) for as long as the uid is in use.
+const UID_CLAIMS: &str = "/run/alcove/uids";
+/// How many taken uids a lease skips over before giving up.
+const UID_CLAIM_ATTEMPTS: u32 = 100_000;
 
-/// Host uids not held by a live environment or a ready slot.
+/// Host uids not held by a live environment or a ready slot of this server.
 pub struct UidPool {
     free: BTreeSet<u32>,
     next: u32,
@@ -32,23 +41,42 @@ impl UidPool {
     }
 }
 
-/// A host uid in use by one environment; returned to the pool on drop.
+/// A host uid in use by one environment; returned to the pool (and its claim released)
+/// on drop.
 pub struct UidLease {
     pub uid: u32,
     pool: Arc<Mutex<UidPool>>,
+    _claim: Flock<File>,
 }
 
 impl UidLease {
-    pub fn take(pool: &Arc<Mutex<UidPool>>) -> UidLease {
+    pub fn take(pool: &Arc<Mutex<UidPool>>) -> io::Result<UidLease> {
+        fs::create_dir_all(UID_CLAIMS)?;
         let mut guard = pool.lock().unwrap_or_else(|p| p.into_inner());
-        let uid = match guard.free.pop_first() {
-            Some(uid) => uid,
-            None => {
-                guard.next += 1;
-                guard.next - 1
+        for _ in 0..UID_CLAIM_ATTEMPTS {
+            let uid = match guard.free.pop_first() {
+                Some(uid) => uid,
+                None => {
+                    guard.next += 1;
+                    guard.next - 1
+                }
+            };
+            // A uid another server holds is skipped for good: it is that server's.
+            if let Some(claim) = claim(uid)? {
+                return Ok(UidLease { uid, pool: Arc::clone(pool), _claim: claim });
             }
-        };
-        UidLease { uid, pool: Arc::clone(pool) }
+        }
+        Err(io::Error::other("no free host uid for an environment"))
+    }
+}
+
+/// Claims `uid` for this process, or `None` if another process holds it.
+fn claim(uid: u32) -> io::Result<Option<Flock<File>>> {
+    let file = fs::OpenOptions::new().create(true).truncate(false).write(true).open(format!("{UID_CLAIMS}/{uid}"))?;
+    match Flock::lock(file, FlockArg::LockExclusiveNonblock) {
+        Ok(locked) => Ok(Some(locked)),
+        Err((_, Errno::EWOULDBLOCK)) => Ok(None),
+        Err((_, e)) => Err(e.into()),
     }
 }
 
@@ -90,7 +118,7 @@ impl SlotFactory {
 
     /// A new slot, with its egress stack running if `egress`.
     pub fn make(&self, egress: bool) -> io::Result<Slot> {
-        let uid = UidLease::take(&self.uids);
+        let uid = UidLease::take(&self.uids)?;
         let name = format!("{}-{}", std::process::id(), self.created.fetch_add(1, Ordering::Relaxed));
         let cgroup = Cgroup::create(&self.cgroups, &name, uid.uid)?;
         match self.network(egress) {
