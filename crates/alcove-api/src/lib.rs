@@ -4,6 +4,7 @@
 
 pub mod error;
 mod lambda;
+mod native;
 mod request;
 mod wire;
 
@@ -30,6 +31,12 @@ pub struct AccountConfig {
 impl AccountConfig {
     /// Concurrency Lambda keeps unreserved for functions without a reservation.
     pub const UNRESERVED_MINIMUM: u32 = 100;
+
+    /// The most all reservations together may take: what leaves the unreserved minimum
+    /// (or, on an account smaller than that minimum, nothing).
+    pub fn max_total_reserved(&self) -> u32 {
+        self.concurrency_limit.saturating_sub(Self::UNRESERVED_MINIMUM)
+    }
 }
 
 impl Default for AccountConfig {
@@ -51,6 +58,7 @@ pub struct AppState {
 /// The whole HTTP application.
 pub fn router(state: AppState) -> Router {
     lambda::routes()
+        .merge(native::routes())
         .with_state(state)
         .layer(middleware::from_fn(request_id))
         .layer(TraceLayer::new_for_http())

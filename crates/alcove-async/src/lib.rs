@@ -204,11 +204,12 @@ impl Worker {
             invoked_function_arn: arn,
             client_context: event.client_context.clone(),
             want_log_tail: false,
+            may_wait: false,
         };
         match self.envs.invoke(target, request).await {
             Ok(response) if response.result.is_ok() => Attempt::Done,
             Ok(_) => Attempt::Failed,
-            Err(InvokeError::AtCapacity(_)) => Attempt::Throttled,
+            Err(InvokeError::AtCapacity(_) | InvokeError::Throttled(_)) => Attempt::Throttled,
             Err(InvokeError::IsolationUnavailable(_)) => Attempt::Dropped("this server cannot isolate tenants"),
         }
     }

@@ -6,6 +6,7 @@
 
 pub mod error;
 pub mod function;
+pub mod limits;
 pub mod names;
 pub mod runtime;
 pub mod store;
@@ -16,6 +17,7 @@ pub use error::{Error, Result};
 pub use function::{
     Architecture, CodeRef, FunctionConfig, FunctionSettings, SettingsPatch, Version, LIMITS,
 };
+pub use limits::TenantLimits;
 pub use names::{AliasName, FunctionName, FunctionRef, Qualifier, ACCOUNT_ID};
 pub use runtime::Runtime;
 pub use store::{

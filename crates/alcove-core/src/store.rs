@@ -7,6 +7,7 @@ use serde::{Deserialize, Serialize};
 use crate::error::{Error, Result};
 use crate::function::{FunctionConfig, Version};
 use crate::names::{AliasName, FunctionName};
+use crate::limits::TenantLimits;
 use crate::tags::Tags;
 
 /// One page of a listing and the marker that fetches the next, if any.
@@ -85,6 +86,12 @@ pub trait Store: Send + Sync + 'static {
     async fn put_concurrency(&self, name: &FunctionName, reserved: u32, max_total_reserved: u64) -> Result<()>;
     async fn get_concurrency(&self, name: &FunctionName) -> Result<Option<u32>>;
     async fn delete_concurrency(&self, name: &FunctionName) -> Result<()>;
+    /// Every reservation, for the admission controller at start.
+    async fn list_concurrency(&self) -> Result<Vec<(FunctionName, u32)>>;
+    /// Replaces a function's per-tenant limits (empty limits remove them).
+    async fn put_tenant_limits(&self, name: &FunctionName, limits: TenantLimits) -> Result<()>;
+    async fn get_tenant_limits(&self, name: &FunctionName) -> Result<Option<TenantLimits>>;
+    async fn list_tenant_limits(&self) -> Result<Vec<(FunctionName, TenantLimits)>>;
     async fn account_usage(&self) -> Result<AccountUsage>;
 }
 

@@ -7,12 +7,14 @@
 //! ever hands it out, so an environment that has run tenant A's code can never serve
 //! tenant B.
 
+mod admission;
 mod environment;
 mod key;
 mod launch;
 mod logs;
 mod manager;
 
+pub use admission::{Admission, Permit, ThrottleReason};
 pub use environment::{FunctionFailure, InvokeReport};
 pub use key::EnvKey;
 pub use launch::RuntimeSettings;

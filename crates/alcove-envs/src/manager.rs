@@ -12,6 +12,7 @@ use alcove_core::{FunctionConfig, FunctionName, TenantId, Version};
 use alcove_runtime_api::Invocation;
 use bytes::Bytes;
 
+use crate::admission::{Admission, ThrottleReason};
 use crate::environment::{Environment, FunctionFailure, InvokeReport};
 use crate::key::EnvKey;
 use crate::launch::RuntimeSettings;
@@ -28,6 +29,11 @@ pub struct ManagerSettings {
     /// Why environments cannot be sandboxed on this host, when they cannot and the server
     /// was not told to run tenants without isolation: PER_TENANT functions are refused.
     pub tenant_isolation_unavailable: Option<String>,
+    /// The account's concurrency limit.
+    pub account_concurrency: u32,
+    /// How long a synchronous invoke over a concurrency limit waits for its turn before
+    /// it is throttled; zero throttles at once, as Lambda does.
+    pub queue_wait: Duration,
 }
 
 /// What to run: a resolved configuration, where its code is unpacked, and for whom.
@@ -43,6 +49,9 @@ pub struct InvokeRequest {
     pub invoked_function_arn: String,
     pub client_context: Option<String>,
     pub want_log_tail: bool,
+    /// Whether the invoke may wait for concurrency (`queue_wait`) rather than be
+    /// throttled at once. Queued async events never wait here: they wait in their queue.
+    pub may_wait: bool,
 }
 
 #[derive(Debug)]
@@ -57,6 +66,8 @@ pub struct InvokeResponse {
 
 #[derive(Debug, thiserror::Error)]
 pub enum InvokeError {
+    #[error("{}", throttle_message(*.0))]
+    Throttled(ThrottleReason),
     #[error("all {0} execution environments are busy")]
     AtCapacity(usize),
     #[error(
@@ -74,6 +85,15 @@ pub struct Manager {
 struct Inner {
     settings: ManagerSettings,
     pools: Mutex<Pools>,
+    admission: Arc<Admission>,
+}
+
+fn throttle_message(reason: ThrottleReason) -> &'static str {
+    match reason {
+        ThrottleReason::Reserved => "the function's reserved concurrency is in use",
+        ThrottleReason::Account => "the account's unreserved concurrency is in use",
+        ThrottleReason::Tenant => "the tenant's concurrency limit for this function is in use",
+    }
 }
 
 #[derive(Default)]
@@ -128,9 +148,15 @@ fn dispose(envs: Vec<Environment>) {
 
 impl Manager {
     pub fn new(settings: ManagerSettings) -> Self {
-        let manager = Manager { inner: Arc::new(Inner { settings, pools: Mutex::new(Pools::default()) }) };
+        let admission = Admission::new(settings.account_concurrency);
+        let manager = Manager { inner: Arc::new(Inner { settings, pools: Mutex::new(Pools::default()), admission }) };
         manager.spawn_reaper();
         manager
+    }
+
+    /// The concurrency limits every invoke is admitted under.
+    pub fn admission(&self) -> &Arc<Admission> {
+        &self.inner.admission
     }
 
     fn pools(&self) -> std::sync::MutexGuard<'_, Pools> {
@@ -151,6 +177,13 @@ impl Manager {
         if let (Some(_), Some(reason)) = (target.config.tenancy, &self.inner.settings.tenant_isolation_unavailable) {
             return Err(InvokeError::IsolationUnavailable(reason.clone()));
         }
+        let wait = if request.may_wait { self.inner.settings.queue_wait } else { Duration::ZERO };
+        let _permit = self
+            .inner
+            .admission
+            .acquire(&target.config.name, target.tenant.as_ref(), wait)
+            .await
+            .map_err(InvokeError::Throttled)?;
         let key = EnvKey::new(&target.config, target.tenant.clone());
         let (warm, epoch, evicted) = {
             let mut pools = self.pools();

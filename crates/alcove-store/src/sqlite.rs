@@ -9,7 +9,7 @@ use std::sync::{Arc, Mutex};
 use alcove_core::store::{AccountUsage, LatestUpdate, PublishRequest};
 use alcove_core::{
     plan_publish, Alias, AliasName, AliasPatch, Error, EventQueue, FunctionConfig, FunctionName, Page,
-    QueuedEvent, Result, Store, Tags, TenantId, Version, validate_tags,
+    QueuedEvent, Result, Store, Tags, TenantId, TenantLimits, Version, validate_tags,
 };
 use async_trait::async_trait;
 use rusqlite::{params, Connection, OptionalExtension, Transaction, TransactionBehavior};
@@ -48,6 +48,10 @@ CREATE TABLE IF NOT EXISTS async_events (
     enqueued_ms     INTEGER NOT NULL
 );
 CREATE INDEX IF NOT EXISTS async_events_due ON async_events (next_attempt_ms);
+CREATE TABLE IF NOT EXISTS tenant_limits (
+    function TEXT PRIMARY KEY REFERENCES functions(name) ON DELETE CASCADE,
+    limits   TEXT NOT NULL
+);
 "#;
 
 #[derive(Clone)]
@@ -572,6 +576,72 @@ impl Store for SqliteStore {
                 return Err(not_found(&name));
             }
             Ok(())
+        })
+        .await
+    }
+
+    async fn list_concurrency(&self) -> Result<Vec<(FunctionName, u32)>> {
+        self.transaction(|tx| {
+            let mut statement = tx
+                .prepare("SELECT name, reserved_concurrency FROM functions WHERE reserved_concurrency IS NOT NULL")
+                .map_err(sql)?;
+            let rows = statement
+                .query_map([], |row| Ok((row.get::<_, String>(0)?, row.get::<_, i64>(1)?)))
+                .map_err(sql)?
+                .collect::<rusqlite::Result<Vec<_>>>()
+                .map_err(sql)?;
+            rows.into_iter().map(|(name, n)| Ok((FunctionName::parse(&name)?, n as u32))).collect()
+        })
+        .await
+    }
+
+    async fn put_tenant_limits(&self, name: &FunctionName, limits: TenantLimits) -> Result<()> {
+        let name = name.clone();
+        self.transaction(move |tx| {
+            if load_latest(tx, &name)?.is_none() {
+                return Err(not_found(&name));
+            }
+            if limits.is_empty() {
+                tx.execute("DELETE FROM tenant_limits WHERE function = ?1", params![name.as_str()]).map_err(sql)?;
+            } else {
+                tx.execute(
+                    "INSERT INTO tenant_limits (function, limits) VALUES (?1, ?2) \
+                     ON CONFLICT (function) DO UPDATE SET limits = excluded.limits",
+                    params![name.as_str(), to_json(&limits)?],
+                )
+                .map_err(sql)?;
+            }
+            Ok(())
+        })
+        .await
+    }
+
+    async fn get_tenant_limits(&self, name: &FunctionName) -> Result<Option<TenantLimits>> {
+        let name = name.clone();
+        self.transaction(move |tx| {
+            if load_latest(tx, &name)?.is_none() {
+                return Err(not_found(&name));
+            }
+            tx.query_row("SELECT limits FROM tenant_limits WHERE function = ?1", params![name.as_str()], |row| {
+                row.get::<_, String>(0)
+            })
+            .optional()
+            .map_err(sql)?
+            .map(|raw| from_json(&raw))
+            .transpose()
+        })
+        .await
+    }
+
+    async fn list_tenant_limits(&self) -> Result<Vec<(FunctionName, TenantLimits)>> {
+        self.transaction(|tx| {
+            let mut statement = tx.prepare("SELECT function, limits FROM tenant_limits").map_err(sql)?;
+            let rows = statement
+                .query_map([], |row| Ok((row.get::<_, String>(0)?, row.get::<_, String>(1)?)))
+                .map_err(sql)?
+                .collect::<rusqlite::Result<Vec<_>>>()
+                .map_err(sql)?;
+            rows.into_iter().map(|(name, raw)| Ok((FunctionName::parse(&name)?, from_json(&raw)?))).collect()
         })
         .await
     }

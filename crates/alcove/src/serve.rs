@@ -28,8 +28,15 @@ pub struct ServeArgs {
 
     /// The account's concurrency limit, shared by all functions and their tenants.
     #[arg(long, env = "ALCOVE_ACCOUNT_CONCURRENCY", default_value_t = 1000,
-          value_parser = clap::value_parser!(u32).range(100..))]
+          value_parser = clap::value_parser!(u32).range(1..))]
     account_concurrency: u32,
+
+    /// Seconds a synchronous invoke over a concurrency limit waits for its turn before it
+    /// is throttled (429). Waiting invokes get freed concurrency tenant by tenant in turn,
+    /// so a tenant flooding a function cannot starve the others. 0 throttles at once, as
+    /// Lambda does.
+    #[arg(long, env = "ALCOVE_QUEUE_WAIT", default_value_t = 0.0)]
+    queue_wait: f64,
 
     /// Seconds an idle execution environment is kept warm before it is shut down.
     #[arg(long, env = "ALCOVE_IDLE_TIMEOUT", default_value_t = 600)]
@@ -179,7 +186,10 @@ async fn serve(
         logs_root: args.data_dir.join("logs"),
         idle_timeout: Duration::from_secs(args.idle_timeout),
         max_environments: args.max_environments as usize,
+        account_concurrency: args.account_concurrency,
+        queue_wait: Duration::from_secs_f64(args.queue_wait.max(0.0)),
     });
+    load_limits(&store, &envs).await?;
     let store = Arc::new(store);
     let events = Dispatcher::start(
         store.clone(),
@@ -215,6 +225,19 @@ async fn serve(
         .context("serving HTTP")?;
     envs.shutdown().await;
     tracing::info!("stopped");
+    Ok(())
+}
+
+/// Hands the stored reservations and per-tenant limits to the admission controller.
+async fn load_limits(store: &SqliteStore, envs: &Manager) -> anyhow::Result<()> {
+    use alcove_core::Store;
+    let admission = envs.admission();
+    for (function, reserved) in store.list_concurrency().await? {
+        admission.set_reserved(&function, Some(reserved));
+    }
+    for (function, limits) in store.list_tenant_limits().await? {
+        admission.set_tenant_limits(&function, limits);
+    }
     Ok(())
 }
 

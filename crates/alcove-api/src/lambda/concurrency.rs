@@ -8,7 +8,7 @@ use super::{unqualified, with_function_not_found};
 use crate::error::{ApiError, ApiResult};
 use crate::request::{AwsJson, Region};
 use crate::wire::{ConcurrencyDocument, PutConcurrencyRequest};
-use crate::{AccountConfig, AppState};
+use crate::AppState;
 
 pub async fn put(
     State(state): State<AppState>,
@@ -26,13 +26,13 @@ pub async fn put(
              failed to satisfy constraint: Member must have value greater than or equal to 0"
         ))
     })?;
-    let limit = state.account.concurrency_limit;
-    let max_total = u64::from(limit.saturating_sub(AccountConfig::UNRESERVED_MINIMUM));
+    let max_total = u64::from(state.account.max_total_reserved());
     state
         .store
         .put_concurrency(&name, reserved, max_total)
         .await
         .map_err(|e| with_function_not_found(e, &name, &region))?;
+    state.envs.admission().set_reserved(&name, Some(reserved));
     tracing::info!(function = %name, reserved, "reserved concurrency set");
     Ok(Json(ConcurrencyDocument { reserved_concurrent_executions: Some(reserved) }))
 }
@@ -54,5 +54,6 @@ pub async fn delete(
 ) -> ApiResult<StatusCode> {
     let name = unqualified(&function)?;
     state.store.delete_concurrency(&name).await.map_err(|e| with_function_not_found(e, &name, &region))?;
+    state.envs.admission().set_reserved(&name, None);
     Ok(StatusCode::NO_CONTENT)
 }

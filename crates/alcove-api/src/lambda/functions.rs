@@ -199,6 +199,11 @@ pub async fn delete(
         _ => None,
     };
     state.envs.retire(&reference.name, version);
+    if version.is_none() {
+        // A function created again under this name starts without limits.
+        state.envs.admission().set_reserved(&reference.name, None);
+        state.envs.admission().set_tenant_limits(&reference.name, alcove_core::TenantLimits::default());
+    }
     tracing::info!(function = %reference.name, qualifier = ?reference.qualifier, "deleted");
     Ok(StatusCode::NO_CONTENT)
 }

@@ -159,12 +159,16 @@ pub async fn invoke(
                 invoked_function_arn: arn,
                 client_context,
                 want_log_tail: tail,
+                may_wait: true,
             };
             let response = state.envs.invoke(target, request).await.map_err(|e| match e {
                 InvokeError::AtCapacity(_) => ApiError::too_many_requests(
                     "ConcurrentInvocationLimitExceeded",
                     format!("Rate Exceeded. {e}."),
                 ),
+                InvokeError::Throttled(reason) => {
+                    ApiError::too_many_requests(reason.as_str(), format!("Rate Exceeded: {e}."))
+                }
                 InvokeError::IsolationUnavailable(_) => ApiError::service(format!("{e}.")),
             })?;
             let mut reply_headers = HeaderMap::new();

@@ -1,0 +1,23 @@
+//! Alcove's own API, under `/alcove/v1`: what Lambda has no operation for. Per-tenant
+//! concurrency limits, usage and billing reports, the live list of environments. The
+//! wire style follows Lambda's (PascalCase JSON, the same error shapes), so the same
+//! clients and habits work.
+
+mod tenant_limits;
+
+use axum::routing::{get, put};
+use axum::Router;
+
+use crate::AppState;
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route(
+            "/alcove/v1/functions/{function}/tenant-limits",
+            get(tenant_limits::get).put(tenant_limits::put).delete(tenant_limits::delete),
+        )
+        .route(
+            "/alcove/v1/functions/{function}/tenants/{tenant}/limits",
+            put(tenant_limits::put_tenant).delete(tenant_limits::delete_tenant),
+        )
+}
