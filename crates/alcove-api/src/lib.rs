@@ -53,7 +53,11 @@ pub struct AppState {
     pub account: AccountConfig,
     pub envs: Manager,
     pub events: Dispatcher,
+    /// Prices the usage report charges by.
+    pub prices: Arc<alcove_core::PriceTable>,
 }
+
+pub use native::usage::flush as flush_usage;
 
 /// The whole HTTP application.
 pub fn router(state: AppState) -> Router {

@@ -90,6 +90,11 @@ impl Dispatcher {
         Dispatcher { queue, wake }
     }
 
+    /// Events accepted and not yet run to an end.
+    pub async fn pending(&self) -> alcove_core::Result<u64> {
+        self.queue.pending_count().await
+    }
+
     /// Makes an event durable; once this returns, the event will run.
     pub async fn accept(&self, event: QueuedEvent) -> alcove_core::Result<()> {
         self.queue.enqueue(event).await?;

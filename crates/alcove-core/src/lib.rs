@@ -12,6 +12,7 @@ pub mod runtime;
 pub mod store;
 pub mod tags;
 pub mod tenant;
+pub mod usage;
 
 pub use error::{Error, Result};
 pub use function::{
@@ -25,3 +26,4 @@ pub use store::{
 };
 pub use tags::{validate_tags, NetworkAccess, Tags, NETWORK_TAG};
 pub use tenant::{TenantId, TenantIsolationMode};
+pub use usage::{Charges, PriceTable, UsageCounters, UsageFilter, UsageKey, UsageRecord};

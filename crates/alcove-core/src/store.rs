@@ -9,6 +9,7 @@ use crate::function::{FunctionConfig, Version};
 use crate::names::{AliasName, FunctionName};
 use crate::limits::TenantLimits;
 use crate::tags::Tags;
+use crate::usage::{UsageFilter, UsageRecord};
 
 /// One page of a listing and the marker that fetches the next, if any.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -92,6 +93,11 @@ pub trait Store: Send + Sync + 'static {
     async fn put_tenant_limits(&self, name: &FunctionName, limits: TenantLimits) -> Result<()>;
     async fn get_tenant_limits(&self, name: &FunctionName) -> Result<Option<TenantLimits>>;
     async fn list_tenant_limits(&self) -> Result<Vec<(FunctionName, TenantLimits)>>;
+    /// Adds counters to their hourly buckets.
+    async fn add_usage(&self, records: Vec<UsageRecord>) -> Result<()>;
+    /// Usage matching `filter`, summed over hours per (function, tenant, architecture,
+    /// memory size).
+    async fn usage(&self, filter: UsageFilter) -> Result<Vec<UsageRecord>>;
     async fn account_usage(&self) -> Result<AccountUsage>;
 }
 

@@ -17,6 +17,7 @@ use tokio::net::TcpListener;
 use tokio::process::Child;
 
 use crate::key::EnvKey;
+use crate::registry::{EnvState, EnvironmentInfo, Registration, Registry};
 use crate::launch::{self, RuntimeSettings};
 use alcove_sandbox::{Confinement, SandboxSpec};
 use crate::logs::LogStream;
@@ -74,6 +75,8 @@ pub(crate) struct Environment {
     pending_init: Option<Duration>,
     /// The sandbox's cgroup and uid, when sandboxed.
     confinement: Option<Confinement>,
+    /// Its entry in the live list, removed when the environment is dropped.
+    registration: Option<Registration>,
 }
 
 fn unavailable(e: std::io::Error) -> FunctionFailure {
@@ -167,6 +170,7 @@ impl Environment {
             timeout: Duration::from_secs(u64::from(config.settings.timeout_secs)),
             pending_init: Some(init_duration),
             confinement,
+            registration: None,
         };
         match outcome {
             Ok(()) => Ok(environment),
@@ -307,6 +311,31 @@ impl Environment {
             })
             .map(|kb| kb.div_ceil(1024))
             .unwrap_or(0)
+    }
+
+    /// Lists the environment in `registry` for as long as it lives.
+    pub fn register(&mut self, registry: &Arc<Registry>) {
+        let info = EnvironmentInfo {
+            id: self.id.clone(),
+            function: self.key.function().clone(),
+            version: self.key.version(),
+            tenant: self.key.tenant().cloned(),
+            state: EnvState::Busy,
+            started: std::time::SystemTime::now(),
+            invokes: self.invokes,
+            sandboxed: self.confinement.is_some(),
+            memory_file: self.confinement.as_ref().map(|c| c.cgroup.memory_usage_file()),
+        };
+        self.registration = Some(registry.register(info));
+    }
+
+    /// What the live list shows for this environment between invokes.
+    pub fn idle_state(&self) -> EnvState {
+        if self.confinement.is_some() {
+            EnvState::Frozen
+        } else {
+            EnvState::Idle
+        }
     }
 
     /// Stops the runtime: SIGTERM to its process group, SIGKILL if it lingers.

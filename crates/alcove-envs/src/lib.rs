@@ -13,9 +13,13 @@ mod key;
 mod launch;
 mod logs;
 mod manager;
+mod registry;
+mod usage;
 
 pub use admission::{Admission, Permit, ThrottleReason};
 pub use environment::{FunctionFailure, InvokeReport};
 pub use key::EnvKey;
 pub use launch::RuntimeSettings;
+pub use registry::{EnvState, EnvironmentInfo};
+pub use usage::{FunctionTotals, UsageMeter};
 pub use manager::{InvokeError, InvokeRequest, InvokeResponse, InvokeTarget, Manager, ManagerSettings};

@@ -16,6 +16,8 @@ use crate::admission::{Admission, ThrottleReason};
 use crate::environment::{Environment, FunctionFailure, InvokeReport};
 use crate::key::EnvKey;
 use crate::launch::RuntimeSettings;
+use crate::registry::{EnvState, EnvironmentInfo, Registry};
+use crate::usage::UsageMeter;
 
 #[derive(Clone)]
 pub struct ManagerSettings {
@@ -86,6 +88,8 @@ struct Inner {
     settings: ManagerSettings,
     pools: Mutex<Pools>,
     admission: Arc<Admission>,
+    usage: UsageMeter,
+    registry: Arc<Registry>,
 }
 
 fn throttle_message(reason: ThrottleReason) -> &'static str {
@@ -149,9 +153,19 @@ fn dispose(envs: Vec<Environment>) {
 impl Manager {
     pub fn new(settings: ManagerSettings) -> Self {
         let admission = Admission::new(settings.account_concurrency);
-        let manager = Manager { inner: Arc::new(Inner { settings, pools: Mutex::new(Pools::default()), admission }) };
+        let manager = Manager { inner: Arc::new(Inner { settings, pools: Mutex::new(Pools::default()), admission, usage: UsageMeter::default(), registry: Arc::default() }) };
         manager.spawn_reaper();
         manager
+    }
+
+    /// The environments alive now.
+    pub fn environments(&self) -> Vec<EnvironmentInfo> {
+        self.inner.registry.list()
+    }
+
+    /// What invocations consumed, not yet stored.
+    pub fn usage(&self) -> &UsageMeter {
+        &self.inner.usage
     }
 
     /// The concurrency limits every invoke is admitted under.
@@ -183,7 +197,10 @@ impl Manager {
             .admission
             .acquire(&target.config.name, target.tenant.as_ref(), wait)
             .await
-            .map_err(InvokeError::Throttled)?;
+            .map_err(|reason| {
+                self.inner.usage.throttled(&target.config, target.tenant.as_ref(), reason);
+                InvokeError::Throttled(reason)
+            })?;
         let key = EnvKey::new(&target.config, target.tenant.clone());
         let (warm, epoch, evicted) = {
             let mut pools = self.pools();
@@ -210,7 +227,10 @@ impl Manager {
         }
         let cold_start = warm.is_none();
         let mut env = match warm {
-            Some(env) => env,
+            Some(env) => {
+                self.inner.registry.update(&env.id, EnvState::Busy, env.invokes);
+                env
+            }
             None => {
                 let started = Environment::start(
                     &self.inner.settings.runtimes,
@@ -222,7 +242,8 @@ impl Manager {
                 )
                 .await;
                 match started {
-                    Ok(env) => {
+                    Ok(mut env) => {
+                        env.register(&self.inner.registry);
                         tracing::info!(
                             function = %target.config.name,
                             tenant = target.tenant.as_ref().map(TenantId::as_str),
@@ -233,16 +254,14 @@ impl Manager {
                     }
                     Err(failure) => {
                         self.pools().alive -= 1;
-                        return Ok(InvokeResponse {
-                            result: Err(failure),
-                            report: InvokeReport { duration: Duration::ZERO, billed_ms: 0, max_memory_used_mb: 0, init_duration: None },
-                            cold_start: true,
-                            log_tail: Vec::new(),
-                        });
+                        let report = InvokeReport { duration: Duration::ZERO, billed_ms: 0, max_memory_used_mb: 0, init_duration: None };
+                        self.inner.usage.invoked(&target.config, target.tenant.as_ref(), &report, true, true);
+                        return Ok(InvokeResponse { result: Err(failure), report, cold_start: true, log_tail: Vec::new() });
                     }
                 }
             }
         };
+        let tenant = target.tenant.clone();
         let invocation = Invocation {
             request_id: request.request_id,
             payload: request.payload,
@@ -251,11 +270,12 @@ impl Manager {
             trace_id: trace_id(),
             client_context: request.client_context,
             cognito_identity: None,
-            tenant_id: target.tenant,
+            tenant_id: tenant,
         };
         let version = target.config.version.to_string();
         let end = env.invoke(invocation, &version, request.want_log_tail).await;
         self.release(env, end.reusable);
+        self.inner.usage.invoked(&target.config, target.tenant.as_ref(), &end.report, cold_start, end.result.is_err());
         Ok(InvokeResponse { result: end.result, report: end.report, cold_start, log_tail: end.log_tail })
     }
 
@@ -263,6 +283,7 @@ impl Manager {
     fn release(&self, env: Environment, reusable: bool) {
         let mut pools = self.pools();
         if reusable && env.epoch == pools.epoch(&env.key) {
+            self.inner.registry.update(&env.id, env.idle_state(), env.invokes);
             pools.idle.entry(env.key.clone()).or_default().push(env);
         } else {
             pools.alive -= 1;
@@ -297,6 +318,12 @@ impl Manager {
     /// Number of environments alive (idle, busy or starting).
     pub fn alive(&self) -> usize {
         self.pools().alive
+    }
+
+    /// Environments alive, and how many of them are idle.
+    pub fn counts(&self) -> (usize, usize) {
+        let pools = self.pools();
+        (pools.alive, pools.idle.values().map(Vec::len).sum())
     }
 
     /// Shuts down every idle environment; used when the server stops.

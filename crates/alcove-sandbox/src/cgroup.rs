@@ -209,6 +209,14 @@ impl Cgroup {
         fs::read_to_string(self.memory_dir().join(file)).ok()?.trim().parse().ok()
     }
 
+    /// The file holding the cgroup's current memory use, in bytes.
+    pub fn memory_usage_file(&self) -> PathBuf {
+        match self.version {
+            CgroupVersion::V2 { .. } => self.memory_dir().join("memory.current"),
+            CgroupVersion::V1 { .. } => self.memory_dir().join("memory.usage_in_bytes"),
+        }
+    }
+
     /// Kills whatever is left in the cgroup and removes it.
     pub fn destroy(&self) {
         let _ = self.thaw();

@@ -9,7 +9,8 @@ use std::sync::{Arc, Mutex};
 use alcove_core::store::{AccountUsage, LatestUpdate, PublishRequest};
 use alcove_core::{
     plan_publish, Alias, AliasName, AliasPatch, Error, EventQueue, FunctionConfig, FunctionName, Page,
-    QueuedEvent, Result, Store, Tags, TenantId, TenantLimits, Version, validate_tags,
+    QueuedEvent, Result, Store, Tags, TenantId, TenantLimits, Version, validate_tags, Architecture, UsageCounters,
+    UsageFilter, UsageKey, UsageRecord,
 };
 use async_trait::async_trait;
 use rusqlite::{params, Connection, OptionalExtension, Transaction, TransactionBehavior};
@@ -48,6 +49,21 @@ CREATE TABLE IF NOT EXISTS async_events (
     enqueued_ms     INTEGER NOT NULL
 );
 CREATE INDEX IF NOT EXISTS async_events_due ON async_events (next_attempt_ms);
+CREATE TABLE IF NOT EXISTS usage (
+    function     TEXT NOT NULL,
+    tenant       TEXT NOT NULL,
+    hour         INTEGER NOT NULL,
+    architecture TEXT NOT NULL,
+    memory_mb    INTEGER NOT NULL,
+    invocations  INTEGER NOT NULL,
+    errors       INTEGER NOT NULL,
+    throttles    INTEGER NOT NULL,
+    cold_starts  INTEGER NOT NULL,
+    init_ms      REAL NOT NULL,
+    duration_ms  REAL NOT NULL,
+    billed_ms    INTEGER NOT NULL,
+    PRIMARY KEY (function, tenant, hour, architecture, memory_mb)
+);
 CREATE TABLE IF NOT EXISTS tenant_limits (
     function TEXT PRIMARY KEY REFERENCES functions(name) ON DELETE CASCADE,
     limits   TEXT NOT NULL
@@ -642,6 +658,94 @@ impl Store for SqliteStore {
                 .collect::<rusqlite::Result<Vec<_>>>()
                 .map_err(sql)?;
             rows.into_iter().map(|(name, raw)| Ok((FunctionName::parse(&name)?, from_json(&raw)?))).collect()
+        })
+        .await
+    }
+
+    async fn add_usage(&self, records: Vec<UsageRecord>) -> Result<()> {
+        self.transaction(move |tx| {
+            let mut statement = tx
+                .prepare_cached(
+                    "INSERT INTO usage (function, tenant, hour, architecture, memory_mb, invocations, errors, \
+                     throttles, cold_starts, init_ms, duration_ms, billed_ms) \
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12) \
+                     ON CONFLICT (function, tenant, hour, architecture, memory_mb) DO UPDATE SET \
+                     invocations = invocations + excluded.invocations, errors = errors + excluded.errors, \
+                     throttles = throttles + excluded.throttles, cold_starts = cold_starts + excluded.cold_starts, \
+                     init_ms = init_ms + excluded.init_ms, duration_ms = duration_ms + excluded.duration_ms, \
+                     billed_ms = billed_ms + excluded.billed_ms",
+                )
+                .map_err(sql)?;
+            for UsageRecord { key, counters: c } in &records {
+                statement
+                    .execute(params![
+                        key.function.as_str(),
+                        key.tenant.as_ref().map(TenantId::as_str).unwrap_or(""),
+                        key.hour,
+                        key.architecture.as_str(),
+                        key.memory_mb,
+                        c.invocations as i64,
+                        c.errors as i64,
+                        c.throttles as i64,
+                        c.cold_starts as i64,
+                        c.init_ms,
+                        c.duration_ms,
+                        c.billed_ms as i64,
+                    ])
+                    .map_err(sql)?;
+            }
+            Ok(())
+        })
+        .await
+    }
+
+    async fn usage(&self, filter: UsageFilter) -> Result<Vec<UsageRecord>> {
+        self.transaction(move |tx| {
+            let mut statement = tx
+                .prepare(
+                    "SELECT function, tenant, architecture, memory_mb, MIN(hour), SUM(invocations), SUM(errors), \
+                     SUM(throttles), SUM(cold_starts), SUM(init_ms), SUM(duration_ms), SUM(billed_ms) FROM usage \
+                     WHERE (?1 IS NULL OR function = ?1) AND (?2 IS NULL OR tenant = ?2) AND hour >= ?3 \
+                     GROUP BY function, tenant, architecture, memory_mb ORDER BY function, tenant, architecture, memory_mb",
+                )
+                .map_err(sql)?;
+            let rows = statement
+                .query_map(
+                    params![
+                        filter.function.as_ref().map(FunctionName::as_str),
+                        filter.tenant.as_ref().map(TenantId::as_str),
+                        filter.since.unwrap_or(i64::MIN),
+                    ],
+                    |row| {
+                        Ok((
+                            (row.get::<_, String>(0)?, row.get::<_, String>(1)?, row.get::<_, String>(2)?, row.get::<_, i64>(3)?, row.get::<_, i64>(4)?),
+                            UsageCounters {
+                                invocations: row.get::<_, i64>(5)? as u64,
+                                errors: row.get::<_, i64>(6)? as u64,
+                                throttles: row.get::<_, i64>(7)? as u64,
+                                cold_starts: row.get::<_, i64>(8)? as u64,
+                                init_ms: row.get(9)?,
+                                duration_ms: row.get(10)?,
+                                billed_ms: row.get::<_, i64>(11)? as u64,
+                            },
+                        ))
+                    },
+                )
+                .map_err(sql)?
+                .collect::<rusqlite::Result<Vec<_>>>()
+                .map_err(sql)?;
+            rows.into_iter()
+                .map(|((function, tenant, architecture, memory_mb, hour), counters)| {
+                    let key = UsageKey {
+                        function: FunctionName::parse(&function)?,
+                        tenant: if tenant.is_empty() { None } else { Some(TenantId::parse(&tenant)?) },
+                        hour,
+                        architecture: Architecture::parse(&architecture)?,
+                        memory_mb: memory_mb as u32,
+                    };
+                    Ok(UsageRecord { key, counters })
+                })
+                .collect()
         })
         .await
     }

@@ -1,6 +1,7 @@
 //! `alcove`: the command-line entry point. Sub-commands are thin; the work lives in the
 //! library crates.
 
+mod cli;
 mod serve;
 
 use std::io::IsTerminal;
@@ -22,6 +23,12 @@ struct Cli {
 enum Command {
     /// Run the server: the Lambda API on one HTTP port, state in a data directory.
     Serve(serve::ServeArgs),
+    /// Usage and charges per function and tenant, from a running server.
+    Usage(cli::usage::UsageArgs),
+    /// Per-tenant concurrency limits of a PER_TENANT function.
+    TenantLimits(cli::tenant_limits::TenantLimitsArgs),
+    /// The execution environments alive on a running server.
+    Envs(cli::envs::EnvsArgs),
 }
 
 fn main() -> anyhow::Result<()> {
@@ -36,5 +43,8 @@ fn main() -> anyhow::Result<()> {
         .init();
     match cli.command {
         Command::Serve(args) => serve::run(args),
+        Command::Usage(args) => cli::usage::run(args),
+        Command::TenantLimits(args) => cli::tenant_limits::run(args),
+        Command::Envs(args) => cli::envs::run(args),
     }
 }

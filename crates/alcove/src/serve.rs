@@ -7,6 +7,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
+use alcove_core::PriceTable;
 use alcove_api::{AccountConfig, AppState};
 use alcove_async::{AsyncSettings, Dispatcher};
 use alcove_envs::{Manager, ManagerSettings, RuntimeSettings};
@@ -37,6 +38,11 @@ pub struct ServeArgs {
     /// Lambda does.
     #[arg(long, env = "ALCOVE_QUEUE_WAIT", default_value_t = 0.0)]
     queue_wait: f64,
+
+    /// Price table (JSON, the format of config/prices.json) for usage charges; the
+    /// built-in table has the public Lambda prices.
+    #[arg(long, env = "ALCOVE_PRICES")]
+    prices: Option<PathBuf>,
 
     /// Seconds an idle execution environment is kept warm before it is shut down.
     #[arg(long, env = "ALCOVE_IDLE_TIMEOUT", default_value_t = 600)]
@@ -202,12 +208,21 @@ async fn serve(
             ..AsyncSettings::default()
         },
     );
+    let prices = match &args.prices {
+        Some(path) => {
+            let text = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+            PriceTable::parse(&text).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?
+        }
+        None => PriceTable::default_table(),
+    };
+    let usage_flusher = tokio::spawn(flush_usage_every_second(store.clone(), envs.clone()));
     let state = AppState {
-        store,
+        store: store.clone(),
         events,
         code,
         account: AccountConfig { concurrency_limit: args.account_concurrency },
         envs: envs.clone(),
+        prices: Arc::new(prices),
     };
     let listener = tokio::net::TcpListener::bind(args.listen)
         .await
@@ -224,8 +239,23 @@ async fn serve(
         .await
         .context("serving HTTP")?;
     envs.shutdown().await;
+    usage_flusher.abort();
+    if let Err(e) = alcove_api::flush_usage(store.as_ref(), &envs).await {
+        tracing::error!(error = %e, "cannot store the last usage counts");
+    }
     tracing::info!("stopped");
     Ok(())
+}
+
+/// Stores usage counts once a second, so a crash loses at most a second of them.
+async fn flush_usage_every_second(store: Arc<SqliteStore>, envs: Manager) {
+    let mut tick = tokio::time::interval(Duration::from_secs(1));
+    loop {
+        tick.tick().await;
+        if let Err(e) = alcove_api::flush_usage(store.as_ref(), &envs).await {
+            tracing::error!(error = %e, "cannot store usage counts");
+        }
+    }
 }
 
 /// Hands the stored reservations and per-tenant limits to the admission controller.

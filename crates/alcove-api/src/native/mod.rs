@@ -3,7 +3,10 @@
 //! wire style follows Lambda's (PascalCase JSON, the same error shapes), so the same
 //! clients and habits work.
 
+mod environments;
+mod metrics;
 mod tenant_limits;
+pub mod usage;
 
 use axum::routing::{get, put};
 use axum::Router;
@@ -20,4 +23,7 @@ pub fn routes() -> Router<AppState> {
             "/alcove/v1/functions/{function}/tenants/{tenant}/limits",
             put(tenant_limits::put_tenant).delete(tenant_limits::delete_tenant),
         )
+        .route("/alcove/v1/usage", get(usage::report))
+        .route("/alcove/v1/environments", get(environments::list))
+        .route("/metrics", get(metrics::render))
 }
