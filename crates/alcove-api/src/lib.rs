@@ -1,7 +1,10 @@
-//! Alcove's HTTP surfaces. Today: the Lambda API (REST-JSON, as botocore's service model
-//! defines it: control plane and Invoke) and the download of stored code packages. Handlers turn wire
-//! shapes into domain calls; every failure leaves through [`error::ApiError`].
+//! Alcove's HTTP surfaces: the Lambda API (REST-JSON, as botocore's service model
+//! defines it: control plane and Invoke), the download of stored code packages, and API
+//! Gateway REST APIs (control plane and the stage URLs that invoke functions). Handlers
+//! turn wire shapes into domain calls; every failure leaves through [`error::ApiError`]
+//! or, for API Gateway, [`error::GatewayError`].
 
+mod apigateway;
 pub mod error;
 mod lambda;
 mod request;
@@ -50,8 +53,12 @@ pub struct AppState {
 
 /// The whole HTTP application.
 pub fn router(state: AppState) -> Router {
-    lambda::routes()
-        .with_state(state)
+    let services = lambda::routes().merge(apigateway::routes()).with_state(state.clone());
+    // The API Gateway data plane is picked out before routing (by path or Host header);
+    // everything else goes to the routes above.
+    Router::new()
+        .fallback_service(services)
+        .layer(middleware::from_fn_with_state(state, apigateway::execute_api))
         .layer(middleware::from_fn(request_id))
         .layer(TraceLayer::new_for_http())
 }

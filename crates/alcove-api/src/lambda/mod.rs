@@ -5,7 +5,7 @@ mod aliases;
 mod code;
 mod concurrency;
 mod functions;
-mod invoke;
+pub(crate) mod invoke;
 mod versions;
 
 use alcove_core::{FunctionConfig, FunctionName, FunctionRef, Qualifier, Version};

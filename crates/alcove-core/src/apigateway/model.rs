@@ -364,8 +364,16 @@ impl RestApi {
         self.resources.values().filter(move |r| r.parent_id.as_deref() == Some(parent_id))
     }
 
-    /// CreateResource: a child of `parent_id` named `path_part`.
+    /// CreateResource: a child of `parent_id` named `path_part`, with a new id.
     pub fn add_resource(&mut self, parent_id: &str, path_part: &str) -> Result<Resource> {
+        self.add_resource_with_id(new_id(ID_LEN), parent_id, path_part)
+    }
+
+    /// [`Self::add_resource`] with an id the caller chose (and so knows afterwards).
+    pub fn add_resource_with_id(&mut self, id: String, parent_id: &str, path_part: &str) -> Result<Resource> {
+        if self.resources.contains_key(&id) {
+            return Err(Error::Conflict(format!("Resource id {id} is taken")));
+        }
         let parent = self.resource(parent_id)?;
         check_path_part(path_part)?;
         if path_part_kind(&parent.path_part) == PathPartKind::Greedy {
@@ -390,7 +398,7 @@ impl RestApi {
         }
         let path = if parent.path == "/" { format!("/{path_part}") } else { format!("{}/{path_part}", parent.path) };
         let resource = Resource {
-            id: new_id(ID_LEN),
+            id,
             parent_id: Some(parent_id.to_owned()),
             path_part: path_part.to_owned(),
             path,
