@@ -166,23 +166,19 @@ impl GatewayError {
         Self::new(StatusCode::PAYLOAD_TOO_LARGE, "RequestTooLarge", "Request Too Long")
     }
 
-    /// Lambda refused the invocation (500), as API Gateway reports it; `reason` goes to
-    /// the log only.
-    pub fn invocation_refused(reason: &str) -> Self {
-        tracing::warn!(%reason, "Lambda refused the integration's invocation");
+    /// Lambda refused the invocation (500). The client learns no more; the caller logs why.
+    pub fn invocation_refused() -> Self {
         Self::new(StatusCode::INTERNAL_SERVER_ERROR, "InternalServerErrorException", "Internal server error")
     }
 
-    /// The function failed or answered something that is not a proxy response (502);
-    /// `reason` goes to the log only.
-    pub fn bad_gateway(reason: &str) -> Self {
-        tracing::warn!(%reason, "Lambda proxy integration failed");
+    /// The function failed or answered something that is not a proxy response (502). The
+    /// client learns no more; the caller logs why.
+    pub fn bad_gateway() -> Self {
         Self::new(StatusCode::BAD_GATEWAY, "InternalServerErrorException", "Internal server error")
     }
 
     /// The integration did not answer within its timeout (504).
-    pub fn integration_timeout(timeout_ms: u32) -> Self {
-        tracing::warn!(timeout_ms, "Lambda proxy integration timed out");
+    pub fn integration_timeout() -> Self {
         Self::new(StatusCode::GATEWAY_TIMEOUT, "InternalServerErrorException", "Endpoint request timed out")
     }
 }
@@ -239,7 +235,7 @@ mod tests {
             rendered(GatewayError::missing_parameters(&["x-tenant-id".into()]).into_response()).await;
         assert_eq!(status, StatusCode::BAD_REQUEST);
         assert_eq!(body, json!({"message": "Missing required request parameters: [x-tenant-id]"}));
-        let (status, _, body) = rendered(GatewayError::bad_gateway("test").into_response()).await;
+        let (status, _, body) = rendered(GatewayError::bad_gateway().into_response()).await;
         assert_eq!((status, body), (StatusCode::BAD_GATEWAY, json!({"message": "Internal server error"})));
     }
 

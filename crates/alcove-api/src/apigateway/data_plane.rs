@@ -151,7 +151,7 @@ async fn serve(state: AppState, target: Target, request: Request) -> GatewayResu
         .method
         .integration
         .as_ref()
-        .ok_or_else(|| GatewayError::invocation_refused("the method has no integration"))?;
+        .ok_or_else(|| refused(&target, "the method has no integration".into()))?;
     let request_id = uuid::Uuid::new_v4().to_string();
     let path = format!("/{}", segments.join("/"));
     let source_ip = parts
@@ -183,23 +183,39 @@ async fn serve(state: AppState, target: Target, request: Request) -> GatewayResu
     });
     let tenant = integration.tenant_source().and_then(|source| mapped_value(&source, &event, &stage.variables));
     tracing::debug!(api = %target.api_id, stage = %stage.name, resource = %route.resource.path, %http_method, "API Gateway request");
-    let mut response = invoke(&state, integration, &stage.variables, tenant, event, request_id.clone()).await?;
+    let mut response = invoke(&state, &target, integration, &stage.variables, tenant, event, request_id.clone()).await?;
     if let Ok(value) = HeaderValue::from_str(&request_id) {
         response.headers_mut().insert("x-amzn-RequestId", value);
     }
     Ok(response)
 }
 
+/// A 500: Lambda refused the invocation. Why goes to the log only.
+fn refused(target: &Target, reason: String) -> GatewayError {
+    tracing::warn!(api = %target.api_id, stage = %target.stage, path = %target.path, %reason,
+        "Lambda refused the integration's invocation");
+    GatewayError::invocation_refused()
+}
+
+/// A 502: the function failed or its answer is no proxy response. Why goes to the log only.
+fn bad_gateway(target: &Target, request_id: &str, reason: &str) -> GatewayError {
+    let reason: String = reason.chars().take(2048).collect();
+    tracing::warn!(api = %target.api_id, stage = %target.stage, path = %target.path, %request_id, %reason,
+        "Lambda proxy integration failed");
+    GatewayError::bad_gateway()
+}
+
 /// Invokes the integration's function with the event and translates its answer.
 async fn invoke(
     state: &AppState,
+    target: &Target,
     integration: &Integration,
     stage_variables: &BTreeMap<String, String>,
     tenant: Option<String>,
     event: Value,
     request_id: String,
 ) -> GatewayResult<Response> {
-    let refused = |reason: String| GatewayError::invocation_refused(&reason);
+    let refused = |reason: String| refused(target, reason);
     if integration.http_method != "POST" {
         return Err(refused(format!("Lambda's Invoke takes POST; the integration uses {}", integration.http_method)));
     }
@@ -227,22 +243,26 @@ async fn invoke(
             invoked_function_arn: arn,
             client_context: None,
             want_log_tail: false,
-            request_id,
+            request_id: request_id.clone(),
         },
     );
     // On timeout the invoke still runs to its end in the manager; only the caller stops waiting.
     let outcome = tokio::time::timeout(Duration::from_millis(u64::from(integration.timeout_ms)), call)
         .await
-        .map_err(|_| GatewayError::integration_timeout(integration.timeout_ms))?;
+        .map_err(|_| {
+            tracing::warn!(api = %target.api_id, stage = %target.stage, path = %target.path, %request_id,
+                timeout_ms = integration.timeout_ms, "Lambda proxy integration timed out");
+            GatewayError::integration_timeout()
+        })?;
     let result = outcome.map_err(|e| refused(format!("{}: {}", e.code, e.message)))?.result;
     match result {
         Ok(payload) => response::translate(&payload)
-            .map_err(|reason| GatewayError::bad_gateway(&format!("Malformed Lambda proxy response: {reason}"))),
-        Err(failure) => Err(GatewayError::bad_gateway(&format!(
-            "function error {}: {}",
-            failure.error_type,
-            String::from_utf8_lossy(&failure.body)
-        ))),
+            .map_err(|reason| bad_gateway(target, &request_id, &format!("Malformed Lambda proxy response: {reason}"))),
+        Err(failure) => Err(bad_gateway(
+            target,
+            &request_id,
+            &format!("function error {}: {}", failure.error_type, String::from_utf8_lossy(&failure.body)),
+        )),
     }
 }
 

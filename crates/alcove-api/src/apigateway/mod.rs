@@ -23,7 +23,6 @@ mod wire;
 use axum::routing::{get, post, put};
 use axum::Router;
 
-use crate::error::GatewayError;
 use crate::AppState;
 
 pub use data_plane::execute_api;
@@ -58,9 +57,10 @@ pub fn routes() -> Router<AppState> {
         )
         .route("/restapis/{api}/stages", post(deploy::create_stage).get(deploy::get_stages))
         .route("/restapis/{api}/stages/{stage}", get(deploy::get_stage).delete(deploy::delete_stage))
-        .route("/restapis/{*rest}", axum::routing::any(unknown_operation))
 }
 
-async fn unknown_operation() -> GatewayError {
-    GatewayError::unknown_operation()
+/// Whether a path belongs to API Gateway's control plane, for answering unknown
+/// operations in its error shape.
+pub fn is_control_plane_path(path: &str) -> bool {
+    path == "/restapis" || path.starts_with("/restapis/")
 }
