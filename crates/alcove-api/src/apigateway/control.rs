@@ -251,7 +251,7 @@ pub(crate) fn integration_from(body: wire::PutIntegrationRequest, resource_id: &
     };
     Ok(Integration {
         kind,
-        http_method: body.http_method.unwrap_or_default(),
+        http_method: body.http_method.unwrap_or_default().to_ascii_uppercase(),
         uri: body.uri.ok_or_else(|| GatewayError::bad_request("Invalid ARN specified in the request"))?,
         request_parameters: body.request_parameters.unwrap_or_default(),
         request_templates: body.request_templates.unwrap_or_default(),
