@@ -82,7 +82,7 @@ pub struct StageRequest {
 pub enum StageLookup {
     NoApi,
     NoStage,
-    Deployed { stage: Stage, deployment: Deployment },
+    Deployed { stage: Stage, deployment: Box<Deployment> },
 }
 
 #[async_trait]

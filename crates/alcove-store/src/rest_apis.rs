@@ -32,12 +32,26 @@ CREATE TABLE IF NOT EXISTS rest_api_stages (
 );
 "#;
 
-fn load(tx: &Transaction<'_>, id: &str) -> Result<Option<RestApi>> {
-    tx.query_row("SELECT doc FROM rest_apis WHERE id = ?1", params![id], |row| row.get::<_, String>(0))
+/// The JSON document `query` selects, if any.
+fn document<T: serde::de::DeserializeOwned>(tx: &Transaction<'_>, query: &str, args: impl rusqlite::Params) -> Result<Option<T>> {
+    tx.query_row(query, args, |row| row.get::<_, String>(0))
         .optional()
         .map_err(sql)?
         .map(|raw| from_json(&raw))
         .transpose()
+}
+
+/// Every JSON document `query` selects.
+fn documents<T: serde::de::DeserializeOwned>(tx: &Transaction<'_>, query: &str, args: impl rusqlite::Params) -> Result<Vec<T>> {
+    let rows = tx
+        .prepare(query)
+        .and_then(|mut stmt| stmt.query_map(args, |row| row.get::<_, String>(0))?.collect::<rusqlite::Result<Vec<_>>>())
+        .map_err(sql)?;
+    rows.iter().map(|raw| from_json(raw)).collect()
+}
+
+fn load(tx: &Transaction<'_>, id: &str) -> Result<Option<RestApi>> {
+    document(tx, "SELECT doc FROM rest_apis WHERE id = ?1", params![id])
 }
 
 fn require(tx: &Transaction<'_>, id: &str) -> Result<RestApi> {
@@ -67,14 +81,11 @@ pub(crate) fn get(tx: &Transaction<'_>, id: &str) -> Result<Option<RestApi>> {
 }
 
 pub(crate) fn list(tx: &Transaction<'_>, marker: Option<String>, limit: usize) -> Result<Page<RestApi>> {
-    let rows = tx
-        .prepare("SELECT doc FROM rest_apis WHERE id > ?1 ORDER BY id LIMIT ?2")
-        .and_then(|mut stmt| {
-            stmt.query_map(params![marker.unwrap_or_default(), (limit + 1) as i64], |row| row.get::<_, String>(0))?
-                .collect::<rusqlite::Result<Vec<_>>>()
-        })
-        .map_err(sql)?;
-    let apis = rows.iter().map(|raw| from_json(raw)).collect::<Result<Vec<RestApi>>>()?;
+    let apis: Vec<RestApi> = documents(
+        tx,
+        "SELECT doc FROM rest_apis WHERE id > ?1 ORDER BY id LIMIT ?2",
+        params![marker.unwrap_or_default(), (limit + 1) as i64],
+    )?;
     Ok(paginate(apis, limit, |api| api.id.clone()))
 }
 
@@ -97,15 +108,7 @@ pub(crate) fn delete(tx: &Transaction<'_>, id: &str) -> Result<()> {
 }
 
 fn load_stage(tx: &Transaction<'_>, api_id: &str, name: &str) -> Result<Option<Stage>> {
-    tx.query_row(
-        "SELECT doc FROM rest_api_stages WHERE api = ?1 AND name = ?2",
-        params![api_id, name],
-        |row| row.get::<_, String>(0),
-    )
-    .optional()
-    .map_err(sql)?
-    .map(|raw| from_json(&raw))
-    .transpose()
+    document(tx, "SELECT doc FROM rest_api_stages WHERE api = ?1 AND name = ?2", params![api_id, name])
 }
 
 fn save_stage(tx: &Transaction<'_>, api_id: &str, stage: &Stage) -> Result<()> {
@@ -119,15 +122,7 @@ fn save_stage(tx: &Transaction<'_>, api_id: &str, stage: &Stage) -> Result<()> {
 }
 
 fn load_deployment(tx: &Transaction<'_>, api_id: &str, id: &str) -> Result<Option<Deployment>> {
-    tx.query_row(
-        "SELECT doc FROM rest_api_deployments WHERE api = ?1 AND id = ?2",
-        params![api_id, id],
-        |row| row.get::<_, String>(0),
-    )
-    .optional()
-    .map_err(sql)?
-    .map(|raw| from_json(&raw))
-    .transpose()
+    document(tx, "SELECT doc FROM rest_api_deployments WHERE api = ?1 AND id = ?2", params![api_id, id])
 }
 
 pub(crate) fn create_deployment(tx: &Transaction<'_>, api_id: &str, request: DeploymentRequest) -> Result<Deployment> {
@@ -183,13 +178,7 @@ pub(crate) fn get_deployment(tx: &Transaction<'_>, api_id: &str, id: &str) -> Re
 
 pub(crate) fn list_deployments(tx: &Transaction<'_>, api_id: &str) -> Result<Vec<Deployment>> {
     require(tx, api_id)?;
-    let rows = tx
-        .prepare("SELECT doc FROM rest_api_deployments WHERE api = ?1 ORDER BY created, id")
-        .and_then(|mut stmt| {
-            stmt.query_map(params![api_id], |row| row.get::<_, String>(0))?.collect::<rusqlite::Result<Vec<_>>>()
-        })
-        .map_err(sql)?;
-    rows.iter().map(|raw| from_json(raw)).collect()
+    documents(tx, "SELECT doc FROM rest_api_deployments WHERE api = ?1 ORDER BY created, id", params![api_id])
 }
 
 pub(crate) fn delete_deployment(tx: &Transaction<'_>, api_id: &str, id: &str) -> Result<()> {
@@ -230,14 +219,11 @@ pub(crate) fn get_stage(tx: &Transaction<'_>, api_id: &str, name: &str) -> Resul
 
 pub(crate) fn list_stages(tx: &Transaction<'_>, api_id: &str, deployment_id: Option<String>) -> Result<Vec<Stage>> {
     require(tx, api_id)?;
-    let rows = tx
-        .prepare("SELECT doc FROM rest_api_stages WHERE api = ?1 AND (?2 IS NULL OR deployment = ?2) ORDER BY name")
-        .and_then(|mut stmt| {
-            stmt.query_map(params![api_id, deployment_id], |row| row.get::<_, String>(0))?
-                .collect::<rusqlite::Result<Vec<_>>>()
-        })
-        .map_err(sql)?;
-    rows.iter().map(|raw| from_json(raw)).collect()
+    documents(
+        tx,
+        "SELECT doc FROM rest_api_stages WHERE api = ?1 AND (?2 IS NULL OR deployment = ?2) ORDER BY name",
+        params![api_id, deployment_id],
+    )
 }
 
 pub(crate) fn delete_stage(tx: &Transaction<'_>, api_id: &str, name: &str) -> Result<()> {
@@ -263,45 +249,20 @@ pub(crate) fn deployed_stage(tx: &Transaction<'_>, api_id: &str, name: &str) -> 
     let Some(stage) = load_stage(tx, api_id, name)? else { return Ok(StageLookup::NoStage) };
     let deployment = load_deployment(tx, api_id, &stage.deployment_id)?
         .ok_or_else(|| Error::internal(format!("stage {name} of API {api_id} names a missing deployment")))?;
-    Ok(StageLookup::Deployed { stage, deployment })
+    Ok(StageLookup::Deployed { stage, deployment: Box::new(deployment) })
 }
 
 #[cfg(test)]
 mod tests {
-    use std::collections::BTreeMap;
-
-    use alcove_core::apigateway::{Integration, IntegrationType, Method, StageName};
+    use alcove_core::apigateway::{Integration, Method, StageName};
     use alcove_core::{Store, StageRequest};
 
     use crate::SqliteStore;
 
     use super::*;
 
-    fn get_method() -> Method {
-        Method {
-            http_method: "GET".into(),
-            authorization_type: "NONE".into(),
-            api_key_required: false,
-            operation_name: None,
-            request_parameters: BTreeMap::new(),
-            request_models: BTreeMap::new(),
-            integration: None,
-        }
-    }
-
     fn proxy() -> Integration {
-        Integration {
-            kind: IntegrationType::AwsProxy,
-            http_method: "POST".into(),
-            uri: "arn:aws:apigateway:us-east-1:lambda:path/2015-03-31/functions/f/invocations".into(),
-            request_parameters: BTreeMap::new(),
-            request_templates: BTreeMap::new(),
-            passthrough_behavior: "WHEN_NO_MATCH".into(),
-            content_handling: None,
-            timeout_ms: 29_000,
-            cache_namespace: String::new(),
-            cache_key_parameters: Vec::new(),
-        }
+        Integration::lambda_proxy("arn:aws:apigateway:us-east-1:lambda:path/2015-03-31/functions/f/invocations")
     }
 
     fn deploy(id: &str, stage: &str) -> DeploymentRequest {
@@ -321,7 +282,7 @@ mod tests {
             .update_rest_api(
                 "api1",
                 Box::new(move |api| {
-                    api.put_method(&root, get_method())?;
+                    api.put_method(&root, Method::new("GET"))?;
                     api.put_integration(&root, "GET", proxy()).map(drop)
                 }),
             )

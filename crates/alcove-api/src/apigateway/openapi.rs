@@ -163,15 +163,7 @@ fn operation_method(
             None
         }
     };
-    Ok(Method {
-        http_method: http.to_owned(),
-        authorization_type: "NONE".into(),
-        api_key_required: false,
-        operation_name: text(operation.get("operationId")),
-        request_parameters,
-        request_models: Default::default(),
-        integration,
-    })
+    Ok(Method { operation_name: text(operation.get("operationId")), request_parameters, integration, ..Method::new(http) })
 }
 
 /// `x-amazon-apigateway-integration`: the same members as PutIntegration, with the enums

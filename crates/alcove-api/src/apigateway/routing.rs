@@ -88,15 +88,7 @@ mod tests {
     use alcove_core::apigateway::Method;
 
     fn method(http: &str) -> Method {
-        Method {
-            http_method: http.into(),
-            authorization_type: "NONE".into(),
-            api_key_required: false,
-            operation_name: None,
-            request_parameters: Default::default(),
-            request_models: Default::default(),
-            integration: None,
-        }
+        Method::new(http)
     }
 
     /// `/`, `/users` (GET), `/users/me` (GET), `/users/{id}` (GET, DELETE),

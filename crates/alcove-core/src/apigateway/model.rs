@@ -265,6 +265,19 @@ pub fn substitute_stage_variables(text: &str, variables: &BTreeMap<String, Strin
 }
 
 impl Method {
+    /// A method without authorization, parameters or integration.
+    pub fn new(http_method: &str) -> Self {
+        Method {
+            http_method: http_method.to_owned(),
+            authorization_type: "NONE".into(),
+            api_key_required: false,
+            operation_name: None,
+            request_parameters: BTreeMap::new(),
+            request_models: BTreeMap::new(),
+            integration: None,
+        }
+    }
+
     /// Checks a method as PutMethod receives it; normalises the HTTP method.
     pub fn check(mut self) -> Result<Self> {
         self.http_method = http_method(&self.http_method)?;
@@ -285,6 +298,22 @@ impl Method {
 }
 
 impl Integration {
+    /// A Lambda proxy integration of `uri` with API Gateway's defaults.
+    pub fn lambda_proxy(uri: &str) -> Self {
+        Integration {
+            kind: IntegrationType::AwsProxy,
+            http_method: "POST".into(),
+            uri: uri.to_owned(),
+            request_parameters: BTreeMap::new(),
+            request_templates: BTreeMap::new(),
+            passthrough_behavior: "WHEN_NO_MATCH".into(),
+            content_handling: None,
+            timeout_ms: TIMEOUT_MS.1,
+            cache_namespace: String::new(),
+            cache_key_parameters: Vec::new(),
+        }
+    }
+
     /// Checks an integration against the method and resource it is put on.
     pub fn check(&self, method: &Method, resource_path: &str) -> Result<()> {
         if self.http_method.is_empty() {
@@ -512,28 +541,17 @@ mod tests {
 
     fn method(http: &str, params: &[(&str, bool)]) -> Method {
         Method {
-            http_method: http.into(),
-            authorization_type: "NONE".into(),
-            api_key_required: false,
-            operation_name: None,
             request_parameters: params.iter().map(|(k, v)| (k.to_string(), *v)).collect(),
-            request_models: BTreeMap::new(),
-            integration: None,
+            ..Method::new(http)
         }
     }
 
     fn integration(params: &[(&str, &str)]) -> Integration {
         Integration {
-            kind: IntegrationType::AwsProxy,
-            http_method: "POST".into(),
-            uri: "arn:aws:apigateway:us-east-1:lambda:path/2015-03-31/functions/arn:aws:lambda:us-east-1:000000000000:function:f/invocations".into(),
             request_parameters: params.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect(),
-            request_templates: BTreeMap::new(),
-            passthrough_behavior: "WHEN_NO_MATCH".into(),
-            content_handling: None,
-            timeout_ms: 29_000,
-            cache_namespace: String::new(),
-            cache_key_parameters: Vec::new(),
+            ..Integration::lambda_proxy(
+                "arn:aws:apigateway:us-east-1:lambda:path/2015-03-31/functions/arn:aws:lambda:us-east-1:000000000000:function:f/invocations",
+            )
         }
     }
 
@@ -545,7 +563,7 @@ mod tests {
         assert_eq!(users.path, "/users");
         let id = api.add_resource(&users.id, "{id}").unwrap();
         assert_eq!(id.path, "/users/{id}");
-        assert!(matches!(api.add_resource(&users.id, "users"), Ok(_)));
+        assert!(api.add_resource(&users.id, "users").is_ok());
         assert!(matches!(api.add_resource(&root, "users"), Err(Error::Conflict(_))));
         // Only one variable child per parent.
         assert!(matches!(api.add_resource(&users.id, "{other}"), Err(Error::InvalidParameter(_))));
