@@ -233,6 +233,30 @@ def test_tenant_from_a_path_parameter(server, echo_api):
     assert counts == [0, 1, 0, 2]
 
 
+def test_stage_variables_name_the_function_and_the_query_names_the_tenant(server, apigw, counter):
+    api_id = apigw.create_rest_api(name=unique("staged"))["id"]
+    resource_id = resource_for(apigw, api_id, "/count")
+    apigw.put_method(restApiId=api_id, resourceId=resource_id, httpMethod="GET", authorizationType="NONE",
+                     requestParameters={"method.request.querystring.tenant": True})
+    uri = ("arn:aws:apigateway:us-east-1:lambda:path/2015-03-31/functions/"
+           "arn:aws:lambda:us-east-1:000000000000:function:${stageVariables.fn}/invocations")
+    apigw.put_integration(restApiId=api_id, resourceId=resource_id, httpMethod="GET", type="AWS_PROXY",
+                          integrationHttpMethod="POST", uri=uri,
+                          requestParameters={"integration.request.header.X-Amz-Tenant-Id": "method.request.querystring.tenant"})
+    apigw.create_deployment(restApiId=api_id, stageName="good", variables={"fn": counter})
+    apigw.create_deployment(restApiId=api_id, stageName="bad", variables={"fn": "no-such-function"})
+    url = stage_url(server, api_id, "good", "/count")
+    response = requests.get(url + "?tenant=QueryTenant", timeout=60)
+    assert response.status_code == 200, response.text
+    assert response.json() == {"counter": 0, "tenantId": "QueryTenant"}
+    response = requests.get(url, timeout=60)
+    assert response.status_code == 400
+    assert response.json() == {"message": "Missing required request parameters: [tenant]"}
+    # A stage whose variable names no function: Lambda refuses the invoke.
+    response = requests.get(stage_url(server, api_id, "bad", "/count") + "?tenant=T", timeout=60)
+    assert response.status_code == 500 and response.json() == {"message": "Internal server error"}
+
+
 def test_query_strings_and_headers(server, echo_api):
     url = stage_url(server, echo_api, "test", "/echo") + "?a=1&b=x%20y&a=2&empty="
     event = echoed(requests.get(url, headers={"X-Single": "one"}, timeout=60))
