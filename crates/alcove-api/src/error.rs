@@ -1,7 +1,9 @@
-//! The one place AWS error responses are made. Every failure of every HTTP surface turns
+//! The one place AWS error responses are made. Every failure of the Lambda API turns
 //! into an [`ApiError`], which renders as Lambda does: the status code, the
 //! `x-amzn-ErrorType` header naming the error code, and a JSON body with `Type` and
 //! `message`, which botocore and the AWS CLI turn into a `ClientError` with that code.
+//! API Gateway answers in its own shape, a JSON body with only `message`: its control
+//! plane's errors and its data plane's gateway responses are [`GatewayError`]s.
 
 use axum::http::{HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -103,3 +105,144 @@ impl IntoResponse for ApiError {
 }
 
 pub type ApiResult<T> = Result<T, ApiError>;
+
+/// API Gateway's error shape: the status, `x-amzn-ErrorType` naming the code, and a JSON
+/// body `{"message": ...}`. Control-plane errors carry the service model's codes
+/// (`BadRequestException`, `NotFoundException`, `ConflictException`); data-plane gateway
+/// responses carry API Gateway's fixed messages (`Missing Authentication Token`,
+/// `Internal server error`, ...).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GatewayError {
+    pub status: StatusCode,
+    pub code: &'static str,
+    pub message: String,
+}
+
+impl GatewayError {
+    fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
+        GatewayError { status, code, message: message.into() }
+    }
+
+    pub fn bad_request(message: impl Into<String>) -> Self {
+        Self::new(StatusCode::BAD_REQUEST, "BadRequestException", message)
+    }
+
+    pub fn not_found(message: impl Into<String>) -> Self {
+        Self::new(StatusCode::NOT_FOUND, "NotFoundException", message)
+    }
+
+    pub fn conflict(message: impl Into<String>) -> Self {
+        Self::new(StatusCode::CONFLICT, "ConflictException", message)
+    }
+
+    /// A path under `/restapis` that is no control-plane operation.
+    pub fn unknown_operation() -> Self {
+        Self::not_found("Unknown operation")
+    }
+
+    // Gateway responses of the data plane.
+
+    /// No resource and method of the deployed API matches the request.
+    pub fn missing_authentication_token() -> Self {
+        Self::new(StatusCode::FORBIDDEN, "MissingAuthenticationTokenException", "Missing Authentication Token")
+    }
+
+    /// The API exists but has no such stage.
+    pub fn forbidden() -> Self {
+        Self::new(StatusCode::FORBIDDEN, "ForbiddenException", "Forbidden")
+    }
+
+    /// No API has this id.
+    pub fn no_such_api() -> Self {
+        Self::new(StatusCode::NOT_FOUND, "NotFoundException", "Not Found")
+    }
+
+    /// Required method request parameters are absent.
+    pub fn missing_parameters(names: &[String]) -> Self {
+        Self::bad_request(format!("Missing required request parameters: [{}]", names.join(", ")))
+    }
+
+    pub fn request_too_large() -> Self {
+        Self::new(StatusCode::PAYLOAD_TOO_LARGE, "RequestTooLarge", "Request Too Long")
+    }
+
+    /// Lambda refused the invocation (500). The client learns no more; the caller logs why.
+    pub fn invocation_refused() -> Self {
+        Self::new(StatusCode::INTERNAL_SERVER_ERROR, "InternalServerErrorException", "Internal server error")
+    }
+
+    /// The function failed or answered something that is not a proxy response (502). The
+    /// client learns no more; the caller logs why.
+    pub fn bad_gateway() -> Self {
+        Self::new(StatusCode::BAD_GATEWAY, "InternalServerErrorException", "Internal server error")
+    }
+
+    /// The integration did not answer within its timeout (504).
+    pub fn integration_timeout() -> Self {
+        Self::new(StatusCode::GATEWAY_TIMEOUT, "InternalServerErrorException", "Endpoint request timed out")
+    }
+}
+
+impl From<alcove_core::Error> for GatewayError {
+    fn from(error: alcove_core::Error) -> Self {
+        use alcove_core::Error as E;
+        match error {
+            E::InvalidParameter(m) | E::PreconditionFailed(m) | E::TooLarge(m) => GatewayError::bad_request(m),
+            E::NotFound(m) => GatewayError::not_found(m),
+            E::Conflict(m) => GatewayError::conflict(m),
+            E::Internal(m) => {
+                tracing::error!(error = %m, "internal error");
+                GatewayError::new(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "InternalFailure",
+                    "An internal error occurred; see the server log.",
+                )
+            }
+        }
+    }
+}
+
+impl IntoResponse for GatewayError {
+    fn into_response(self) -> Response {
+        tracing::debug!(code = self.code, status = %self.status, message = %self.message, "API Gateway error");
+        let mut response = (self.status, Json(json!({ "message": self.message }))).into_response();
+        response
+            .headers_mut()
+            .insert("x-amzn-ErrorType", HeaderValue::from_static(self.code));
+        response
+    }
+}
+
+pub type GatewayResult<T> = Result<T, GatewayError>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    async fn rendered(response: Response) -> (StatusCode, String, serde_json::Value) {
+        let status = response.status();
+        let kind = response.headers()["x-amzn-ErrorType"].to_str().unwrap().to_owned();
+        let body = axum::body::to_bytes(response.into_body(), 1 << 16).await.unwrap();
+        (status, kind, serde_json::from_slice(&body).unwrap())
+    }
+
+    #[tokio::test]
+    async fn gateway_errors_have_only_a_message() {
+        let (status, kind, body) = rendered(GatewayError::from(alcove_core::apigateway::api_not_found("x")).into_response()).await;
+        assert_eq!((status, kind.as_str()), (StatusCode::NOT_FOUND, "NotFoundException"));
+        assert_eq!(body, json!({"message": "Invalid API identifier specified 000000000000:x"}));
+        let (status, _, body) =
+            rendered(GatewayError::missing_parameters(&["x-tenant-id".into()]).into_response()).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST);
+        assert_eq!(body, json!({"message": "Missing required request parameters: [x-tenant-id]"}));
+        let (status, _, body) = rendered(GatewayError::bad_gateway().into_response()).await;
+        assert_eq!((status, body), (StatusCode::BAD_GATEWAY, json!({"message": "Internal server error"})));
+    }
+
+    #[tokio::test]
+    async fn lambda_errors_keep_their_shape() {
+        let (status, kind, body) = rendered(ApiError::not_found("gone").into_response()).await;
+        assert_eq!((status, kind.as_str()), (StatusCode::NOT_FOUND, "ResourceNotFoundException"));
+        assert_eq!(body, json!({"Type": "User", "message": "gone"}));
+    }
+}

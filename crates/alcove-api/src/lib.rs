@@ -1,7 +1,11 @@
-//! Alcove's HTTP surfaces. Today: the Lambda API (REST-JSON, as botocore's service model
-//! defines it: control plane and Invoke) and the download of stored code packages. Handlers turn wire
-//! shapes into domain calls; every failure leaves through [`error::ApiError`].
+//! Alcove's HTTP surfaces: the Lambda API (REST-JSON, as botocore's service model
+//! defines it: control plane and Invoke), the download of stored code packages, API
+//! Gateway REST APIs (control plane and the stage URLs that invoke functions), and
+//! Alcove's own API under `/alcove/v1` (tenant limits, usage, environments) and `/metrics`. Handlers
+//! turn wire shapes into domain calls; every failure leaves through [`error::ApiError`]
+//! or, for API Gateway, [`error::GatewayError`].
 
+mod apigateway;
 pub mod error;
 mod lambda;
 mod native;
@@ -15,9 +19,9 @@ use alcove_async::Dispatcher;
 use alcove_envs::Manager;
 use alcove_store::CodeStore;
 use axum::extract::Request;
-use axum::http::HeaderValue;
+use axum::http::{HeaderValue, Uri};
 use axum::middleware::{self, Next};
-use axum::response::Response;
+use axum::response::{IntoResponse, Response};
 use axum::Router;
 use tower_http::trace::TraceLayer;
 
@@ -61,11 +65,29 @@ pub use native::usage::flush as flush_usage;
 
 /// The whole HTTP application.
 pub fn router(state: AppState) -> Router {
-    lambda::routes()
+    let services = lambda::routes()
+        .merge(apigateway::routes())
         .merge(native::routes())
-        .with_state(state)
+        .fallback(unknown_operation)
+        .method_not_allowed_fallback(unknown_operation)
+        .with_state(state.clone());
+    // The API Gateway data plane is picked out before routing (by path or Host header);
+    // everything else goes to the routes above.
+    Router::new()
+        .fallback_service(services)
+        .layer(middleware::from_fn_with_state(state, apigateway::execute_api))
         .layer(middleware::from_fn(request_id))
         .layer(TraceLayer::new_for_http())
+}
+
+/// A path or method no operation serves, answered in the shape of the service the path
+/// belongs to.
+async fn unknown_operation(uri: Uri) -> Response {
+    if apigateway::is_control_plane_path(uri.path()) {
+        error::GatewayError::unknown_operation().into_response()
+    } else {
+        error::ApiError::unknown_operation().into_response()
+    }
 }
 
 /// Every response carries a request id, as AWS's do.
@@ -78,4 +100,90 @@ async fn request_id(request: Request, next: Next) -> Response {
         }
     }
     response
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use alcove_envs::{ManagerSettings, RuntimeSettings};
+    use alcove_store::SqliteStore;
+    use axum::body::Body;
+    use axum::http::{Method, StatusCode};
+    use serde_json::{json, Value};
+    use tower::ServiceExt;
+
+    use super::*;
+
+    fn state(dir: &std::path::Path) -> AppState {
+        let store = Arc::new(SqliteStore::open_in_memory().unwrap());
+        let code = CodeStore::open(dir.join("code")).unwrap();
+        let envs = Manager::new(ManagerSettings {
+            runtimes: RuntimeSettings {
+                node: "node".into(),
+                node_bootstrap: dir.join("bootstrap.mjs"),
+                python: "python3".into(),
+                region: "us-east-1".into(),
+                sandbox: None,
+            },
+            logs_root: dir.join("logs"),
+            idle_timeout: Duration::from_secs(60),
+            max_environments: 1,
+            tenant_isolation_unavailable: None,
+            account_concurrency: 1000,
+            queue_wait: Duration::ZERO,
+        });
+        let events = Dispatcher::start(store.clone(), store.clone(), code.clone(), envs.clone(), Default::default());
+        let prices = Arc::new(alcove_core::PriceTable::default_table());
+        AppState { store, code, account: AccountConfig::default(), envs, events, prices }
+    }
+
+    async fn call(app: &Router, method: Method, uri: &str, host: &str, body: &str) -> (StatusCode, String, Value) {
+        let request = Request::builder()
+            .method(method)
+            .uri(uri)
+            .header("host", host)
+            .body(Body::from(body.to_owned()))
+            .unwrap();
+        let response = app.clone().oneshot(request).await.unwrap();
+        let status = response.status();
+        let kind = response
+            .headers()
+            .get("x-amzn-ErrorType")
+            .map(|v| v.to_str().unwrap().to_owned())
+            .unwrap_or_default();
+        let bytes = axum::body::to_bytes(response.into_body(), 1 << 20).await.unwrap();
+        (status, kind, serde_json::from_slice(&bytes).unwrap_or(Value::Null))
+    }
+
+    #[tokio::test]
+    async fn each_surface_answers_in_its_own_shape() {
+        let dir = tempfile::tempdir().unwrap();
+        let app = router(state(dir.path()));
+        let local = "127.0.0.1:9000";
+        // Lambda keeps its error shape; API Gateway's control plane has its own.
+        let (status, kind, body) = call(&app, Method::GET, "/2015-03-31/nothing", local, "").await;
+        assert_eq!((status, kind.as_str(), &body["Type"]), (StatusCode::NOT_FOUND, "UnknownOperationException", &json!("User")));
+        let (status, kind, body) = call(&app, Method::GET, "/restapis/abc/unknown/a/b", local, "").await;
+        assert_eq!((status, kind.as_str()), (StatusCode::NOT_FOUND, "NotFoundException"));
+        assert_eq!(body, json!({"message": "Unknown operation"}));
+        let (status, kind, _) = call(&app, Method::DELETE, "/restapis", local, "").await;
+        assert_eq!((status, kind.as_str()), (StatusCode::NOT_FOUND, "NotFoundException"));
+        let (status, _, body) = call(&app, Method::GET, "/restapis/nosuchapi", local, "").await;
+        assert_eq!((status, body), (StatusCode::NOT_FOUND, json!({"message": "Invalid API identifier specified 000000000000:nosuchapi"})));
+        // A new API, not deployed: its stage URLs answer Forbidden, by path and by host.
+        let (status, _, api) = call(&app, Method::POST, "/restapis", local, r#"{"name": "t"}"#).await;
+        assert_eq!(status, StatusCode::CREATED);
+        let id = api["id"].as_str().unwrap();
+        let (status, _, body) = call(&app, Method::GET, &format!("/restapis/{id}/prod/_user_request_/x"), local, "").await;
+        assert_eq!((status, body), (StatusCode::FORBIDDEN, json!({"message": "Forbidden"})));
+        let host = format!("{id}.execute-api.localhost:9000");
+        let (status, _, _) = call(&app, Method::GET, "/prod/x", &host, "").await;
+        assert_eq!(status, StatusCode::FORBIDDEN);
+        let (status, _, _) = call(&app, Method::GET, "/prod/x", "other.execute-api.localhost", "").await;
+        assert_eq!(status, StatusCode::NOT_FOUND);
+        // The control plane still reads the API: a stage named like a collection is no clash.
+        let (status, _, resources) = call(&app, Method::GET, &format!("/restapis/{id}/resources"), local, "").await;
+        assert_eq!((status, resources["item"][0]["path"].clone()), (StatusCode::OK, json!("/")));
+    }
 }

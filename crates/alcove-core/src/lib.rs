@@ -1,9 +1,11 @@
-//! Alcove's domain: what a function, a version, an alias and a tenant are, the rules
-//! their values must follow, and the trait every persistence backend implements.
+//! Alcove's domain: what a function, a version, an alias, a tenant and an API Gateway
+//! REST API are, the rules their values must follow, and the trait every persistence
+//! backend implements.
 //!
 //! Everything here is pure: no I/O, no HTTP. Values are validated once, when they are
 //! built from untrusted input, so the rest of the system handles only valid ones.
 
+pub mod apigateway;
 pub mod error;
 pub mod function;
 pub mod limits;
@@ -22,7 +24,8 @@ pub use limits::TenantLimits;
 pub use names::{AliasName, FunctionName, FunctionRef, Qualifier, ACCOUNT_ID};
 pub use runtime::Runtime;
 pub use store::{
-    plan_publish, AccountUsage, Alias, AliasPatch, EventQueue, LatestUpdate, Page, PublishRequest, QueuedEvent, Store,
+    plan_publish, AccountUsage, Alias, AliasPatch, DeploymentRequest, EventQueue, LatestUpdate, Page, PublishRequest,
+    QueuedEvent, RestApiUpdate, StageLookup, StageRequest, Store,
 };
 pub use tags::{validate_tags, NetworkAccess, Tags, NETWORK_TAG};
 pub use tenant::{TenantId, TenantIsolationMode};

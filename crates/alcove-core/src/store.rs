@@ -4,6 +4,9 @@
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 
+use std::collections::BTreeMap;
+
+use crate::apigateway::{Deployment, RestApi, Stage, StageName};
 use crate::error::{Error, Result};
 use crate::function::{FunctionConfig, Version};
 use crate::names::{AliasName, FunctionName};
@@ -55,6 +58,36 @@ pub struct AccountUsage {
 /// A change to `$LATEST`, run inside the backend's transaction on the current value.
 pub type LatestUpdate = Box<dyn FnOnce(&FunctionConfig) -> Result<FunctionConfig> + Send>;
 
+/// A change to a REST API, run inside the backend's transaction on the stored document;
+/// the document is saved only if the change succeeds.
+pub type RestApiUpdate = Box<dyn FnOnce(&mut RestApi) -> Result<()> + Send>;
+
+/// What CreateDeployment asks for.
+#[derive(Debug, Clone)]
+pub struct DeploymentRequest {
+    pub id: String,
+    pub description: Option<String>,
+    pub created_date: i64,
+    /// The stage to create or point at the new deployment.
+    pub stage: Option<StageRequest>,
+}
+
+#[derive(Debug, Clone)]
+pub struct StageRequest {
+    pub name: StageName,
+    pub description: Option<String>,
+    /// Replaces the stage's variables when given.
+    pub variables: Option<BTreeMap<String, String>>,
+}
+
+/// What a request to a stage's URL finds.
+#[derive(Debug, Clone)]
+pub enum StageLookup {
+    NoApi,
+    NoStage,
+    Deployed { stage: Stage, deployment: Box<Deployment> },
+}
+
 #[async_trait]
 pub trait Store: Send + Sync + 'static {
     /// Creates a function; with `publish`, version 1 too, which is returned.
@@ -99,6 +132,32 @@ pub trait Store: Send + Sync + 'static {
     /// memory size).
     async fn usage(&self, filter: UsageFilter) -> Result<Vec<UsageRecord>>;
     async fn account_usage(&self) -> Result<AccountUsage>;
+
+    // API Gateway REST APIs. Unknown ids fail with `Error::NotFound` in API Gateway's
+    // words (see `crate::apigateway`).
+    async fn create_rest_api(&self, api: RestApi) -> Result<RestApi>;
+    async fn get_rest_api(&self, id: &str) -> Result<Option<RestApi>>;
+    /// APIs ordered by id; the marker is the last id of the previous page.
+    async fn list_rest_apis(&self, marker: Option<String>, limit: usize) -> Result<Page<RestApi>>;
+    /// Applies `update` to the stored API and saves the result.
+    async fn update_rest_api(&self, id: &str, update: RestApiUpdate) -> Result<RestApi>;
+    /// Deletes an API with its deployments and stages.
+    async fn delete_rest_api(&self, id: &str) -> Result<()>;
+    /// Snapshots the API as it stands, after checking it can be deployed; with a stage
+    /// request, creates that stage or points it at the new deployment.
+    async fn create_deployment(&self, api_id: &str, request: DeploymentRequest) -> Result<Deployment>;
+    async fn get_deployment(&self, api_id: &str, id: &str) -> Result<Deployment>;
+    /// Oldest first.
+    async fn list_deployments(&self, api_id: &str) -> Result<Vec<Deployment>>;
+    /// Refused while a stage serves the deployment.
+    async fn delete_deployment(&self, api_id: &str, id: &str) -> Result<()>;
+    async fn create_stage(&self, api_id: &str, stage: Stage) -> Result<Stage>;
+    async fn get_stage(&self, api_id: &str, name: &str) -> Result<Stage>;
+    /// Ordered by name; only the stages of `deployment_id` when given.
+    async fn list_stages(&self, api_id: &str, deployment_id: Option<String>) -> Result<Vec<Stage>>;
+    async fn delete_stage(&self, api_id: &str, name: &str) -> Result<()>;
+    /// The stage and the deployment it serves, for the data plane.
+    async fn deployed_stage(&self, api_id: &str, stage: &str) -> Result<StageLookup>;
 }
 
 /// The publishing rule, shared by every backend: check the caller's preconditions, then

@@ -13,7 +13,11 @@ use alcove_core::{
     UsageFilter, UsageKey, UsageRecord,
 };
 use async_trait::async_trait;
+use alcove_core::apigateway::{Deployment, RestApi, Stage};
+use alcove_core::{DeploymentRequest, RestApiUpdate, StageLookup};
 use rusqlite::{params, Connection, OptionalExtension, Transaction, TransactionBehavior};
+
+use crate::rest_apis;
 
 const SCHEMA: &str = r#"
 CREATE TABLE IF NOT EXISTS functions (
@@ -92,6 +96,7 @@ impl SqliteStore {
         conn.pragma_update(None, "synchronous", "NORMAL").map_err(Error::internal)?;
         conn.pragma_update(None, "foreign_keys", "ON").map_err(Error::internal)?;
         conn.execute_batch(SCHEMA).map_err(Error::internal)?;
+        conn.execute_batch(rest_apis::SCHEMA).map_err(Error::internal)?;
         Ok(SqliteStore { conn: Arc::new(Mutex::new(conn)) })
     }
 
@@ -114,15 +119,15 @@ impl SqliteStore {
     }
 }
 
-fn sql(e: rusqlite::Error) -> Error {
+pub(crate) fn sql(e: rusqlite::Error) -> Error {
     Error::internal(format!("database: {e}"))
 }
 
-fn to_json<T: serde::Serialize>(value: &T) -> Result<String> {
+pub(crate) fn to_json<T: serde::Serialize>(value: &T) -> Result<String> {
     serde_json::to_string(value).map_err(Error::internal)
 }
 
-fn from_json<T: serde::de::DeserializeOwned>(raw: &str) -> Result<T> {
+pub(crate) fn from_json<T: serde::de::DeserializeOwned>(raw: &str) -> Result<T> {
     serde_json::from_str(raw).map_err(|e| Error::internal(format!("corrupt record: {e}")))
 }
 
@@ -229,7 +234,7 @@ fn alias_from_parts((function, name, version, description, revision_id): (String
 }
 
 /// Splits a listing fetched with one row of look-ahead into a page and its next marker.
-fn paginate<T>(mut items: Vec<T>, limit: usize, marker_of: impl Fn(&T) -> String) -> Page<T> {
+pub(crate) fn paginate<T>(mut items: Vec<T>, limit: usize, marker_of: impl Fn(&T) -> String) -> Page<T> {
     let next_marker = if items.len() > limit {
         items.truncate(limit);
         items.last().map(marker_of)
@@ -780,6 +785,74 @@ impl Store for SqliteStore {
             })
         })
         .await
+    }
+
+    async fn create_rest_api(&self, api: RestApi) -> Result<RestApi> {
+        self.transaction(move |tx| rest_apis::create(tx, api)).await
+    }
+
+    async fn get_rest_api(&self, id: &str) -> Result<Option<RestApi>> {
+        let id = id.to_owned();
+        self.transaction(move |tx| rest_apis::get(tx, &id)).await
+    }
+
+    async fn list_rest_apis(&self, marker: Option<String>, limit: usize) -> Result<Page<RestApi>> {
+        self.transaction(move |tx| rest_apis::list(tx, marker, limit)).await
+    }
+
+    async fn update_rest_api(&self, id: &str, update: RestApiUpdate) -> Result<RestApi> {
+        let id = id.to_owned();
+        self.transaction(move |tx| rest_apis::update(tx, &id, update)).await
+    }
+
+    async fn delete_rest_api(&self, id: &str) -> Result<()> {
+        let id = id.to_owned();
+        self.transaction(move |tx| rest_apis::delete(tx, &id)).await
+    }
+
+    async fn create_deployment(&self, api_id: &str, request: DeploymentRequest) -> Result<Deployment> {
+        let api_id = api_id.to_owned();
+        self.transaction(move |tx| rest_apis::create_deployment(tx, &api_id, request)).await
+    }
+
+    async fn get_deployment(&self, api_id: &str, id: &str) -> Result<Deployment> {
+        let (api_id, id) = (api_id.to_owned(), id.to_owned());
+        self.transaction(move |tx| rest_apis::get_deployment(tx, &api_id, &id)).await
+    }
+
+    async fn list_deployments(&self, api_id: &str) -> Result<Vec<Deployment>> {
+        let api_id = api_id.to_owned();
+        self.transaction(move |tx| rest_apis::list_deployments(tx, &api_id)).await
+    }
+
+    async fn delete_deployment(&self, api_id: &str, id: &str) -> Result<()> {
+        let (api_id, id) = (api_id.to_owned(), id.to_owned());
+        self.transaction(move |tx| rest_apis::delete_deployment(tx, &api_id, &id)).await
+    }
+
+    async fn create_stage(&self, api_id: &str, stage: Stage) -> Result<Stage> {
+        let api_id = api_id.to_owned();
+        self.transaction(move |tx| rest_apis::create_stage(tx, &api_id, stage)).await
+    }
+
+    async fn get_stage(&self, api_id: &str, name: &str) -> Result<Stage> {
+        let (api_id, name) = (api_id.to_owned(), name.to_owned());
+        self.transaction(move |tx| rest_apis::get_stage(tx, &api_id, &name)).await
+    }
+
+    async fn list_stages(&self, api_id: &str, deployment_id: Option<String>) -> Result<Vec<Stage>> {
+        let api_id = api_id.to_owned();
+        self.transaction(move |tx| rest_apis::list_stages(tx, &api_id, deployment_id)).await
+    }
+
+    async fn delete_stage(&self, api_id: &str, name: &str) -> Result<()> {
+        let (api_id, name) = (api_id.to_owned(), name.to_owned());
+        self.transaction(move |tx| rest_apis::delete_stage(tx, &api_id, &name)).await
+    }
+
+    async fn deployed_stage(&self, api_id: &str, stage: &str) -> Result<StageLookup> {
+        let (api_id, stage) = (api_id.to_owned(), stage.to_owned());
+        self.transaction(move |tx| rest_apis::deployed_stage(tx, &api_id, &stage)).await
     }
 }
 

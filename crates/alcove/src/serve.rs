@@ -234,7 +234,8 @@ async fn serve(
         writeln!(stdout, "alcove listening on http://{address}")?;
         stdout.flush()?;
     }
-    axum::serve(listener, alcove_api::router(state))
+    // The client's address reaches API Gateway events as `requestContext.identity.sourceIp`.
+    axum::serve(listener, alcove_api::router(state).into_make_service_with_connect_info::<SocketAddr>())
         .with_graceful_shutdown(shutdown_signal())
         .await
         .context("serving HTTP")?;

@@ -1,8 +1,9 @@
 //! Invoke: tenant rules, payload limits, invocation types, and the translation of an
-//! environment's outcome into Lambda's response headers.
+//! environment's outcome into Lambda's response headers. The synchronous path is shared
+//! with API Gateway's proxy integration.
 
 use alcove_core::{FunctionConfig, QueuedEvent, TenantId};
-use alcove_envs::{InvokeError, InvokeRequest, InvokeTarget};
+use alcove_envs::{InvokeError, InvokeRequest, InvokeResponse, InvokeTarget};
 use axum::body::Body;
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
@@ -101,6 +102,40 @@ fn payload(bytes: Bytes) -> ApiResult<Bytes> {
     Ok(bytes)
 }
 
+/// A synchronous invocation of a resolved function for a checked tenant.
+pub(crate) struct SyncInvoke {
+    pub config: FunctionConfig,
+    pub tenant: Option<TenantId>,
+    pub payload: Bytes,
+    pub invoked_function_arn: String,
+    pub client_context: Option<String>,
+    pub want_log_tail: bool,
+    pub request_id: String,
+}
+
+/// Runs a synchronous invocation in an execution environment of the manager: the one
+/// path every synchronous caller (Invoke, API Gateway's proxy integration) takes, so
+/// tenant pools, limits and the sandbox apply alike.
+pub(crate) async fn run_sync(state: &AppState, invoke: SyncInvoke) -> ApiResult<InvokeResponse> {
+    let task_root = state.code.task_root(&invoke.config.code.sha256_hex);
+    let target = InvokeTarget { config: invoke.config, task_root, tenant: invoke.tenant };
+    let request = InvokeRequest {
+        request_id: invoke.request_id,
+        payload: invoke.payload,
+        invoked_function_arn: invoke.invoked_function_arn,
+        client_context: invoke.client_context,
+        want_log_tail: invoke.want_log_tail,
+        may_wait: true,
+    };
+    state.envs.invoke(target, request).await.map_err(|e| match e {
+        InvokeError::AtCapacity(_) => {
+            ApiError::too_many_requests("ConcurrentInvocationLimitExceeded", format!("Rate Exceeded. {e}."))
+        }
+        InvokeError::Throttled(reason) => ApiError::too_many_requests(reason.as_str(), format!("Rate Exceeded: {e}.")),
+        InvokeError::IsolationUnavailable(_) => ApiError::service(format!("{e}.")),
+    })
+}
+
 pub async fn invoke(
     State(state): State<AppState>,
     Region(region): Region,
@@ -150,27 +185,20 @@ pub async fn invoke(
             Ok((StatusCode::ACCEPTED, reply_headers).into_response())
         }
         InvocationType::RequestResponse => {
-            let task_root = state.code.task_root(&config.code.sha256_hex);
             let request_id = uuid::Uuid::new_v4().to_string();
-            let target = InvokeTarget { config, task_root, tenant };
-            let request = InvokeRequest {
-                request_id: request_id.clone(),
-                payload,
-                invoked_function_arn: arn,
-                client_context,
-                want_log_tail: tail,
-                may_wait: true,
-            };
-            let response = state.envs.invoke(target, request).await.map_err(|e| match e {
-                InvokeError::AtCapacity(_) => ApiError::too_many_requests(
-                    "ConcurrentInvocationLimitExceeded",
-                    format!("Rate Exceeded. {e}."),
-                ),
-                InvokeError::Throttled(reason) => {
-                    ApiError::too_many_requests(reason.as_str(), format!("Rate Exceeded: {e}."))
-                }
-                InvokeError::IsolationUnavailable(_) => ApiError::service(format!("{e}.")),
-            })?;
+            let response = run_sync(
+                &state,
+                SyncInvoke {
+                    config,
+                    tenant,
+                    payload,
+                    invoked_function_arn: arn,
+                    client_context,
+                    want_log_tail: tail,
+                    request_id: request_id.clone(),
+                },
+            )
+            .await?;
             let mut reply_headers = HeaderMap::new();
             reply_headers.insert("content-type", HeaderValue::from_static("application/json"));
             if let Ok(v) = HeaderValue::from_str(&executed_version) {

@@ -5,7 +5,7 @@ mod aliases;
 mod code;
 mod concurrency;
 mod functions;
-mod invoke;
+pub(crate) mod invoke;
 mod tags;
 mod versions;
 
@@ -42,12 +42,6 @@ pub fn routes() -> Router<AppState> {
         .route("/2016-08-19/account-settings", get(account::settings))
         .route("/2016-08-19/account-settings/", get(account::settings))
         .route("/alcove/v1/code/{file}", get(code::download))
-        .fallback(unknown_operation)
-        .method_not_allowed_fallback(unknown_operation)
-}
-
-async fn unknown_operation() -> ApiError {
-    ApiError::unknown_operation()
 }
 
 /// Parses a path's function name and an optional `Qualifier` query parameter.

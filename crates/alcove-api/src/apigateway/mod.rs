@@ -1,0 +1,66 @@
+//! API Gateway REST APIs (v1), on the same endpoint as the Lambda API. The control plane
+//! lives under `/restapis` (botocore's `apigateway` paths, which share nothing with
+//! Lambda's `/20xx-xx-xx/...`); the data plane is reached by
+//! `/restapis/{api}/{stage}/_user_request_/...` or by a Host header
+//! `{api}.execute-api.<domain>` and is picked out before routing, so a stage name can
+//! never be mistaken for a control-plane path.
+//!
+//! - [`control`] and [`deploy`]: the control-plane operations.
+//! - [`openapi`]: ImportRestApi / PutRestApi from an OpenAPI document.
+//! - [`routing`]: matching a request to a resource and method.
+//! - [`event`] and [`response`]: the Lambda proxy integration's event and response.
+//! - [`data_plane`]: a request to a stage, end to end.
+
+mod control;
+mod data_plane;
+mod deploy;
+mod event;
+mod openapi;
+mod response;
+mod routing;
+mod wire;
+
+use axum::routing::{get, post, put};
+use axum::Router;
+
+use crate::AppState;
+
+pub use data_plane::execute_api;
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/restapis", post(control::create_rest_api).get(control::get_rest_apis))
+        .route(
+            "/restapis/{api}",
+            get(control::get_rest_api)
+                .delete(control::delete_rest_api)
+                .put(control::put_rest_api)
+                .patch(control::update_rest_api),
+        )
+        .route("/restapis/{api}/resources", get(control::get_resources))
+        .route(
+            "/restapis/{api}/resources/{resource}",
+            get(control::get_resource).post(control::create_resource).delete(control::delete_resource),
+        )
+        .route(
+            "/restapis/{api}/resources/{resource}/methods/{method}",
+            put(control::put_method).get(control::get_method).delete(control::delete_method),
+        )
+        .route(
+            "/restapis/{api}/resources/{resource}/methods/{method}/integration",
+            put(control::put_integration).get(control::get_integration).delete(control::delete_integration),
+        )
+        .route("/restapis/{api}/deployments", post(deploy::create_deployment).get(deploy::get_deployments))
+        .route(
+            "/restapis/{api}/deployments/{deployment}",
+            get(deploy::get_deployment).delete(deploy::delete_deployment),
+        )
+        .route("/restapis/{api}/stages", post(deploy::create_stage).get(deploy::get_stages))
+        .route("/restapis/{api}/stages/{stage}", get(deploy::get_stage).delete(deploy::delete_stage))
+}
+
+/// Whether a path belongs to API Gateway's control plane, for answering unknown
+/// operations in its error shape.
+pub fn is_control_plane_path(path: &str) -> bool {
+    path == "/restapis" || path.starts_with("/restapis/")
+}

@@ -1,0 +1,358 @@
+//! API Gateway REST APIs in SQLite: one JSON document per API (its whole resource tree),
+//! one per deployment (a frozen copy of that document) and one per stage. Each function
+//! here runs inside the caller's transaction, so a change is all or nothing.
+
+use alcove_core::apigateway::{
+    api_not_found, deployment_not_found, stage_not_found, Deployment, RestApi, Stage,
+};
+use alcove_core::{DeploymentRequest, Error, Page, RestApiUpdate, Result, StageLookup};
+use rusqlite::{params, OptionalExtension, Transaction};
+
+use crate::sqlite::{from_json, paginate, sql, to_json};
+
+pub(crate) const SCHEMA: &str = r#"
+CREATE TABLE IF NOT EXISTS rest_apis (
+    id  TEXT PRIMARY KEY,
+    doc TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS rest_api_deployments (
+    api     TEXT NOT NULL REFERENCES rest_apis(id) ON DELETE CASCADE,
+    id      TEXT NOT NULL,
+    created INTEGER NOT NULL,
+    doc     TEXT NOT NULL,
+    PRIMARY KEY (api, id)
+);
+CREATE TABLE IF NOT EXISTS rest_api_stages (
+    api        TEXT NOT NULL REFERENCES rest_apis(id) ON DELETE CASCADE,
+    name       TEXT NOT NULL,
+    deployment TEXT NOT NULL,
+    doc        TEXT NOT NULL,
+    PRIMARY KEY (api, name),
+    FOREIGN KEY (api, deployment) REFERENCES rest_api_deployments(api, id)
+);
+"#;
+
+/// The JSON document `query` selects, if any.
+fn document<T: serde::de::DeserializeOwned>(tx: &Transaction<'_>, query: &str, args: impl rusqlite::Params) -> Result<Option<T>> {
+    tx.query_row(query, args, |row| row.get::<_, String>(0))
+        .optional()
+        .map_err(sql)?
+        .map(|raw| from_json(&raw))
+        .transpose()
+}
+
+/// Every JSON document `query` selects.
+fn documents<T: serde::de::DeserializeOwned>(tx: &Transaction<'_>, query: &str, args: impl rusqlite::Params) -> Result<Vec<T>> {
+    let rows = tx
+        .prepare(query)
+        .and_then(|mut stmt| stmt.query_map(args, |row| row.get::<_, String>(0))?.collect::<rusqlite::Result<Vec<_>>>())
+        .map_err(sql)?;
+    rows.iter().map(|raw| from_json(raw)).collect()
+}
+
+fn load(tx: &Transaction<'_>, id: &str) -> Result<Option<RestApi>> {
+    document(tx, "SELECT doc FROM rest_apis WHERE id = ?1", params![id])
+}
+
+fn require(tx: &Transaction<'_>, id: &str) -> Result<RestApi> {
+    load(tx, id)?.ok_or_else(|| api_not_found(id))
+}
+
+fn save(tx: &Transaction<'_>, api: &RestApi) -> Result<()> {
+    tx.execute("UPDATE rest_apis SET doc = ?2 WHERE id = ?1", params![api.id, to_json(api)?]).map_err(sql)?;
+    Ok(())
+}
+
+pub(crate) fn create(tx: &Transaction<'_>, api: RestApi) -> Result<RestApi> {
+    let inserted = tx
+        .execute(
+            "INSERT INTO rest_apis (id, doc) VALUES (?1, ?2) ON CONFLICT (id) DO NOTHING",
+            params![api.id, to_json(&api)?],
+        )
+        .map_err(sql)?;
+    if inserted == 0 {
+        return Err(Error::Conflict(format!("A REST API with id {} already exists", api.id)));
+    }
+    Ok(api)
+}
+
+pub(crate) fn get(tx: &Transaction<'_>, id: &str) -> Result<Option<RestApi>> {
+    load(tx, id)
+}
+
+pub(crate) fn list(tx: &Transaction<'_>, marker: Option<String>, limit: usize) -> Result<Page<RestApi>> {
+    let apis: Vec<RestApi> = documents(
+        tx,
+        "SELECT doc FROM rest_apis WHERE id > ?1 ORDER BY id LIMIT ?2",
+        params![marker.unwrap_or_default(), (limit + 1) as i64],
+    )?;
+    Ok(paginate(apis, limit, |api| api.id.clone()))
+}
+
+pub(crate) fn update(tx: &Transaction<'_>, id: &str, update: RestApiUpdate) -> Result<RestApi> {
+    let mut api = require(tx, id)?;
+    update(&mut api)?;
+    api.id = id.to_owned();
+    save(tx, &api)?;
+    Ok(api)
+}
+
+pub(crate) fn delete(tx: &Transaction<'_>, id: &str) -> Result<()> {
+    // Stages first: they reference deployments.
+    tx.execute("DELETE FROM rest_api_stages WHERE api = ?1", params![id]).map_err(sql)?;
+    let deleted = tx.execute("DELETE FROM rest_apis WHERE id = ?1", params![id]).map_err(sql)?;
+    if deleted == 0 {
+        return Err(api_not_found(id));
+    }
+    Ok(())
+}
+
+fn load_stage(tx: &Transaction<'_>, api_id: &str, name: &str) -> Result<Option<Stage>> {
+    document(tx, "SELECT doc FROM rest_api_stages WHERE api = ?1 AND name = ?2", params![api_id, name])
+}
+
+fn save_stage(tx: &Transaction<'_>, api_id: &str, stage: &Stage) -> Result<()> {
+    tx.execute(
+        "INSERT INTO rest_api_stages (api, name, deployment, doc) VALUES (?1, ?2, ?3, ?4)
+         ON CONFLICT (api, name) DO UPDATE SET deployment = excluded.deployment, doc = excluded.doc",
+        params![api_id, stage.name.as_str(), stage.deployment_id, to_json(stage)?],
+    )
+    .map_err(sql)?;
+    Ok(())
+}
+
+fn load_deployment(tx: &Transaction<'_>, api_id: &str, id: &str) -> Result<Option<Deployment>> {
+    document(tx, "SELECT doc FROM rest_api_deployments WHERE api = ?1 AND id = ?2", params![api_id, id])
+}
+
+pub(crate) fn create_deployment(tx: &Transaction<'_>, api_id: &str, request: DeploymentRequest) -> Result<Deployment> {
+    let api = require(tx, api_id)?;
+    api.check_deployable()?;
+    let deployment = Deployment {
+        id: request.id,
+        description: request.description,
+        created_date: request.created_date,
+        api,
+    };
+    let inserted = tx
+        .execute(
+            "INSERT INTO rest_api_deployments (api, id, created, doc) VALUES (?1, ?2, ?3, ?4) ON CONFLICT DO NOTHING",
+            params![api_id, deployment.id, deployment.created_date, to_json(&deployment)?],
+        )
+        .map_err(sql)?;
+    if inserted == 0 {
+        return Err(Error::Conflict(format!("Deployment {} already exists", deployment.id)));
+    }
+    if let Some(wanted) = request.stage {
+        let stage = match load_stage(tx, api_id, wanted.name.as_str())? {
+            Some(mut stage) => {
+                stage.deployment_id = deployment.id.clone();
+                stage.last_updated_date = deployment.created_date;
+                if let Some(description) = wanted.description {
+                    stage.description = Some(description);
+                }
+                if let Some(variables) = wanted.variables {
+                    stage.variables = variables;
+                }
+                stage
+            }
+            None => Stage {
+                name: wanted.name,
+                deployment_id: deployment.id.clone(),
+                description: wanted.description,
+                variables: wanted.variables.unwrap_or_default(),
+                tags: Default::default(),
+                created_date: deployment.created_date,
+                last_updated_date: deployment.created_date,
+            },
+        };
+        save_stage(tx, api_id, &stage)?;
+    }
+    Ok(deployment)
+}
+
+pub(crate) fn get_deployment(tx: &Transaction<'_>, api_id: &str, id: &str) -> Result<Deployment> {
+    require(tx, api_id)?;
+    load_deployment(tx, api_id, id)?.ok_or_else(deployment_not_found)
+}
+
+pub(crate) fn list_deployments(tx: &Transaction<'_>, api_id: &str) -> Result<Vec<Deployment>> {
+    require(tx, api_id)?;
+    documents(tx, "SELECT doc FROM rest_api_deployments WHERE api = ?1 ORDER BY created, id", params![api_id])
+}
+
+pub(crate) fn delete_deployment(tx: &Transaction<'_>, api_id: &str, id: &str) -> Result<()> {
+    require(tx, api_id)?;
+    let in_use: i64 = tx
+        .query_row(
+            "SELECT COUNT(*) FROM rest_api_stages WHERE api = ?1 AND deployment = ?2",
+            params![api_id, id],
+            |row| row.get(0),
+        )
+        .map_err(sql)?;
+    if in_use > 0 {
+        return Err(Error::invalid("Active stages pointing to this deployment must be moved or deleted"));
+    }
+    let deleted = tx
+        .execute("DELETE FROM rest_api_deployments WHERE api = ?1 AND id = ?2", params![api_id, id])
+        .map_err(sql)?;
+    if deleted == 0 {
+        return Err(deployment_not_found());
+    }
+    Ok(())
+}
+
+pub(crate) fn create_stage(tx: &Transaction<'_>, api_id: &str, stage: Stage) -> Result<Stage> {
+    require(tx, api_id)?;
+    load_deployment(tx, api_id, &stage.deployment_id)?.ok_or_else(deployment_not_found)?;
+    if load_stage(tx, api_id, stage.name.as_str())?.is_some() {
+        return Err(Error::Conflict("Stage already exists".into()));
+    }
+    save_stage(tx, api_id, &stage)?;
+    Ok(stage)
+}
+
+pub(crate) fn get_stage(tx: &Transaction<'_>, api_id: &str, name: &str) -> Result<Stage> {
+    require(tx, api_id)?;
+    load_stage(tx, api_id, name)?.ok_or_else(stage_not_found)
+}
+
+pub(crate) fn list_stages(tx: &Transaction<'_>, api_id: &str, deployment_id: Option<String>) -> Result<Vec<Stage>> {
+    require(tx, api_id)?;
+    documents(
+        tx,
+        "SELECT doc FROM rest_api_stages WHERE api = ?1 AND (?2 IS NULL OR deployment = ?2) ORDER BY name",
+        params![api_id, deployment_id],
+    )
+}
+
+pub(crate) fn delete_stage(tx: &Transaction<'_>, api_id: &str, name: &str) -> Result<()> {
+    require(tx, api_id)?;
+    let deleted = tx
+        .execute("DELETE FROM rest_api_stages WHERE api = ?1 AND name = ?2", params![api_id, name])
+        .map_err(sql)?;
+    if deleted == 0 {
+        return Err(stage_not_found());
+    }
+    Ok(())
+}
+
+pub(crate) fn deployed_stage(tx: &Transaction<'_>, api_id: &str, name: &str) -> Result<StageLookup> {
+    let exists = tx
+        .query_row("SELECT 1 FROM rest_apis WHERE id = ?1", params![api_id], |_| Ok(()))
+        .optional()
+        .map_err(sql)?
+        .is_some();
+    if !exists {
+        return Ok(StageLookup::NoApi);
+    }
+    let Some(stage) = load_stage(tx, api_id, name)? else { return Ok(StageLookup::NoStage) };
+    let deployment = load_deployment(tx, api_id, &stage.deployment_id)?
+        .ok_or_else(|| Error::internal(format!("stage {name} of API {api_id} names a missing deployment")))?;
+    Ok(StageLookup::Deployed { stage, deployment: Box::new(deployment) })
+}
+
+#[cfg(test)]
+mod tests {
+    use alcove_core::apigateway::{Integration, Method, StageName};
+    use alcove_core::{Store, StageRequest};
+
+    use crate::SqliteStore;
+
+    use super::*;
+
+    fn proxy() -> Integration {
+        Integration::lambda_proxy("arn:aws:apigateway:us-east-1:lambda:path/2015-03-31/functions/f/invocations")
+    }
+
+    fn deploy(id: &str, stage: &str) -> DeploymentRequest {
+        DeploymentRequest {
+            id: id.into(),
+            description: None,
+            created_date: 1,
+            stage: Some(StageRequest { name: StageName::parse(stage).unwrap(), description: None, variables: None }),
+        }
+    }
+
+    /// An API with `GET /` integrated, ready to deploy.
+    async fn deployable(store: &SqliteStore) -> RestApi {
+        let api = store.create_rest_api(RestApi::new("api1".into(), "n".into(), 0)).await.unwrap();
+        let root = api.root_resource_id.clone();
+        store
+            .update_rest_api(
+                "api1",
+                Box::new(move |api| {
+                    api.put_method(&root, Method::new("GET"))?;
+                    api.put_integration(&root, "GET", proxy()).map(drop)
+                }),
+            )
+            .await
+            .unwrap()
+    }
+
+    #[tokio::test]
+    async fn updates_are_all_or_nothing() {
+        let store = SqliteStore::open_in_memory().unwrap();
+        let api = store.create_rest_api(RestApi::new("api1".into(), "n".into(), 0)).await.unwrap();
+        let root = api.root_resource_id.clone();
+        let failed = store
+            .update_rest_api(
+                "api1",
+                Box::new(move |api| {
+                    api.add_resource(&root, "users")?;
+                    api.add_resource(&root, "users").map(drop)
+                }),
+            )
+            .await;
+        assert!(matches!(failed, Err(Error::Conflict(_))));
+        assert_eq!(store.get_rest_api("api1").await.unwrap(), Some(api));
+        assert!(matches!(store.update_rest_api("nope", Box::new(|_| Ok(()))).await, Err(Error::NotFound(_))));
+    }
+
+    #[tokio::test]
+    async fn deployments_snapshot_the_api() {
+        let store = SqliteStore::open_in_memory().unwrap();
+        let empty = store.create_rest_api(RestApi::new("empty".into(), "n".into(), 0)).await.unwrap();
+        assert!(matches!(store.create_deployment(&empty.id, deploy("d0", "prod")).await, Err(Error::InvalidParameter(_))));
+        let api = deployable(&store).await;
+        store.create_deployment("api1", deploy("d1", "prod")).await.unwrap();
+        // A change after the deployment is not in the stage until the next deployment.
+        let root = api.root_resource_id.clone();
+        store.update_rest_api("api1", Box::new(move |api| api.add_resource(&root, "later").map(drop))).await.unwrap();
+        let StageLookup::Deployed { stage, deployment } = store.deployed_stage("api1", "prod").await.unwrap() else {
+            panic!("prod should be deployed")
+        };
+        assert_eq!((stage.deployment_id.as_str(), deployment.id.as_str()), ("d1", "d1"));
+        assert!(deployment.api.resource_by_path("/later").is_none());
+        store.create_deployment("api1", deploy("d2", "prod")).await.unwrap();
+        let StageLookup::Deployed { deployment, .. } = store.deployed_stage("api1", "prod").await.unwrap() else {
+            panic!("prod should be deployed")
+        };
+        assert!(deployment.api.resource_by_path("/later").is_some());
+        assert!(matches!(store.deployed_stage("api1", "dev").await.unwrap(), StageLookup::NoStage));
+        assert!(matches!(store.deployed_stage("nope", "prod").await.unwrap(), StageLookup::NoApi));
+        assert_eq!(store.list_deployments("api1").await.unwrap().len(), 2);
+        assert_eq!(store.list_stages("api1", Some("d1".into())).await.unwrap().len(), 0);
+        // d2 is served by prod; d1 is not.
+        assert!(store.delete_deployment("api1", "d2").await.is_err());
+        store.delete_deployment("api1", "d1").await.unwrap();
+    }
+
+    #[tokio::test]
+    async fn deleting_an_api_takes_its_stages_and_deployments() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("alcove.db");
+        {
+            let store = SqliteStore::open(&path).unwrap();
+            deployable(&store).await;
+            store.create_deployment("api1", deploy("d1", "prod")).await.unwrap();
+        }
+        let store = SqliteStore::open(&path).unwrap();
+        assert!(matches!(store.deployed_stage("api1", "prod").await.unwrap(), StageLookup::Deployed { .. }));
+        store.delete_rest_api("api1").await.unwrap();
+        assert!(matches!(store.deployed_stage("api1", "prod").await.unwrap(), StageLookup::NoApi));
+        assert!(matches!(store.get_stage("api1", "prod").await, Err(Error::NotFound(_))));
+        assert!(matches!(store.delete_rest_api("api1").await, Err(Error::NotFound(_))));
+        assert!(store.list_rest_apis(None, 10).await.unwrap().items.is_empty());
+    }
+}
