@@ -124,7 +124,7 @@ class Server:
         return boto3.client(
             service, endpoint_url=self.url, region_name=region,
             aws_access_key_id="test", aws_secret_access_key="test",
-            config=Config(retries={"max_attempts": 1}, parameter_validation=validate, read_timeout=120),
+            config=Config(retries={"total_max_attempts": 1}, parameter_validation=validate, read_timeout=120),
         )
 
     def aws(self, *args, region="us-east-1"):

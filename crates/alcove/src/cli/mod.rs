@@ -12,7 +12,7 @@ use serde_json::Value;
 #[derive(Debug, Args)]
 pub struct Endpoint {
     /// The server's URL.
-    #[arg(long, env = "ALCOVE_ENDPOINT", default_value = "http://127.0.0.1:9000")]
+    #[arg(long, global = true, env = "ALCOVE_ENDPOINT", default_value = "http://127.0.0.1:9000")]
     pub endpoint: String,
 }
 
