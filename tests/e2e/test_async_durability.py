@@ -1,10 +1,16 @@
-"""Accepted Event invocations survive a kill -9 of the server and run after the restart."""
+"""Accepted Event invocations survive kill -9 of the server at any moment: 1,000 events,
+the server killed while they are being accepted and run, and again while it drains them
+after a restart; every event runs at least once, with its tenant and request id."""
 
 import json
 import time
 import uuid
 
+import requests
+
 from harness import ROLE, Server, make_zip
+
+EVENTS = 1000
 
 HANDLER = '''
 import json, time
@@ -26,25 +32,37 @@ def test_queued_events_survive_kill_9(tmp_path):
             TenancyConfig={"TenantIsolationMode": "PER_TENANT"},
         )
         accepted = {}
-        for n in range(40):
+        for n in range(EVENTS):
             response = client.invoke(
-                FunctionName=name, TenantId=f"tenant-{n % 3}", InvocationType="Event",
-                Payload=json.dumps({"n": n, "sleep": 0.5}),
+                FunctionName=name, TenantId=f"tenant-{n % 10}", InvocationType="Event",
+                Payload=json.dumps({"n": n, "sleep": 0.01}),
             )
             assert response["StatusCode"] == 202
             accepted[n] = response["ResponseMetadata"]["HTTPHeaders"]["x-amzn-requestid"]
         server.kill9()
-        before_restart = {line["n"] for line in server.function_output("DELIVERED")}
-        assert len(before_restart) < 40, "the kill must interrupt the queue for this test to mean anything"
+        delivered = lambda: {line["n"] for line in server.function_output("DELIVERED")}
+        assert len(delivered()) < EVENTS, "the kill must interrupt the queue for this test to mean anything"
 
+        # Killed again while draining, then left to finish.
         server.start()
-        deadline = time.time() + 120
-        while time.time() < deadline and {line["n"] for line in server.function_output("DELIVERED")} != set(range(40)):
+        deadline = time.time() + 60
+        while time.time() < deadline and len(delivered()) < EVENTS // 2:
+            time.sleep(0.1)
+        server.kill9()
+        assert len(delivered()) < EVENTS, "the second kill must interrupt the queue too"
+        server.start()
+        deadline = time.time() + 180
+        while time.time() < deadline and delivered() != set(range(EVENTS)):
             time.sleep(0.25)
         lines = server.function_output("DELIVERED")
-        assert {line["n"] for line in lines} == set(range(40)), server.log()[-3000:]
+        assert delivered() == set(range(EVENTS)), server.log()[-3000:]
         for line in lines:
-            assert line["tenant"] == f"tenant-{line['n'] % 3}"
+            assert line["tenant"] == f"tenant-{line['n'] % 10}"
             assert line["id"] == accepted[line["n"]]
+        pending = lambda: requests.get(f"{server.url}/metrics", timeout=10).text.count("alcove_async_events_pending 0\n")
+        deadline = time.time() + 30
+        while time.time() < deadline and not pending():
+            time.sleep(0.1)
+        assert pending(), "the queue drains once every event has run"
     finally:
         server.stop()

@@ -7,13 +7,20 @@
 //!
 //! The dispatcher polls the queue for due events, runs up to `concurrency` of them at a
 //! time through the environment manager (with the tenant id they were accepted with), and
-//! reschedules failures with a linear backoff: 1 minute, then 2, by default.
+//! reschedules failures with a linear backoff: 1 minute, then 2, by default. Each
+//! qualifier's event invoke config sets the retries (0 to 2) and the maximum event age;
+//! its destinations receive Lambda's invocation record on success or on failure for
+//! good, and a failure with nowhere to go is kept as a dead letter. Events over a
+//! concurrency limit stay queued and are tried again a second later, without counting
+//! an attempt.
 
 use std::collections::HashSet;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use alcove_core::{EventQueue, QueuedEvent, Store};
+use alcove_core::event_config::destination_function;
+use alcove_core::{DeadLetter, EventInvokeConfig, EventQueue, FailureCondition, Qualifier, QueuedEvent, Store, Version};
+use serde_json::{json, Value};
 use alcove_envs::{InvokeError, InvokeRequest, InvokeTarget, Manager};
 use alcove_store::CodeStore;
 use bytes::Bytes;
@@ -23,8 +30,6 @@ use tokio::sync::{Notify, Semaphore};
 pub struct AsyncSettings {
     /// Delay before retry `n` is `n × retry_base`.
     pub retry_base: Duration,
-    /// Retries after the first attempt.
-    pub max_retries: u32,
     /// Events running at once.
     pub concurrency: usize,
     /// Region of the invoked function ARN the runtime sees.
@@ -33,7 +38,7 @@ pub struct AsyncSettings {
 
 impl Default for AsyncSettings {
     fn default() -> Self {
-        AsyncSettings { retry_base: Duration::from_secs(60), max_retries: 2, concurrency: 16, region: "us-east-1".into() }
+        AsyncSettings { retry_base: Duration::from_secs(60), concurrency: 16, region: "us-east-1".into() }
     }
 }
 
@@ -153,9 +158,31 @@ impl Worker {
 
     /// Runs one event and records what became of it.
     async fn deliver(&self, event: QueuedEvent) {
+        let qualifier = event.qualifier.clone().unwrap_or_else(|| "$LATEST".to_owned());
+        let config = match self.store.get_event_invoke_config(&event.function, &qualifier).await {
+            Ok(config) => config,
+            Err(e) => {
+                tracing::error!(request_id = %event.id, error = %e, "cannot read async settings; trying again later");
+                self.record(&event, self.queue.reschedule(&event.id, event.attempts, now_ms() + THROTTLE_DELAY.as_millis() as i64).await);
+                return;
+            }
+        };
+        let max_age_ms = i64::from(EventInvokeConfig::max_age_secs(config.as_ref())) * 1000;
+        if now_ms() - event.enqueued_ms > max_age_ms {
+            self.failed_for_good(&event, config.as_ref(), FailureCondition::EventAgeExceeded, None).await;
+            return;
+        }
         let outcome = self.attempt(&event).await;
         let result = match outcome {
-            Attempt::Done => self.queue.complete(&event.id).await,
+            Attempt::Done(response) => {
+                if let Some(destination) = config.as_ref().and_then(|c| c.on_success.clone()) {
+                    let record = destination_record(&self.settings.region, &event, "Success", event.attempts + 1, Some(&response));
+                    if let Err(reason) = self.send_to(&destination, &event, record).await {
+                        tracing::warn!(request_id = %event.id, destination, reason, "on-success destination not reached");
+                    }
+                }
+                self.queue.complete(&event.id).await
+            }
             Attempt::Dropped(reason) => {
                 tracing::warn!(request_id = %event.id, function = %event.function, reason, "async event dropped");
                 self.queue.complete(&event.id).await
@@ -163,26 +190,107 @@ impl Worker {
             Attempt::Throttled => {
                 self.queue.reschedule(&event.id, event.attempts, now_ms() + THROTTLE_DELAY.as_millis() as i64).await
             }
-            Attempt::Failed => {
+            Attempt::Failed(response) => {
                 let attempts = event.attempts + 1;
-                if attempts > self.settings.max_retries {
-                    tracing::warn!(
-                        request_id = %event.id,
-                        function = %event.function,
-                        attempts,
-                        "async event failed on every attempt; discarded"
-                    );
-                    self.queue.complete(&event.id).await
-                } else {
-                    let delay = self.settings.retry_base * attempts;
-                    tracing::info!(request_id = %event.id, attempts, delay_ms = delay.as_millis() as u64, "async event will be retried");
-                    self.queue.reschedule(&event.id, attempts, now_ms() + delay.as_millis() as i64).await
+                if attempts > EventInvokeConfig::retries(config.as_ref()) {
+                    let event = QueuedEvent { attempts, ..event };
+                    self.failed_for_good(&event, config.as_ref(), FailureCondition::RetriesExhausted, Some(&response)).await;
+                    return;
                 }
+                let delay = self.settings.retry_base * attempts;
+                tracing::info!(request_id = %event.id, attempts, delay_ms = delay.as_millis() as u64, "async event will be retried");
+                self.queue.reschedule(&event.id, attempts, now_ms() + delay.as_millis() as i64).await
             }
         };
+        self.record(&event, result);
+    }
+
+    fn record(&self, event: &QueuedEvent, result: alcove_core::Result<()>) {
         if let Err(e) = result {
             tracing::error!(request_id = %event.id, error = %e, "cannot record an async event's outcome");
         }
+    }
+
+    /// An event that will not run again: to the on-failure destination if there is one
+    /// and it can be reached, to the dead letters otherwise; then off the queue. The
+    /// record is written before the event leaves the queue, so a crash in between repeats
+    /// the hand-over rather than losing the event.
+    async fn failed_for_good(
+        &self,
+        event: &QueuedEvent,
+        config: Option<&EventInvokeConfig>,
+        condition: FailureCondition,
+        response: Option<&Response>,
+    ) {
+        tracing::warn!(request_id = %event.id, function = %event.function, attempts = event.attempts, condition = condition.as_str(), "async event failed for good");
+        let record = destination_record(&self.settings.region, event, condition.as_str(), event.attempts, response);
+        let sent = match config.and_then(|c| c.on_failure.clone()) {
+            Some(destination) => match self.send_to(&destination, event, record.clone()).await {
+                Ok(()) => true,
+                Err(reason) => {
+                    tracing::warn!(request_id = %event.id, destination, reason, "on-failure destination not reached; kept as a dead letter");
+                    false
+                }
+            },
+            None => false,
+        };
+        if !sent {
+            let letter = DeadLetter {
+                id: event.id.clone(),
+                function: event.function.clone(),
+                qualifier: event.qualifier.clone(),
+                tenant: event.tenant.clone(),
+                record,
+                failed_ms: now_ms(),
+            };
+            if let Err(e) = self.store.add_dead_letter(letter).await {
+                tracing::error!(request_id = %event.id, error = %e, "cannot keep a dead letter; the event stays queued");
+                self.record(event, self.queue.reschedule(&event.id, event.attempts, now_ms() + THROTTLE_DELAY.as_millis() as i64).await);
+                return;
+            }
+        }
+        self.record(event, self.queue.complete(&event.id).await);
+    }
+
+    /// Queues `record` as an Event invocation of the destination function, for the same
+    /// tenant when the destination isolates tenants.
+    async fn send_to(&self, destination: &str, event: &QueuedEvent, record: Value) -> Result<(), String> {
+        let reference = destination_function(destination).map_err(|e| e.to_string())?;
+        let version = match &reference.qualifier {
+            None | Some(Qualifier::Latest) => Version::Latest,
+            Some(Qualifier::Version(n)) => Version::Published(*n),
+            Some(Qualifier::Alias(alias)) => match self.store.get_alias(&reference.name, alias).await {
+                Ok(Some(alias)) => alias.version,
+                Ok(None) => return Err(format!("no alias {alias} of {}", reference.name)),
+                Err(e) => return Err(e.to_string()),
+            },
+        };
+        let target = match self.store.get_function(&reference.name, version).await {
+            Ok(Some(config)) => config,
+            Ok(None) => return Err(format!("no function {destination}")),
+            Err(e) => return Err(e.to_string()),
+        };
+        let tenant = match (target.tenancy, &event.tenant) {
+            (Some(_), Some(tenant)) => Some(tenant.clone()),
+            (Some(_), None) => return Err("the destination isolates tenants and the event has no tenant".into()),
+            (None, _) => None,
+        };
+        let now = now_ms();
+        let queued = QueuedEvent {
+            id: uuid::Uuid::new_v4().to_string(),
+            function: target.name,
+            version,
+            qualifier: reference.qualifier.as_ref().map(ToString::to_string),
+            tenant,
+            payload: record.to_string().into_bytes(),
+            client_context: None,
+            attempts: 0,
+            next_attempt_ms: now,
+            enqueued_ms: now,
+        };
+        self.queue.enqueue(queued).await.map_err(|e| e.to_string())?;
+        self.wake.notify_one();
+        Ok(())
     }
 
     async fn attempt(&self, event: &QueuedEvent) -> Attempt {
@@ -198,6 +306,7 @@ impl Worker {
             Some(q) => format!("{}:{q}", config.arn(&self.settings.region)),
             None => config.arn(&self.settings.region),
         };
+        let executed_version = config.version.to_string();
         let target = InvokeTarget {
             task_root: self.code.task_root(&config.code.sha256_hex),
             tenant: event.tenant.clone(),
@@ -212,17 +321,54 @@ impl Worker {
             may_wait: false,
         };
         match self.envs.invoke(target, request).await {
-            Ok(response) if response.result.is_ok() => Attempt::Done,
-            Ok(_) => Attempt::Failed,
+            Ok(response) => match response.result {
+                Ok(body) => Attempt::Done(Response { executed_version, function_error: false, body }),
+                Err(failure) => Attempt::Failed(Response { executed_version, function_error: true, body: failure.body }),
+            },
             Err(InvokeError::AtCapacity(_) | InvokeError::Throttled(_)) => Attempt::Throttled,
             Err(InvokeError::IsolationUnavailable(_)) => Attempt::Dropped("this server cannot isolate tenants"),
         }
     }
 }
 
+/// What the function answered.
+struct Response {
+    executed_version: String,
+    function_error: bool,
+    body: Bytes,
+}
+
+/// Lambda's invocation record for destinations.
+fn destination_record(region: &str, event: &QueuedEvent, condition: &str, invoke_count: u32, response: Option<&Response>) -> Value {
+    let arn = format!("{}:{}", event.function.arn(region), event.qualifier.as_deref().unwrap_or("$LATEST"));
+    let as_json = |bytes: &[u8]| serde_json::from_slice::<Value>(bytes).unwrap_or_else(|_| Value::String(String::from_utf8_lossy(bytes).into_owned()));
+    let mut record = json!({
+        "version": "1.0",
+        "timestamp": chrono::Utc::now().format("%Y-%m-%dT%H:%M:%S%.3fZ").to_string(),
+        "requestContext": {
+            "requestId": event.id,
+            "functionArn": arn,
+            "condition": condition,
+            "approximateInvokeCount": invoke_count,
+        },
+        "requestPayload": as_json(&event.payload),
+    });
+    if let Some(tenant) = &event.tenant {
+        record["requestContext"]["tenantId"] = json!(tenant.as_str());
+    }
+    if let Some(response) = response {
+        record["responseContext"] = json!({ "statusCode": 200, "executedVersion": response.executed_version });
+        if response.function_error {
+            record["responseContext"]["functionError"] = json!("Unhandled");
+        }
+        record["responsePayload"] = as_json(&response.body);
+    }
+    record
+}
+
 enum Attempt {
-    Done,
-    Failed,
+    Done(Response),
+    Failed(Response),
     Throttled,
     Dropped(&'static str),
 }

@@ -7,6 +7,7 @@
 
 pub mod apigateway;
 pub mod error;
+pub mod event_config;
 pub mod function;
 pub mod limits;
 pub mod names;
@@ -17,6 +18,7 @@ pub mod tenant;
 pub mod usage;
 
 pub use error::{Error, Result};
+pub use event_config::{DeadLetter, EventInvokeConfig, FailureCondition};
 pub use function::{
     Architecture, CodeRef, FunctionConfig, FunctionSettings, SettingsPatch, Version, LIMITS,
 };

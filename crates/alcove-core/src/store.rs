@@ -10,6 +10,7 @@ use crate::apigateway::{Deployment, RestApi, Stage, StageName};
 use crate::error::{Error, Result};
 use crate::function::{FunctionConfig, Version};
 use crate::names::{AliasName, FunctionName};
+use crate::event_config::{DeadLetter, EventInvokeConfig};
 use crate::limits::TenantLimits;
 use crate::tags::Tags;
 use crate::usage::{UsageFilter, UsageRecord};
@@ -126,6 +127,17 @@ pub trait Store: Send + Sync + 'static {
     async fn put_tenant_limits(&self, name: &FunctionName, limits: TenantLimits) -> Result<()>;
     async fn get_tenant_limits(&self, name: &FunctionName) -> Result<Option<TenantLimits>>;
     async fn list_tenant_limits(&self) -> Result<Vec<(FunctionName, TenantLimits)>>;
+    /// Sets the async settings of one qualifier (`$LATEST`, a version or an alias).
+    async fn put_event_invoke_config(&self, name: &FunctionName, qualifier: &str, config: EventInvokeConfig) -> Result<()>;
+    async fn get_event_invoke_config(&self, name: &FunctionName, qualifier: &str) -> Result<Option<EventInvokeConfig>>;
+    /// Removes one qualifier's settings; false if there were none.
+    async fn delete_event_invoke_config(&self, name: &FunctionName, qualifier: &str) -> Result<bool>;
+    /// Every qualifier's settings of a function, by qualifier.
+    async fn list_event_invoke_configs(&self, name: &FunctionName) -> Result<Vec<(String, EventInvokeConfig)>>;
+    /// Keeps an event that failed for good with no destination.
+    async fn add_dead_letter(&self, letter: DeadLetter) -> Result<()>;
+    /// Dead letters, newest first, of one function or all.
+    async fn list_dead_letters(&self, name: Option<FunctionName>, limit: usize) -> Result<Vec<DeadLetter>>;
     /// Adds counters to their hourly buckets.
     async fn add_usage(&self, records: Vec<UsageRecord>) -> Result<()>;
     /// Usage matching `filter`, summed over hours per (function, tenant, architecture,

@@ -10,7 +10,7 @@ use alcove_core::store::{AccountUsage, LatestUpdate, PublishRequest};
 use alcove_core::{
     plan_publish, Alias, AliasName, AliasPatch, Error, EventQueue, FunctionConfig, FunctionName, Page,
     QueuedEvent, Result, Store, Tags, TenantId, TenantLimits, Version, validate_tags, Architecture, UsageCounters,
-    UsageFilter, UsageKey, UsageRecord,
+    UsageFilter, UsageKey, UsageRecord, DeadLetter, EventInvokeConfig,
 };
 use async_trait::async_trait;
 use alcove_core::apigateway::{Deployment, RestApi, Stage};
@@ -68,6 +68,19 @@ CREATE TABLE IF NOT EXISTS usage (
     billed_ms    INTEGER NOT NULL,
     PRIMARY KEY (function, tenant, hour, architecture, memory_mb)
 );
+CREATE TABLE IF NOT EXISTS event_invoke_configs (
+    function  TEXT NOT NULL REFERENCES functions(name) ON DELETE CASCADE,
+    qualifier TEXT NOT NULL,
+    config    TEXT NOT NULL,
+    PRIMARY KEY (function, qualifier)
+);
+CREATE TABLE IF NOT EXISTS dead_letters (
+    id        TEXT PRIMARY KEY,
+    function  TEXT NOT NULL,
+    failed_ms INTEGER NOT NULL,
+    letter    TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS dead_letters_by_function ON dead_letters (function, failed_ms);
 CREATE TABLE IF NOT EXISTS tenant_limits (
     function TEXT PRIMARY KEY REFERENCES functions(name) ON DELETE CASCADE,
     limits   TEXT NOT NULL
@@ -663,6 +676,99 @@ impl Store for SqliteStore {
                 .collect::<rusqlite::Result<Vec<_>>>()
                 .map_err(sql)?;
             rows.into_iter().map(|(name, raw)| Ok((FunctionName::parse(&name)?, from_json(&raw)?))).collect()
+        })
+        .await
+    }
+
+    async fn put_event_invoke_config(&self, name: &FunctionName, qualifier: &str, config: EventInvokeConfig) -> Result<()> {
+        let (name, qualifier) = (name.clone(), qualifier.to_owned());
+        self.transaction(move |tx| {
+            if load_latest(tx, &name)?.is_none() {
+                return Err(not_found(&name));
+            }
+            tx.execute(
+                "INSERT INTO event_invoke_configs (function, qualifier, config) VALUES (?1, ?2, ?3) \
+                 ON CONFLICT (function, qualifier) DO UPDATE SET config = excluded.config",
+                params![name.as_str(), qualifier, to_json(&config)?],
+            )
+            .map_err(sql)?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn get_event_invoke_config(&self, name: &FunctionName, qualifier: &str) -> Result<Option<EventInvokeConfig>> {
+        let (name, qualifier) = (name.clone(), qualifier.to_owned());
+        self.transaction(move |tx| {
+            tx.query_row(
+                "SELECT config FROM event_invoke_configs WHERE function = ?1 AND qualifier = ?2",
+                params![name.as_str(), qualifier],
+                |row| row.get::<_, String>(0),
+            )
+            .optional()
+            .map_err(sql)?
+            .map(|raw| from_json(&raw))
+            .transpose()
+        })
+        .await
+    }
+
+    async fn delete_event_invoke_config(&self, name: &FunctionName, qualifier: &str) -> Result<bool> {
+        let (name, qualifier) = (name.clone(), qualifier.to_owned());
+        self.transaction(move |tx| {
+            let deleted = tx
+                .execute(
+                    "DELETE FROM event_invoke_configs WHERE function = ?1 AND qualifier = ?2",
+                    params![name.as_str(), qualifier],
+                )
+                .map_err(sql)?;
+            Ok(deleted > 0)
+        })
+        .await
+    }
+
+    async fn list_event_invoke_configs(&self, name: &FunctionName) -> Result<Vec<(String, EventInvokeConfig)>> {
+        let name = name.clone();
+        self.transaction(move |tx| {
+            let mut statement = tx
+                .prepare("SELECT qualifier, config FROM event_invoke_configs WHERE function = ?1 ORDER BY qualifier")
+                .map_err(sql)?;
+            let rows = statement
+                .query_map(params![name.as_str()], |row| Ok((row.get::<_, String>(0)?, row.get::<_, String>(1)?)))
+                .map_err(sql)?
+                .collect::<rusqlite::Result<Vec<_>>>()
+                .map_err(sql)?;
+            rows.into_iter().map(|(qualifier, raw)| Ok((qualifier, from_json(&raw)?))).collect()
+        })
+        .await
+    }
+
+    async fn add_dead_letter(&self, letter: DeadLetter) -> Result<()> {
+        self.transaction(move |tx| {
+            tx.execute(
+                "INSERT INTO dead_letters (id, function, failed_ms, letter) VALUES (?1, ?2, ?3, ?4) ON CONFLICT (id) DO NOTHING",
+                params![letter.id, letter.function.as_str(), letter.failed_ms, to_json(&letter)?],
+            )
+            .map_err(sql)?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn list_dead_letters(&self, name: Option<FunctionName>, limit: usize) -> Result<Vec<DeadLetter>> {
+        self.transaction(move |tx| {
+            let mut statement = tx
+                .prepare(
+                    "SELECT letter FROM dead_letters WHERE (?1 IS NULL OR function = ?1) \
+                     ORDER BY failed_ms DESC, id LIMIT ?2",
+                )
+                .map_err(sql)?;
+            let rows = statement
+                .query_map(params![name.as_ref().map(FunctionName::as_str), limit as i64], |row| row.get::<_, String>(0))
+                .map_err(sql)?
+                .collect::<rusqlite::Result<Vec<_>>>()
+                .map_err(sql)?;
+            rows.iter().map(|raw| from_json(raw)).collect()
         })
         .await
     }

@@ -29,6 +29,8 @@ enum Command {
     TenantLimits(cli::tenant_limits::TenantLimitsArgs),
     /// The execution environments alive on a running server.
     Envs(cli::envs::EnvsArgs),
+    /// Async invocations that failed for good with no on-failure destination.
+    DeadLetters(cli::dead_letters::DeadLettersArgs),
 }
 
 fn main() -> anyhow::Result<()> {
@@ -46,5 +48,6 @@ fn main() -> anyhow::Result<()> {
         Command::Usage(args) => cli::usage::run(args),
         Command::TenantLimits(args) => cli::tenant_limits::run(args),
         Command::Envs(args) => cli::envs::run(args),
+        Command::DeadLetters(args) => cli::dead_letters::run(args),
     }
 }

@@ -4,6 +4,7 @@ mod account;
 mod aliases;
 mod code;
 mod concurrency;
+mod event_invoke_config;
 mod functions;
 pub(crate) mod invoke;
 mod tags;
@@ -38,6 +39,14 @@ pub fn routes() -> Router<AppState> {
         )
         .route("/2019-09-30/functions/{function}/concurrency", get(concurrency::get))
         .route("/2015-03-31/functions/{function}/invocations", post(invoke::invoke))
+        .route(
+            "/2019-09-25/functions/{function}/event-invoke-config",
+            put(event_invoke_config::put)
+                .post(event_invoke_config::update)
+                .get(event_invoke_config::get)
+                .delete(event_invoke_config::delete),
+        )
+        .route("/2019-09-25/functions/{function}/event-invoke-config/list", get(event_invoke_config::list))
         .route("/2017-03-31/tags/{resource}", get(tags::list).post(tags::tag).delete(tags::untag))
         .route("/2016-08-19/account-settings", get(account::settings))
         .route("/2016-08-19/account-settings/", get(account::settings))

@@ -1,8 +1,10 @@
 //! Alcove's own API, under `/alcove/v1`: what Lambda has no operation for. Per-tenant
-//! concurrency limits, usage and billing reports, the live list of environments. The
+//! concurrency limits, usage and billing reports, the live list of environments, the
+//! dead letters of async invocation; and `/metrics` for Prometheus. The
 //! wire style follows Lambda's (PascalCase JSON, the same error shapes), so the same
 //! clients and habits work.
 
+mod dead_letters;
 mod environments;
 mod metrics;
 mod tenant_limits;
@@ -25,5 +27,6 @@ pub fn routes() -> Router<AppState> {
         )
         .route("/alcove/v1/usage", get(usage::report))
         .route("/alcove/v1/environments", get(environments::list))
+        .route("/alcove/v1/dead-letters", get(dead_letters::list))
         .route("/metrics", get(metrics::render))
 }

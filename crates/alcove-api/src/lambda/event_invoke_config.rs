@@ -1,0 +1,193 @@
+//! Put/Update/Get/Delete/ListFunctionEventInvokeConfigs: retries, maximum event age and
+//! destinations of asynchronous invocations, per qualifier (`$LATEST` when none).
+
+use alcove_core::event_config::{destination_function, validate_event_age, validate_retry_attempts};
+use alcove_core::{EventInvokeConfig, FunctionName, FunctionRef, Qualifier};
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::Json;
+use serde::Deserialize;
+use serde_json::{json, Value};
+
+use super::{function_ref, page_size, resolve, unqualified, with_function_not_found};
+use crate::error::{ApiError, ApiResult};
+use crate::request::{AwsJson, Region};
+use crate::wire::{page_document, QualifierQuery};
+use crate::AppState;
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct EventInvokeConfigRequest {
+    pub maximum_retry_attempts: Option<i64>,
+    pub maximum_event_age_in_seconds: Option<i64>,
+    pub destination_config: Option<DestinationConfigInput>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct DestinationConfigInput {
+    pub on_success: Option<DestinationInput>,
+    pub on_failure: Option<DestinationInput>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct DestinationInput {
+    pub destination: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct ListConfigsQuery {
+    pub marker: Option<String>,
+    pub max_items: Option<String>,
+}
+
+/// The function and the qualifier the settings belong to; the qualifier must exist.
+async fn target(state: &AppState, function: &str, qualifier: Option<&str>, region: &str) -> ApiResult<(FunctionName, String)> {
+    let reference = function_ref(function, qualifier)?;
+    resolve(state, &reference, region).await?;
+    let qualifier = reference.qualifier.as_ref().map(ToString::to_string).unwrap_or_else(|| Qualifier::Latest.to_string());
+    Ok((reference.name, qualifier))
+}
+
+fn document(name: &FunctionName, qualifier: &str, config: &EventInvokeConfig, region: &str) -> Value {
+    let mut doc = json!({
+        "FunctionArn": format!("{}:{qualifier}", name.arn(region)),
+        "LastModified": config.last_modified.timestamp_millis() as f64 / 1000.0,
+        "DestinationConfig": {},
+    });
+    if let Some(n) = config.maximum_retry_attempts {
+        doc["MaximumRetryAttempts"] = json!(n);
+    }
+    if let Some(n) = config.maximum_event_age_secs {
+        doc["MaximumEventAgeInSeconds"] = json!(n);
+    }
+    if let Some(arn) = &config.on_success {
+        doc["DestinationConfig"]["OnSuccess"] = json!({ "Destination": arn });
+    }
+    if let Some(arn) = &config.on_failure {
+        doc["DestinationConfig"]["OnFailure"] = json!({ "Destination": arn });
+    }
+    doc
+}
+
+/// Applies `request` to `base` (Put starts from nothing, Update from what is stored).
+fn apply(base: Option<EventInvokeConfig>, request: EventInvokeConfigRequest) -> ApiResult<EventInvokeConfig> {
+    let mut config = base.unwrap_or(EventInvokeConfig {
+        maximum_retry_attempts: None,
+        maximum_event_age_secs: None,
+        on_success: None,
+        on_failure: None,
+        last_modified: chrono::Utc::now(),
+    });
+    if let Some(n) = request.maximum_retry_attempts {
+        config.maximum_retry_attempts = Some(validate_retry_attempts(n)?);
+    }
+    if let Some(n) = request.maximum_event_age_in_seconds {
+        config.maximum_event_age_secs = Some(validate_event_age(n)?);
+    }
+    if let Some(destinations) = request.destination_config {
+        let check = |input: Option<DestinationInput>| -> ApiResult<Option<String>> {
+            match input.and_then(|d| d.destination) {
+                None => Ok(None),
+                Some(arn) => {
+                    destination_function(&arn)?;
+                    Ok(Some(arn))
+                }
+            }
+        };
+        if let Some(arn) = check(destinations.on_success)? {
+            config.on_success = Some(arn);
+        }
+        if let Some(arn) = check(destinations.on_failure)? {
+            config.on_failure = Some(arn);
+        }
+    }
+    config.last_modified = chrono::Utc::now();
+    Ok(config)
+}
+
+fn none_configured(name: &FunctionName, qualifier: &str, region: &str) -> ApiError {
+    ApiError::not_found(format!("The function {}:{qualifier} doesn't have an EventInvokeConfig", name.arn(region)))
+}
+
+pub async fn put(
+    State(state): State<AppState>,
+    Region(region): Region,
+    Path(function): Path<String>,
+    Query(query): Query<QualifierQuery>,
+    AwsJson(request): AwsJson<EventInvokeConfigRequest>,
+) -> ApiResult<Json<Value>> {
+    let (name, qualifier) = target(&state, &function, query.qualifier.as_deref(), &region).await?;
+    let config = apply(None, request)?;
+    state
+        .store
+        .put_event_invoke_config(&name, &qualifier, config.clone())
+        .await
+        .map_err(|e| with_function_not_found(e, &name, &region))?;
+    Ok(Json(document(&name, &qualifier, &config, &region)))
+}
+
+pub async fn update(
+    State(state): State<AppState>,
+    Region(region): Region,
+    Path(function): Path<String>,
+    Query(query): Query<QualifierQuery>,
+    AwsJson(request): AwsJson<EventInvokeConfigRequest>,
+) -> ApiResult<Json<Value>> {
+    let (name, qualifier) = target(&state, &function, query.qualifier.as_deref(), &region).await?;
+    let current = state.store.get_event_invoke_config(&name, &qualifier).await?;
+    let config = apply(current, request)?;
+    state
+        .store
+        .put_event_invoke_config(&name, &qualifier, config.clone())
+        .await
+        .map_err(|e| with_function_not_found(e, &name, &region))?;
+    Ok(Json(document(&name, &qualifier, &config, &region)))
+}
+
+pub async fn get(
+    State(state): State<AppState>,
+    Region(region): Region,
+    Path(function): Path<String>,
+    Query(query): Query<QualifierQuery>,
+) -> ApiResult<Json<Value>> {
+    let (name, qualifier) = target(&state, &function, query.qualifier.as_deref(), &region).await?;
+    let config = state
+        .store
+        .get_event_invoke_config(&name, &qualifier)
+        .await?
+        .ok_or_else(|| none_configured(&name, &qualifier, &region))?;
+    Ok(Json(document(&name, &qualifier, &config, &region)))
+}
+
+pub async fn delete(
+    State(state): State<AppState>,
+    Region(region): Region,
+    Path(function): Path<String>,
+    Query(query): Query<QualifierQuery>,
+) -> ApiResult<StatusCode> {
+    let (name, qualifier) = target(&state, &function, query.qualifier.as_deref(), &region).await?;
+    if !state.store.delete_event_invoke_config(&name, &qualifier).await? {
+        return Err(none_configured(&name, &qualifier, &region));
+    }
+    Ok(StatusCode::NO_CONTENT)
+}
+
+pub async fn list(
+    State(state): State<AppState>,
+    Region(region): Region,
+    Path(function): Path<String>,
+    Query(query): Query<ListConfigsQuery>,
+) -> ApiResult<Json<Value>> {
+    let name = unqualified(&function)?;
+    resolve(&state, &FunctionRef::parse(name.as_str())?, &region).await?;
+    let limit = page_size(query.max_items.as_deref())?;
+    let all = state.store.list_event_invoke_configs(&name).await?;
+    let after: Vec<&(String, EventInvokeConfig)> =
+        all.iter().filter(|(q, _)| query.marker.as_ref().is_none_or(|m| q.as_str() > m.as_str())).collect();
+    let next_marker = (after.len() > limit).then(|| after[limit - 1].0.clone());
+    let items = after.iter().take(limit).map(|(q, c)| document(&name, q, c, &region)).collect();
+    Ok(Json(page_document("FunctionEventInvokeConfigs", items, next_marker)))
+}
