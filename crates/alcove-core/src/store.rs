@@ -134,6 +134,12 @@ pub trait Store: Send + Sync + 'static {
     async fn delete_event_invoke_config(&self, name: &FunctionName, qualifier: &str) -> Result<bool>;
     /// Every qualifier's settings of a function, by qualifier.
     async fn list_event_invoke_configs(&self, name: &FunctionName) -> Result<Vec<(String, EventInvokeConfig)>>;
+    /// Adds a statement to a qualifier's resource policy; a taken statement id is a conflict.
+    async fn add_permission(&self, name: &FunctionName, qualifier: &str, statement_id: &str, statement: serde_json::Value) -> Result<()>;
+    /// Removes a statement; false if there was none with that id.
+    async fn remove_permission(&self, name: &FunctionName, qualifier: &str, statement_id: &str) -> Result<bool>;
+    /// A qualifier's resource policy statements, in the order they were added.
+    async fn policy(&self, name: &FunctionName, qualifier: &str) -> Result<Vec<serde_json::Value>>;
     /// Keeps an event that failed for good with no destination.
     async fn add_dead_letter(&self, letter: DeadLetter) -> Result<()>;
     /// Dead letters, newest first, of one function or all.

@@ -74,6 +74,13 @@ CREATE TABLE IF NOT EXISTS event_invoke_configs (
     config    TEXT NOT NULL,
     PRIMARY KEY (function, qualifier)
 );
+CREATE TABLE IF NOT EXISTS policy_statements (
+    function     TEXT NOT NULL REFERENCES functions(name) ON DELETE CASCADE,
+    qualifier    TEXT NOT NULL,
+    statement_id TEXT NOT NULL,
+    statement    TEXT NOT NULL,
+    PRIMARY KEY (function, qualifier, statement_id)
+);
 CREATE TABLE IF NOT EXISTS dead_letters (
     id        TEXT PRIMARY KEY,
     function  TEXT NOT NULL,
@@ -739,6 +746,59 @@ impl Store for SqliteStore {
                 .collect::<rusqlite::Result<Vec<_>>>()
                 .map_err(sql)?;
             rows.into_iter().map(|(qualifier, raw)| Ok((qualifier, from_json(&raw)?))).collect()
+        })
+        .await
+    }
+
+    async fn add_permission(&self, name: &FunctionName, qualifier: &str, statement_id: &str, statement: serde_json::Value) -> Result<()> {
+        let (name, qualifier, statement_id) = (name.clone(), qualifier.to_owned(), statement_id.to_owned());
+        self.transaction(move |tx| {
+            if load_latest(tx, &name)?.is_none() {
+                return Err(not_found(&name));
+            }
+            let inserted = tx
+                .execute(
+                    "INSERT INTO policy_statements (function, qualifier, statement_id, statement) VALUES (?1, ?2, ?3, ?4) \
+                     ON CONFLICT DO NOTHING",
+                    params![name.as_str(), qualifier, statement_id, statement.to_string()],
+                )
+                .map_err(sql)?;
+            if inserted == 0 {
+                return Err(Error::Conflict(format!(
+                    "The statement id ({statement_id}) provided already exists. Please provide a new statement id, or remove the existing statement."
+                )));
+            }
+            Ok(())
+        })
+        .await
+    }
+
+    async fn remove_permission(&self, name: &FunctionName, qualifier: &str, statement_id: &str) -> Result<bool> {
+        let (name, qualifier, statement_id) = (name.clone(), qualifier.to_owned(), statement_id.to_owned());
+        self.transaction(move |tx| {
+            let deleted = tx
+                .execute(
+                    "DELETE FROM policy_statements WHERE function = ?1 AND qualifier = ?2 AND statement_id = ?3",
+                    params![name.as_str(), qualifier, statement_id],
+                )
+                .map_err(sql)?;
+            Ok(deleted > 0)
+        })
+        .await
+    }
+
+    async fn policy(&self, name: &FunctionName, qualifier: &str) -> Result<Vec<serde_json::Value>> {
+        let (name, qualifier) = (name.clone(), qualifier.to_owned());
+        self.transaction(move |tx| {
+            let mut statement = tx
+                .prepare("SELECT statement FROM policy_statements WHERE function = ?1 AND qualifier = ?2 ORDER BY rowid")
+                .map_err(sql)?;
+            let rows = statement
+                .query_map(params![name.as_str(), qualifier], |row| row.get::<_, String>(0))
+                .map_err(sql)?
+                .collect::<rusqlite::Result<Vec<_>>>()
+                .map_err(sql)?;
+            rows.iter().map(|raw| from_json(raw)).collect()
         })
         .await
     }

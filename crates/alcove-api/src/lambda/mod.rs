@@ -7,6 +7,7 @@ mod concurrency;
 mod event_invoke_config;
 mod functions;
 pub(crate) mod invoke;
+mod policy;
 mod tags;
 mod versions;
 
@@ -47,6 +48,8 @@ pub fn routes() -> Router<AppState> {
                 .delete(event_invoke_config::delete),
         )
         .route("/2019-09-25/functions/{function}/event-invoke-config/list", get(event_invoke_config::list))
+        .route("/2015-03-31/functions/{function}/policy", post(policy::add).get(policy::get))
+        .route("/2015-03-31/functions/{function}/policy/{statement}", axum::routing::delete(policy::remove))
         .route("/2017-03-31/tags/{resource}", get(tags::list).post(tags::tag).delete(tags::untag))
         .route("/2016-08-19/account-settings", get(account::settings))
         .route("/2016-08-19/account-settings/", get(account::settings))
