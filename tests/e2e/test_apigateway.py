@@ -44,18 +44,6 @@ TENANT_MAPPING = {"integration.request.header.X-Amz-Tenant-Id": "method.request.
 
 
 @pytest.fixture(scope="module")
-def server(tmp_path_factory):
-    server = Server(tmp_path_factory.mktemp("apigateway")).start()
-    yield server
-    server.stop()
-
-
-@pytest.fixture(scope="module")
-def lambda_client(server):
-    return server.client()
-
-
-@pytest.fixture(scope="module")
 def apigw(server):
     return server.client("apigateway")
 

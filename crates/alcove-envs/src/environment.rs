@@ -12,7 +12,6 @@ use bytes::Bytes;
 use nix::sys::signal::{killpg, Signal};
 use nix::unistd::Pid;
 use serde_json::json;
-use tokio::io::{AsyncBufReadExt, AsyncRead, BufReader};
 use tokio::net::TcpListener;
 use tokio::process::Child;
 
@@ -21,6 +20,7 @@ use crate::registry::{EnvState, EnvironmentInfo, Registration, Registry};
 use crate::launch::{self, RuntimeSettings};
 use alcove_sandbox::{Confinement, SandboxSpec};
 use crate::logs::LogStream;
+use crate::output::Output;
 use std::sync::Arc;
 
 /// Lambda's limit on initialisation.
@@ -73,6 +73,8 @@ pub(crate) struct Environment {
     memory_mb: u32,
     timeout: Duration,
     pending_init: Option<Duration>,
+    /// Copies the runtime's stdout and stderr into the log stream.
+    output: Output,
     /// The sandbox's cgroup and uid, when sandboxed.
     confinement: Option<Confinement>,
     /// Its entry in the live list, removed when the environment is dropped.
@@ -127,11 +129,12 @@ impl Environment {
             }
         };
         tracing::debug!(environment = %id, log = %log.path().display(), sandboxed = confinement.is_some(), "environment starting");
+        let mut output = Output::new();
         if let Some(out) = child.stdout.take() {
-            tokio::spawn(copy_lines(out, Arc::clone(&log)));
+            output.copy(out, Arc::clone(&log));
         }
         if let Some(err) = child.stderr.take() {
-            tokio::spawn(copy_lines(err, Arc::clone(&log)));
+            output.copy(err, Arc::clone(&log));
         }
         let outcome = tokio::time::timeout(INIT_TIMEOUT, async {
             tokio::select! {
@@ -169,6 +172,7 @@ impl Environment {
             memory_mb: config.settings.memory_mb,
             timeout: Duration::from_secs(u64::from(config.settings.timeout_secs)),
             pending_init: Some(init_duration),
+            output,
             confinement,
             registration: None,
         };
@@ -243,11 +247,8 @@ impl Environment {
             other => other,
         };
         let duration = started.elapsed();
-        // The runtime wrote its output before settling; let the pipe readers catch up so
-        // its lines land before END.
-        for _ in 0..4 {
-            tokio::task::yield_now().await;
-        }
+        // The runtime wrote its output before settling: it goes in before END.
+        self.output.settle().await;
         let init_duration = self.pending_init.take();
         let report = InvokeReport {
             duration,
@@ -377,9 +378,3 @@ fn epoch_ms() -> u64 {
         .unwrap_or_default()
 }
 
-async fn copy_lines(stream: impl AsyncRead + Unpin, log: Arc<LogStream>) {
-    let mut lines = BufReader::new(stream).lines();
-    while let Ok(Some(line)) = lines.next_line().await {
-        log.line(&line);
-    }
-}

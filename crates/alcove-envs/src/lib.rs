@@ -13,6 +13,7 @@ mod key;
 mod launch;
 mod logs;
 mod manager;
+mod output;
 mod registry;
 mod usage;
 

@@ -2,14 +2,14 @@
 //! destinations of asynchronous invocations, per qualifier (`$LATEST` when none).
 
 use alcove_core::event_config::{destination_function, validate_event_age, validate_retry_attempts};
-use alcove_core::{EventInvokeConfig, FunctionName, FunctionRef, Qualifier};
+use alcove_core::{EventInvokeConfig, FunctionName, FunctionRef};
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::Json;
 use serde::Deserialize;
 use serde_json::{json, Value};
 
-use super::{function_ref, page_size, resolve, unqualified, with_function_not_found};
+use super::{page_size, qualified_target, resolve, unqualified, with_function_not_found};
 use crate::error::{ApiError, ApiResult};
 use crate::request::{AwsJson, Region};
 use crate::wire::{page_document, QualifierQuery};
@@ -41,14 +41,6 @@ pub struct DestinationInput {
 pub struct ListConfigsQuery {
     pub marker: Option<String>,
     pub max_items: Option<String>,
-}
-
-/// The function and the qualifier the settings belong to; the qualifier must exist.
-async fn target(state: &AppState, function: &str, qualifier: Option<&str>, region: &str) -> ApiResult<(FunctionName, String)> {
-    let reference = function_ref(function, qualifier)?;
-    resolve(state, &reference, region).await?;
-    let qualifier = reference.qualifier.as_ref().map(ToString::to_string).unwrap_or_else(|| Qualifier::Latest.to_string());
-    Ok((reference.name, qualifier))
 }
 
 fn document(name: &FunctionName, qualifier: &str, config: &EventInvokeConfig, region: &str) -> Value {
@@ -112,6 +104,26 @@ fn none_configured(name: &FunctionName, qualifier: &str, region: &str) -> ApiErr
     ApiError::not_found(format!("The function {}:{qualifier} doesn't have an EventInvokeConfig", name.arn(region)))
 }
 
+/// Put (`merge` false: the request replaces what is stored) and Update (`merge` true).
+async fn save(
+    state: &AppState,
+    region: &str,
+    function: &str,
+    qualifier: Option<&str>,
+    request: EventInvokeConfigRequest,
+    merge: bool,
+) -> ApiResult<Json<Value>> {
+    let (name, qualifier, _) = qualified_target(state, function, qualifier, region).await?;
+    let current = if merge { state.store.get_event_invoke_config(&name, &qualifier).await? } else { None };
+    let config = apply(current, request)?;
+    state
+        .store
+        .put_event_invoke_config(&name, &qualifier, config.clone())
+        .await
+        .map_err(|e| with_function_not_found(e, &name, region))?;
+    Ok(Json(document(&name, &qualifier, &config, region)))
+}
+
 pub async fn put(
     State(state): State<AppState>,
     Region(region): Region,
@@ -119,14 +131,7 @@ pub async fn put(
     Query(query): Query<QualifierQuery>,
     AwsJson(request): AwsJson<EventInvokeConfigRequest>,
 ) -> ApiResult<Json<Value>> {
-    let (name, qualifier) = target(&state, &function, query.qualifier.as_deref(), &region).await?;
-    let config = apply(None, request)?;
-    state
-        .store
-        .put_event_invoke_config(&name, &qualifier, config.clone())
-        .await
-        .map_err(|e| with_function_not_found(e, &name, &region))?;
-    Ok(Json(document(&name, &qualifier, &config, &region)))
+    save(&state, &region, &function, query.qualifier.as_deref(), request, false).await
 }
 
 pub async fn update(
@@ -136,15 +141,7 @@ pub async fn update(
     Query(query): Query<QualifierQuery>,
     AwsJson(request): AwsJson<EventInvokeConfigRequest>,
 ) -> ApiResult<Json<Value>> {
-    let (name, qualifier) = target(&state, &function, query.qualifier.as_deref(), &region).await?;
-    let current = state.store.get_event_invoke_config(&name, &qualifier).await?;
-    let config = apply(current, request)?;
-    state
-        .store
-        .put_event_invoke_config(&name, &qualifier, config.clone())
-        .await
-        .map_err(|e| with_function_not_found(e, &name, &region))?;
-    Ok(Json(document(&name, &qualifier, &config, &region)))
+    save(&state, &region, &function, query.qualifier.as_deref(), request, true).await
 }
 
 pub async fn get(
@@ -153,7 +150,7 @@ pub async fn get(
     Path(function): Path<String>,
     Query(query): Query<QualifierQuery>,
 ) -> ApiResult<Json<Value>> {
-    let (name, qualifier) = target(&state, &function, query.qualifier.as_deref(), &region).await?;
+    let (name, qualifier, _) = qualified_target(&state, &function, query.qualifier.as_deref(), &region).await?;
     let config = state
         .store
         .get_event_invoke_config(&name, &qualifier)
@@ -168,7 +165,7 @@ pub async fn delete(
     Path(function): Path<String>,
     Query(query): Query<QualifierQuery>,
 ) -> ApiResult<StatusCode> {
-    let (name, qualifier) = target(&state, &function, query.qualifier.as_deref(), &region).await?;
+    let (name, qualifier, _) = qualified_target(&state, &function, query.qualifier.as_deref(), &region).await?;
     if !state.store.delete_event_invoke_config(&name, &qualifier).await? {
         return Err(none_configured(&name, &qualifier, &region));
     }

@@ -112,6 +112,25 @@ pub(crate) async fn resolve(state: &AppState, reference: &FunctionRef, region: &
         .ok_or_else(|| function_not_found(&reference.name, region, reference.qualifier.as_ref()))
 }
 
+/// A function and one of its qualifiers (`$LATEST` when none), both existing: what
+/// per-qualifier settings (event invoke configs, resource policies) are keyed by. Also
+/// returns the ARN the qualifier designates.
+pub(crate) async fn qualified_target(
+    state: &AppState,
+    function: &str,
+    qualifier: Option<&str>,
+    region: &str,
+) -> ApiResult<(FunctionName, String, String)> {
+    let reference = function_ref(function, qualifier)?;
+    resolve(state, &reference, region).await?;
+    let arn = match &reference.qualifier {
+        Some(q) => format!("{}:{q}", reference.name.arn(region)),
+        None => reference.name.arn(region),
+    };
+    let qualifier = reference.qualifier.as_ref().map(ToString::to_string).unwrap_or_else(|| Qualifier::Latest.to_string());
+    Ok((reference.name, qualifier, arn))
+}
+
 /// `MaxItems` of the listing operations: 1..=10000, default 50.
 pub(crate) fn page_size(max_items: Option<&str>) -> ApiResult<usize> {
     match max_items {

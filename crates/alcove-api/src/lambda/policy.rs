@@ -5,14 +5,13 @@
 //! not enforced: the server has one account and no IAM, and every caller that reaches it
 //! may invoke.
 
-use alcove_core::{FunctionName, Qualifier};
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::Json;
 use serde::Deserialize;
 use serde_json::{json, Value};
 
-use super::{function_ref, resolve};
+use super::{function_ref, qualified_target, resolve};
 use crate::error::{ApiError, ApiResult};
 use crate::request::{AwsJson, Region};
 use crate::wire::QualifierQuery;
@@ -57,18 +56,6 @@ fn principal(raw: &str) -> Value {
     }
 }
 
-/// The function and qualifier a request designates; both must exist.
-async fn target(state: &AppState, function: &str, qualifier: Option<&str>, region: &str) -> ApiResult<(FunctionName, String, String)> {
-    let reference = function_ref(function, qualifier)?;
-    resolve(state, &reference, region).await?;
-    let resource = match &reference.qualifier {
-        Some(q) => format!("{}:{q}", reference.name.arn(region)),
-        None => reference.name.arn(region),
-    };
-    let qualifier = reference.qualifier.as_ref().map(ToString::to_string).unwrap_or_else(|| Qualifier::Latest.to_string());
-    Ok((reference.name, qualifier, resource))
-}
-
 pub async fn add(
     State(state): State<AppState>,
     Region(region): Region,
@@ -86,7 +73,7 @@ pub async fn add(
         )));
     }
     let principal_raw = required(request.principal, "Principal")?;
-    let (name, qualifier, resource) = target(&state, &function, query.qualifier.as_deref(), &region).await?;
+    let (name, qualifier, resource) = qualified_target(&state, &function, query.qualifier.as_deref(), &region).await?;
     if let Some(expected) = &request.revision_id {
         let current = resolve(&state, &function_ref(&function, query.qualifier.as_deref())?, &region).await?;
         if *expected != current.revision_id {
@@ -116,7 +103,7 @@ pub async fn remove(
     Path((function, statement_id)): Path<(String, String)>,
     Query(query): Query<QualifierQuery>,
 ) -> ApiResult<StatusCode> {
-    let (name, qualifier, _) = target(&state, &function, query.qualifier.as_deref(), &region).await?;
+    let (name, qualifier, _) = qualified_target(&state, &function, query.qualifier.as_deref(), &region).await?;
     if !state.store.remove_permission(&name, &qualifier, &statement_id).await? {
         return Err(ApiError::not_found(format!("Statement {statement_id} is not found in resource policy.")));
     }
@@ -129,7 +116,7 @@ pub async fn get(
     Path(function): Path<String>,
     Query(query): Query<QualifierQuery>,
 ) -> ApiResult<Json<Value>> {
-    let (name, qualifier, _) = target(&state, &function, query.qualifier.as_deref(), &region).await?;
+    let (name, qualifier, _) = qualified_target(&state, &function, query.qualifier.as_deref(), &region).await?;
     let statements = state.store.policy(&name, &qualifier).await?;
     if statements.is_empty() {
         return Err(ApiError::not_found("The resource you requested does not exist."));
