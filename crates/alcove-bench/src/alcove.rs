@@ -45,7 +45,7 @@ pub struct FunctionSpec<'a> {
 pub struct Alcove {
     pub process: Process,
     pub address: SocketAddr,
-    _data: tempfile::TempDir,
+    data: tempfile::TempDir,
     control: Conn,
 }
 
@@ -77,7 +77,7 @@ impl Alcove {
             bail!("alcove serve did not start ({read:?}, first line {line:?}); its log:\n{log}");
         };
         let control = Conn::open(address).await?;
-        Ok(Alcove { process, address, _data: data, control })
+        Ok(Alcove { process, address, data, control })
     }
 
     pub async fn create_function(&mut self, spec: &FunctionSpec<'_>) -> anyhow::Result<()> {
@@ -107,7 +107,18 @@ impl Alcove {
         Endpoint { address: self.address, path: format!("/2015-03-31/functions/{function}/invocations") }
     }
 
-    pub async fn stop(self) {
-        self.process.stop(Duration::from_secs(30)).await;
+    /// Stops the server. If it had already exited (a crash), its log goes to standard
+    /// error, so a failed benchmark says why.
+    pub async fn stop(mut self) {
+        if let Ok(Some(status)) = self.process.child().try_wait() {
+            let log = std::fs::read_to_string(self.data.path().join("server.log")).unwrap_or_default();
+            let tail: Vec<&str> = log.lines().rev().take(40).collect();
+            eprintln!("alcove serve exited on its own ({status}); the end of its log:");
+            for line in tail.into_iter().rev() {
+                eprintln!("  {line}");
+            }
+        }
+        // Shutting down many environments takes a while: give it a minute.
+        self.process.stop(Duration::from_secs(60)).await;
     }
 }
