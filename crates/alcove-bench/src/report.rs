@@ -50,6 +50,11 @@ fn warm(f: &Figures, concurrency: &[usize], out: &mut String) {
             );
         }
     }
+    let _ = writeln!(
+        out,
+        "\nFloor: one HTTP round trip to Alcove for a route that does nothing: p50 {} ms.",
+        num(f.get("warm.http-floor.alcove.c1.p50_ms"), 3)
+    );
     out.push('\n');
 }
 

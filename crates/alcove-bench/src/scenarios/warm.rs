@@ -27,12 +27,34 @@ async fn measure(ctx: &Ctx, figures: &mut Figures, prefix: &str, endpoint: &Endp
     Ok(())
 }
 
+/// The floor under every invoke: one HTTP round trip to the server for a route that does
+/// nothing (Lambda's unknown-operation error), on one keep-alive connection.
+async fn http_floor(ctx: &Ctx, figures: &mut Figures, address: std::net::SocketAddr) -> anyhow::Result<()> {
+    let mut conn = crate::http::Conn::open(address).await?;
+    let mut latencies = Vec::new();
+    let until = std::time::Instant::now() + ctx.warmup + ctx.duration.min(Duration::from_secs(2));
+    while std::time::Instant::now() < until {
+        let started = std::time::Instant::now();
+        conn.send(hyper::Method::GET, "/bench-floor", &[], bytes::Bytes::new()).await?;
+        latencies.push(started.elapsed().as_secs_f64() * 1000.0);
+    }
+    // The first half is warm-up.
+    let measured = &latencies[latencies.len() / 2..];
+    let p50 = percentile(measured, 50.0);
+    eprintln!("  warm.http-floor.alcove: p50 {p50:.3} ms ({} requests)", measured.len());
+    figures.record("warm.http-floor.alcove.c1.p50_ms", p50);
+    Ok(())
+}
+
 async fn alcove(ctx: &Ctx, figures: &mut Figures, sandbox: bool) -> anyhow::Result<()> {
     let system = if sandbox { "alcove" } else { "alcove-plain" };
     let max_c = ctx.concurrency.iter().copied().max().unwrap_or(1);
     let options = ServerOptions { sandbox, max_environments: 2 * max_c + 16, ..ServerOptions::default() };
     let mut server = Alcove::start(&ctx.alcove, &options).await?;
     let result = async {
+        if sandbox {
+            http_floor(ctx, figures, server.address).await?;
+        }
         let native = fixtures::native_package(&ctx.binaries.echo)?;
         let node = fixtures::node_package()?;
         let functions = [
