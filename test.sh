@@ -1,10 +1,13 @@
 #!/usr/bin/env bash
-# Runs every test: Rust unit tests, then the end-to-end suite, which starts the real
-# `alcove` binary and drives it with boto3 and the AWS CLI.
+# Runs every test: the benchmarks' smoke run, Rust unit tests, then the end-to-end suite,
+# which starts the real `alcove` binary and drives it with boto3 and the AWS CLI.
 set -euo pipefail
 cd "$(dirname "$0")"
 python3 -m pip install --quiet --disable-pip-version-check -r tests/e2e/requirements.txt
 cargo build --release --locked
+# Every benchmark, with tiny counts: proves each still runs and produces numbers (no
+# timing is judged).
+bench/run.sh --smoke
 cargo test --workspace --locked
 node --test runtimes/nodejs/test/bootstrap.test.mjs
 ALCOVE_BIN="$PWD/target/release/alcove" python3 -m pytest tests/e2e -q "$@"

@@ -48,7 +48,11 @@ impl LogStream {
     pub fn line(&self, text: &str) {
         let mut inner = self.inner.lock().unwrap_or_else(|p| p.into_inner());
         if let Some(file) = inner.file.as_mut() {
-            let _ = writeln!(file, "{text}");
+            // One write per line: `writeln!` on an unbuffered file makes two system calls.
+            let mut line = Vec::with_capacity(text.len() + 1);
+            line.extend_from_slice(text.as_bytes());
+            line.push(b'\n');
+            let _ = file.write_all(&line);
         }
         if let Some(capture) = inner.capture.as_mut() {
             capture.extend_from_slice(text.as_bytes());

@@ -1,0 +1,6 @@
+//! The four benchmarks. Each records its figures or fails; none judges a timing.
+
+pub mod churn;
+pub mod cold;
+pub mod density;
+pub mod warm;
