@@ -97,11 +97,11 @@ fn churn(f: &Figures, out: &mut String) {
         ("… in the last tenth of the run", "churn.last_tenth_per_s", 1),
         ("invoke p50 (ms)", "churn.latency_p50_ms", 2),
         ("invoke p99 (ms)", "churn.latency_p99_ms", 2),
-        ("server RSS once the cap is full (MB)", "churn.rss_baseline_mb", 1),
+        ("server RSS after the first tenth of the run (MB)", "churn.rss_baseline_mb", 1),
         ("… measured after this many tenants", "churn.rss_baseline_tenants", 0),
         ("server RSS at the end (MB)", "churn.rss_end_mb", 1),
-        ("server RSS, highest sample after the cap is full (MB)", "churn.rss_max_mb", 1),
-        ("server open descriptors once the cap is full", "churn.fds_baseline", 0),
+        ("server RSS, highest sample after the first tenth (MB)", "churn.rss_max_mb", 1),
+        ("server open descriptors after the first tenth", "churn.fds_baseline", 0),
         ("server open descriptors at the end", "churn.fds_end", 0),
     ];
     for (label, key, decimals) in rows {
@@ -169,7 +169,7 @@ fn targets(f: &Figures, out: &mut String) {
     let _ = writeln!(out, "| ≥ 100 tenant cold starts per second | {} /s | {} |", num(rate, 1), verdict(rate.map(|v| v >= 100.0)));
     let tenants = f.get("churn.tenants").unwrap_or(0.0);
     let growth = f.get("churn.rss_end_mb").zip(f.get("churn.rss_baseline_mb")).map(|(a, b)| a - b);
-    // Flat: less than 10% growth over the run once the pools are full.
+    // Flat: less than 10% growth from the end of the first tenth to the end of the run.
     let flat = growth.zip(f.get("churn.rss_baseline_mb")).map(|(g, b)| g <= 0.1 * b);
     let _ = writeln!(
         out,

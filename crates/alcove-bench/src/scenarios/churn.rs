@@ -91,9 +91,10 @@ pub async fn run(ctx: &Ctx, figures: &mut Figures, run: usize) -> anyhow::Result
         samples.push(Sample { seconds: started.elapsed().as_secs_f64(), tenants, rss, fds });
     }
     anyhow::ensure!(!samples.is_empty(), "no RSS sample of the server");
-    // The baseline: the first sample once the cap is full and eviction has started
-    // (before that the pools are still growing).
-    let warm_from = (2 * cap).min(tenants);
+    // The baseline: the first sample once the first tenth of the run is done and the cap
+    // has been full for a while (before that the pools and the allocator's arenas are
+    // still growing).
+    let warm_from = (2 * cap).max(tenants / 10).min(tenants);
     let baseline = samples.iter().find(|s| s.tenants >= warm_from).copied().unwrap_or(samples[samples.len() - 1]);
     let last = samples[samples.len() - 1];
     let max_rss = samples.iter().filter(|s| s.tenants >= warm_from).map(|s| s.rss).max().unwrap_or(last.rss);
