@@ -9,7 +9,7 @@ use axum::Json;
 use serde::Deserialize;
 use serde_json::{json, Value};
 
-use super::{page_size, qualified_target, resolve, unqualified, with_function_not_found};
+use super::{page_size, qualified_target, resolve, unqualified, with_function_not_found, QualifiedTarget};
 use crate::error::{ApiError, ApiResult};
 use crate::request::{AwsJson, Region};
 use crate::wire::{page_document, QualifierQuery};
@@ -113,7 +113,8 @@ async fn save(
     request: EventInvokeConfigRequest,
     merge: bool,
 ) -> ApiResult<Json<Value>> {
-    let (name, qualifier, _) = qualified_target(state, function, qualifier, region).await?;
+    let QualifiedTarget { config: target, qualifier, .. } = qualified_target(state, function, qualifier, region).await?;
+    let name = target.name;
     let current = if merge { state.store.get_event_invoke_config(&name, &qualifier).await? } else { None };
     let config = apply(current, request)?;
     state
@@ -150,7 +151,9 @@ pub async fn get(
     Path(function): Path<String>,
     Query(query): Query<QualifierQuery>,
 ) -> ApiResult<Json<Value>> {
-    let (name, qualifier, _) = qualified_target(&state, &function, query.qualifier.as_deref(), &region).await?;
+    let QualifiedTarget { config: target, qualifier, .. } =
+        qualified_target(&state, &function, query.qualifier.as_deref(), &region).await?;
+    let name = target.name;
     let config = state
         .store
         .get_event_invoke_config(&name, &qualifier)
@@ -165,7 +168,9 @@ pub async fn delete(
     Path(function): Path<String>,
     Query(query): Query<QualifierQuery>,
 ) -> ApiResult<StatusCode> {
-    let (name, qualifier, _) = qualified_target(&state, &function, query.qualifier.as_deref(), &region).await?;
+    let QualifiedTarget { config: target, qualifier, .. } =
+        qualified_target(&state, &function, query.qualifier.as_deref(), &region).await?;
+    let name = target.name;
     if !state.store.delete_event_invoke_config(&name, &qualifier).await? {
         return Err(none_configured(&name, &qualifier, &region));
     }

@@ -113,22 +113,30 @@ pub(crate) async fn resolve(state: &AppState, reference: &FunctionRef, region: &
 }
 
 /// A function and one of its qualifiers (`$LATEST` when none), both existing: what
-/// per-qualifier settings (event invoke configs, resource policies) are keyed by. Also
-/// returns the ARN the qualifier designates.
+/// per-qualifier settings (event invoke configs, resource policies) are keyed by.
+pub(crate) struct QualifiedTarget {
+    /// The configuration the qualifier designates now.
+    pub config: FunctionConfig,
+    /// The qualifier as written, `$LATEST` when none was given.
+    pub qualifier: String,
+    /// The ARN the qualifier designates.
+    pub arn: String,
+}
+
 pub(crate) async fn qualified_target(
     state: &AppState,
     function: &str,
     qualifier: Option<&str>,
     region: &str,
-) -> ApiResult<(FunctionName, String, String)> {
+) -> ApiResult<QualifiedTarget> {
     let reference = function_ref(function, qualifier)?;
-    resolve(state, &reference, region).await?;
+    let config = resolve(state, &reference, region).await?;
     let arn = match &reference.qualifier {
         Some(q) => format!("{}:{q}", reference.name.arn(region)),
         None => reference.name.arn(region),
     };
     let qualifier = reference.qualifier.as_ref().map(ToString::to_string).unwrap_or_else(|| Qualifier::Latest.to_string());
-    Ok((reference.name, qualifier, arn))
+    Ok(QualifiedTarget { config, qualifier, arn })
 }
 
 /// `MaxItems` of the listing operations: 1..=10000, default 50.

@@ -11,7 +11,7 @@ use axum::Json;
 use serde::Deserialize;
 use serde_json::{json, Value};
 
-use super::{function_ref, qualified_target, resolve};
+use super::{qualified_target, QualifiedTarget};
 use crate::error::{ApiError, ApiResult};
 use crate::request::{AwsJson, Region};
 use crate::wire::QualifierQuery;
@@ -73,12 +73,10 @@ pub async fn add(
         )));
     }
     let principal_raw = required(request.principal, "Principal")?;
-    let (name, qualifier, resource) = qualified_target(&state, &function, query.qualifier.as_deref(), &region).await?;
-    if let Some(expected) = &request.revision_id {
-        let current = resolve(&state, &function_ref(&function, query.qualifier.as_deref())?, &region).await?;
-        if *expected != current.revision_id {
-            return Err(alcove_core::Error::revision_mismatch().into());
-        }
+    let QualifiedTarget { config, qualifier, arn: resource } =
+        qualified_target(&state, &function, query.qualifier.as_deref(), &region).await?;
+    if request.revision_id.as_ref().is_some_and(|expected| *expected != config.revision_id) {
+        return Err(alcove_core::Error::revision_mismatch().into());
     }
     let mut statement = json!({
         "Sid": statement_id,
@@ -93,7 +91,7 @@ pub async fn add(
     if let Some(account) = request.source_account {
         statement["Condition"]["StringEquals"] = json!({ "AWS:SourceAccount": account });
     }
-    state.store.add_permission(&name, &qualifier, &statement_id, statement.clone()).await?;
+    state.store.add_permission(&config.name, &qualifier, &statement_id, statement.clone()).await?;
     Ok((StatusCode::CREATED, Json(json!({ "Statement": statement.to_string() }))))
 }
 
@@ -103,8 +101,9 @@ pub async fn remove(
     Path((function, statement_id)): Path<(String, String)>,
     Query(query): Query<QualifierQuery>,
 ) -> ApiResult<StatusCode> {
-    let (name, qualifier, _) = qualified_target(&state, &function, query.qualifier.as_deref(), &region).await?;
-    if !state.store.remove_permission(&name, &qualifier, &statement_id).await? {
+    let QualifiedTarget { config, qualifier, .. } =
+        qualified_target(&state, &function, query.qualifier.as_deref(), &region).await?;
+    if !state.store.remove_permission(&config.name, &qualifier, &statement_id).await? {
         return Err(ApiError::not_found(format!("Statement {statement_id} is not found in resource policy.")));
     }
     Ok(StatusCode::NO_CONTENT)
@@ -116,12 +115,12 @@ pub async fn get(
     Path(function): Path<String>,
     Query(query): Query<QualifierQuery>,
 ) -> ApiResult<Json<Value>> {
-    let (name, qualifier, _) = qualified_target(&state, &function, query.qualifier.as_deref(), &region).await?;
-    let statements = state.store.policy(&name, &qualifier).await?;
+    let QualifiedTarget { config, qualifier, .. } =
+        qualified_target(&state, &function, query.qualifier.as_deref(), &region).await?;
+    let statements = state.store.policy(&config.name, &qualifier).await?;
     if statements.is_empty() {
         return Err(ApiError::not_found("The resource you requested does not exist."));
     }
-    let config = resolve(&state, &function_ref(&function, query.qualifier.as_deref())?, &region).await?;
     let policy = json!({ "Version": "2012-10-17", "Id": "default", "Statement": statements });
     Ok(Json(json!({ "Policy": policy.to_string(), "RevisionId": config.revision_id })))
 }
