@@ -85,6 +85,16 @@ pub struct Charges {
     pub total_charge: f64,
 }
 
+impl Charges {
+    pub fn add(&mut self, other: &Charges) {
+        self.gb_seconds += other.gb_seconds;
+        self.request_charge += other.request_charge;
+        self.duration_charge += other.duration_charge;
+        self.cold_start_charge += other.cold_start_charge;
+        self.total_charge += other.total_charge;
+    }
+}
+
 impl PriceTable {
     pub const DEFAULT_JSON: &'static str = include_str!("../../../config/prices.json");
 

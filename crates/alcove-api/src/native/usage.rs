@@ -3,7 +3,7 @@
 //! `24h`, `7d`); buckets are hours, so a span starts at the beginning of its hour.
 
 use alcove_core::usage::hour_of;
-use alcove_core::{FunctionName, Store, TenantId, UsageCounters, UsageFilter};
+use alcove_core::{Charges, FunctionName, Store, TenantId, UsageCounters, UsageFilter};
 use alcove_envs::Manager;
 use axum::extract::{Query, State};
 use axum::Json;
@@ -35,7 +35,7 @@ pub struct UsageRow {
     pub duration_ms: f64,
     pub billed_duration_ms: u64,
     #[serde(flatten)]
-    pub charges: alcove_core::Charges,
+    pub charges: Charges,
 }
 
 #[derive(Debug, Serialize)]
@@ -90,15 +90,18 @@ pub async fn report(State(state): State<AppState>, Query(query): Query<UsageQuer
     let since = query.since.as_deref().map(|s| parse_since(s, now)).transpose()?;
     flush(state.store.as_ref(), &state.envs).await?;
     let records = state.store.usage(UsageFilter { function, tenant, since: since.map(hour_of) }).await?;
-    let mut totals = UsageRow::empty("*");
+    let (mut total_counters, mut total_charges) = (UsageCounters::default(), Charges::default());
     let rows: Vec<UsageRow> = records
         .iter()
         .map(|record| {
-            let row = UsageRow::new(record, state.prices.charges(&record.key, &record.counters));
-            totals.accumulate(&row);
-            row
+            let charges = state.prices.charges(&record.key, &record.counters);
+            total_counters.add(&record.counters);
+            total_charges.add(&charges);
+            let key = &record.key;
+            UsageRow::new(key.function.as_str(), key.tenant.as_ref(), key.architecture.as_str(), key.memory_mb, &record.counters, charges)
         })
         .collect();
+    let totals = UsageRow::new("*", None, "*", 0, &total_counters, total_charges);
     Ok(Json(UsageReport {
         currency: state.prices.currency.clone(),
         since: since.and_then(|s| chrono::DateTime::from_timestamp(hour_of(s), 0)).map(|t| t.to_rfc3339()),
@@ -108,13 +111,20 @@ pub async fn report(State(state): State<AppState>, Query(query): Query<UsageQuer
 }
 
 impl UsageRow {
-    fn new(record: &alcove_core::UsageRecord, charges: alcove_core::Charges) -> UsageRow {
-        let UsageCounters { invocations, errors, throttles, cold_starts, init_ms, duration_ms, billed_ms } = record.counters;
+    fn new(
+        function: &str,
+        tenant: Option<&TenantId>,
+        architecture: &'static str,
+        memory_size: u32,
+        counters: &UsageCounters,
+        charges: Charges,
+    ) -> UsageRow {
+        let UsageCounters { invocations, errors, throttles, cold_starts, init_ms, duration_ms, billed_ms } = *counters;
         UsageRow {
-            function_name: record.key.function.to_string(),
-            tenant_id: record.key.tenant.as_ref().map(ToString::to_string),
-            architecture: record.key.architecture.as_str(),
-            memory_size: record.key.memory_mb,
+            function_name: function.to_owned(),
+            tenant_id: tenant.map(ToString::to_string),
+            architecture,
+            memory_size,
             invocations,
             errors,
             throttles,
@@ -124,38 +134,6 @@ impl UsageRow {
             billed_duration_ms: billed_ms,
             charges,
         }
-    }
-
-    fn empty(function: &str) -> UsageRow {
-        UsageRow {
-            function_name: function.to_owned(),
-            tenant_id: None,
-            architecture: "*",
-            memory_size: 0,
-            invocations: 0,
-            errors: 0,
-            throttles: 0,
-            cold_starts: 0,
-            init_duration_ms: 0.0,
-            duration_ms: 0.0,
-            billed_duration_ms: 0,
-            charges: alcove_core::Charges::default(),
-        }
-    }
-
-    fn accumulate(&mut self, row: &UsageRow) {
-        self.invocations += row.invocations;
-        self.errors += row.errors;
-        self.throttles += row.throttles;
-        self.cold_starts += row.cold_starts;
-        self.init_duration_ms += row.init_duration_ms;
-        self.duration_ms += row.duration_ms;
-        self.billed_duration_ms += row.billed_duration_ms;
-        self.charges.gb_seconds += row.charges.gb_seconds;
-        self.charges.request_charge += row.charges.request_charge;
-        self.charges.duration_charge += row.charges.duration_charge;
-        self.charges.cold_start_charge += row.charges.cold_start_charge;
-        self.charges.total_charge += row.charges.total_charge;
     }
 }
 
