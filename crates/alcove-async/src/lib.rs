@@ -19,7 +19,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use alcove_core::event_config::destination_function;
-use alcove_core::{DeadLetter, EventInvokeConfig, EventQueue, FailureCondition, Qualifier, QueuedEvent, Store, Version};
+use alcove_core::{DeadLetter, EventInvokeConfig, EventQueue, FailureCondition, QueuedEvent, Store};
 use serde_json::{json, Value};
 use alcove_envs::{InvokeError, InvokeRequest, InvokeTarget, Manager};
 use alcove_store::CodeStore;
@@ -256,20 +256,12 @@ impl Worker {
     /// tenant when the destination isolates tenants.
     async fn send_to(&self, destination: &str, event: &QueuedEvent, record: Value) -> Result<(), String> {
         let reference = destination_function(destination).map_err(|e| e.to_string())?;
-        let version = match &reference.qualifier {
-            None | Some(Qualifier::Latest) => Version::Latest,
-            Some(Qualifier::Version(n)) => Version::Published(*n),
-            Some(Qualifier::Alias(alias)) => match self.store.get_alias(&reference.name, alias).await {
-                Ok(Some(alias)) => alias.version,
-                Ok(None) => return Err(format!("no alias {alias} of {}", reference.name)),
-                Err(e) => return Err(e.to_string()),
-            },
-        };
-        let target = match self.store.get_function(&reference.name, version).await {
+        let target = match alcove_core::resolve_reference(self.store.as_ref(), &reference).await {
             Ok(Some(config)) => config,
             Ok(None) => return Err(format!("no function {destination}")),
             Err(e) => return Err(e.to_string()),
         };
+        let version = target.version;
         let tenant = match (target.tenancy, &event.tenant) {
             (Some(_), Some(tenant)) => Some(tenant.clone()),
             (Some(_), None) => return Err("the destination isolates tenants and the event has no tenant".into()),

@@ -26,7 +26,7 @@ pub use limits::TenantLimits;
 pub use names::{AliasName, FunctionName, FunctionRef, Qualifier, ACCOUNT_ID};
 pub use runtime::Runtime;
 pub use store::{
-    plan_publish, AccountUsage, Alias, AliasPatch, DeploymentRequest, EventQueue, LatestUpdate, Page, PublishRequest,
+    plan_publish, resolve_reference, AccountUsage, Alias, AliasPatch, DeploymentRequest, EventQueue, LatestUpdate, Page, PublishRequest,
     QueuedEvent, RestApiUpdate, StageLookup, StageRequest, Store,
 };
 pub use tags::{validate_tags, NetworkAccess, Tags, NETWORK_TAG};

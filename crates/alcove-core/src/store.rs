@@ -9,7 +9,7 @@ use std::collections::BTreeMap;
 use crate::apigateway::{Deployment, RestApi, Stage, StageName};
 use crate::error::{Error, Result};
 use crate::function::{FunctionConfig, Version};
-use crate::names::{AliasName, FunctionName};
+use crate::names::{AliasName, FunctionName, FunctionRef, Qualifier};
 use crate::event_config::{DeadLetter, EventInvokeConfig};
 use crate::limits::TenantLimits;
 use crate::tags::Tags;
@@ -176,6 +176,20 @@ pub trait Store: Send + Sync + 'static {
     async fn delete_stage(&self, api_id: &str, name: &str) -> Result<()>;
     /// The stage and the deployment it serves, for the data plane.
     async fn deployed_stage(&self, api_id: &str, stage: &str) -> Result<StageLookup>;
+}
+
+/// The configuration a function reference designates, following an alias to its
+/// version; `None` if the function, version or alias does not exist.
+pub async fn resolve_reference(store: &dyn Store, reference: &FunctionRef) -> Result<Option<FunctionConfig>> {
+    let version = match &reference.qualifier {
+        None | Some(Qualifier::Latest) => Version::Latest,
+        Some(Qualifier::Version(n)) => Version::Published(*n),
+        Some(Qualifier::Alias(alias)) => match store.get_alias(&reference.name, alias).await? {
+            Some(alias) => alias.version,
+            None => return Ok(None),
+        },
+    };
+    store.get_function(&reference.name, version).await
 }
 
 /// The publishing rule, shared by every backend: check the caller's preconditions, then

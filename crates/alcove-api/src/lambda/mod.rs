@@ -11,7 +11,7 @@ mod policy;
 mod tags;
 mod versions;
 
-use alcove_core::{FunctionConfig, FunctionName, FunctionRef, Qualifier, Version};
+use alcove_core::{FunctionConfig, FunctionName, FunctionRef, Qualifier};
 use axum::routing::{get, post, put};
 use axum::Router;
 
@@ -88,26 +88,9 @@ pub(crate) fn with_function_not_found(error: alcove_core::Error, name: &Function
     }
 }
 
-/// The version a qualifier designates, following an alias to its version.
-pub(crate) async fn resolve_version(state: &AppState, reference: &FunctionRef, region: &str) -> ApiResult<Version> {
-    match &reference.qualifier {
-        None | Some(Qualifier::Latest) => Ok(Version::Latest),
-        Some(Qualifier::Version(n)) => Ok(Version::Published(*n)),
-        Some(Qualifier::Alias(alias)) => state
-            .store
-            .get_alias(&reference.name, alias)
-            .await?
-            .map(|a| a.version)
-            .ok_or_else(|| function_not_found(&reference.name, region, reference.qualifier.as_ref())),
-    }
-}
-
 /// The configuration a reference designates, or Lambda's not-found error.
 pub(crate) async fn resolve(state: &AppState, reference: &FunctionRef, region: &str) -> ApiResult<FunctionConfig> {
-    let version = resolve_version(state, reference, region).await?;
-    state
-        .store
-        .get_function(&reference.name, version)
+    alcove_core::resolve_reference(state.store.as_ref(), reference)
         .await?
         .ok_or_else(|| function_not_found(&reference.name, region, reference.qualifier.as_ref()))
 }
