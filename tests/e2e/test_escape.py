@@ -269,7 +269,8 @@ def host_uids_under(pid):
 
 def test_servers_side_by_side_never_share_a_host_uid(tmp_path):
     """Two servers on one host each give their environments distinct host uids: a uid
-    held by one server's environment is never handed out by the other."""
+    held by one server's environment (or by a sandbox it keeps waiting) is never handed
+    out by the other."""
     servers = [Server(tmp_path / f"server-{i}").start() for i in range(2)]
     try:
         for server in servers:
@@ -278,7 +279,8 @@ def test_servers_side_by_side_never_share_a_host_uid(tmp_path):
             for tenant in ("tenant-A", "tenant-B"):
                 call(client, name, tenant, role="victim", secret=SECRET)
         first, second = (host_uids_under(server.proc.pid) for server in servers)
-        assert len(first) == 2 and len(second) == 2, (first, second)
+        # Two environments each, plus the sandboxes each server keeps started ahead.
+        assert len(first) >= 2 and len(second) >= 2, (first, second)
         assert not first & second, (first, second)
     finally:
         for server in servers:

@@ -79,6 +79,8 @@ pub(crate) struct Environment {
     confinement: Option<Confinement>,
     /// Its entry in the live list, removed when the environment is dropped.
     registration: Option<Registration>,
+    /// Whether its processes are stopped by the cgroup freezer.
+    frozen: bool,
 }
 
 fn unavailable(e: std::io::Error) -> FunctionFailure {
@@ -175,6 +177,7 @@ impl Environment {
             output,
             confinement,
             registration: None,
+            frozen: false,
         };
         match outcome {
             Ok(()) => Ok(environment),
@@ -193,11 +196,7 @@ impl Environment {
     /// Runs one invocation to its end.
     pub async fn invoke(&mut self, mut invocation: Invocation, executed_version: &str, capture_tail: bool) -> InvokeEnd {
         let request_id = invocation.request_id.clone();
-        if let Some(confinement) = &self.confinement {
-            if let Err(e) = confinement.cgroup.thaw() {
-                tracing::warn!(environment = %self.id, error = %e, "cannot thaw environment");
-            }
-        }
+        self.thaw();
         let started = Instant::now();
         invocation.deadline_ms = epoch_ms() + self.timeout.as_millis() as u64;
         if capture_tail {
@@ -272,15 +271,29 @@ impl Environment {
         }
         self.log.line(&line);
         let log_tail = if capture_tail { self.log.end_capture() } else { Vec::new() };
-        if let (true, Some(confinement)) = (reusable, &self.confinement) {
-            // Idle environments use no CPU until their next invoke.
-            if let Err(e) = confinement.cgroup.freeze() {
-                tracing::warn!(environment = %self.id, error = %e, "cannot freeze environment");
-            }
-        }
         self.invokes += 1;
         self.last_used = Instant::now();
         InvokeEnd { result, report, log_tail, reusable }
+    }
+
+    /// Stops every process of an idle sandboxed environment: it uses no CPU until its
+    /// next invoke thaws it. Environments without a sandbox have no freezer.
+    pub fn freeze(&mut self) {
+        if let (false, Some(confinement)) = (self.frozen, &self.confinement) {
+            match confinement.cgroup.freeze() {
+                Ok(()) => self.frozen = true,
+                Err(e) => tracing::warn!(environment = %self.id, error = %e, "cannot freeze environment"),
+            }
+        }
+    }
+
+    fn thaw(&mut self) {
+        if let (true, Some(confinement)) = (self.frozen, &self.confinement) {
+            if let Err(e) = confinement.cgroup.thaw() {
+                tracing::warn!(environment = %self.id, error = %e, "cannot thaw environment");
+            }
+            self.frozen = false;
+        }
     }
 
     /// The failure reported when the runtime vanished mid-invoke.
@@ -332,7 +345,7 @@ impl Environment {
 
     /// What the live list shows for this environment between invokes.
     pub fn idle_state(&self) -> EnvState {
-        if self.confinement.is_some() {
+        if self.frozen {
             EnvState::Frozen
         } else {
             EnvState::Idle

@@ -2,6 +2,12 @@
 //! when every environment of a key is busy, a cap on the number of environments with
 //! least-recently-used idle ones evicted first, an idle reaper, and retirement of
 //! environments whose function changed.
+//!
+//! Idle sandboxed environments are frozen, but not the instant they go idle: the freezer
+//! task freezes an environment once it has stayed idle for [`FREEZE_AFTER`]. A client
+//! invoking in a loop sends its next request well within that, and finds its environment
+//! running instead of paying a freeze and a thaw (two cgroup writes and the wake-up of
+//! every process in it) on each invoke.
 
 use std::collections::HashMap;
 use std::path::PathBuf;
@@ -18,6 +24,9 @@ use crate::key::EnvKey;
 use crate::launch::RuntimeSettings;
 use crate::registry::{EnvState, EnvironmentInfo, Registry};
 use crate::usage::UsageMeter;
+
+/// How long an environment stays idle before its processes are frozen.
+pub const FREEZE_AFTER: Duration = Duration::from_millis(2);
 
 #[derive(Clone)]
 pub struct ManagerSettings {
@@ -90,6 +99,16 @@ struct Inner {
     admission: Arc<Admission>,
     usage: UsageMeter,
     registry: Arc<Registry>,
+    /// Environments just gone idle, for the freezer task.
+    to_freeze: tokio::sync::mpsc::UnboundedSender<IdleSince>,
+}
+
+/// An environment that went idle at `since`; frozen at `since + FREEZE_AFTER` unless it
+/// was taken again by then.
+struct IdleSince {
+    key: EnvKey,
+    id: String,
+    since: Instant,
 }
 
 fn throttle_message(reason: ThrottleReason) -> &'static str {
@@ -153,8 +172,18 @@ fn dispose(envs: Vec<Environment>) {
 impl Manager {
     pub fn new(settings: ManagerSettings) -> Self {
         let admission = Admission::new(settings.account_concurrency);
-        let manager = Manager { inner: Arc::new(Inner { settings, pools: Mutex::new(Pools::default()), admission, usage: UsageMeter::default(), registry: Arc::default() }) };
+        let (to_freeze, idle) = tokio::sync::mpsc::unbounded_channel();
+        let inner = Inner {
+            settings,
+            pools: Mutex::new(Pools::default()),
+            admission,
+            usage: UsageMeter::default(),
+            registry: Arc::default(),
+            to_freeze,
+        };
+        let manager = Manager { inner: Arc::new(inner) };
         manager.spawn_reaper();
+        manager.spawn_freezer(idle);
         manager
     }
 
@@ -284,7 +313,10 @@ impl Manager {
         let mut pools = self.pools();
         if reusable && env.epoch == pools.epoch(&env.key) {
             self.inner.registry.update(&env.id, env.idle_state(), env.invokes);
+            let idle = IdleSince { key: env.key.clone(), id: env.id.clone(), since: env.last_used };
             pools.idle.entry(env.key.clone()).or_default().push(env);
+            drop(pools);
+            let _ = self.inner.to_freeze.send(idle);
         } else {
             pools.alive -= 1;
             drop(pools);
@@ -337,6 +369,31 @@ impl Manager {
         for env in envs {
             env.shutdown().await;
         }
+    }
+
+    /// Freezes each environment that stayed idle for [`FREEZE_AFTER`]. Environments go idle
+    /// in order, so the queue is in order of when each is due.
+    fn spawn_freezer(&self, mut idle: tokio::sync::mpsc::UnboundedReceiver<IdleSince>) {
+        let weak = Arc::downgrade(&self.inner);
+        tokio::spawn(async move {
+            while let Some(entry) = idle.recv().await {
+                let due = entry.since + FREEZE_AFTER;
+                if Instant::now() < due {
+                    tokio::time::sleep_until(due.into()).await;
+                }
+                let Some(inner) = weak.upgrade() else { break };
+                let mut pools = inner.pools.lock().unwrap_or_else(|p| p.into_inner());
+                // Taken and released again since: a later entry is due for it.
+                let still_idle = pools
+                    .idle
+                    .get_mut(&entry.key)
+                    .and_then(|envs| envs.iter_mut().find(|e| e.id == entry.id && e.last_used == entry.since));
+                if let Some(env) = still_idle {
+                    env.freeze();
+                    inner.registry.update(&env.id, env.idle_state(), env.invokes);
+                }
+            }
+        });
     }
 
     fn spawn_reaper(&self) {

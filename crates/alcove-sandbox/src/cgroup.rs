@@ -6,8 +6,9 @@
 //! `memory.max`, `cgroup.freeze`) and cgroup v1 (one tree per controller).
 
 use std::ffi::CString;
-use std::fs;
+use std::fs::{self, File};
 use std::io;
+use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -91,6 +92,12 @@ pub struct Cgroup {
     dirs: Vec<PathBuf>,
     /// `cgroup.procs` of every directory, ready for the child to join before exec.
     procs: Vec<CString>,
+    /// The freezer's control file and the peak-memory file, opened once: every invoke
+    /// thaws, freezes and reads the peak, and opening a cgroup file costs far more than
+    /// the write or read itself.
+    freezer: File,
+    /// Absent on kernels without `memory.peak` (cgroup v2 before Linux 5.19).
+    peak_memory: Option<File>,
 }
 
 impl Cgroup {
@@ -122,7 +129,20 @@ impl Cgroup {
             .map(|d| CString::new(d.join("cgroup.procs").into_os_string().into_encoded_bytes()))
             .collect::<Result<Vec<_>, _>>()
             .map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, e))?;
-        Ok(Cgroup { version: version.clone(), dirs, procs })
+        let (freezer_dir, freezer_file, peak_file) = match version {
+            CgroupVersion::V2 { .. } => (&dirs[0], "cgroup.freeze", "memory.peak"),
+            CgroupVersion::V1 { .. } => (&dirs[3], "freezer.state", "memory.max_usage_in_bytes"),
+        };
+        let open = |path: PathBuf, write: bool| {
+            fs::OpenOptions::new()
+                .read(!write)
+                .write(write)
+                .open(&path)
+                .map_err(|e| io::Error::new(e.kind(), format!("{}: {e}", path.display())))
+        };
+        let freezer = open(freezer_dir.join(freezer_file), true)?;
+        let peak_memory = open(dirs[0].join(peak_file), false).ok();
+        Ok(Cgroup { version: version.clone(), dirs, procs, freezer, peak_memory })
     }
 
     /// Sets the memory limit (the function's MemorySize, no swap) and the CPU share
@@ -152,13 +172,6 @@ impl Cgroup {
         &self.procs
     }
 
-    fn freezer_dir(&self) -> &Path {
-        match self.version {
-            CgroupVersion::V2 { .. } => &self.dirs[0],
-            CgroupVersion::V1 { .. } => &self.dirs[3],
-        }
-    }
-
     fn memory_dir(&self) -> &Path {
         &self.dirs[0]
     }
@@ -172,17 +185,22 @@ impl Cgroup {
 
     /// Stops every process of the environment; they use no CPU until thawed.
     pub fn freeze(&self) -> io::Result<()> {
-        match self.version {
-            CgroupVersion::V2 { .. } => write(&self.freezer_dir().join("cgroup.freeze"), "1"),
-            CgroupVersion::V1 { .. } => write(&self.freezer_dir().join("freezer.state"), "FROZEN"),
-        }
+        self.set_frozen(true)
     }
 
     pub fn thaw(&self) -> io::Result<()> {
-        match self.version {
-            CgroupVersion::V2 { .. } => write(&self.freezer_dir().join("cgroup.freeze"), "0"),
-            CgroupVersion::V1 { .. } => write(&self.freezer_dir().join("freezer.state"), "THAWED"),
-        }
+        self.set_frozen(false)
+    }
+
+    fn set_frozen(&self, frozen: bool) -> io::Result<()> {
+        let value: &[u8] = match (&self.version, frozen) {
+            (CgroupVersion::V2 { .. }, true) => b"1",
+            (CgroupVersion::V2 { .. }, false) => b"0",
+            (CgroupVersion::V1 { .. }, true) => b"FROZEN",
+            (CgroupVersion::V1 { .. }, false) => b"THAWED",
+        };
+        // Control files take each write whole, whatever the offset.
+        self.freezer.write_all_at(value, 0)
     }
 
     /// Whether the kernel's OOM killer has killed a process of this environment.
@@ -202,11 +220,10 @@ impl Cgroup {
 
     /// Peak memory of the environment, in bytes.
     pub fn peak_memory_bytes(&self) -> Option<u64> {
-        let file = match self.version {
-            CgroupVersion::V2 { .. } => "memory.peak",
-            CgroupVersion::V1 { .. } => "memory.max_usage_in_bytes",
-        };
-        fs::read_to_string(self.memory_dir().join(file)).ok()?.trim().parse().ok()
+        // Reading from offset 0 makes the kernel render the value afresh.
+        let mut buffer = [0u8; 32];
+        let read = self.peak_memory.as_ref()?.read_at(&mut buffer, 0).ok()?;
+        std::str::from_utf8(&buffer[..read]).ok()?.trim().parse().ok()
     }
 
     /// The file holding the cgroup's current memory use, in bytes.

@@ -1,22 +1,20 @@
-//! Starting a sandboxed runtime: the bwrap command line, the cgroup and seccomp
-//! hand-over, and the spawner thread that owns network namespaces and keeps slots ready.
+//! Starting a sandboxed runtime: the command line of a waiting sandbox (bwrap with the
+//! activator inside), its cgroup hand-over, and activating one for a function.
 
 use std::ffi::OsString;
-use std::io::Write;
 use std::net::TcpListener;
-use std::os::fd::{AsRawFd, OwnedFd};
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
-use std::sync::{mpsc, Arc, Mutex};
 
 use tokio::process::{Child, Command};
 
+use crate::activation::{self, Activation};
 use crate::cgroup::{Cgroup, CgroupVersion};
 use crate::egress::Egress;
 use crate::slot::{Slot, SlotFactory, UidLease, UID_BASE};
+use crate::spawner::{self, Spawner};
 use crate::staging::Staging;
-use crate::{netns, seccomp, spawner};
 
 #[derive(Debug, thiserror::Error)]
 pub enum SandboxError {
@@ -31,8 +29,9 @@ fn launch_error(what: &str, e: impl std::fmt::Display) -> SandboxError {
     SandboxError::Launch(format!("{what}: {e}"))
 }
 
-/// File descriptors the seccomp programs are handed to bwrap on.
-const SECCOMP_FDS: [i32; 2] = [10, 11];
+/// Waiting sandboxes a launch tries before it gives up (one that died while it waited
+/// is destroyed and the next one tried).
+const ACTIVATION_ATTEMPTS: usize = 3;
 
 /// What to run in a sandbox. Paths are as the runtime sees them inside.
 #[derive(Debug, Clone)]
@@ -71,26 +70,15 @@ impl Confinement {
     }
 }
 
-/// Everything the spawner thread needs to start one sandbox in a slot.
-pub(crate) struct StartPlan {
+/// How waiting sandboxes are started: bwrap and its arguments, with and without egress.
+pub(crate) struct WaitingPlan {
     bwrap: PathBuf,
-    args: Vec<OsString>,
-    env: Vec<(OsString, OsString)>,
-    memory_mb: u32,
-    pub egress: bool,
-    seccomp: Arc<Vec<Vec<u8>>>,
-}
-
-pub(crate) struct SpawnRequest {
-    pub plan: StartPlan,
-    pub reply: tokio::sync::oneshot::Sender<Result<Launched, SandboxError>>,
+    plain: Vec<OsString>,
+    egress: Vec<OsString>,
 }
 
 pub struct Sandbox {
-    bwrap: PathBuf,
-    staging: Staging,
-    seccomp: Arc<Vec<Vec<u8>>>,
-    spawner: Mutex<mpsc::Sender<SpawnRequest>>,
+    spawner: Spawner,
 }
 
 impl Sandbox {
@@ -100,7 +88,9 @@ impl Sandbox {
         let bwrap = which("bwrap").ok_or_else(|| SandboxError::Unsupported("bubblewrap (bwrap) is not installed".into()))?;
         let cgroups = CgroupVersion::detect()
             .ok_or_else(|| SandboxError::Unsupported("no usable cgroup hierarchy with memory, pids and cpu controllers".into()))?;
-        let seccomp = Arc::new(seccomp::programs()?);
+        // Each activator compiles the filters itself; compiling them once here makes a
+        // filter that cannot be built fail the server's start instead of every cold start.
+        crate::seccomp::programs()?;
         let probe = std::process::Command::new(&bwrap)
             .args(["--unshare-user", "--uid", "0", "--unshare-pid", "--ro-bind", "/usr", "/usr", "--symlink", "usr/bin", "/bin", "--symlink", "usr/lib", "/lib", "--symlink", "usr/lib64", "/lib64", "--", "/bin/true"])
             .uid(UID_BASE)
@@ -117,109 +107,111 @@ impl Sandbox {
         if slirp4netns.is_none() {
             tracing::warn!("slirp4netns is not installed: functions asking for egress cannot start");
         }
-        let factory = SlotFactory::new(cgroups, slirp4netns).map_err(|e| SandboxError::Unsupported(format!("network namespace: {e}")))?;
+        let plan = WaitingPlan { plain: waiting_args(&staging, false), egress: waiting_args(&staging, true), bwrap };
+        let factory = SlotFactory::new(cgroups, slirp4netns, plan).map_err(|e| SandboxError::Unsupported(format!("network namespace: {e}")))?;
         let spawner = spawner::start_thread(factory, tokio::runtime::Handle::current())
             .map_err(|e| SandboxError::Unsupported(format!("spawner thread: {e}")))?;
-        Ok(Sandbox { bwrap, staging, seccomp, spawner: Mutex::new(spawner) })
+        Ok(Sandbox { spawner })
     }
 
-    fn bwrap_args(&self, spec: &SandboxSpec) -> Vec<OsString> {
-        let mut args: Vec<OsString> = Vec::new();
-        let mut push = |items: &[&dyn AsRef<std::ffi::OsStr>]| args.extend(items.iter().map(|i| i.as_ref().to_os_string()));
-        push(&[&"--unshare-user", &"--uid", &"0", &"--gid", &"0", &"--disable-userns"]);
-        push(&[&"--unshare-pid", &"--unshare-ipc", &"--unshare-uts", &"--unshare-cgroup-try", &"--hostname", &"alcove"]);
-        push(&[&"--die-with-parent", &"--new-session"]);
-        push(&[&"--ro-bind", &"/usr", &"/usr"]);
-        for (link, target) in [("/bin", "usr/bin"), ("/lib", "usr/lib"), ("/lib64", "usr/lib64"), ("/sbin", "usr/sbin")] {
-            push(&[&"--symlink", &target, &link]);
-        }
-        push(&[&"--ro-bind", &self.staging.etc, &"/etc"]);
-        if spec.egress {
-            push(&[&"--ro-bind", &self.staging.egress_resolv_conf, &"/etc/resolv.conf"]);
-        }
-        push(&[&"--proc", &"/proc", &"--dev", &"/dev"]);
-        let tmp_bytes = u64::from(spec.tmp_mb) * 1024 * 1024;
-        push(&[&"--size", &tmp_bytes.to_string(), &"--tmpfs", &"/tmp"]);
-        push(&[&"--ro-bind", &self.staging.code.join(&spec.code), &"/var/task"]);
-        for (staged, inside) in &self.staging.runtime_binds {
-            push(&[&"--ro-bind", staged, inside]);
-        }
-        for fd in SECCOMP_FDS {
-            push(&[&"--add-seccomp-fd", &fd.to_string()]);
-        }
-        push(&[&"--chdir", &"/var/task", &"--"]);
-        args.push(spec.program.clone().into_os_string());
-        args.extend(spec.args.iter().cloned());
-        args
-    }
-
-    /// Starts `spec` in a new sandbox.
+    /// Starts `spec` in a new sandbox: activates a waiting one (started ahead by the
+    /// spawner thread, or now if none is ready).
     pub async fn launch(&self, spec: &SandboxSpec) -> Result<Launched, SandboxError> {
-        let plan = StartPlan {
-            bwrap: self.bwrap.clone(),
-            args: self.bwrap_args(spec),
+        let activation = Activation {
+            code: spec.code.clone(),
+            tmp_mb: spec.tmp_mb,
+            program: spec.program.clone(),
+            args: spec.args.clone(),
             env: spec.env.clone(),
-            memory_mb: spec.memory_mb,
-            egress: spec.egress,
-            seccomp: Arc::clone(&self.seccomp),
         };
-        let (reply, answer) = tokio::sync::oneshot::channel();
-        self.spawner
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .send(SpawnRequest { plan, reply })
-            .map_err(|e| launch_error("spawner", e))?;
-        answer.await.map_err(|e| launch_error("spawner", e))?
+        let mut last_error = None;
+        for _ in 0..ACTIVATION_ATTEMPTS {
+            let slot = self.spawner.take(spec.egress).await?;
+            match activate(slot, spec.memory_mb, &activation) {
+                Ok(launched) => return Ok(launched),
+                Err(e) => {
+                    tracing::warn!(error = %e, "a waiting sandbox could not be activated; trying another");
+                    last_error = Some(e);
+                }
+            }
+        }
+        Err(last_error.unwrap_or_else(|| SandboxError::Launch("no waiting sandbox".into())))
     }
 }
 
-/// Starts `plan` in `slot` (one with egress if the plan has it). Runs on the spawner
-/// thread, which enters the slot's network namespace so that bwrap, and the runtime after
-/// it, are born inside it.
-pub(crate) fn start(plan: StartPlan, slot: Slot) -> Result<Launched, SandboxError> {
-    let Slot { uid, cgroup, netns: namespace, runtime_api, egress } = slot;
-    let started = confine_and_spawn(&plan, &uid, &cgroup, &namespace);
-    match started {
-        Ok(child) => Ok(Launched { child, runtime_api, confinement: Confinement { cgroup, uid, _egress: egress } }),
+/// Gives `slot`'s waiting sandbox its function: memory limit, then the activation.
+fn activate(slot: Slot, memory_mb: u32, activation: &Activation) -> Result<Launched, SandboxError> {
+    let Slot { uid, cgroup, runtime_api, egress, process, activation: pipe } = slot;
+    let sent = cgroup
+        .limit(memory_mb)
+        .map_err(|e| launch_error("cgroup", e))
+        .and_then(|()| activation::send(pipe, activation).map_err(|e| launch_error("activation", e)));
+    match sent {
+        Ok(()) => Ok(Launched { child: process, runtime_api, confinement: Confinement { cgroup, uid, _egress: egress } }),
         Err(e) => {
+            drop(process);
             cgroup.destroy();
             Err(e)
         }
     }
 }
 
-fn confine_and_spawn(
-    plan: &StartPlan,
-    uid: &UidLease,
-    cgroup: &Cgroup,
-    namespace: &OwnedFd,
-) -> Result<Child, SandboxError> {
-    cgroup.limit(plan.memory_mb).map_err(|e| launch_error("cgroup", e))?;
-    netns::enter(namespace).map_err(|e| launch_error("network namespace", e))?;
-    let seccomp_fds: Vec<OwnedFd> = plan
-        .seccomp
-        .iter()
-        .map(|program| program_pipe(program))
-        .collect::<std::io::Result<_>>()
-        .map_err(|e| launch_error("seccomp hand-over", e))?;
+/// bwrap's arguments for a waiting sandbox: everything but the function.
+fn waiting_args(staging: &Staging, egress: bool) -> Vec<OsString> {
+    let mut args: Vec<OsString> = Vec::new();
+    let mut push = |items: &[&dyn AsRef<std::ffi::OsStr>]| args.extend(items.iter().map(|i| i.as_ref().to_os_string()));
+    // Not `--disable-userns`: it would leave the activator outside the user namespace that
+    // owns the mounts; the activator sets the same limit once it has mounted.
+    push(&[&"--unshare-user", &"--uid", &"0", &"--gid", &"0"]);
+    push(&[&"--unshare-pid", &"--unshare-ipc", &"--unshare-uts", &"--unshare-cgroup-try", &"--hostname", &"alcove"]);
+    push(&[&"--die-with-parent", &"--new-session"]);
+    push(&[&"--ro-bind", &"/usr", &"/usr"]);
+    for (link, target) in [("/bin", "usr/bin"), ("/lib", "usr/lib"), ("/lib64", "usr/lib64"), ("/sbin", "usr/sbin")] {
+        push(&[&"--symlink", &target, &link]);
+    }
+    push(&[&"--ro-bind", &staging.etc, &"/etc"]);
+    if egress {
+        push(&[&"--ro-bind", &staging.egress_resolv_conf, &"/etc/resolv.conf"]);
+    }
+    push(&[&"--proc", &"/proc", &"--dev", &"/dev"]);
+    // Mounted by the activator: /tmp with the function's size, /var/task with its code.
+    push(&[&"--dir", &"/tmp", &"--dir", &"/var/task"]);
+    for (staged, inside) in &staging.runtime_binds {
+        push(&[&"--ro-bind", staged, inside]);
+    }
+    push(&[&"--ro-bind", &staging.code, &activation::CODE_STORE_PATH]);
+    push(&[&"--ro-bind", &staging.activator, &activation::ACTIVATOR_PATH]);
+    // Only the activator holds them, only within the sandbox's own user namespace (to
+    // mount, to set the user namespace limit, and to empty its bounding set), and it
+    // drops every capability before the runtime starts.
+    for cap in ["CAP_SYS_ADMIN", "CAP_SYS_RESOURCE", "CAP_SETPCAP"] {
+        push(&[&"--cap-add", &cap]);
+    }
+    push(&[&"--chdir", &"/", &"--"]);
+    args.extend(activation::command());
+    args
+}
+
+/// Starts a waiting sandbox as `uid`, in `cgroup`, in the calling thread's network
+/// namespace. Returns bwrap (leader of its own process group) and the write end of the
+/// activator's standard input.
+pub(crate) fn spawn_waiting(plan: &WaitingPlan, egress: bool, uid: &UidLease, cgroup: &Cgroup) -> std::io::Result<(Child, std::fs::File)> {
+    let (activation_read, activation_write) = nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC).map_err(std::io::Error::from)?;
     let mut command = Command::new(&plan.bwrap);
     command
-        .args(&plan.args)
+        .args(if egress { &plan.egress } else { &plan.plain })
         .env_clear()
-        .envs(plan.env.iter().map(|(k, v)| (k, v)))
         .uid(uid.uid)
         .gid(uid.uid)
-        .stdin(Stdio::null())
+        .stdin(Stdio::from(activation_read))
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .process_group(0)
         .kill_on_drop(true);
     let procs = cgroup.procs_files().to_vec();
-    let sources: Vec<i32> = seccomp_fds.iter().map(AsRawFd::as_raw_fd).collect();
     // SAFETY: the hook runs in the child between fork and exec, where only
-    // async-signal-safe calls are allowed: it uses open/write/close/dup2 on memory
-    // prepared before the fork (the C strings and descriptor numbers moved into it),
-    // and allocates nothing.
+    // async-signal-safe calls are allowed: it uses open/write/close on C strings prepared
+    // before the fork (moved into it), and allocates nothing.
     unsafe {
         command.pre_exec(move || {
             for path in &procs {
@@ -233,23 +225,11 @@ fn confine_and_spawn(
                     return Err(std::io::Error::last_os_error());
                 }
             }
-            for (source, target) in sources.iter().zip(SECCOMP_FDS) {
-                // dup2 clears close-on-exec on the new descriptor.
-                if libc::dup2(*source, target) < 0 {
-                    return Err(std::io::Error::last_os_error());
-                }
-            }
             Ok(())
         });
     }
-    command.spawn().map_err(|e| launch_error("bwrap", e))
-}
-
-/// A pipe whose read end yields `program` (small enough for the pipe buffer).
-fn program_pipe(program: &[u8]) -> std::io::Result<OwnedFd> {
-    let (read, write) = nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC).map_err(std::io::Error::from)?;
-    std::fs::File::from(write).write_all(program)?;
-    Ok(read)
+    let child = command.spawn()?;
+    Ok((child, std::fs::File::from(activation_write)))
 }
 
 fn which(program: &str) -> Option<PathBuf> {

@@ -8,8 +8,10 @@
 //! - a network namespace per environment, created here so that the Runtime API listener
 //!   can be bound inside it at `127.0.0.1:9001` before the runtime starts (`netns`), and
 //!   for functions with egress a user-space network stack attached to it (`egress`);
-//! - slots prepared ahead of need (uid, cgroup, network namespace) by the spawner thread,
-//!   so a cold start pays only for bwrap and the runtime (`slot`, `spawner`);
+//! - slots prepared ahead of need (uid, cgroup, network namespace, and the sandbox itself,
+//!   started and waiting) by the spawner thread (`slot`, `spawner`); a cold start hands
+//!   one its function, which the activator inside mounts before it drops every privilege
+//!   and executes the runtime (`activation`);
 //! - cgroup limits (memory, pids, CPU share) and the freezer, on cgroup v2 or v1
 //!   (`cgroup`);
 //! - a seccomp filter denying what a function never needs (`seccomp`);
@@ -17,9 +19,10 @@
 //!   the runtimes' directories are staged read-only at a path an unprivileged uid can
 //!   traverse (`staging`).
 //!
-//! This is the only crate with `unsafe` code: the `pre_exec` hook that joins the cgroup
-//! and hands the seccomp program to bwrap, and the ioctl that brings loopback up.
+//! This is the only crate with `unsafe` code: the `pre_exec` hook that joins the cgroup,
+//! the ioctl that brings loopback up, and the activator's capability and seccomp calls.
 
+mod activation;
 mod cgroup;
 mod egress;
 mod launcher;
@@ -29,6 +32,7 @@ mod slot;
 mod spawner;
 mod staging;
 
+pub use activation::{run_activator, ACTIVATOR_ARG};
 pub use cgroup::{Cgroup, CgroupVersion};
 pub use launcher::{Confinement, Launched, Sandbox, SandboxError, SandboxSpec};
 pub use staging::Staging;

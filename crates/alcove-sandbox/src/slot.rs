@@ -1,9 +1,9 @@
-//! Slots: what an environment needs that does not depend on its function. A host uid of
-//! its own, a cgroup that uid may join, a network namespace with loopback up and the
-//! Runtime API listener bound inside it. Creating them is a third of a sandbox's start-up
-//! cost (cgroup directories, a network namespace), so the spawner keeps a few ready and a
-//! cold start pays only for bwrap and the runtime. Slots with egress also have their
-//! user-space network stack running, which is another 7 ms or so saved.
+//! Slots: what an environment needs that does not depend on its function, made ahead of
+//! need by the spawner thread. A host uid of its own, a cgroup that uid may join, a
+//! network namespace with loopback up and the Runtime API listener bound inside it, and
+//! the sandbox itself, started and waiting for its function (see `activation`). Slots
+//! with egress also have their user-space network stack running. A cold start that finds
+//! a slot ready pays only for activation and the runtime's own start.
 
 use std::collections::BTreeSet;
 use std::fs::{self, File};
@@ -15,10 +15,12 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
 use nix::errno::Errno;
+use tokio::process::Child;
 use nix::fcntl::{Flock, FlockArg};
 
 use crate::cgroup::{Cgroup, CgroupVersion};
 use crate::egress::Egress;
+use crate::launcher::{spawn_waiting, WaitingPlan};
 use crate::netns;
 
 /// First host uid (and gid) given to environments; each live environment has its own.
@@ -90,10 +92,12 @@ impl Drop for UidLease {
 pub struct Slot {
     pub uid: UidLease,
     pub cgroup: Cgroup,
-    pub netns: OwnedFd,
     pub runtime_api: TcpListener,
     /// The network stack serving the namespace, for slots with egress.
     pub egress: Option<Egress>,
+    /// The waiting sandbox's bwrap, and the activator's standard input.
+    pub process: Child,
+    pub activation: File,
 }
 
 /// Makes slots. Runs on the spawner thread: creating the namespace moves that thread
@@ -106,23 +110,32 @@ pub struct SlotFactory {
     pub host_netns: OwnedFd,
     /// The egress stack's executable, when installed.
     pub slirp4netns: Option<PathBuf>,
+    waiting: WaitingPlan,
     created: AtomicU64,
 }
 
 impl SlotFactory {
     /// Call from a thread still in the server's network namespace.
-    pub fn new(cgroups: CgroupVersion, slirp4netns: Option<PathBuf>) -> io::Result<SlotFactory> {
+    pub(crate) fn new(cgroups: CgroupVersion, slirp4netns: Option<PathBuf>, waiting: WaitingPlan) -> io::Result<SlotFactory> {
         let host_netns = netns::current()?;
-        Ok(SlotFactory { cgroups, uids: UidPool::new(), host_netns, slirp4netns, created: AtomicU64::new(0) })
+        Ok(SlotFactory { cgroups, uids: UidPool::new(), host_netns, slirp4netns, waiting, created: AtomicU64::new(0) })
     }
 
-    /// A new slot, with its egress stack running if `egress`.
+    /// A new slot, with its egress stack running if `egress` and its sandbox waiting.
     pub fn make(&self, egress: bool) -> io::Result<Slot> {
         let uid = UidLease::take(&self.uids)?;
         let name = format!("{}-{}", std::process::id(), self.created.fetch_add(1, Ordering::Relaxed));
         let cgroup = Cgroup::create(&self.cgroups, &name, uid.uid)?;
-        match self.network(egress) {
-            Ok((netns, runtime_api, egress)) => Ok(Slot { uid, cgroup, netns, runtime_api, egress }),
+        let started = self.network(egress).and_then(|(netns, runtime_api, stack)| {
+            // bwrap, and the runtime after it, are born in the slot's namespace.
+            netns::enter(&netns)?;
+            let (process, activation) = spawn_waiting(&self.waiting, egress, &uid, &cgroup)?;
+            Ok((runtime_api, stack, process, activation))
+        });
+        match started {
+            Ok((runtime_api, egress, process, activation)) => {
+                Ok(Slot { uid, cgroup, runtime_api, egress, process, activation })
+            }
             Err(e) => {
                 cgroup.destroy();
                 Err(e)

@@ -1,28 +1,29 @@
-//! The spawner thread: the one thread that changes network namespaces. It serves launch
-//! requests in order and, whenever it has nothing to do, tops up a few ready slots so the
-//! next cold starts skip creating a cgroup and a network namespace. Slots with egress are
-//! stocked only once a function with egress has started, so a server whose functions have
-//! no network runs no idle network stacks.
+//! The spawner thread: the one thread that changes network namespaces. Whenever it has
+//! nothing more urgent to do it tops up a few ready slots, each with its sandbox started
+//! and waiting for a function, so a cold start only activates one. A launch that finds
+//! none ready asks the thread for one and waits for it. Slots with egress are stocked
+//! only once a function with egress has started, so a server whose functions have no
+//! network runs no idle network stacks.
 //!
 //! It must outlive every sandbox: bwrap's `--die-with-parent` is tied to the thread that
 //! started it.
 
+use std::io;
 use std::sync::mpsc::{self, TryRecvError};
+use std::sync::{Arc, Mutex, MutexGuard};
 
-use crate::launcher::{start, SandboxError, SpawnRequest};
+use crate::launcher::SandboxError;
 use crate::slot::{Slot, SlotFactory};
 
 /// Slots kept ready ahead of need, without and with egress.
 const READY_SLOTS: usize = 4;
 const READY_EGRESS_SLOTS: usize = 2;
 
-pub(crate) fn start_thread(factory: SlotFactory, runtime: tokio::runtime::Handle) -> std::io::Result<mpsc::Sender<SpawnRequest>> {
-    let (requests, inbox) = mpsc::channel::<SpawnRequest>();
-    std::thread::Builder::new().name("alcove-spawner".into()).spawn(move || {
-        let _runtime = runtime.enter();
-        serve(&inbox, &factory);
-    })?;
-    Ok(requests)
+enum Message {
+    /// A launch found no ready slot of this kind: make one now.
+    Make { egress: bool, reply: tokio::sync::oneshot::Sender<io::Result<Slot>> },
+    /// A launch took a ready slot: top the stock up.
+    Took,
 }
 
 #[derive(Default)]
@@ -53,41 +54,89 @@ impl Stock {
     }
 }
 
-fn serve(inbox: &mpsc::Receiver<SpawnRequest>, factory: &SlotFactory) {
-    let mut stock = Stock::default();
+/// The handle launches take slots through.
+pub(crate) struct Spawner {
+    stock: Arc<Mutex<Stock>>,
+    requests: Mutex<mpsc::Sender<Message>>,
+}
+
+fn lock(stock: &Mutex<Stock>) -> MutexGuard<'_, Stock> {
+    stock.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+impl Spawner {
+    fn send(&self, message: Message) -> Result<(), SandboxError> {
+        self.requests
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .send(message)
+            .map_err(|_| SandboxError::Launch("the spawner thread is gone".into()))
+    }
+
+    /// A slot of the kind asked for: a ready one, or one made now.
+    pub async fn take(&self, egress: bool) -> Result<Slot, SandboxError> {
+        let ready = {
+            let mut stock = lock(&self.stock);
+            stock.egress_wanted |= egress;
+            stock.shelf(egress).pop()
+        };
+        if let Some(slot) = ready {
+            self.send(Message::Took)?;
+            return Ok(slot);
+        }
+        let (reply, answer) = tokio::sync::oneshot::channel();
+        self.send(Message::Make { egress, reply })?;
+        answer
+            .await
+            .map_err(|_| SandboxError::Launch("the spawner thread is gone".into()))?
+            .map_err(|e| SandboxError::Launch(format!("preparing the sandbox: {e}")))
+    }
+}
+
+pub(crate) fn start_thread(factory: SlotFactory, runtime: tokio::runtime::Handle) -> io::Result<Spawner> {
+    let (requests, inbox) = mpsc::channel::<Message>();
+    let stock = Arc::new(Mutex::new(Stock::default()));
+    let shared = Arc::clone(&stock);
+    std::thread::Builder::new().name("alcove-spawner".into()).spawn(move || {
+        let _runtime = runtime.enter();
+        serve(&inbox, &shared, &factory);
+    })?;
+    Ok(Spawner { stock, requests: Mutex::new(requests) })
+}
+
+fn serve(inbox: &mpsc::Receiver<Message>, stock: &Mutex<Stock>, factory: &SlotFactory) {
     let mut stocking = true;
     loop {
-        let short = if stocking { stock.short() } else { None };
-        let request = match short {
-            Some(egress) => match inbox.try_recv() {
-                Ok(request) => request,
-                Err(TryRecvError::Empty) => {
+        // A launch waiting for a slot comes before the stock.
+        let message = match inbox.try_recv() {
+            Ok(message) => message,
+            Err(TryRecvError::Disconnected) => break,
+            Err(TryRecvError::Empty) => {
+                let short = if stocking { lock(stock).short() } else { None };
+                if let Some(egress) = short {
                     match factory.make(egress) {
-                        Ok(slot) => stock.shelf(egress).push(slot),
+                        Ok(slot) => lock(stock).shelf(egress).push(slot),
                         Err(e) => {
-                            tracing::warn!(error = %e, egress, "cannot prepare a sandbox slot ahead");
+                            tracing::warn!(error = %e, egress, "cannot prepare a sandbox ahead");
                             stocking = false;
                         }
                     }
                     continue;
                 }
-                Err(TryRecvError::Disconnected) => break,
-            },
-            None => match inbox.recv() {
-                Ok(request) => request,
-                Err(_) => break,
-            },
+                match inbox.recv() {
+                    Ok(message) => message,
+                    Err(_) => break,
+                }
+            }
         };
         stocking = true;
-        let egress = request.plan.egress;
-        stock.egress_wanted |= egress;
-        let slot = match stock.shelf(egress).pop() {
-            Some(slot) => Ok(slot),
-            None => factory.make(egress).map_err(|e| SandboxError::Launch(format!("preparing the sandbox: {e}"))),
-        };
-        let _ = request.reply.send(slot.and_then(|slot| start(request.plan, slot)));
+        if let Message::Make { egress, reply } = message {
+            let _ = reply.send(factory.make(egress));
+        }
     }
-    for slot in stock.plain.into_iter().chain(stock.egress) {
+    let mut stock = lock(stock);
+    let slots = std::mem::take(&mut stock.plain).into_iter().chain(std::mem::take(&mut stock.egress));
+    for slot in slots {
         slot.cgroup.destroy();
     }
 }

@@ -47,6 +47,8 @@ pub struct Staging {
     pub egress_resolv_conf: PathBuf,
     /// (staged path, path inside the sandbox) of each runtime directory, read-only.
     pub runtime_binds: Vec<(PathBuf, PathBuf)>,
+    /// This server's own executable, which waiting sandboxes run as their activator.
+    pub activator: PathBuf,
 }
 
 fn failed(what: &str, error: impl std::fmt::Display) -> SandboxError {
@@ -93,7 +95,20 @@ impl Staging {
         fs::write(&egress_resolv_conf, EGRESS_RESOLV_CONF).map_err(|e| failed("writing resolv.conf", e))?;
         fs::set_permissions(&egress_resolv_conf, fs::Permissions::from_mode(0o644))
             .map_err(|e| failed("resolv.conf mode", e))?;
-        Ok(Staging { code, etc, egress_resolv_conf, runtime_binds })
+        let activator = root.join("alcove");
+        let executable = std::env::current_exe().map_err(|e| failed("finding the server's executable", e))?;
+        fs::File::create(&activator).map_err(|e| failed("creating the activator's mount point", e))?;
+        mount(Some(&executable), &activator, None::<&str>, MsFlags::MS_BIND, None::<&str>)
+            .map_err(|e| failed(&format!("bind-mounting {}", executable.display()), e))?;
+        mount(
+            None::<&str>,
+            &activator,
+            None::<&str>,
+            MsFlags::MS_BIND | MsFlags::MS_REMOUNT | MsFlags::MS_RDONLY | MsFlags::MS_NOSUID | MsFlags::MS_NODEV,
+            None::<&str>,
+        )
+        .map_err(|e| failed("making the activator read-only", e))?;
+        Ok(Staging { code, etc, egress_resolv_conf, runtime_binds, activator })
     }
 }
 

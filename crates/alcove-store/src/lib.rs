@@ -3,6 +3,7 @@
 //! and unpacked once per digest so every environment of every version shares one copy.
 
 mod blobs;
+mod cache;
 mod rest_apis;
 mod sqlite;
 

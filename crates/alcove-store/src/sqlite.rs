@@ -15,6 +15,7 @@ use alcove_core::{
 use async_trait::async_trait;
 use alcove_core::apigateway::{Deployment, RestApi, Stage};
 use alcove_core::{DeploymentRequest, RestApiUpdate, StageLookup};
+use crate::cache::FunctionCache;
 use rusqlite::{params, Connection, OptionalExtension, Transaction, TransactionBehavior};
 
 use crate::rest_apis;
@@ -97,6 +98,8 @@ CREATE TABLE IF NOT EXISTS tenant_limits (
 #[derive(Clone)]
 pub struct SqliteStore {
     conn: Arc<Mutex<Connection>>,
+    /// What was read of functions and aliases, dropped on every change to them.
+    cache: Arc<FunctionCache>,
 }
 
 impl SqliteStore {
@@ -117,7 +120,7 @@ impl SqliteStore {
         conn.pragma_update(None, "foreign_keys", "ON").map_err(Error::internal)?;
         conn.execute_batch(SCHEMA).map_err(Error::internal)?;
         conn.execute_batch(rest_apis::SCHEMA).map_err(Error::internal)?;
-        Ok(SqliteStore { conn: Arc::new(Mutex::new(conn)) })
+        Ok(SqliteStore { conn: Arc::new(Mutex::new(conn)), cache: Arc::default() })
     }
 
     /// Runs `work` in one transaction on a blocking thread; commits only if it succeeds.
@@ -136,6 +139,18 @@ impl SqliteStore {
         })
         .await
         .map_err(Error::internal)?
+    }
+
+    /// A transaction that changes functions, versions, tags or aliases: the cache is
+    /// dropped once it has committed (or failed).
+    async fn change_functions<T, F>(&self, work: F) -> Result<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Transaction<'_>) -> Result<T> + Send + 'static,
+    {
+        let outcome = self.transaction(work).await;
+        self.cache.invalidate();
+        outcome
     }
 }
 
@@ -281,7 +296,7 @@ fn load_alias(tx: &Transaction<'_>, function: &FunctionName, name: &AliasName) -
 #[async_trait]
 impl Store for SqliteStore {
     async fn create_function(&self, latest: FunctionConfig, publish: bool) -> Result<FunctionConfig> {
-        self.transaction(move |tx| {
+        self.change_functions(move |tx| {
             let name = latest.name.clone();
             let inserted = tx
                 .execute(
@@ -302,12 +317,21 @@ impl Store for SqliteStore {
     }
 
     async fn get_function(&self, name: &FunctionName, version: Version) -> Result<Option<FunctionConfig>> {
+        if let Some(config) = self.cache.function(name, version) {
+            return Ok(Some(config));
+        }
+        let generation = self.cache.generation();
         let name = name.clone();
-        self.transaction(move |tx| match version {
-            Version::Latest => Ok(load_latest(tx, &name)?.map(|(config, _)| config)),
-            Version::Published(n) => load_version(tx, &name, n),
-        })
-        .await
+        let found = self
+            .transaction(move |tx| match version {
+                Version::Latest => Ok(load_latest(tx, &name)?.map(|(config, _)| config)),
+                Version::Published(n) => load_version(tx, &name, n),
+            })
+            .await?;
+        if let Some(config) = &found {
+            self.cache.keep_function(generation, version, config);
+        }
+        Ok(found)
     }
 
     async fn list_functions(&self, all_versions: bool, marker: Option<String>, limit: usize) -> Result<Page<FunctionConfig>> {
@@ -376,7 +400,7 @@ impl Store for SqliteStore {
 
     async fn update_latest(&self, name: &FunctionName, update: LatestUpdate, publish: bool) -> Result<FunctionConfig> {
         let name = name.clone();
-        self.transaction(move |tx| {
+        self.change_functions(move |tx| {
             let (current, _) = load_latest(tx, &name)?.ok_or_else(|| not_found(&name))?;
             let next = update(&current)?;
             tx.execute(
@@ -395,12 +419,12 @@ impl Store for SqliteStore {
 
     async fn publish_version(&self, name: &FunctionName, request: PublishRequest) -> Result<FunctionConfig> {
         let name = name.clone();
-        self.transaction(move |tx| publish_in(tx, &name, &request)).await
+        self.change_functions(move |tx| publish_in(tx, &name, &request)).await
     }
 
     async fn delete_function(&self, name: &FunctionName) -> Result<()> {
         let name = name.clone();
-        self.transaction(move |tx| {
+        self.change_functions(move |tx| {
             let deleted = tx.execute("DELETE FROM functions WHERE name = ?1", params![name.as_str()]).map_err(sql)?;
             if deleted == 0 {
                 return Err(not_found(&name));
@@ -412,7 +436,7 @@ impl Store for SqliteStore {
 
     async fn tag_function(&self, name: &FunctionName, tags: Tags) -> Result<Tags> {
         let name = name.clone();
-        self.transaction(move |tx| {
+        self.change_functions(move |tx| {
             let (latest, _) = load_latest(tx, &name)?.ok_or_else(|| not_found(&name))?;
             validate_tags(&latest.tags, &tags)?;
             let mut all = latest.tags;
@@ -425,7 +449,7 @@ impl Store for SqliteStore {
 
     async fn untag_function(&self, name: &FunctionName, keys: Vec<String>) -> Result<Tags> {
         let name = name.clone();
-        self.transaction(move |tx| {
+        self.change_functions(move |tx| {
             let (latest, _) = load_latest(tx, &name)?.ok_or_else(|| not_found(&name))?;
             let mut all = latest.tags;
             for key in &keys {
@@ -439,7 +463,7 @@ impl Store for SqliteStore {
 
     async fn delete_version(&self, name: &FunctionName, version: u64) -> Result<()> {
         let name = name.clone();
-        self.transaction(move |tx| {
+        self.change_functions(move |tx| {
             load_latest(tx, &name)?.ok_or_else(|| not_found(&name))?;
             let aliases: Vec<String> = tx
                 .prepare("SELECT name FROM aliases WHERE function = ?1 AND version = ?2 ORDER BY name")
@@ -469,7 +493,7 @@ impl Store for SqliteStore {
     }
 
     async fn create_alias(&self, alias: Alias) -> Result<Alias> {
-        self.transaction(move |tx| {
+        self.change_functions(move |tx| {
             load_latest(tx, &alias.function)?.ok_or_else(|| not_found(&alias.function))?;
             if !version_exists(tx, &alias.function, alias.version)? {
                 return Err(Error::NotFound(format!("Function not found: {}:{}", alias.function, alias.version)));
@@ -495,8 +519,16 @@ impl Store for SqliteStore {
     }
 
     async fn get_alias(&self, function: &FunctionName, name: &AliasName) -> Result<Option<Alias>> {
+        if let Some(alias) = self.cache.alias(function, name) {
+            return Ok(Some(alias));
+        }
+        let generation = self.cache.generation();
         let (function, name) = (function.clone(), name.clone());
-        self.transaction(move |tx| load_alias(tx, &function, &name)).await
+        let found = self.transaction(move |tx| load_alias(tx, &function, &name)).await?;
+        if let Some(alias) = &found {
+            self.cache.keep_alias(generation, alias);
+        }
+        Ok(found)
     }
 
     async fn list_aliases(&self, function: &FunctionName, version: Option<Version>, marker: Option<String>, limit: usize) -> Result<Page<Alias>> {
@@ -524,7 +556,7 @@ impl Store for SqliteStore {
 
     async fn update_alias(&self, function: &FunctionName, name: &AliasName, patch: AliasPatch) -> Result<Alias> {
         let (function, name) = (function.clone(), name.clone());
-        self.transaction(move |tx| {
+        self.change_functions(move |tx| {
             let mut alias = load_alias(tx, &function, &name)?
                 .ok_or_else(|| Error::NotFound(format!("Alias not found: {function}:{name}")))?;
             if let Some(expected) = &patch.expected_revision {
@@ -554,7 +586,7 @@ impl Store for SqliteStore {
 
     async fn delete_alias(&self, function: &FunctionName, name: &AliasName) -> Result<()> {
         let (function, name) = (function.clone(), name.clone());
-        self.transaction(move |tx| {
+        self.change_functions(move |tx| {
             load_latest(tx, &function)?.ok_or_else(|| not_found(&function))?;
             // Deleting an alias that does not exist succeeds, as in Lambda.
             tx.execute("DELETE FROM aliases WHERE function = ?1 AND name = ?2", params![function.as_str(), name.as_str()])
@@ -1270,6 +1302,42 @@ mod tests {
         let all = store.list_functions(true, None, 100).await.unwrap();
         let labels: Vec<String> = all.items.iter().map(|c| format!("{}:{}", c.name, c.version)).collect();
         assert_eq!(labels, ["a:$LATEST", "b:$LATEST", "b:1", "c:$LATEST", "d:$LATEST", "e:$LATEST"]);
+    }
+
+    #[tokio::test]
+    async fn cached_reads_follow_every_change() {
+        let store = SqliteStore::open_in_memory().unwrap();
+        let f = name("f");
+        store.create_function(config("f", "aa"), true).await.unwrap();
+        let alias = Alias {
+            function: f.clone(),
+            name: AliasName::parse("live").unwrap(),
+            version: Version::Published(1),
+            description: String::new(),
+            revision_id: "r".into(),
+        };
+        store.create_alias(alias.clone()).await.unwrap();
+        // Read twice: the second read is served from the cache.
+        for _ in 0..2 {
+            assert_eq!(store.get_function(&f, Version::Latest).await.unwrap().unwrap().code.sha256_hex, "aa".repeat(32));
+            assert_eq!(store.get_alias(&f, &alias.name).await.unwrap().unwrap().version, Version::Published(1));
+        }
+        let update: LatestUpdate = Box::new(|current| {
+            let mut next = current.clone();
+            next.code.sha256_hex = "bb".repeat(32);
+            Ok(next)
+        });
+        store.update_latest(&f, update, true).await.unwrap();
+        assert_eq!(store.get_function(&f, Version::Latest).await.unwrap().unwrap().code.sha256_hex, "bb".repeat(32));
+        store.update_alias(&f, &alias.name, AliasPatch { version: Some(Version::Published(2)), ..Default::default() }).await.unwrap();
+        assert_eq!(store.get_alias(&f, &alias.name).await.unwrap().unwrap().version, Version::Published(2));
+        store.tag_function(&f, [("team".to_string(), "blue".to_string())].into()).await.unwrap();
+        assert_eq!(store.get_function(&f, Version::Published(2)).await.unwrap().unwrap().tags.len(), 1);
+        store.delete_alias(&f, &alias.name).await.unwrap();
+        assert_eq!(store.get_alias(&f, &alias.name).await.unwrap(), None);
+        store.delete_function(&f).await.unwrap();
+        assert_eq!(store.get_function(&f, Version::Latest).await.unwrap(), None);
+        assert_eq!(store.get_function(&f, Version::Published(1)).await.unwrap(), None);
     }
 
     #[tokio::test]

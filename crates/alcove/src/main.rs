@@ -34,6 +34,10 @@ enum Command {
 }
 
 fn main() -> anyhow::Result<()> {
+    // Inside a waiting sandbox this binary is the activator, not the command-line tool.
+    if std::env::args_os().nth(1).is_some_and(|arg| arg == alcove_sandbox::ACTIVATOR_ARG) {
+        alcove_sandbox::run_activator();
+    }
     let cli = Cli::parse();
     tracing_subscriber::fmt()
         .with_env_filter(
