@@ -2,6 +2,7 @@
 platform from inside its own sandbox. Every attempt must fail or be contained, A's
 secret must never be seen, A must keep working and the server must stay healthy."""
 
+import base64
 import concurrent.futures
 import json
 import os
@@ -102,7 +103,15 @@ def attacker(event, context):
             "http://127.0.0.1:9001/2018-06-01/runtime/invocation/" + event["victim_request"] + "/response",
             data=b'"stolen"', method="POST"), timeout=2).status),
         "uid": os.getuid(),
-        "cap_eff": [l.split()[1] for l in status.splitlines() if l.startswith("CapEff")][0],
+        "caps": {l.split(":")[0]: l.split()[1] for l in status.splitlines() if l.startswith("Cap")},
+        # The code store and the activator are visible only until the sandbox is activated.
+        "store": attempt(lambda: os.listdir("/.alcove/code")),
+        "other_code_in_store": attempt(lambda: os.listdir("/.alcove/code/" + event["other_sha"])),
+        "activator": attempt(lambda: os.path.getsize("/.alcove/alcove")),
+        "userns_limit": read("/proc/sys/user/max_user_namespaces").strip(),
+        "raise_userns_limit": attempt(lambda: open("/proc/sys/user/max_user_namespaces", "w").write("10")),
+        "remount_code_rw": attempt(lambda: libc_call("mount", None, b"/var/task", None, 0x20 | 0x1000, None)),
+        "unmount_code": attempt(lambda: libc_call("umount2", b"/var/task", 2)),
         "no_new_privs": [l.split()[1] for l in status.splitlines() if l.startswith("NoNewPrivs")][0],
         "seccomp": [l.split()[1] for l in status.splitlines() if l.startswith("Seccomp:")][0],
         "fork": attempt(lambda: fork_many(2000)),
@@ -154,11 +163,11 @@ def server(tmp_path_factory):
     server.stop()
 
 
-def create(client, memory=256, storage=512, timeout=30):
+def create(client, memory=256, storage=512, timeout=30, extra_files=None):
     name = f"escape-{uuid.uuid4().hex[:8]}"
     created = client.create_function(
         FunctionName=name, Runtime="python3.12", Handler="app.handler", Role=ROLE,
-        Code={"ZipFile": make_zip({"app.py": HANDLER})}, MemorySize=memory, Timeout=timeout,
+        Code={"ZipFile": make_zip({"app.py": HANDLER, **(extra_files or {})})}, MemorySize=memory, Timeout=timeout,
         EphemeralStorage={"Size": storage}, TenancyConfig={"TenantIsolationMode": "PER_TENANT"},
     )
     return name, created
@@ -174,15 +183,18 @@ def test_tenant_b_cannot_reach_tenant_a(server):
     client = server.client()
     # Memory enough that a thousand forked Python processes hit the process limit first.
     name, created = create(client, memory=3008)
-    other, other_created = create(client)
-    other_code = client.get_function(FunctionName=other)  # another function's unpacked code
+    # Another function, with a code package of its own.
+    other, other_created = create(client, extra_files={"private.txt": "another function's file"})
+    other_sha = base64.b64decode(other_created["CodeSha256"]).hex()
+    assert other_sha != base64.b64decode(created["CodeSha256"]).hex()
     victim_response, victim = call(client, name, "tenant-A", role="victim", secret=SECRET)
     assert victim == {"counter": 1, "secret": SECRET, "env": SECRET}
     port = int(server.url.rsplit(":", 1)[1])
-    code_dir = f"{server.data_dir}/code/{other_code['Configuration']['CodeSha256']}"
+    code_dir = f"{server.data_dir}/code/{other_sha}"
+    assert os.path.exists(f"{code_dir}/private.txt")
     response, report = call(
         client, name, "tenant-B", role="attacker", secret=SECRET, data_dir=server.data_dir,
-        other_code=code_dir, server_port=port,
+        other_code=code_dir, other_sha=other_sha, server_port=port,
         victim_request=victim_response["ResponseMetadata"]["RequestId"],
     )
     assert "FunctionError" not in response, report
@@ -197,7 +209,12 @@ def test_tenant_b_cannot_reach_tenant_a(server):
     for attack in ("data_dir", "other_code", "shadow", "control_plane", "steal_response"):
         assert not report[attack]["ok"], (attack, report[attack])
     assert not {".cargo", ".bashrc", ".profile"} & set(report["root"].get("value", []))
-    assert report["cap_eff"] == "0000000000000000"
+    assert report["caps"] == {cap: "0000000000000000" for cap in ("CapInh", "CapPrm", "CapEff", "CapBnd", "CapAmb")}
+    assert report["store"].get("value", []) == [] and not report["other_code_in_store"]["ok"]
+    assert report["activator"].get("value", 0) == 0, "the activator's executable is detached"
+    assert report["userns_limit"] == "0" and not report["raise_userns_limit"]["ok"]
+    assert report["remount_code_rw"]["value"]["result"] == -1
+    assert report["unmount_code"]["value"]["result"] == -1
     assert report["no_new_privs"] == "1"
     assert report["seccomp"] == "2"
     fork = report["fork"]["value"]
