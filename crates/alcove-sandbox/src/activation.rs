@@ -6,16 +6,17 @@
 //! each sandbox ahead of need with Alcove's own binary inside as a placeholder, the
 //! *activator*, which waits on its standard input. A cold start writes the function's
 //! part to that pipe ([`Activation`]): which code package to mount at `/var/task`, the
-//! size of `/tmp`, and the runtime's command line and environment. The activator then,
-//! still trusted code:
+//! size of `/tmp`, the runtime's command line and environment, and the seccomp filters
+//! (compiled once by the server). The activator then, still trusted code:
 //!
 //! 1. bind-mounts that one package read-only at `/var/task` from the code store, which the
 //!    sandbox sees at `/.alcove/code` until this step, then detaches the store (and its own
 //!    executable) so no other package stays reachable;
 //! 2. mounts `/tmp` with the function's ephemeral storage size;
 //! 3. sets the sandbox's limit of user namespaces to zero (what bwrap's
-//!    `--disable-userns` is for), gives up every capability (bounding, ambient, effective, permitted, inheritable),
-//!    sets `no_new_privs` and installs the seccomp filters;
+//!    `--disable-userns` is for), gives up every capability (bounding, ambient,
+//!    effective, permitted, inheritable), sets `no_new_privs` and installs the seccomp
+//!    filters;
 //! 4. executes the runtime.
 //!
 //! It holds `CAP_SYS_ADMIN`, `CAP_SYS_RESOURCE` and `CAP_SETPCAP` only inside the
@@ -53,6 +54,8 @@ pub struct Activation {
     pub program: PathBuf,
     pub args: Vec<OsString>,
     pub env: Vec<(OsString, OsString)>,
+    /// The seccomp filters, as raw BPF, compiled once by the server.
+    pub seccomp: Vec<Vec<u8>>,
 }
 
 impl Activation {
@@ -73,6 +76,10 @@ impl Activation {
         for (key, value) in &self.env {
             put(key.as_bytes());
             put(value.as_bytes());
+        }
+        put(self.seccomp.len().to_string().as_bytes());
+        for program in &self.seccomp {
+            put(program);
         }
         out
     }
@@ -98,13 +105,19 @@ impl Activation {
         let env = (0..count)
             .map(|_| Ok((OsString::from_vec(take()?), OsString::from_vec(take()?))))
             .collect::<io::Result<_>>()?;
+        let count: usize = text(take()?)?.parse().map_err(|_| invalid("filter count"))?;
+        let seccomp: Vec<Vec<u8>> = (0..count).map(|_| take()).collect::<io::Result<_>>()?;
         if !bytes.is_empty() {
             return Err(invalid("trailing bytes"));
         }
         if code.len() != 64 || !code.bytes().all(|b| b.is_ascii_hexdigit()) {
             return Err(invalid("code package name"));
         }
-        Ok(Activation { code, tmp_mb, program, args, env })
+        // Never start a runtime unfiltered.
+        if seccomp.is_empty() || seccomp.iter().any(|p| p.is_empty() || p.len() % 8 != 0) {
+            return Err(invalid("seccomp filters"));
+        }
+        Ok(Activation { code, tmp_mb, program, args, env, seccomp })
     }
 }
 
@@ -135,7 +148,7 @@ fn activate() -> io::Result<std::convert::Infallible> {
     nix::unistd::dup2_stdin(&null).map_err(io::Error::from)?;
     drop(null);
     std::env::set_current_dir(TASK_ROOT)?;
-    drop_privileges()?;
+    drop_privileges(&activation.seccomp)?;
     let error = std::process::Command::new(&activation.program)
         .args(&activation.args)
         .env_clear()
@@ -177,7 +190,7 @@ fn failed(what: &str) -> io::Error {
 }
 
 /// Gives up every capability for good, then installs the seccomp filters.
-fn drop_privileges() -> io::Result<()> {
+fn drop_privileges(seccomp: &[Vec<u8>]) -> io::Result<()> {
     let last_cap: u32 = std::fs::read_to_string("/proc/sys/kernel/cap_last_cap")
         .ok()
         .and_then(|s| s.trim().parse().ok())
@@ -197,8 +210,8 @@ fn drop_privileges() -> io::Result<()> {
     if unsafe { libc::prctl(libc::PR_SET_NO_NEW_PRIVS, 1 as libc::c_ulong, 0, 0, 0) } != 0 {
         return Err(failed("setting no_new_privs"));
     }
-    for program in crate::seccomp::programs().map_err(io::Error::other)? {
-        install_filter(&program)?;
+    for program in seccomp {
+        install_filter(program)?;
     }
     Ok(())
 }
@@ -265,6 +278,7 @@ mod tests {
             program: "/var/task/bootstrap".into(),
             args: vec!["-m".into(), OsString::from_vec(vec![0xff, b'x', b'\n'])],
             env: vec![("A".into(), "1=2".into()), ("EMPTY".into(), "".into())],
+            seccomp: crate::seccomp::programs().unwrap(),
         }
     }
 
@@ -285,5 +299,7 @@ mod tests {
             let bad = Activation { code: code.into(), ..sample() };
             assert!(Activation::decode(&bad.encode()).is_err(), "{code}");
         }
+        let unfiltered = Activation { seccomp: vec![], ..sample() };
+        assert!(Activation::decode(&unfiltered.encode()).is_err());
     }
 }

@@ -79,6 +79,8 @@ pub(crate) struct WaitingPlan {
 
 pub struct Sandbox {
     spawner: Spawner,
+    /// The seccomp filters each activator installs, compiled once.
+    seccomp: Vec<Vec<u8>>,
 }
 
 impl Sandbox {
@@ -88,9 +90,7 @@ impl Sandbox {
         let bwrap = which("bwrap").ok_or_else(|| SandboxError::Unsupported("bubblewrap (bwrap) is not installed".into()))?;
         let cgroups = CgroupVersion::detect()
             .ok_or_else(|| SandboxError::Unsupported("no usable cgroup hierarchy with memory, pids and cpu controllers".into()))?;
-        // Each activator compiles the filters itself; compiling them once here makes a
-        // filter that cannot be built fail the server's start instead of every cold start.
-        crate::seccomp::programs()?;
+        let seccomp = crate::seccomp::programs()?;
         let probe = std::process::Command::new(&bwrap)
             .args(["--unshare-user", "--uid", "0", "--unshare-pid", "--ro-bind", "/usr", "/usr", "--symlink", "usr/bin", "/bin", "--symlink", "usr/lib", "/lib", "--symlink", "usr/lib64", "/lib64", "--", "/bin/true"])
             .uid(UID_BASE)
@@ -111,7 +111,7 @@ impl Sandbox {
         let factory = SlotFactory::new(cgroups, slirp4netns, plan).map_err(|e| SandboxError::Unsupported(format!("network namespace: {e}")))?;
         let spawner = spawner::start_thread(factory, tokio::runtime::Handle::current())
             .map_err(|e| SandboxError::Unsupported(format!("spawner thread: {e}")))?;
-        Ok(Sandbox { spawner })
+        Ok(Sandbox { spawner, seccomp })
     }
 
     /// Starts `spec` in a new sandbox: activates a waiting one (started ahead by the
@@ -123,6 +123,7 @@ impl Sandbox {
             program: spec.program.clone(),
             args: spec.args.clone(),
             env: spec.env.clone(),
+            seccomp: self.seccomp.clone(),
         };
         let mut last_error = None;
         for _ in 0..ACTIVATION_ATTEMPTS {

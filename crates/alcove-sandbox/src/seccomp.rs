@@ -1,5 +1,6 @@
-//! The seccomp filters every environment runs under, compiled with `seccompiler`
-//! as raw BPF and installed by each sandbox's activator just before the runtime starts.
+//! The seccomp filters every environment runs under, compiled once with `seccompiler`
+//! to raw BPF, sent to each sandbox's activator and installed just before the runtime
+//! starts.
 //!
 //! Denied with EPERM: what a function never needs and what would let it reach beyond its
 //! sandbox (mounts, namespaces, ptrace and cross-process memory access, kernel modules,

@@ -114,8 +114,12 @@ fn serve(inbox: &mpsc::Receiver<Message>, stock: &Mutex<Stock>, factory: &SlotFa
             Err(TryRecvError::Empty) => {
                 let short = if stocking { lock(stock).short() } else { None };
                 if let Some(egress) = short {
+                    let started = std::time::Instant::now();
                     match factory.make(egress) {
-                        Ok(slot) => lock(stock).shelf(egress).push(slot),
+                        Ok(slot) => {
+                            tracing::debug!(egress, took_us = started.elapsed().as_micros() as u64, "sandbox started ahead");
+                            lock(stock).shelf(egress).push(slot);
+                        }
                         Err(e) => {
                             tracing::warn!(error = %e, egress, "cannot prepare a sandbox ahead");
                             stocking = false;
@@ -131,7 +135,10 @@ fn serve(inbox: &mpsc::Receiver<Message>, stock: &Mutex<Stock>, factory: &SlotFa
         };
         stocking = true;
         if let Message::Make { egress, reply } = message {
-            let _ = reply.send(factory.make(egress));
+            let started = std::time::Instant::now();
+            let made = factory.make(egress);
+            tracing::debug!(egress, took_us = started.elapsed().as_micros() as u64, "sandbox started on demand");
+            let _ = reply.send(made);
         }
     }
     let mut stock = lock(stock);
