@@ -9,11 +9,9 @@ use std::time::{Duration, Instant};
 use alcove_core::{FunctionConfig, NetworkAccess};
 use alcove_runtime_api::{Invocation, Lifecycle, Outcome, RuntimeApi};
 use bytes::Bytes;
-use nix::sys::signal::{killpg, Signal};
-use nix::unistd::Pid;
+use nix::sys::signal::Signal;
 use serde_json::json;
 use tokio::net::TcpListener;
-use tokio::process::Child;
 
 use crate::key::EnvKey;
 use crate::registry::{EnvState, EnvironmentInfo, Registration, Registry};
@@ -21,6 +19,7 @@ use crate::launch::{self, RuntimeSettings};
 use alcove_sandbox::{Confinement, SandboxSpec};
 use crate::logs::LogStream;
 use crate::output::Output;
+use crate::process::RuntimeProcess;
 use std::sync::Arc;
 
 /// Lambda's limit on initialisation.
@@ -67,7 +66,7 @@ pub(crate) struct Environment {
     pub epoch: (u64, u64),
     pub last_used: Instant,
     pub invokes: u64,
-    child: Child,
+    process: RuntimeProcess,
     api: RuntimeApi,
     log: Arc<LogStream>,
     memory_mb: u32,
@@ -100,7 +99,8 @@ impl Environment {
         let id = uuid::Uuid::new_v4().simple().to_string();
         let log = Arc::new(LogStream::create(logs_root, config.name.as_str(), &config.version.to_string(), &id));
         let started = Instant::now();
-        let (mut child, mut api, confinement) = match &settings.sandbox {
+        let mut output = Output::new();
+        let (mut process, mut api, confinement) = match &settings.sandbox {
             Some(sandbox) => {
                 let plan = launch::plan(settings, config, task_root, alcove_sandbox::RUNTIME_API_ADDRESS, log.name())?;
                 let spec = SandboxSpec {
@@ -118,26 +118,29 @@ impl Environment {
                     .map_err(|e| FunctionFailure::new("Sandbox.Failure", &e.to_string()))?;
                 let listener = TcpListener::from_std(launched.runtime_api).map_err(unavailable)?;
                 let api = RuntimeApi::serve(listener).map_err(unavailable)?;
-                (launched.child, api, Some(launched.confinement))
+                for stream in [launched.stdout, launched.stderr] {
+                    let pipe = tokio::net::unix::pipe::Receiver::from_owned_fd(stream).map_err(unavailable)?;
+                    output.copy(pipe, Arc::clone(&log));
+                }
+                (RuntimeProcess::Sandboxed(launched.process), api, Some(launched.confinement))
             }
             None => {
                 let listener = TcpListener::bind("127.0.0.1:0").await.map_err(unavailable)?;
                 let api = RuntimeApi::serve(listener).map_err(unavailable)?;
                 let plan = launch::plan(settings, config, task_root, &api.address().to_string(), log.name())?;
-                let child = launch::host_command(&plan).spawn().map_err(|e| {
+                let mut child = launch::host_command(&plan).spawn().map_err(|e| {
                     FunctionFailure::new("Runtime.InvalidEntrypoint", &format!("cannot start the runtime: {e}"))
                 })?;
-                (child, api, None)
+                if let Some(out) = child.stdout.take() {
+                    output.copy(out, Arc::clone(&log));
+                }
+                if let Some(err) = child.stderr.take() {
+                    output.copy(err, Arc::clone(&log));
+                }
+                (RuntimeProcess::host(child), api, None)
             }
         };
         tracing::debug!(environment = %id, log = %log.path().display(), sandboxed = confinement.is_some(), "environment starting");
-        let mut output = Output::new();
-        if let Some(out) = child.stdout.take() {
-            output.copy(out, Arc::clone(&log));
-        }
-        if let Some(err) = child.stderr.take() {
-            output.copy(err, Arc::clone(&log));
-        }
         let outcome = tokio::time::timeout(INIT_TIMEOUT, async {
             tokio::select! {
                 event = api.lifecycle() => match event {
@@ -148,7 +151,7 @@ impl Environment {
                     }),
                     None => Err(FunctionFailure::new("Runtime.Unknown", "The Runtime API stopped during init.")),
                 },
-                status = child.wait() => Err(FunctionFailure::new(
+                status = process.wait() => Err(FunctionFailure::new(
                     "Runtime.ExitError",
                     &format!("Runtime exited with error: {}", describe_exit(status.ok())),
                 )),
@@ -168,7 +171,7 @@ impl Environment {
             epoch,
             last_used: Instant::now(),
             invokes: 0,
-            child,
+            process,
             api,
             log,
             memory_mb: config.settings.memory_mb,
@@ -216,7 +219,7 @@ impl Environment {
                         ),
                         Err(_) => (Err(self.crash(&request_id).await), false),
                     },
-                    status = self.child.wait() => {
+                    status = self.process.wait() => {
                         let failure = FunctionFailure::new(
                             "Runtime.ExitError",
                             &format!("RequestId: {request_id} Error: Runtime exited with error: {}", describe_exit(status.ok())),
@@ -298,7 +301,7 @@ impl Environment {
 
     /// The failure reported when the runtime vanished mid-invoke.
     async fn crash(&mut self, request_id: &str) -> FunctionFailure {
-        let status = tokio::time::timeout(SHUTDOWN_GRACE, self.child.wait()).await.ok().and_then(Result::ok);
+        let status = tokio::time::timeout(SHUTDOWN_GRACE, self.process.wait()).await.ok().and_then(Result::ok);
         FunctionFailure::new(
             "Runtime.ExitError",
             &format!("RequestId: {request_id} Error: Runtime exited without providing a reason ({})", describe_exit(status)),
@@ -314,7 +317,7 @@ impl Environment {
         if let Some(bytes) = self.confinement.as_ref().and_then(|c| c.cgroup.peak_memory_bytes()) {
             return bytes.div_ceil(1024 * 1024);
         }
-        let Some(pid) = self.child.id() else { return 0 };
+        let Some(pid) = self.process.id() else { return 0 };
         std::fs::read_to_string(format!("/proc/{pid}/status"))
             .ok()
             .and_then(|status| {
@@ -357,15 +360,14 @@ impl Environment {
         if let Some(confinement) = &self.confinement {
             let _ = confinement.cgroup.thaw();
         }
-        if let Some(pid) = self.child.id() {
-            let group = Pid::from_raw(pid as i32);
-            let _ = killpg(group, Signal::SIGTERM);
-            if tokio::time::timeout(SHUTDOWN_GRACE, self.child.wait()).await.is_err() {
-                let _ = killpg(group, Signal::SIGKILL);
-                let _ = self.child.wait().await;
+        if self.process.id().is_some() {
+            self.process.signal(Signal::SIGTERM);
+            if tokio::time::timeout(SHUTDOWN_GRACE, self.process.wait()).await.is_err() {
+                self.process.signal(Signal::SIGKILL);
+                let _ = self.process.wait().await;
             } else {
                 // The leader is gone; make sure nothing it started survives it.
-                let _ = killpg(group, Signal::SIGKILL);
+                self.process.signal(Signal::SIGKILL);
             }
         }
         if let Some(confinement) = self.confinement.take() {

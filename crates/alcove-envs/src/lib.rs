@@ -14,6 +14,7 @@ mod launch;
 mod logs;
 mod manager;
 mod output;
+mod process;
 mod registry;
 mod usage;
 

@@ -23,16 +23,15 @@
 //! sandbox's own user namespace (over its own mounts, its own limits and its own
 //! capabilities), and only until step 3; no code of the function runs before.
 //!
-//! The message is a sequence of length-prefixed byte strings, so any argument or
-//! environment value (which may hold any byte but NUL) passes through unchanged.
 
 use std::ffi::OsString;
 use std::io::{self, Read, Write};
-use std::os::unix::ffi::{OsStrExt, OsStringExt};
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 
 use nix::mount::{mount, umount2, MntFlags, MsFlags};
+
+use crate::wire::{Reader, Writer};
 
 /// The argument that makes the `alcove` binary run as the activator.
 pub const ACTIVATOR_ARG: &str = "__activate-sandbox";
@@ -60,62 +59,36 @@ pub struct Activation {
 
 impl Activation {
     pub fn encode(&self) -> Vec<u8> {
-        let mut out = Vec::new();
-        let mut put = |bytes: &[u8]| {
-            out.extend_from_slice(&(bytes.len() as u32).to_le_bytes());
-            out.extend_from_slice(bytes);
-        };
-        put(self.code.as_bytes());
-        put(self.tmp_mb.to_string().as_bytes());
-        put(self.program.as_os_str().as_bytes());
-        put(self.args.len().to_string().as_bytes());
-        for arg in &self.args {
-            put(arg.as_bytes());
-        }
-        put(self.env.len().to_string().as_bytes());
+        let mut out = Writer::default();
+        out.bytes(self.code.as_bytes()).number(u64::from(self.tmp_mb)).os(&self.program).os_list(&self.args);
+        out.number(self.env.len() as u64);
         for (key, value) in &self.env {
-            put(key.as_bytes());
-            put(value.as_bytes());
+            out.os(key).os(value);
         }
-        put(self.seccomp.len().to_string().as_bytes());
+        out.number(self.seccomp.len() as u64);
         for program in &self.seccomp {
-            put(program);
+            out.bytes(program);
         }
-        out
+        out.finish()
     }
 
-    pub fn decode(mut bytes: &[u8]) -> io::Result<Activation> {
-        fn invalid(what: &str) -> io::Error {
-            io::Error::new(io::ErrorKind::InvalidData, format!("activation message: {what}"))
-        }
-        let mut take = || -> io::Result<Vec<u8>> {
-            let (len, rest) = bytes.split_first_chunk::<4>().ok_or_else(|| invalid("truncated"))?;
-            let len = u32::from_le_bytes(*len) as usize;
-            let (value, rest) = rest.split_at_checked(len).ok_or_else(|| invalid("truncated"))?;
-            bytes = rest;
-            Ok(value.to_vec())
-        };
-        let text = |raw: Vec<u8>| String::from_utf8(raw).map_err(|_| invalid("not UTF-8"));
-        let code = text(take()?)?;
-        let tmp_mb = text(take()?)?.parse().map_err(|_| invalid("tmp size"))?;
-        let program = PathBuf::from(OsString::from_vec(take()?));
-        let count: usize = text(take()?)?.parse().map_err(|_| invalid("argument count"))?;
-        let args = (0..count).map(|_| take().map(OsString::from_vec)).collect::<io::Result<_>>()?;
-        let count: usize = text(take()?)?.parse().map_err(|_| invalid("variable count"))?;
-        let env = (0..count)
-            .map(|_| Ok((OsString::from_vec(take()?), OsString::from_vec(take()?))))
-            .collect::<io::Result<_>>()?;
-        let count: usize = text(take()?)?.parse().map_err(|_| invalid("filter count"))?;
-        let seccomp: Vec<Vec<u8>> = (0..count).map(|_| take()).collect::<io::Result<_>>()?;
-        if !bytes.is_empty() {
-            return Err(invalid("trailing bytes"));
-        }
+    pub fn decode(bytes: &[u8]) -> io::Result<Activation> {
+        let mut message = Reader::new(bytes, "activation message");
+        let code = message.text()?.to_owned();
+        let tmp_mb = message.number()?;
+        let program = PathBuf::from(message.os()?);
+        let args = message.os_list()?;
+        let count: usize = message.number()?;
+        let env = (0..count).map(|_| Ok((message.os()?, message.os()?))).collect::<io::Result<_>>()?;
+        let count: usize = message.number()?;
+        let seccomp: Vec<Vec<u8>> = (0..count).map(|_| message.bytes().map(<[u8]>::to_vec)).collect::<io::Result<_>>()?;
+        message.end()?;
         if code.len() != 64 || !code.bytes().all(|b| b.is_ascii_hexdigit()) {
-            return Err(invalid("code package name"));
+            return Err(message.invalid("code package name"));
         }
         // Never start a runtime unfiltered.
         if seccomp.is_empty() || seccomp.iter().any(|p| p.is_empty() || p.len() % 8 != 0) {
-            return Err(invalid("seccomp filters"));
+            return Err(message.invalid("seccomp filters"));
         }
         Ok(Activation { code, tmp_mb, program, args, env, seccomp })
     }
@@ -270,6 +243,7 @@ pub(crate) fn command() -> [OsString; 2] {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::os::unix::ffi::OsStringExt;
 
     fn sample() -> Activation {
         Activation {

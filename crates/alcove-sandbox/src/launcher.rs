@@ -1,20 +1,20 @@
 //! Starting a sandboxed runtime: the command line of a waiting sandbox (bwrap with the
-//! activator inside), its cgroup hand-over, and activating one for a function.
+//! activator inside), and activating one for a function.
 
 use std::ffi::OsString;
 use std::net::TcpListener;
+use std::os::fd::OwnedFd;
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
-use std::process::Stdio;
-
-use tokio::process::{Child, Command};
 
 use crate::activation::{self, Activation};
 use crate::cgroup::{Cgroup, CgroupVersion};
 use crate::egress::Egress;
-use crate::slot::{Slot, SlotFactory, UidLease, UID_BASE};
+use crate::process::SandboxProcess;
+use crate::slot::{Slot, UidLease, UID_BASE};
 use crate::spawner::{self, Spawner};
 use crate::staging::Staging;
+use crate::starter::{Started, WaitingPlan};
 
 #[derive(Debug, thiserror::Error)]
 pub enum SandboxError {
@@ -48,10 +48,13 @@ pub struct SandboxSpec {
     pub egress: bool,
 }
 
-/// A started sandbox: the bwrap process (leader of its process group), the Runtime API
-/// listener bound inside its network namespace, and what confines it.
+/// A started sandbox: the bwrap process (leader of its process group), the read ends of
+/// its standard output and error, the Runtime API listener bound inside its network
+/// namespace, and what confines it.
 pub struct Launched {
-    pub child: Child,
+    pub process: SandboxProcess,
+    pub stdout: OwnedFd,
+    pub stderr: OwnedFd,
     pub runtime_api: TcpListener,
     pub confinement: Confinement,
 }
@@ -68,13 +71,6 @@ impl Confinement {
     pub fn host_uid(&self) -> u32 {
         self.uid.uid
     }
-}
-
-/// How waiting sandboxes are started: bwrap and its arguments, with and without egress.
-pub(crate) struct WaitingPlan {
-    bwrap: PathBuf,
-    plain: Vec<OsString>,
-    egress: Vec<OsString>,
 }
 
 pub struct Sandbox {
@@ -108,8 +104,7 @@ impl Sandbox {
             tracing::warn!("slirp4netns is not installed: functions asking for egress cannot start");
         }
         let plan = WaitingPlan { plain: waiting_args(&staging, false), egress: waiting_args(&staging, true), bwrap };
-        let factory = SlotFactory::new(cgroups, slirp4netns, plan).map_err(|e| SandboxError::Unsupported(format!("network namespace: {e}")))?;
-        let spawner = spawner::start_thread(factory, tokio::runtime::Handle::current())
+        let spawner = spawner::start_thread(cgroups, slirp4netns, plan, tokio::runtime::Handle::current())
             .map_err(|e| SandboxError::Unsupported(format!("spawner thread: {e}")))?;
         Ok(Sandbox { spawner, seccomp })
     }
@@ -142,13 +137,14 @@ impl Sandbox {
 
 /// Gives `slot`'s waiting sandbox its function: memory limit, then the activation.
 fn activate(slot: Slot, memory_mb: u32, activation: &Activation) -> Result<Launched, SandboxError> {
-    let Slot { uid, cgroup, runtime_api, egress, process, activation: pipe } = slot;
+    let Slot { uid, cgroup, runtime_api, egress, started } = slot;
+    let Started { process, stdout, stderr, activation: pipe } = started;
     let sent = cgroup
         .limit(memory_mb)
         .map_err(|e| launch_error("cgroup", e))
         .and_then(|()| activation::send(pipe, activation).map_err(|e| launch_error("activation", e)));
     match sent {
-        Ok(()) => Ok(Launched { child: process, runtime_api, confinement: Confinement { cgroup, uid, _egress: egress } }),
+        Ok(()) => Ok(Launched { process, stdout, stderr, runtime_api, confinement: Confinement { cgroup, uid, _egress: egress } }),
         Err(e) => {
             drop(process);
             cgroup.destroy();
@@ -191,46 +187,6 @@ fn waiting_args(staging: &Staging, egress: bool) -> Vec<OsString> {
     push(&[&"--chdir", &"/", &"--"]);
     args.extend(activation::command());
     args
-}
-
-/// Starts a waiting sandbox as `uid`, in `cgroup`, in the calling thread's network
-/// namespace. Returns bwrap (leader of its own process group) and the write end of the
-/// activator's standard input.
-pub(crate) fn spawn_waiting(plan: &WaitingPlan, egress: bool, uid: &UidLease, cgroup: &Cgroup) -> std::io::Result<(Child, std::fs::File)> {
-    let (activation_read, activation_write) = nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC).map_err(std::io::Error::from)?;
-    let mut command = Command::new(&plan.bwrap);
-    command
-        .args(if egress { &plan.egress } else { &plan.plain })
-        .env_clear()
-        .uid(uid.uid)
-        .gid(uid.uid)
-        .stdin(Stdio::from(activation_read))
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .process_group(0)
-        .kill_on_drop(true);
-    let procs = cgroup.procs_files().to_vec();
-    // SAFETY: the hook runs in the child between fork and exec, where only
-    // async-signal-safe calls are allowed: it uses open/write/close on C strings prepared
-    // before the fork (moved into it), and allocates nothing.
-    unsafe {
-        command.pre_exec(move || {
-            for path in &procs {
-                let fd = libc::open(path.as_ptr(), libc::O_WRONLY | libc::O_CLOEXEC);
-                if fd < 0 {
-                    return Err(std::io::Error::last_os_error());
-                }
-                let written = libc::write(fd, b"0".as_ptr().cast(), 1);
-                libc::close(fd);
-                if written != 1 {
-                    return Err(std::io::Error::last_os_error());
-                }
-            }
-            Ok(())
-        });
-    }
-    let child = command.spawn()?;
-    Ok((child, std::fs::File::from(activation_write)))
 }
 
 fn which(program: &str) -> Option<PathBuf> {

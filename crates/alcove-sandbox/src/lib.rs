@@ -11,7 +11,9 @@
 //! - slots prepared ahead of need (uid, cgroup, network namespace, and the sandbox itself,
 //!   started and waiting) by the spawner thread (`slot`, `spawner`); a cold start hands
 //!   one its function, which the activator inside mounts before it drops every privilege
-//!   and executes the runtime (`activation`);
+//!   and executes the runtime (`activation`); the sandboxes are forked by a small starter
+//!   process on the server's behalf, so the server never forks itself (`starter`,
+//!   `process`);
 //! - cgroup limits (memory, pids, CPU share) and the freezer, on cgroup v2 or v1
 //!   (`cgroup`);
 //! - a seccomp filter denying what a function never needs (`seccomp`);
@@ -27,14 +29,19 @@ mod cgroup;
 mod egress;
 mod launcher;
 mod netns;
+mod process;
 mod seccomp;
 mod slot;
 mod spawner;
 mod staging;
+mod starter;
+mod wire;
 
 pub use activation::{run_activator, ACTIVATOR_ARG};
 pub use cgroup::{Cgroup, CgroupVersion};
 pub use launcher::{Confinement, Launched, Sandbox, SandboxError, SandboxSpec};
+pub use process::SandboxProcess;
+pub use starter::{run_starter, STARTER_ARG};
 pub use staging::Staging;
 
 /// Where the Runtime API listens inside every environment, as in Lambda.

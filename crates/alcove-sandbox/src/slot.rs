@@ -15,12 +15,11 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
 use nix::errno::Errno;
-use tokio::process::Child;
 use nix::fcntl::{Flock, FlockArg};
 
 use crate::cgroup::{Cgroup, CgroupVersion};
 use crate::egress::Egress;
-use crate::launcher::{spawn_waiting, WaitingPlan};
+use crate::starter::{Started, Starter, WaitingPlan};
 use crate::netns;
 
 /// First host uid (and gid) given to environments; each live environment has its own.
@@ -95,9 +94,8 @@ pub struct Slot {
     pub runtime_api: TcpListener,
     /// The network stack serving the namespace, for slots with egress.
     pub egress: Option<Egress>,
-    /// The waiting sandbox's bwrap, and the activator's standard input.
-    pub process: Child,
-    pub activation: File,
+    /// The waiting sandbox: its bwrap process, standard streams and activation pipe.
+    pub started: Started,
 }
 
 /// Makes slots. Runs on the spawner thread: creating the namespace moves that thread
@@ -110,36 +108,52 @@ pub struct SlotFactory {
     pub host_netns: OwnedFd,
     /// The egress stack's executable, when installed.
     pub slirp4netns: Option<PathBuf>,
+    /// Forks the waiting sandboxes; started again if it ever exits.
+    starter: Starter,
     waiting: WaitingPlan,
     created: AtomicU64,
 }
 
 impl SlotFactory {
     /// Call from a thread still in the server's network namespace.
+    /// Call from the spawner thread, while it is still in the server's network namespace:
+    /// it starts the starter, whose thread every sandbox's `--die-with-parent` refers to.
     pub(crate) fn new(cgroups: CgroupVersion, slirp4netns: Option<PathBuf>, waiting: WaitingPlan) -> io::Result<SlotFactory> {
         let host_netns = netns::current()?;
-        Ok(SlotFactory { cgroups, uids: UidPool::new(), host_netns, slirp4netns, waiting, created: AtomicU64::new(0) })
+        let starter = Starter::spawn(&waiting)?;
+        Ok(SlotFactory { cgroups, uids: UidPool::new(), host_netns, slirp4netns, starter, waiting, created: AtomicU64::new(0) })
     }
 
     /// A new slot, with its egress stack running if `egress` and its sandbox waiting.
-    pub fn make(&self, egress: bool) -> io::Result<Slot> {
+    pub fn make(&mut self, egress: bool) -> io::Result<Slot> {
         let uid = UidLease::take(&self.uids)?;
         let name = format!("{}-{}", std::process::id(), self.created.fetch_add(1, Ordering::Relaxed));
         let cgroup = Cgroup::create(&self.cgroups, &name, uid.uid)?;
         let started = self.network(egress).and_then(|(netns, runtime_api, stack)| {
             // bwrap, and the runtime after it, are born in the slot's namespace.
-            netns::enter(&netns)?;
-            let (process, activation) = spawn_waiting(&self.waiting, egress, &uid, &cgroup)?;
-            Ok((runtime_api, stack, process, activation))
+            let started = self.start(egress, &uid, &cgroup, &netns)?;
+            Ok((runtime_api, stack, started))
         });
         match started {
-            Ok((runtime_api, egress, process, activation)) => {
-                Ok(Slot { uid, cgroup, runtime_api, egress, process, activation })
-            }
+            Ok((runtime_api, egress, started)) => Ok(Slot { uid, cgroup, runtime_api, egress, started }),
             Err(e) => {
                 cgroup.destroy();
                 Err(e)
             }
+        }
+    }
+
+    /// Has the starter fork the waiting sandbox; a starter that is gone is replaced once.
+    fn start(&mut self, egress: bool, uid: &UidLease, cgroup: &Cgroup, netns: &OwnedFd) -> io::Result<Started> {
+        match self.starter.start(egress, uid.uid, cgroup.procs_files(), netns) {
+            Ok(started) => Ok(started),
+            Err(e) if matches!(e.kind(), io::ErrorKind::BrokenPipe | io::ErrorKind::ConnectionReset) => {
+                tracing::warn!(error = %e, "the sandbox starter is gone; starting a new one");
+                netns::enter(&self.host_netns)?;
+                self.starter = Starter::spawn(&self.waiting)?;
+                self.starter.start(egress, uid.uid, cgroup.procs_files(), netns)
+            }
+            Err(e) => Err(e),
         }
     }
 

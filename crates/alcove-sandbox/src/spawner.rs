@@ -5,15 +5,19 @@
 //! only once a function with egress has started, so a server whose functions have no
 //! network runs no idle network stacks.
 //!
-//! It must outlive every sandbox: bwrap's `--die-with-parent` is tied to the thread that
-//! started it.
+//! It must outlive every sandbox: it starts the starter process, and bwrap's
+//! `--die-with-parent` is tied to the thread that started the starter.
 
 use std::io;
 use std::sync::mpsc::{self, TryRecvError};
 use std::sync::{Arc, Mutex, MutexGuard};
 
+use std::path::PathBuf;
+
+use crate::cgroup::CgroupVersion;
 use crate::launcher::SandboxError;
 use crate::slot::{Slot, SlotFactory};
+use crate::starter::WaitingPlan;
 
 /// Slots kept ready ahead of need, without and with egress.
 const READY_SLOTS: usize = 4;
@@ -93,18 +97,34 @@ impl Spawner {
     }
 }
 
-pub(crate) fn start_thread(factory: SlotFactory, runtime: tokio::runtime::Handle) -> io::Result<Spawner> {
+/// Starts the spawner thread, which makes its slot factory (and so the starter) itself.
+pub(crate) fn start_thread(
+    cgroups: CgroupVersion,
+    slirp4netns: Option<PathBuf>,
+    plan: WaitingPlan,
+    runtime: tokio::runtime::Handle,
+) -> io::Result<Spawner> {
     let (requests, inbox) = mpsc::channel::<Message>();
     let stock = Arc::new(Mutex::new(Stock::default()));
     let shared = Arc::clone(&stock);
+    let (ready, made) = mpsc::sync_channel::<io::Result<()>>(1);
     std::thread::Builder::new().name("alcove-spawner".into()).spawn(move || {
         let _runtime = runtime.enter();
-        serve(&inbox, &shared, &factory);
+        match SlotFactory::new(cgroups, slirp4netns, plan) {
+            Ok(mut factory) => {
+                let _ = ready.send(Ok(()));
+                serve(&inbox, &shared, &mut factory);
+            }
+            Err(e) => {
+                let _ = ready.send(Err(e));
+            }
+        }
     })?;
+    made.recv().map_err(|_| io::Error::other("the spawner thread ended"))??;
     Ok(Spawner { stock, requests: Mutex::new(requests) })
 }
 
-fn serve(inbox: &mpsc::Receiver<Message>, stock: &Mutex<Stock>, factory: &SlotFactory) {
+fn serve(inbox: &mpsc::Receiver<Message>, stock: &Mutex<Stock>, factory: &mut SlotFactory) {
     let mut stocking = true;
     loop {
         // A launch waiting for a slot comes before the stock.

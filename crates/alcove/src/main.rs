@@ -35,8 +35,12 @@ enum Command {
 
 fn main() -> anyhow::Result<()> {
     // Inside a waiting sandbox this binary is the activator, not the command-line tool.
-    if std::env::args_os().nth(1).is_some_and(|arg| arg == alcove_sandbox::ACTIVATOR_ARG) {
-        alcove_sandbox::run_activator();
+    // The same binary serves as the sandboxes' starter and, inside each sandbox, as its
+    // activator.
+    match std::env::args_os().nth(1) {
+        Some(arg) if arg == alcove_sandbox::ACTIVATOR_ARG => alcove_sandbox::run_activator(),
+        Some(arg) if arg == alcove_sandbox::STARTER_ARG => alcove_sandbox::run_starter(),
+        _ => {}
     }
     let cli = Cli::parse();
     tracing_subscriber::fmt()

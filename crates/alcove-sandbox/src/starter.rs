@@ -1,0 +1,273 @@
+//! The starter: a small process that forks the sandboxes' bwrap processes on the
+//! server's behalf.
+//!
+//! Forking the server itself to start bwrap costs in proportion to the server: its page
+//! tables are copied, every page it then writes is copied again, and the exec closes its
+//! thousands of descriptors (a few per live environment). The starter is a fresh process
+//! of the same binary holding next to nothing, so its forks are cheap and nothing in the
+//! server stalls on them. It forks with `CLONE_PARENT`: bwrap is the server's own child,
+//! the server reaps it and gets its exit status, and bwrap's `--die-with-parent` is tied
+//! to the server's spawner thread, as when the server forked it.
+//!
+//! The two talk over a `SOCK_SEQPACKET` socket pair: one configuration message (bwrap and
+//! its arguments), then one request per sandbox (host uid, cgroup, network namespace as a
+//! descriptor) answered by the bwrap process's pid and pidfd and the descriptors of its
+//! standard streams. The starter exits when the socket closes or the spawner thread ends.
+
+use std::ffi::{CString, OsString};
+use std::io::{self, IoSlice, IoSliceMut, Write};
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
+use std::os::unix::process::CommandExt;
+use std::path::PathBuf;
+use std::process::Stdio;
+
+use nix::sys::socket::{recvmsg, sendmsg, socketpair, AddressFamily, ControlMessage, ControlMessageOwned, MsgFlags, SockFlag, SockType};
+
+use crate::process::SandboxProcess;
+use crate::wire::{Reader, Writer};
+
+/// The argument that makes the `alcove` binary run as the starter.
+pub const STARTER_ARG: &str = "__sandbox-starter";
+/// Largest message either side sends (the configuration is the largest).
+const MAX_MESSAGE: usize = 256 * 1024;
+
+/// How waiting sandboxes are started: bwrap and its arguments, with and without egress.
+pub(crate) struct WaitingPlan {
+    pub bwrap: PathBuf,
+    pub plain: Vec<OsString>,
+    pub egress: Vec<OsString>,
+}
+
+/// A bwrap process the starter forked, and the server's ends of its standard streams.
+pub(crate) struct Started {
+    pub process: SandboxProcess,
+    pub stdout: OwnedFd,
+    pub stderr: OwnedFd,
+    /// The activator's standard input.
+    pub activation: std::fs::File,
+}
+
+/// The server's side of the starter.
+pub(crate) struct Starter {
+    socket: OwnedFd,
+    _process: std::process::Child,
+}
+
+impl Starter {
+    /// Starts the starter process. Call from the spawner thread: every sandbox's parent
+    /// thread is the thread that started the starter.
+    pub fn spawn(plan: &WaitingPlan) -> io::Result<Starter> {
+        let (ours, theirs) = socketpair(AddressFamily::Unix, SockType::SeqPacket, None, SockFlag::SOCK_CLOEXEC)
+            .map_err(io::Error::from)?;
+        let executable = std::env::current_exe()?;
+        let process = std::process::Command::new(executable)
+            .arg(STARTER_ARG)
+            .env_clear()
+            .stdin(Stdio::from(theirs))
+            .stdout(Stdio::null())
+            .spawn()?;
+        let mut config = Writer::default();
+        config.os(&plan.bwrap).os_list(&plan.plain).os_list(&plan.egress);
+        send(&ours, &config.finish(), &[])?;
+        Ok(Starter { socket: ours, _process: process })
+    }
+
+    /// Has the starter fork a waiting sandbox as `uid`, joined to the cgroup whose
+    /// `cgroup.procs` files are `procs`, in the network namespace `netns`.
+    pub fn start(&self, egress: bool, uid: u32, procs: &[CString], netns: &OwnedFd) -> io::Result<Started> {
+        let mut request = Writer::default();
+        request.number(u64::from(egress)).number(u64::from(uid)).number(procs.len() as u64);
+        for path in procs {
+            request.bytes(path.as_bytes());
+        }
+        send(&self.socket, &request.finish(), &[netns.as_raw_fd()])?;
+        let mut buffer = vec![0u8; MAX_MESSAGE];
+        let (len, fds) = receive(&self.socket, &mut buffer)?.ok_or_else(|| io::Error::new(io::ErrorKind::BrokenPipe, "the starter exited"))?;
+        let mut reply = Reader::new(&buffer[..len], "starter reply");
+        match reply.text()? {
+            "started" => {
+                let pid: u32 = reply.number()?;
+                let [pidfd, stdout, stderr, activation]: [OwnedFd; 4] =
+                    fds.try_into().map_err(|_| reply.invalid("expected four descriptors"))?;
+                let process = SandboxProcess::new(pid, pidfd)?;
+                Ok(Started { process, stdout, stderr, activation: activation.into() })
+            }
+            _ => Err(io::Error::other(reply.text()?.to_owned())),
+        }
+    }
+}
+
+/// The starter's `main`.
+pub fn run_starter() -> ! {
+    // SAFETY: prctl with integer arguments only.
+    unsafe { libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL as libc::c_ulong, 0, 0, 0) };
+    // SAFETY: descriptor 0 is the socket the server handed over; nothing else owns it.
+    let socket = unsafe { OwnedFd::from_raw_fd(0) };
+    match serve(&socket) {
+        Ok(()) => std::process::exit(0),
+        Err(e) => {
+            let _ = writeln!(io::stderr(), "alcove sandbox starter: {e}");
+            std::process::exit(1)
+        }
+    }
+}
+
+fn serve(socket: &OwnedFd) -> io::Result<()> {
+    let mut buffer = vec![0u8; MAX_MESSAGE];
+    let Some((len, _)) = receive(socket, &mut buffer)? else { return Ok(()) };
+    let mut config = Reader::new(&buffer[..len], "starter configuration");
+    let plan = WaitingPlan { bwrap: config.os()?.into(), plain: config.os_list()?, egress: config.os_list()? };
+    config.end()?;
+    while let Some((len, fds)) = receive(socket, &mut buffer)? {
+        let mut reply = Writer::default();
+        match start_one(&plan, &buffer[..len], fds) {
+            Ok(Forked { pid, fds }) => {
+                reply.bytes(b"started").number(u64::from(pid));
+                let raw: Vec<RawFd> = fds.iter().map(AsRawFd::as_raw_fd).collect();
+                send(socket, &reply.finish(), &raw)?;
+            }
+            Err(e) => {
+                reply.bytes(b"error").bytes(e.to_string().as_bytes());
+                send(socket, &reply.finish(), &[])?;
+            }
+        }
+    }
+    Ok(())
+}
+
+/// The forked process and the descriptors for the server: pidfd, stdout and stderr read
+/// ends, the activation pipe's write end.
+struct Forked {
+    pid: u32,
+    fds: [OwnedFd; 4],
+}
+
+fn start_one(plan: &WaitingPlan, request: &[u8], fds: Vec<OwnedFd>) -> io::Result<Forked> {
+    let mut request = Reader::new(request, "starter request");
+    let egress = request.number::<u8>()? == 1;
+    let uid: u32 = request.number()?;
+    let count: usize = request.number()?;
+    let procs = (0..count)
+        .map(|_| CString::new(request.bytes()?).map_err(|_| request.invalid("cgroup path")))
+        .collect::<io::Result<Vec<_>>>()?;
+    request.end()?;
+    let [netns]: [OwnedFd; 1] = fds.try_into().map_err(|_| request.invalid("expected the network namespace"))?;
+    nix::sched::setns(&netns, nix::sched::CloneFlags::CLONE_NEWNET).map_err(io::Error::from)?;
+    let pipe = || nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC).map_err(io::Error::from);
+    let (activation_read, activation_write) = pipe()?;
+    let (stdout_read, stdout_write) = pipe()?;
+    let (stderr_read, stderr_write) = pipe()?;
+    match fork_for_parent()? {
+        Some((pid, pidfd)) => Ok(Forked { pid, fds: [pidfd, stdout_read, stderr_read, activation_write] }),
+        None => {
+            // The child: a copy of this single-threaded process, so any code may run.
+            let mut command = std::process::Command::new(&plan.bwrap);
+            command
+                .args(if egress { &plan.egress } else { &plan.plain })
+                .env_clear()
+                .uid(uid)
+                .gid(uid)
+                .stdin(Stdio::from(activation_read))
+                .stdout(Stdio::from(stdout_write))
+                .stderr(Stdio::from(stderr_write))
+                .process_group(0);
+            // SAFETY: runs between fork and exec; uses only open/write/close on C strings
+            // prepared before, and allocates nothing.
+            unsafe {
+                command.pre_exec(move || join_cgroup(&procs));
+            }
+            let error = command.exec();
+            let _ = writeln!(io::stderr(), "alcove: cannot start the sandbox: {error}");
+            // SAFETY: ends the forked child without running the starter's exit handlers.
+            unsafe { libc::_exit(127) }
+        }
+    }
+}
+
+/// Writes the calling process into every `cgroup.procs` of `procs`.
+fn join_cgroup(procs: &[CString]) -> io::Result<()> {
+    for path in procs {
+        // SAFETY: `path` is a valid C string; the descriptor is closed right after.
+        let fd = unsafe { libc::open(path.as_ptr(), libc::O_WRONLY | libc::O_CLOEXEC) };
+        if fd < 0 {
+            return Err(io::Error::last_os_error());
+        }
+        // SAFETY: writes one byte from a static buffer to the descriptor opened above.
+        let written = unsafe { libc::write(fd, b"0".as_ptr().cast(), 1) };
+        // SAFETY: closes the descriptor opened above.
+        unsafe { libc::close(fd) };
+        if written != 1 {
+            return Err(io::Error::last_os_error());
+        }
+    }
+    Ok(())
+}
+
+/// `struct clone_args` of clone3(2).
+#[repr(C)]
+#[derive(Default)]
+struct CloneArgs {
+    flags: u64,
+    pidfd: u64,
+    child_tid: u64,
+    parent_tid: u64,
+    exit_signal: u64,
+    stack: u64,
+    stack_size: u64,
+    tls: u64,
+    set_tid: u64,
+    set_tid_size: u64,
+    cgroup: u64,
+}
+
+/// Forks a child whose parent is this process's parent, with a pidfd of it. Returns the
+/// child's pid and pidfd in the parent, `None` in the child.
+fn fork_for_parent() -> io::Result<Option<(u32, OwnedFd)>> {
+    let mut pidfd: libc::c_int = -1;
+    // With CLONE_PARENT the exit signal must be 0: the child gets this process's own.
+    let args = CloneArgs {
+        flags: (libc::CLONE_PARENT | libc::CLONE_PIDFD) as u64,
+        pidfd: std::ptr::addr_of_mut!(pidfd) as u64,
+        ..CloneArgs::default()
+    };
+    // SAFETY: clone3 with a valid, fully initialised clone_args of the size passed; no new
+    // stack, so the child continues on a copy of this (single-threaded) process's memory,
+    // as after fork.
+    let pid = unsafe { libc::syscall(libc::SYS_clone3, std::ptr::addr_of!(args), std::mem::size_of::<CloneArgs>()) };
+    match pid {
+        -1 => Err(io::Error::last_os_error()),
+        0 => Ok(None),
+        // SAFETY: the kernel stored a new pidfd owned by nobody else.
+        pid => Ok(Some((pid as u32, unsafe { OwnedFd::from_raw_fd(pidfd) }))),
+    }
+}
+
+fn send(socket: &OwnedFd, bytes: &[u8], fds: &[RawFd]) -> io::Result<()> {
+    let iov = [IoSlice::new(bytes)];
+    let rights = [ControlMessage::ScmRights(fds)];
+    let control: &[ControlMessage<'_>] = if fds.is_empty() { &[] } else { &rights };
+    sendmsg::<()>(socket.as_raw_fd(), &iov, control, MsgFlags::empty(), None).map_err(io::Error::from)?;
+    Ok(())
+}
+
+/// One message and the descriptors sent with it; `None` once the other side is gone.
+fn receive(socket: &OwnedFd, buffer: &mut [u8]) -> io::Result<Option<(usize, Vec<OwnedFd>)>> {
+    let mut iov = [IoSliceMut::new(buffer)];
+    let mut control = nix::cmsg_space!([RawFd; 4]);
+    let message = recvmsg::<()>(socket.as_raw_fd(), &mut iov, Some(&mut control), MsgFlags::MSG_CMSG_CLOEXEC)
+        .map_err(io::Error::from)?;
+    let mut fds = Vec::new();
+    for cmsg in message.cmsgs().map_err(io::Error::from)? {
+        if let ControlMessageOwned::ScmRights(raw) = cmsg {
+            // SAFETY: descriptors just received; this process owns them now.
+            fds.extend(raw.into_iter().map(|fd| unsafe { OwnedFd::from_raw_fd(fd) }));
+        }
+    }
+    if message.flags.contains(MsgFlags::MSG_TRUNC) || message.flags.contains(MsgFlags::MSG_CTRUNC) {
+        return Err(io::Error::other("a message to or from the starter was truncated"));
+    }
+    match message.bytes {
+        0 => Ok(None),
+        len => Ok(Some((len, fds))),
+    }
+}
