@@ -187,7 +187,13 @@ def test_environments_are_listed_per_tenant(server):
     invoke(client, name, "BlueTenant")
     invoke(client, name, "BlueTenant")
     invoke(client, name, "GreenTenant")
-    listed = json.loads(cli(server, "envs", "--function", name, "--format", "json"))["Environments"]
+    # Idle environments are frozen 2 ms after their last invoke; the CLI may be quicker.
+    for _ in range(50):
+        listed = json.loads(cli(server, "envs", "--function", name, "--format", "json"))["Environments"]
+        assert all(env["State"] in ("idle", "frozen") for env in listed), listed
+        if all(env["State"] == "frozen" for env in listed):
+            break
+        time.sleep(0.02)
     by_tenant = {env["TenantId"]: env for env in listed}
     assert set(by_tenant) == {"BlueTenant", "GreenTenant"}
     assert by_tenant["BlueTenant"]["Invocations"] == 2 and by_tenant["GreenTenant"]["Invocations"] == 1

@@ -16,7 +16,8 @@ use tokio::net::TcpListener;
 use crate::key::EnvKey;
 use crate::registry::{EnvState, EnvironmentInfo, Registration, Registry};
 use crate::launch::{self, RuntimeSettings};
-use alcove_sandbox::{Confinement, SandboxSpec};
+use alcove_sandbox::{Confinement, Launched, SandboxSpec};
+use tokio::net::unix::pipe;
 use crate::logs::LogStream;
 use crate::output::Output;
 use crate::process::RuntimeProcess;
@@ -112,17 +113,26 @@ impl Environment {
                     tmp_mb: config.settings.ephemeral_storage_mb,
                     egress: config.network_access() == NetworkAccess::Egress,
                 };
-                let launched = sandbox
+                let Launched { process, stdout, stderr, runtime_api, confinement } = sandbox
                     .launch(&spec)
                     .await
                     .map_err(|e| FunctionFailure::new("Sandbox.Failure", &e.to_string()))?;
-                let listener = TcpListener::from_std(launched.runtime_api).map_err(unavailable)?;
-                let api = RuntimeApi::serve(listener).map_err(unavailable)?;
-                for stream in [launched.stdout, launched.stderr] {
-                    let pipe = tokio::net::unix::pipe::Receiver::from_owned_fd(stream).map_err(unavailable)?;
-                    output.copy(pipe, Arc::clone(&log));
-                }
-                (RuntimeProcess::Sandboxed(launched.process), api, Some(launched.confinement))
+                let served = TcpListener::from_std(runtime_api).and_then(RuntimeApi::serve).and_then(|api| {
+                    let stdout = pipe::Receiver::from_owned_fd(stdout)?;
+                    let stderr = pipe::Receiver::from_owned_fd(stderr)?;
+                    Ok((api, stdout, stderr))
+                });
+                let (api, stdout, stderr) = match served {
+                    Ok(served) => served,
+                    Err(e) => {
+                        drop(process);
+                        tokio::task::spawn_blocking(move || confinement.release());
+                        return Err(unavailable(e));
+                    }
+                };
+                output.copy(stdout, Arc::clone(&log));
+                output.copy(stderr, Arc::clone(&log));
+                (RuntimeProcess::Sandboxed(process), api, Some(confinement))
             }
             None => {
                 let listener = TcpListener::bind("127.0.0.1:0").await.map_err(unavailable)?;
@@ -199,7 +209,12 @@ impl Environment {
     /// Runs one invocation to its end.
     pub async fn invoke(&mut self, mut invocation: Invocation, executed_version: &str, capture_tail: bool) -> InvokeEnd {
         let request_id = invocation.request_id.clone();
-        self.thaw();
+        if let Err(e) = self.thaw() {
+            tracing::warn!(environment = %self.id, error = %e, "cannot thaw environment");
+            let report = InvokeReport { duration: Duration::ZERO, billed_ms: 0, max_memory_used_mb: 0, init_duration: None };
+            let failure = FunctionFailure::new("Sandbox.Failure", &format!("RequestId: {request_id} Error: the environment could not be resumed"));
+            return InvokeEnd { result: Err(failure), report, log_tail: Vec::new(), reusable: false };
+        }
         let started = Instant::now();
         invocation.deadline_ms = epoch_ms() + self.timeout.as_millis() as u64;
         if capture_tail {
@@ -290,13 +305,12 @@ impl Environment {
         }
     }
 
-    fn thaw(&mut self) {
+    fn thaw(&mut self) -> std::io::Result<()> {
         if let (true, Some(confinement)) = (self.frozen, &self.confinement) {
-            if let Err(e) = confinement.cgroup.thaw() {
-                tracing::warn!(environment = %self.id, error = %e, "cannot thaw environment");
-            }
+            confinement.cgroup.thaw()?;
             self.frozen = false;
         }
+        Ok(())
     }
 
     /// The failure reported when the runtime vanished mid-invoke.
@@ -355,13 +369,23 @@ impl Environment {
         }
     }
 
-    /// Stops the runtime: SIGTERM to its process group, SIGKILL if it lingers.
+    /// Stops the runtime. On the host: SIGTERM to its process group, SIGKILL if it
+    /// lingers. In a sandbox: SIGKILL to everything inside, so that bwrap reaps its child
+    /// and exits by itself (killing bwrap first would leave the sandbox's pid 1 to be
+    /// reaped by the host's init), then bwrap is reaped.
     pub async fn shutdown(mut self) {
+        let mut inside_killed = false;
         if let Some(confinement) = &self.confinement {
             let _ = confinement.cgroup.thaw();
+            if let Some(bwrap) = self.process.id() {
+                confinement.cgroup.kill_all_but(bwrap);
+                inside_killed = true;
+            }
         }
         if self.process.id().is_some() {
-            self.process.signal(Signal::SIGTERM);
+            if !inside_killed {
+                self.process.signal(Signal::SIGTERM);
+            }
             if tokio::time::timeout(SHUTDOWN_GRACE, self.process.wait()).await.is_err() {
                 self.process.signal(Signal::SIGKILL);
                 let _ = self.process.wait().await;
@@ -371,7 +395,7 @@ impl Environment {
             }
         }
         if let Some(confinement) = self.confinement.take() {
-            tokio::task::spawn_blocking(move || confinement.cgroup.destroy());
+            tokio::task::spawn_blocking(move || confinement.release());
         }
         tracing::debug!(environment = %self.id, invokes = self.invokes, "environment shut down");
     }

@@ -111,16 +111,21 @@ impl Cgroup {
                 [memory, pids, cpu, freezer].iter().map(|d| d.join(name)).collect()
             }
         };
-        for dir in &dirs {
-            fs::create_dir_all(dir)?;
+        let created = dirs.iter().try_for_each(fs::create_dir_all).and_then(|()| {
+            let cgroup = Cgroup::new(version, dirs.clone())?;
+            write(&cgroup.pids_dir().join("pids.max"), &PIDS_MAX.to_string())?;
+            for dir in &cgroup.dirs {
+                nix::unistd::chown(&dir.join("cgroup.procs"), Some(nix::unistd::Uid::from_raw(owner)), None)
+                    .map_err(io::Error::from)?;
+            }
+            Ok(cgroup)
+        });
+        if created.is_err() {
+            for dir in &dirs {
+                let _ = fs::remove_dir(dir);
+            }
         }
-        let cgroup = Cgroup::new(version, dirs)?;
-        write(&cgroup.pids_dir().join("pids.max"), &PIDS_MAX.to_string())?;
-        for dir in &cgroup.dirs {
-            nix::unistd::chown(&dir.join("cgroup.procs"), Some(nix::unistd::Uid::from_raw(owner)), None)
-                .map_err(io::Error::from)?;
-        }
-        Ok(cgroup)
+        created
     }
 
     fn new(version: &CgroupVersion, dirs: Vec<PathBuf>) -> io::Result<Cgroup> {
@@ -231,6 +236,16 @@ impl Cgroup {
         match self.version {
             CgroupVersion::V2 { .. } => self.memory_dir().join("memory.current"),
             CgroupVersion::V1 { .. } => self.memory_dir().join("memory.usage_in_bytes"),
+        }
+    }
+
+    /// Sends SIGKILL to every process in the cgroup except `spared`.
+    pub fn kill_all_but(&self, spared: u32) {
+        let Ok(procs) = fs::read_to_string(self.pids_dir().join("cgroup.procs")) else { return };
+        for pid in procs.lines().filter_map(|p| p.trim().parse::<i32>().ok()) {
+            if pid != spared as i32 {
+                let _ = nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid), nix::sys::signal::Signal::SIGKILL);
+            }
         }
     }
 

@@ -25,9 +25,16 @@ impl SandboxProcess {
     pub(crate) fn new(pid: u32, pidfd: OwnedFd) -> io::Result<SandboxProcess> {
         // SAFETY: an OwnedFd keeps its descriptor open and unchanged for as long as the
         // AsyncFd owns it.
-        let registered = unsafe { AsyncFd::register_with_interest(pidfd, Interest::READABLE) }
-            .map_err(|e| io::Error::other(e.to_string()))?;
-        Ok(SandboxProcess { pid, pidfd: Some(registered), status: None })
+        match unsafe { AsyncFd::register_with_interest(pidfd, Interest::READABLE) } {
+            Ok(registered) => Ok(SandboxProcess { pid, pidfd: Some(registered), status: None }),
+            Err(failed) => {
+                // Not left running, nor as a zombie.
+                let (pidfd, error) = failed.into_parts();
+                let _ = send_signal(&pidfd, Signal::SIGKILL);
+                let _ = waitid(Id::PIDFd(pidfd.as_fd()), WaitPidFlag::WEXITED);
+                Err(error)
+            }
+        }
     }
 
     /// The process id, until the process has been waited for.

@@ -158,7 +158,10 @@ fn serve(inbox: &mpsc::Receiver<Message>, stock: &Mutex<Stock>, factory: &mut Sl
             let started = std::time::Instant::now();
             let made = factory.make(egress);
             tracing::debug!(egress, took_us = started.elapsed().as_micros() as u64, "sandbox started on demand");
-            let _ = reply.send(made);
+            // A launch that gave up waiting leaves its slot here.
+            if let Err(Ok(slot)) = reply.send(made) {
+                slot.cgroup.destroy();
+            }
         }
     }
     let mut stock = lock(stock);

@@ -87,9 +87,12 @@ impl Starter {
         match reply.text()? {
             "started" => {
                 let pid: u32 = reply.number()?;
-                let [pidfd, stdout, stderr, activation]: [OwnedFd; 4] =
-                    fds.try_into().map_err(|_| reply.invalid("expected four descriptors"))?;
+                let mut fds = fds.into_iter();
+                let pidfd = fds.next().ok_or_else(|| reply.invalid("no pidfd"))?;
+                // From here on a failure kills and reaps the process (SandboxProcess's drop).
                 let process = SandboxProcess::new(pid, pidfd)?;
+                let [stdout, stderr, activation]: [OwnedFd; 3] =
+                    fds.collect::<Vec<_>>().try_into().map_err(|_| reply.invalid("expected four descriptors"))?;
                 Ok(Started { process, stdout, stderr, activation: activation.into() })
             }
             _ => Err(io::Error::other(reply.text()?.to_owned())),
@@ -97,10 +100,23 @@ impl Starter {
     }
 }
 
+impl Drop for Starter {
+    fn drop(&mut self) {
+        // Closing the socket ends it; kill it anyway and reap it.
+        let _ = self._process.kill();
+        let _ = self._process.wait();
+    }
+}
+
 /// The starter's `main`.
 pub fn run_starter() -> ! {
     // SAFETY: prctl with integer arguments only.
     unsafe { libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL as libc::c_ulong, 0, 0, 0) };
+    // Whatever the server was given without close-on-exec (by its own parent) must not
+    // reach a sandbox: keep only the socket and the standard streams.
+    // SAFETY: close_range with integer arguments; descriptors 3 and up belong to nobody
+    // in this fresh process.
+    unsafe { libc::syscall(libc::SYS_close_range, 3u32, u32::MAX, 0u32) };
     // SAFETY: descriptor 0 is the socket the server handed over; nothing else owns it.
     let socket = unsafe { OwnedFd::from_raw_fd(0) };
     match serve(&socket) {

@@ -8,8 +8,9 @@
 //!
 //! A generation number keeps a read that raced a change from caching what the change
 //! replaced: an entry read under generation *g* is stored only if no change bumped the
-//! generation since. Changes bump it after they commit, so a reader either started after
-//! the commit (and read the new rows) or finds its generation stale.
+//! generation since. Changes bump it right after they commit, still holding the
+//! connection, so a reader either queried after the commit (and read the new rows) or
+//! finds its generation stale.
 
 use std::collections::HashMap;
 use std::sync::Mutex;

@@ -129,28 +129,39 @@ impl SqliteStore {
         T: Send + 'static,
         F: FnOnce(&Transaction<'_>) -> Result<T> + Send + 'static,
     {
+        self.run(work, None).await
+    }
+
+    /// A transaction that changes functions, versions, tags or aliases: the cache is
+    /// dropped as soon as it has committed, on the blocking thread and under the
+    /// connection's lock, so neither a caller that goes away nor a concurrent read can
+    /// leave it holding what the change replaced.
+    async fn change_functions<T, F>(&self, work: F) -> Result<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Transaction<'_>) -> Result<T> + Send + 'static,
+    {
+        self.run(work, Some(Arc::clone(&self.cache))).await
+    }
+
+    async fn run<T, F>(&self, work: F, invalidates: Option<Arc<FunctionCache>>) -> Result<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Transaction<'_>) -> Result<T> + Send + 'static,
+    {
         let conn = Arc::clone(&self.conn);
         tokio::task::spawn_blocking(move || {
             let mut conn = conn.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
             let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate).map_err(Error::internal)?;
             let value = work(&tx)?;
             tx.commit().map_err(Error::internal)?;
+            if let Some(cache) = invalidates {
+                cache.invalidate();
+            }
             Ok(value)
         })
         .await
         .map_err(Error::internal)?
-    }
-
-    /// A transaction that changes functions, versions, tags or aliases: the cache is
-    /// dropped once it has committed (or failed).
-    async fn change_functions<T, F>(&self, work: F) -> Result<T>
-    where
-        T: Send + 'static,
-        F: FnOnce(&Transaction<'_>) -> Result<T> + Send + 'static,
-    {
-        let outcome = self.transaction(work).await;
-        self.cache.invalidate();
-        outcome
     }
 }
 
