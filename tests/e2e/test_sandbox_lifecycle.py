@@ -1,0 +1,89 @@
+"""How sandboxes are started and ended: ahead of need by the starter process, activated
+per function, reaped by the server. Driven through the real binary with boto3."""
+
+import json
+import os
+import signal
+import time
+
+from harness import ROLE, Server, fixture_bootstrap, make_zip
+
+NATIVE = make_zip({"bootstrap": (fixture_bootstrap(), 0o755)})
+
+
+def children(pid):
+    """(pid, state, command line) of every process whose parent is `pid`."""
+    found = []
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat") as f:
+                stat = f.read()
+            with open(f"/proc/{entry}/cmdline", "rb") as f:
+                cmdline = f.read().replace(b"\0", b" ").decode(errors="replace")
+        except OSError:
+            continue
+        # The command name may hold spaces: the fields after it are what we read.
+        state, ppid = stat.rsplit(")", 1)[1].split()[:2]
+        if int(ppid) == pid:
+            found.append((int(entry), state, cmdline))
+    return found
+
+
+def starter_of(server):
+    starters = [pid for pid, _, cmd in children(server.proc.pid) if "__sandbox-starter" in cmd]
+    assert len(starters) == 1, children(server.proc.pid)
+    return starters[0]
+
+
+def create_counter(client, name):
+    client.create_function(
+        FunctionName=name, Runtime="provided.al2023", Role=ROLE, Handler="bootstrap",
+        Code={"ZipFile": NATIVE}, TenancyConfig={"TenantIsolationMode": "PER_TENANT"},
+    )
+
+
+def invoke(client, name, tenant):
+    response = client.invoke(FunctionName=name, TenantId=tenant, Payload=b"{}")
+    assert "FunctionError" not in response, response["Payload"].read()
+    return json.loads(response["Payload"].read())
+
+
+def test_a_starter_that_dies_is_replaced(tmp_path):
+    server = Server(tmp_path / "data").start()
+    try:
+        client = server.client()
+        create_counter(client, "counter")
+        invoke(client, "counter", "before")
+        first = starter_of(server)
+        os.kill(first, signal.SIGKILL)
+        # More new tenants than sandboxes kept ready: the next ones need the starter.
+        for i in range(12):
+            invoke(client, "counter", f"after-{i}")
+        assert starter_of(server) != first
+        assert invoke(client, "counter", "before")["counter"] == 1, "warm state survived"
+    finally:
+        server.stop()
+
+
+def test_ended_environments_leave_no_zombies(tmp_path):
+    server = Server(tmp_path / "data", "--max-environments", "2").start()
+    try:
+        client = server.client()
+        create_counter(client, "counter")
+        # Every new tenant past the second evicts an environment.
+        for i in range(12):
+            invoke(client, "counter", f"tenant-{i}")
+        deadline = time.time() + 5
+        while True:
+            zombies = [c for c in children(server.proc.pid) if c[1] == "Z"]
+            if not zombies or time.time() > deadline:
+                break
+            time.sleep(0.1)
+        assert zombies == []
+        bwraps = [c for c in children(server.proc.pid) if "bwrap" in c[2]]
+        # Two environments and the sandboxes kept ready; nothing left of the evicted ten.
+        assert 2 <= len(bwraps) <= 2 + 4 + 1, bwraps
+    finally:
+        server.stop()
