@@ -32,9 +32,14 @@ def children(pid):
 
 
 def starter_of(server):
-    starters = [pid for pid, _, cmd in children(server.proc.pid) if "__sandbox-starter" in cmd]
-    assert len(starters) == 1, children(server.proc.pid)
-    return starters[0]
+    # A sandbox the starter has just forked shows the starter's command line until it
+    # executes bwrap, for a few microseconds: look again until one is left.
+    for _ in range(100):
+        starters = [pid for pid, _, cmd in children(server.proc.pid) if "__sandbox-starter" in cmd]
+        if len(starters) == 1:
+            return starters[0]
+        time.sleep(0.02)
+    raise AssertionError(children(server.proc.pid))
 
 
 def create_counter(client, name):
