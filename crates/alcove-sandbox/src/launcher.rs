@@ -153,11 +153,12 @@ fn activate(slot: Slot, memory_mb: u32, activation: &Activation) -> Result<Launc
         .limit(memory_mb)
         .map_err(|e| launch_error("cgroup", e))
         .and_then(|()| activation::send(pipe, activation).map_err(|e| launch_error("activation", e)));
+    let confinement = Confinement { cgroup, uid, _egress: egress };
     match sent {
-        Ok(()) => Ok(Launched { process, stdout, stderr, runtime_api, confinement: Confinement { cgroup, uid, _egress: egress } }),
+        Ok(()) => Ok(Launched { process, stdout, stderr, runtime_api, confinement }),
         Err(e) => {
             drop(process);
-            cgroup.destroy();
+            tokio::task::spawn_blocking(move || confinement.release());
             Err(e)
         }
     }
