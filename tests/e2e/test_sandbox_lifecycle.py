@@ -92,3 +92,53 @@ def test_ended_environments_leave_no_zombies(tmp_path):
         assert 2 <= len(bwraps) <= 2 + 4 + 1, bwraps
     finally:
         server.stop()
+
+
+def descendants(pid):
+    parents = {}
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                with open(f"/proc/{entry}/stat") as f:
+                    parents[int(entry)] = int(f.read().rsplit(")", 1)[1].split()[1])
+            except OSError:
+                pass
+    found, frontier = set(), {pid}
+    while frontier:
+        frontier = {child for child, parent in parents.items() if parent in frontier} - found
+        found |= frontier
+    return found
+
+
+def alive(pid):
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
+
+
+def test_frozen_environments_of_a_killed_server_are_swept(tmp_path):
+    """A server killed with SIGKILL cannot stop its idle environments, and a frozen
+    process does not act on the SIGKILL its sandbox sends when the server dies (cgroup
+    v1): the next server to start removes them."""
+    first = Server(tmp_path / "first").start()
+    client = first.client()
+    create_counter(client, "counter")
+    for tenant in ("blue", "green"):
+        invoke(client, "counter", tenant)
+    time.sleep(0.2)  # idle long enough to be frozen
+    left = descendants(first.proc.pid)
+    assert left
+    first.kill9()
+    second = Server(tmp_path / "second").start()
+    try:
+        deadline = time.time() + 10
+        while any(alive(pid) for pid in left) and time.time() < deadline:
+            time.sleep(0.1)
+        assert not [pid for pid in left if alive(pid)]
+        # The new server works, in fresh cgroups.
+        create_counter(second.client(), "counter")
+        assert invoke(second.client(), "counter", "blue")["counter"] == 0
+    finally:
+        second.stop()

@@ -69,19 +69,64 @@ impl CgroupVersion {
         }
     }
 
-    /// Removes the empty cgroups left by servers that are gone (cgroups are named
-    /// `<server pid>-<n>`); those of running servers, and any still holding a process, stay.
+    /// Removes the cgroups left by servers that are gone (cgroups are named
+    /// `<server pid>-<n>`), killing what is still in them: on cgroup v1 a frozen process
+    /// does not act on the SIGKILL its sandbox's `--die-with-parent` sends when the server
+    /// is killed, so the idle environments of a server killed with SIGKILL linger, frozen,
+    /// until this sweep. Cgroups named after this server's own pid are stale too (a
+    /// server that had the pid before): none are this server's yet, and reusing one could
+    /// put a new environment into a frozen cgroup.
     fn sweep_stale(&self) {
+        let own = std::process::id();
+        let mut stale: Vec<std::ffi::OsString> = Vec::new();
         for subtree in self.subtrees() {
             let Ok(entries) = fs::read_dir(subtree) else { continue };
             for entry in entries.flatten() {
                 let name = entry.file_name();
                 let owner = name.to_str().and_then(|n| n.split_once('-')).and_then(|(pid, _)| pid.parse::<u32>().ok());
-                if owner.is_some_and(|pid| !Path::new(&format!("/proc/{pid}")).exists()) {
-                    let _ = fs::remove_dir(entry.path());
+                let gone = |pid: u32| pid == own || !Path::new(&format!("/proc/{pid}")).exists();
+                if owner.is_some_and(gone) && !stale.contains(&name) {
+                    stale.push(name);
                 }
             }
         }
+        for name in stale {
+            let dirs: Vec<PathBuf> = self.subtrees().iter().map(|subtree| subtree.join(&name)).collect();
+            let freezer = match self {
+                CgroupVersion::V2 { .. } => "cgroup.freeze",
+                CgroupVersion::V1 { .. } => "freezer.state",
+            };
+            let thaw = match self {
+                CgroupVersion::V2 { .. } => "0",
+                CgroupVersion::V1 { .. } => "THAWED",
+            };
+            for dir in &dirs {
+                let _ = fs::write(dir.join(freezer), thaw);
+            }
+            kill_and_remove(&dirs);
+        }
+    }
+}
+
+/// Kills every process in `dirs` (the directories of one cgroup) and removes them.
+fn kill_and_remove(dirs: &[PathBuf]) {
+    for _ in 0..50 {
+        let mut alive = false;
+        for dir in dirs {
+            if let Ok(procs) = fs::read_to_string(dir.join("cgroup.procs")) {
+                for pid in procs.lines().filter_map(|p| p.trim().parse::<i32>().ok()) {
+                    alive = true;
+                    let _ = nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid), nix::sys::signal::Signal::SIGKILL);
+                }
+            }
+        }
+        if !alive {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    for dir in dirs {
+        let _ = fs::remove_dir(dir);
     }
 }
 
@@ -111,7 +156,8 @@ impl Cgroup {
                 [memory, pids, cpu, freezer].iter().map(|d| d.join(name)).collect()
             }
         };
-        let created = dirs.iter().try_for_each(fs::create_dir_all).and_then(|()| {
+        // A fresh directory, never one left behind (it could be frozen).
+        let created = dirs.iter().try_for_each(|dir| fs::create_dir(dir)).and_then(|()| {
             let cgroup = Cgroup::new(version, dirs.clone())?;
             write(&cgroup.pids_dir().join("pids.max"), &PIDS_MAX.to_string())?;
             for dir in &cgroup.dirs {
@@ -252,23 +298,6 @@ impl Cgroup {
     /// Kills whatever is left in the cgroup and removes it.
     pub fn destroy(&self) {
         let _ = self.thaw();
-        for _ in 0..50 {
-            let mut alive = false;
-            for dir in &self.dirs {
-                if let Ok(procs) = fs::read_to_string(dir.join("cgroup.procs")) {
-                    for pid in procs.lines().filter_map(|p| p.trim().parse::<i32>().ok()) {
-                        alive = true;
-                        let _ = nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid), nix::sys::signal::Signal::SIGKILL);
-                    }
-                }
-            }
-            if !alive {
-                break;
-            }
-            std::thread::sleep(Duration::from_millis(10));
-        }
-        for dir in &self.dirs {
-            let _ = fs::remove_dir(dir);
-        }
+        kill_and_remove(&self.dirs);
     }
 }
