@@ -62,6 +62,23 @@ impl CgroupVersion {
         Some(version)
     }
 
+    /// The freezer's control file, and what is written to it to freeze or thaw.
+    fn freezer_file(&self) -> &'static str {
+        match self {
+            CgroupVersion::V2 { .. } => "cgroup.freeze",
+            CgroupVersion::V1 { .. } => "freezer.state",
+        }
+    }
+
+    fn freezer_value(&self, frozen: bool) -> &'static [u8] {
+        match (self, frozen) {
+            (CgroupVersion::V2 { .. }, true) => b"1",
+            (CgroupVersion::V2 { .. }, false) => b"0",
+            (CgroupVersion::V1 { .. }, true) => b"FROZEN",
+            (CgroupVersion::V1 { .. }, false) => b"THAWED",
+        }
+    }
+
     fn subtrees(&self) -> Vec<&Path> {
         match self {
             CgroupVersion::V2 { root } => vec![root],
@@ -92,34 +109,31 @@ impl CgroupVersion {
         }
         for name in stale {
             let dirs: Vec<PathBuf> = self.subtrees().iter().map(|subtree| subtree.join(&name)).collect();
-            let freezer = match self {
-                CgroupVersion::V2 { .. } => "cgroup.freeze",
-                CgroupVersion::V1 { .. } => "freezer.state",
-            };
-            let thaw = match self {
-                CgroupVersion::V2 { .. } => "0",
-                CgroupVersion::V1 { .. } => "THAWED",
-            };
             for dir in &dirs {
-                let _ = fs::write(dir.join(freezer), thaw);
+                let _ = fs::write(dir.join(self.freezer_file()), self.freezer_value(false));
             }
             kill_and_remove(&dirs);
         }
     }
 }
 
+/// Sends SIGKILL to every process in the cgroup directory `dir` but `spared`; says
+/// whether it found any.
+fn kill_members(dir: &Path, spared: Option<u32>) -> bool {
+    let Ok(procs) = fs::read_to_string(dir.join("cgroup.procs")) else { return false };
+    let mut found = false;
+    for pid in procs.lines().filter_map(|p| p.trim().parse::<u32>().ok()).filter(|pid| Some(*pid) != spared) {
+        found = true;
+        let _ = nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid as i32), nix::sys::signal::Signal::SIGKILL);
+    }
+    found
+}
+
 /// Kills every process in `dirs` (the directories of one cgroup) and removes them.
 fn kill_and_remove(dirs: &[PathBuf]) {
     for _ in 0..50 {
-        let mut alive = false;
-        for dir in dirs {
-            if let Ok(procs) = fs::read_to_string(dir.join("cgroup.procs")) {
-                for pid in procs.lines().filter_map(|p| p.trim().parse::<i32>().ok()) {
-                    alive = true;
-                    let _ = nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid), nix::sys::signal::Signal::SIGKILL);
-                }
-            }
-        }
+        // Every directory is visited, whatever the first ones held.
+        let alive = dirs.iter().fold(false, |alive, dir| kill_members(dir, None) | alive);
         if !alive {
             break;
         }
@@ -180,9 +194,9 @@ impl Cgroup {
             .map(|d| CString::new(d.join("cgroup.procs").into_os_string().into_encoded_bytes()))
             .collect::<Result<Vec<_>, _>>()
             .map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, e))?;
-        let (freezer_dir, freezer_file, peak_file) = match version {
-            CgroupVersion::V2 { .. } => (&dirs[0], "cgroup.freeze", "memory.peak"),
-            CgroupVersion::V1 { .. } => (&dirs[3], "freezer.state", "memory.max_usage_in_bytes"),
+        let (freezer_dir, peak_file) = match version {
+            CgroupVersion::V2 { .. } => (&dirs[0], "memory.peak"),
+            CgroupVersion::V1 { .. } => (&dirs[3], "memory.max_usage_in_bytes"),
         };
         let open = |path: PathBuf, write: bool| {
             fs::OpenOptions::new()
@@ -191,7 +205,7 @@ impl Cgroup {
                 .open(&path)
                 .map_err(|e| io::Error::new(e.kind(), format!("{}: {e}", path.display())))
         };
-        let freezer = open(freezer_dir.join(freezer_file), true)?;
+        let freezer = open(freezer_dir.join(version.freezer_file()), true)?;
         let peak_memory = open(dirs[0].join(peak_file), false).ok();
         Ok(Cgroup { version: version.clone(), dirs, procs, freezer, peak_memory })
     }
@@ -244,14 +258,8 @@ impl Cgroup {
     }
 
     fn set_frozen(&self, frozen: bool) -> io::Result<()> {
-        let value: &[u8] = match (&self.version, frozen) {
-            (CgroupVersion::V2 { .. }, true) => b"1",
-            (CgroupVersion::V2 { .. }, false) => b"0",
-            (CgroupVersion::V1 { .. }, true) => b"FROZEN",
-            (CgroupVersion::V1 { .. }, false) => b"THAWED",
-        };
         // Control files take each write whole, whatever the offset.
-        self.freezer.write_all_at(value, 0)
+        self.freezer.write_all_at(self.version.freezer_value(frozen), 0)
     }
 
     /// Whether the kernel's OOM killer has killed a process of this environment.
@@ -287,12 +295,7 @@ impl Cgroup {
 
     /// Sends SIGKILL to every process in the cgroup except `spared`.
     pub fn kill_all_but(&self, spared: u32) {
-        let Ok(procs) = fs::read_to_string(self.pids_dir().join("cgroup.procs")) else { return };
-        for pid in procs.lines().filter_map(|p| p.trim().parse::<i32>().ok()) {
-            if pid != spared as i32 {
-                let _ = nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid), nix::sys::signal::Signal::SIGKILL);
-            }
-        }
+        kill_members(self.pids_dir(), Some(spared));
     }
 
     /// Kills whatever is left in the cgroup and removes it.

@@ -115,7 +115,6 @@ pub struct SlotFactory {
 }
 
 impl SlotFactory {
-    /// Call from a thread still in the server's network namespace.
     /// Call from the spawner thread, while it is still in the server's network namespace:
     /// it starts the starter, whose thread every sandbox's `--die-with-parent` refers to.
     pub(crate) fn new(cgroups: CgroupVersion, slirp4netns: Option<PathBuf>, waiting: WaitingPlan) -> io::Result<SlotFactory> {

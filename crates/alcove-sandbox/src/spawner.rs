@@ -9,10 +9,10 @@
 //! `--die-with-parent` is tied to the thread that started the starter.
 
 use std::io;
+use std::path::PathBuf;
 use std::sync::mpsc::{self, TryRecvError};
 use std::sync::{Arc, Mutex, MutexGuard};
-
-use std::path::PathBuf;
+use std::time::Instant;
 
 use crate::cgroup::CgroupVersion;
 use crate::launcher::SandboxError;
@@ -124,6 +124,16 @@ pub(crate) fn start_thread(
     Ok(Spawner { stock, requests: Mutex::new(requests) })
 }
 
+/// A new slot; logs how long its sandbox took to start (`when`: ahead or on demand).
+fn make(factory: &mut SlotFactory, egress: bool, when: &str) -> io::Result<Slot> {
+    let started = Instant::now();
+    let made = factory.make(egress);
+    if made.is_ok() {
+        tracing::debug!(egress, when, took_us = started.elapsed().as_micros() as u64, "sandbox started");
+    }
+    made
+}
+
 fn serve(inbox: &mpsc::Receiver<Message>, stock: &Mutex<Stock>, factory: &mut SlotFactory) {
     let mut stocking = true;
     loop {
@@ -134,12 +144,8 @@ fn serve(inbox: &mpsc::Receiver<Message>, stock: &Mutex<Stock>, factory: &mut Sl
             Err(TryRecvError::Empty) => {
                 let short = if stocking { lock(stock).short() } else { None };
                 if let Some(egress) = short {
-                    let started = std::time::Instant::now();
-                    match factory.make(egress) {
-                        Ok(slot) => {
-                            tracing::debug!(egress, took_us = started.elapsed().as_micros() as u64, "sandbox started ahead");
-                            lock(stock).shelf(egress).push(slot);
-                        }
+                    match make(factory, egress, "ahead") {
+                        Ok(slot) => lock(stock).shelf(egress).push(slot),
                         Err(e) => {
                             tracing::warn!(error = %e, egress, "cannot prepare a sandbox ahead");
                             stocking = false;
@@ -155,9 +161,7 @@ fn serve(inbox: &mpsc::Receiver<Message>, stock: &Mutex<Stock>, factory: &mut Sl
         };
         stocking = true;
         if let Message::Make { egress, reply } = message {
-            let started = std::time::Instant::now();
-            let made = factory.make(egress);
-            tracing::debug!(egress, took_us = started.elapsed().as_micros() as u64, "sandbox started on demand");
+            let made = make(factory, egress, "on demand");
             // A launch that gave up waiting leaves its slot here.
             if let Err(Ok(slot)) = reply.send(made) {
                 slot.cgroup.destroy();

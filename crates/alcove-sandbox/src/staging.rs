@@ -55,8 +55,10 @@ fn failed(what: &str, error: impl std::fmt::Display) -> SandboxError {
     SandboxError::Unsupported(format!("{what}: {error}"))
 }
 
+/// Binds `source` (a directory or a file) read-only at `target`, creating the mount point.
 fn bind_read_only(source: &Path, target: &Path) -> Result<(), SandboxError> {
-    fs::create_dir_all(target).map_err(|e| failed("creating a staging directory", e))?;
+    let mount_point = if source.is_dir() { fs::create_dir_all(target) } else { fs::File::create(target).map(drop) };
+    mount_point.map_err(|e| failed(&format!("creating the mount point {}", target.display()), e))?;
     mount(Some(source), target, None::<&str>, MsFlags::MS_BIND | MsFlags::MS_REC, None::<&str>)
         .map_err(|e| failed(&format!("bind-mounting {}", source.display()), e))?;
     mount(
@@ -97,17 +99,7 @@ impl Staging {
             .map_err(|e| failed("resolv.conf mode", e))?;
         let activator = root.join("alcove");
         let executable = std::env::current_exe().map_err(|e| failed("finding the server's executable", e))?;
-        fs::File::create(&activator).map_err(|e| failed("creating the activator's mount point", e))?;
-        mount(Some(&executable), &activator, None::<&str>, MsFlags::MS_BIND, None::<&str>)
-            .map_err(|e| failed(&format!("bind-mounting {}", executable.display()), e))?;
-        mount(
-            None::<&str>,
-            &activator,
-            None::<&str>,
-            MsFlags::MS_BIND | MsFlags::MS_REMOUNT | MsFlags::MS_RDONLY | MsFlags::MS_NOSUID | MsFlags::MS_NODEV,
-            None::<&str>,
-        )
-        .map_err(|e| failed("making the activator read-only", e))?;
+        bind_read_only(&executable, &activator)?;
         Ok(Staging { code, etc, egress_resolv_conf, runtime_binds, activator })
     }
 }

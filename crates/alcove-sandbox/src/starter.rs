@@ -23,6 +23,7 @@ use std::process::Stdio;
 
 use nix::sys::socket::{recvmsg, sendmsg, socketpair, AddressFamily, ControlMessage, ControlMessageOwned, MsgFlags, SockFlag, SockType};
 
+use crate::egress::pipe;
 use crate::process::SandboxProcess;
 use crate::wire::{Reader, Writer};
 
@@ -169,7 +170,6 @@ fn start_one(plan: &WaitingPlan, request: &[u8], fds: Vec<OwnedFd>) -> io::Resul
     request.end()?;
     let [netns]: [OwnedFd; 1] = fds.try_into().map_err(|_| request.invalid("expected the network namespace"))?;
     nix::sched::setns(&netns, nix::sched::CloneFlags::CLONE_NEWNET).map_err(io::Error::from)?;
-    let pipe = || nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC).map_err(io::Error::from);
     let (activation_read, activation_write) = pipe()?;
     let (stdout_read, stdout_write) = pipe()?;
     let (stderr_read, stderr_write) = pipe()?;

@@ -34,7 +34,6 @@ enum Command {
 }
 
 fn main() -> anyhow::Result<()> {
-    // Inside a waiting sandbox this binary is the activator, not the command-line tool.
     // The same binary serves as the sandboxes' starter and, inside each sandbox, as its
     // activator.
     match std::env::args_os().nth(1) {
