@@ -151,6 +151,89 @@ def own_tmp(event, context):
     time.sleep(event["sleep"])
     return sorted(os.listdir("/tmp"))
 
+def syscall(number, *args):
+    libc = ctypes.CDLL(None, use_errno=True)
+    libc.syscall.restype = ctypes.c_long
+    result = libc.syscall(ctypes.c_long(number), *[ctypes.c_long(a) for a in args])
+    return {"result": result, "errno": ctypes.get_errno()}
+
+def status_of(pid):
+    with open(f"/proc/{pid}/status") as f:
+        return {k: v.strip() for k, v in (line.split(":", 1) for line in f if ":" in line)}
+
+def processes(event, context):
+    """Every process of the sandbox, an orphan among them, as the kernel describes it."""
+    # An orphaned grandchild, reparented to pid 1 (the red-team's way to an unfiltered
+    # process was to make pid 1 run code of its choosing).
+    if os.fork() == 0:
+        if os.fork() == 0:
+            time.sleep(5)
+            os._exit(0)
+        os._exit(0)
+    os.wait()
+    time.sleep(0.2)
+    seen = {}
+    for pid in (p for p in os.listdir("/proc") if p.isdigit()):
+        try:
+            s = status_of(pid)
+            seen[pid] = {"name": s["Name"], "ppid": s["PPid"], "seccomp": s["Seccomp"], "no_new_privs": s["NoNewPrivs"],
+                         "cap_eff": s["CapEff"]}
+        except OSError:
+            pass
+    def open_mem():
+        with open("/proc/1/mem", "r+b") as f:
+            return "opened"
+    return {
+        "processes": seen,
+        "pid1_mem": attempt(open_mem),
+        "pid1_environ": attempt(lambda: read("/proc/1/environ", "rb")),
+        "kill_pid1": attempt(lambda: os.kill(1, signal.SIGKILL)),
+        "pid1_alive_after": os.path.exists("/proc/1/status"),
+    }
+
+def denied_calls(event, context):
+    """System calls that reach past the sandbox, each tried for real."""
+    x86 = {"keyctl": 250, "add_key": 248, "request_key": 249, "userfaultfd": 323, "io_uring_setup": 425,
+           "io_uring_enter": 426, "io_uring_register": 427, "pidfd_getfd": 438, "process_madvise": 440,
+           "process_mrelease": 448, "bpf": 321, "perf_event_open": 298}
+    params = ctypes.create_string_buffer(120)
+    args = {"keyctl": (0, 0), "add_key": (0, 0, 0, 0, 0), "request_key": (0, 0, 0, 0), "userfaultfd": (0,),
+            "io_uring_setup": (8, ctypes.addressof(params)), "io_uring_enter": (0, 0, 0, 0, 0, 0),
+            "io_uring_register": (0, 0, 0, 0), "pidfd_getfd": (0, 0, 0), "process_madvise": (0, 0, 0, 0, 0),
+            "process_mrelease": (0, 0), "bpf": (0, 0, 0), "perf_event_open": (0, 0, -1, -1, 0)}
+    return {name: syscall(number, *args[name]) for name, number in x86.items()}
+
+def limits(event, context):
+    import resource
+    def write(path):
+        with open(path, "w") as f:
+            f.write("x")
+        return "written"
+    def fill_shm():
+        written = 0
+        try:
+            with open("/dev/shm/fill", "wb") as f:
+                while written < 256 << 20:
+                    f.write(b"x" * (1 << 20))
+                    f.flush()
+                    written += 1 << 20
+        except OSError as e:
+            return {"mb": written >> 20, "error": errno.errorcode.get(e.errno)}
+        finally:
+            os.unlink("/dev/shm/fill")
+        return {"mb": written >> 20, "error": None}
+    return {
+        "nofile": resource.getrlimit(resource.RLIMIT_NOFILE),
+        "raise_nofile": attempt(lambda: resource.setrlimit(resource.RLIMIT_NOFILE, (65536, 65536))),
+        "write_root": attempt(lambda: write("/evil")),
+        "write_etc": attempt(lambda: write("/etc/ld.so.preload")),
+        "write_dev": attempt(lambda: write("/dev/evil")),
+        "shm": fill_shm(),
+        "cmdline": read("/proc/cmdline"),
+        "sched_debug": attempt(lambda: read("/proc/sched_debug")),
+        "timer_list": attempt(lambda: read("/proc/timer_list")),
+    }
+
 def handler(event, context):
     return globals()[event["role"]](event, context)
 '''
@@ -223,6 +306,57 @@ def test_tenant_b_cannot_reach_tenant_a(server):
     _, again = call(client, name, "tenant-A", role="victim", secret=SECRET)
     assert again == {"counter": 2, "secret": SECRET, "env": SECRET}
     assert requests.get(f"{server.url}/2016-08-19/account-settings/", timeout=5).status_code == 200
+
+
+def test_every_process_in_the_sandbox_is_filtered(server):
+    """pid 1 of the sandbox is Alcove's init, which installs the seccomp filter before it
+    forks the runtime: every process, orphans included, is filtered, and pid 1 is not
+    dumpable, so its memory cannot be written to run code outside the filter."""
+    client = server.client()
+    name, _ = create(client)
+    response, report = call(client, name, "prober", role="processes")
+    assert "FunctionError" not in response, report
+    processes = report["processes"]
+    assert "1" in processes and len(processes) >= 3, processes
+    for pid, process in processes.items():
+        assert process["seccomp"] == "2", (pid, process)
+        assert process["no_new_privs"] == "1", (pid, process)
+        assert process["cap_eff"] == "0000000000000000", (pid, process)
+    orphans = [p for pid, p in processes.items() if p["ppid"] == "1" and pid not in ("1",)]
+    assert len(orphans) >= 2, processes  # the runtime and the orphaned grandchild
+    assert not report["pid1_mem"]["ok"], report["pid1_mem"]
+    assert "Permission denied" in report["pid1_mem"]["error"], report["pid1_mem"]
+    assert not report["pid1_environ"]["ok"], report["pid1_environ"]
+    assert report["pid1_alive_after"]
+    # The environment survived the attempt on its init and is still warm.
+    _, again = call(client, name, "prober", role="victim", secret="x")
+    assert again["counter"] == 1
+
+
+def test_system_calls_past_the_sandbox_are_denied(server):
+    client = server.client()
+    name, _ = create(client)
+    response, report = call(client, name, "caller", role="denied_calls")
+    assert "FunctionError" not in response, report
+    for call_name, outcome in report.items():
+        assert outcome == {"result": -1, "errno": 1}, (call_name, outcome)  # EPERM
+
+
+def test_files_and_limits_are_lambdas(server):
+    """Lambda's open-file limit, a read-only root and /dev, a bounded /dev/shm, and no
+    host-wide kernel or scheduler detail in /proc."""
+    client = server.client()
+    name, _ = create(client, memory=512)
+    response, report = call(client, name, "limited", role="limits")
+    assert "FunctionError" not in response, report
+    assert report["nofile"] == [1024, 1024]
+    assert not report["raise_nofile"]["ok"]
+    for path in ("write_root", "write_etc", "write_dev"):
+        assert not report[path]["ok"] and "Read-only file system" in report[path]["error"], (path, report[path])
+    assert report["shm"]["error"] == "ENOSPC" and 60 <= report["shm"]["mb"] <= 64, report["shm"]
+    assert report["cmdline"] == ""
+    for path in ("sched_debug", "timer_list"):
+        assert report[path].get("value", "") == "", (path, report[path])
 
 
 def test_tmp_is_private_and_bounded(server):

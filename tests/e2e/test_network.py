@@ -4,6 +4,7 @@ Egress reaches the host's public addresses but never the host's loopback (contro
 Runtime APIs), and no environment can reach another's listeners."""
 
 import json
+import os
 import socket
 import subprocess
 import threading
@@ -209,3 +210,84 @@ def test_cli_tags_at_creation(server, tmp_path, outside):
     rc, tags, err = server.aws("lambda", "list-tags", "--resource", created["FunctionArn"])
     assert rc == 0, err
     assert tags["Tags"] == {"alcove:network": "egress", "team": "green"}
+
+
+def process_table():
+    """pid -> (ppid, name, real uid, seccomp mode) of every process on the host."""
+    table = {}
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/status") as f:
+                fields = dict(line.split(":", 1) for line in f if ":" in line)
+        except OSError:
+            continue
+        table[int(entry)] = (int(fields["PPid"]), fields["Name"].strip(), int(fields["Uid"].split()[0]),
+                             fields["Seccomp"].strip())
+    return table
+
+
+def descendants(table, root):
+    found = set()
+    for pid in table:
+        ancestor = pid
+        while ancestor in table and ancestor != root:
+            ancestor = table[ancestor][0]
+        if ancestor == root and pid != root:
+            found.add(pid)
+    return found
+
+
+def as_uid(uid, action):
+    """Runs `action` in a child process with the host credentials of `uid`; returns what
+    it raised or returned, as text."""
+    read, write = os.pipe()
+    pid = os.fork()
+    if pid == 0:
+        os.close(read)
+        try:
+            os.setgroups([])
+            os.setresgid(uid, uid, uid)
+            os.setresuid(uid, uid, uid)
+            outcome = f"ok: {action()}"
+        except Exception as e:
+            outcome = f"{type(e).__name__}: {e}"
+        os.write(write, outcome.encode())
+        os._exit(0)
+    os.close(write)
+    with os.fdopen(read) as pipe:
+        outcome = pipe.read()
+    os.waitpid(pid, 0)
+    return outcome
+
+
+def test_egress_stack_runs_as_the_environment_without_the_staging_area(server, lambda_client, outside):
+    """A network stack parses what the function sends: it runs as its environment's
+    unprivileged uid, filtered, and sees neither the code store nor the `/etc` every
+    sandbox shares; with its credentials nothing another environment reads can be
+    changed, and the staging area is read-only even to the server's root."""
+    name = create(lambda_client, tags={"alcove:network": "egress"})
+    host, port = outside
+    assert probe(lambda_client, name, "BlueTenant", targets=[(host, port)])["targets"][f"{host}:{port}"]["ok"]
+    table = process_table()
+    stacks = [pid for pid in descendants(table, server.proc.pid) if table[pid][1] == "slirp4netns"]
+    assert stacks, "the environment's network stack runs under the server"
+    sandbox_uids = {table[pid][2] for pid in descendants(table, server.proc.pid) if table[pid][1] != "slirp4netns"}
+    for stack in stacks:
+        _, _, uid, seccomp = table[stack]
+        assert uid >= 3_000_000, f"slirp4netns runs as host uid {uid}"
+        assert uid in sandbox_uids, "as the uid of the environment it serves"
+        assert seccomp == "2"
+        root = f"/proc/{stack}/root"
+        assert sorted(os.listdir(root)) == ["etc", "run"]
+        staging = f"{root}/run/alcove-staging"
+        assert not os.path.isdir(staging) or os.listdir(staging) == [], os.listdir(staging)
+        # With the stack's credentials: nothing it sees can be written.
+        for target in (f"{root}/etc/ld.so.preload", f"{root}/run/alcove-staging/etc/ld.so.preload", f"{root}/run/x"):
+            outcome = as_uid(uid, lambda: open(target, "w").write("/tmp/evil.so"))
+            assert not outcome.startswith("ok"), (target, outcome)
+    # Even the server's own root cannot change what the sandboxes share.
+    staged = subprocess.run(["nsenter", "-t", str(server.proc.pid), "-m", "touch", "/run/alcove-staging/etc/ld.so.preload"],
+                            capture_output=True, text=True)
+    assert staged.returncode != 0 and "Read-only file system" in staged.stderr, staged

@@ -12,17 +12,26 @@
 //! 1. bind-mounts that one package read-only at `/var/task` from the code store, which the
 //!    sandbox sees at `/.alcove/code` until this step, then detaches the store (and its own
 //!    executable) so no other package stays reachable;
-//! 2. mounts `/tmp` with the function's ephemeral storage size;
+//! 2. mounts `/tmp` with the function's ephemeral storage size and a small `/dev/shm`,
+//!    makes `/dev` read-only (the root is already), and hides the `/proc` files that
+//!    describe the host rather than the sandbox;
 //! 3. sets the sandbox's limit of user namespaces to zero (what bwrap's
-//!    `--disable-userns` is for), gives up every capability (bounding, ambient,
-//!    effective, permitted, inheritable), sets `no_new_privs` and installs the seccomp
-//!    filters;
-//! 4. executes the runtime.
+//!    `--disable-userns` is for), lowers the open-file limit to Lambda's 1,024, gives up
+//!    every capability (bounding, ambient, effective, permitted, inheritable), sets
+//!    `no_new_privs` and installs the seccomp filters;
+//! 4. becomes the sandbox's init: it forks, the child executes the runtime, and the
+//!    activator stays as pid 1, reaping orphans until the runtime exits.
 //!
 //! It holds `CAP_SYS_ADMIN`, `CAP_SYS_RESOURCE` and `CAP_SETPCAP` only inside the
 //! sandbox's own user namespace (over its own mounts, its own limits and its own
 //! capabilities), and only until step 3; no code of the function runs before.
 //!
+//! Why the activator is pid 1 (bwrap runs with `--as-pid-1`) rather than bwrap's own
+//! init: every process of the sandbox must run under the seccomp filter. bwrap's init is
+//! started before any filter exists and would stay unfiltered, as the function's uid and
+//! dumpable, so the function could write code into it through `/proc/1/mem` and run
+//! unfiltered. This init installs the filter before it forks, so it and every descendant
+//! are filtered, and it is not dumpable: its memory cannot be opened by the function.
 
 use std::ffi::OsString;
 use std::io::{self, Read, Write};
@@ -43,6 +52,16 @@ pub(crate) const CODE_STORE_PATH: &str = "/.alcove/code";
 const TASK_ROOT: &str = "/var/task";
 /// Largest activation message accepted (arguments and environment included).
 const MAX_MESSAGE: u64 = 1 << 20;
+/// Open files a runtime may have, soft and hard, as in Lambda.
+pub const OPEN_FILES_LIMIT: u64 = 1024;
+/// Size of `/dev/shm`. Like `/tmp` it is memory, charged to the environment's memory
+/// limit; unlike `/tmp` Lambda has no setting for it, so it gets a fixed, small size.
+const SHM_MB: u32 = 64;
+/// Files of `/proc` that describe the host, or other processes on it, rather than the
+/// sandbox: replaced by an empty file. (`/proc/stat`, `/proc/meminfo` and
+/// `/proc/loadavg` stay: runtimes read them, and `sysinfo(2)` gives the same figures.)
+const MASKED_PROC_FILES: &[&str] =
+    &["/proc/cmdline", "/proc/sched_debug", "/proc/timer_list", "/proc/kallsyms", "/proc/keys", "/proc/kcore"];
 
 /// The function-specific part of a sandbox, sent to its activator.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -121,29 +140,105 @@ fn activate() -> io::Result<std::convert::Infallible> {
     nix::unistd::dup2_stdin(&null).map_err(io::Error::from)?;
     drop(null);
     std::env::set_current_dir(TASK_ROOT)?;
+    limit_open_files()?;
     drop_privileges(&activation.seccomp)?;
-    let error = std::process::Command::new(&activation.program)
-        .args(&activation.args)
-        .env_clear()
-        .envs(activation.env.iter().map(|(k, v)| (k, v)))
-        .exec();
-    Err(io::Error::new(error.kind(), format!("{}: {error}", activation.program.display())))
+    run_as_init(&activation)
+}
+
+/// Lambda's open-file limit, soft and hard: the runtime cannot raise it again (that
+/// needs `CAP_SYS_RESOURCE`, dropped next).
+fn limit_open_files() -> io::Result<()> {
+    let limit = libc::rlimit { rlim_cur: OPEN_FILES_LIMIT, rlim_max: OPEN_FILES_LIMIT };
+    // SAFETY: setrlimit reads one valid rlimit struct for the duration of the call.
+    if unsafe { libc::setrlimit(libc::RLIMIT_NOFILE, &limit) } != 0 {
+        return Err(failed("limiting open files"));
+    }
+    Ok(())
+}
+
+/// Stays as the sandbox's pid 1 while a child executes the runtime: reaps every process
+/// orphaned inside the sandbox and, when the runtime exits, exits with its status (the
+/// kernel then kills whatever is left in the pid namespace), as bwrap's init would.
+/// Called with the seccomp filters installed, so both processes are filtered.
+fn run_as_init(activation: &Activation) -> io::Result<std::convert::Infallible> {
+    // SAFETY: prctl with integer arguments only. Not dumpable: the function (same uid,
+    // no capabilities) can neither open this process's memory nor attach to it.
+    if unsafe { libc::prctl(libc::PR_SET_DUMPABLE, 0 as libc::c_ulong, 0, 0, 0) } != 0 {
+        return Err(failed("making the init not dumpable"));
+    }
+    // SAFETY: the activator is single-threaded (it never starts a thread), so the child
+    // may run any code.
+    match unsafe { nix::unistd::fork() }.map_err(io::Error::from)? {
+        nix::unistd::ForkResult::Child => {
+            let error = std::process::Command::new(&activation.program)
+                .args(&activation.args)
+                .env_clear()
+                .envs(activation.env.iter().map(|(k, v)| (k, v)))
+                .exec();
+            let _ = writeln!(io::stderr(), "alcove: cannot start the runtime: {}: {error}", activation.program.display());
+            // SAFETY: ends the forked child without running exit handlers twice.
+            unsafe { libc::_exit(127) }
+        }
+        nix::unistd::ForkResult::Parent { child } => {
+            // The output pipes end when the function's processes close them, not this one.
+            let null = std::fs::File::options().write(true).open("/dev/null")?;
+            nix::unistd::dup2_stdout(&null).map_err(io::Error::from)?;
+            nix::unistd::dup2_stderr(&null).map_err(io::Error::from)?;
+            drop(null);
+            reap_until_exit(child)
+        }
+    }
+}
+
+fn reap_until_exit(runtime: nix::unistd::Pid) -> ! {
+    use nix::sys::wait::{waitpid, WaitStatus};
+    loop {
+        match waitpid(None, None) {
+            Ok(WaitStatus::Exited(pid, code)) if pid == runtime => std::process::exit(code),
+            Ok(WaitStatus::Signaled(pid, signal, _)) if pid == runtime => std::process::exit(128 + signal as i32),
+            Ok(_) | Err(nix::errno::Errno::EINTR) => continue,
+            // No child left: the runtime is gone.
+            Err(_) => std::process::exit(127),
+        }
+    }
 }
 
 fn mount_function(activation: &Activation) -> io::Result<()> {
-    let context = |what: String| move |e: nix::Error| io::Error::other(format!("{what}: {e}"));
     let package = Path::new(CODE_STORE_PATH).join(&activation.code);
     mount(Some(&package), TASK_ROOT, None::<&str>, MsFlags::MS_BIND | MsFlags::MS_REC, None::<&str>)
         .map_err(context(format!("mounting {}", package.display())))?;
-    let read_only = MsFlags::MS_BIND | MsFlags::MS_REMOUNT | MsFlags::MS_RDONLY | MsFlags::MS_NOSUID | MsFlags::MS_NODEV;
-    mount(None::<&str>, TASK_ROOT, None::<&str>, read_only, None::<&str>).map_err(context("making /var/task read-only".into()))?;
-    let tmp_options = format!("size={}m,mode=1777", activation.tmp_mb);
-    mount(Some("tmpfs"), "/tmp", Some("tmpfs"), MsFlags::MS_NOSUID | MsFlags::MS_NODEV, Some(tmp_options.as_str()))
-        .map_err(context("mounting /tmp".into()))?;
+    remount_read_only(TASK_ROOT)?;
+    mount_tmpfs("/tmp", activation.tmp_mb)?;
+    mount_tmpfs("/dev/shm", SHM_MB)?;
+    // bwrap's /dev is a writable tmpfs; only the device nodes bound into it are needed.
+    remount_read_only("/dev")?;
+    for path in MASKED_PROC_FILES {
+        if Path::new(path).exists() {
+            mount(Some("/dev/null"), *path, None::<&str>, MsFlags::MS_BIND, None::<&str>)
+                .map_err(context(format!("masking {path}")))?;
+        }
+    }
     for path in [CODE_STORE_PATH, ACTIVATOR_PATH] {
         umount2(path, MntFlags::MNT_DETACH).map_err(context(format!("detaching {path}")))?;
     }
     Ok(())
+}
+
+fn context(what: String) -> impl FnOnce(nix::Error) -> io::Error {
+    move |e| io::Error::other(format!("{what}: {e}"))
+}
+
+/// Remounts the bind mount (or file system) at `path` read-only, nosuid and nodev.
+fn remount_read_only(path: &str) -> io::Result<()> {
+    let flags = MsFlags::MS_BIND | MsFlags::MS_REMOUNT | MsFlags::MS_RDONLY | MsFlags::MS_NOSUID | MsFlags::MS_NODEV;
+    mount(None::<&str>, path, None::<&str>, flags, None::<&str>).map_err(context(format!("making {path} read-only")))
+}
+
+/// A tmpfs of `size_mb` at `path`, writable by everyone, sticky (as `/tmp` is).
+fn mount_tmpfs(path: &str, size_mb: u32) -> io::Result<()> {
+    let options = format!("size={size_mb}m,mode=1777");
+    mount(Some("tmpfs"), path, Some("tmpfs"), MsFlags::MS_NOSUID | MsFlags::MS_NODEV, Some(options.as_str()))
+        .map_err(context(format!("mounting {path}")))
 }
 
 /// What bwrap's `--disable-userns` is for, done here because bwrap's way (a nested user

@@ -6,11 +6,21 @@
 //! slirp4netns process on the host, so no bridge, veth, iptables or routing on the host is
 //! touched, and nothing can reach into the environment. `--disable-host-loopback` keeps
 //! the host's loopback (where the control plane and every Runtime API listen) out of
-//! reach; slirp4netns confines itself with its own mount namespace and seccomp filter.
+//! reach.
+//!
+//! A network stack parses whatever the function sends, so it is confined as if it were
+//! the function's own: it runs as the environment's unprivileged host uid, root only in a
+//! user namespace of that uid's which owns the environment's network namespace (made by
+//! the starter) and nothing else; in a mount namespace of its own without the staging
+//! area (no code store, no `/etc` shared by the sandboxes); and under slirp4netns's own
+//! sandbox (`--enable-sandbox`: a root of `/etc` and `/run` only, read-only, no
+//! capabilities but binding low ports) and seccomp filter (`--enable-seccomp`). A flaw in
+//! it reaches one environment, the one it already serves.
 //!
 //! One slirp4netns per environment with egress; it exits when the environment is
 //! dropped (its exit descriptor closes) and is killed if it does not.
 
+use std::ffi::CString;
 use std::io::{self, Read};
 use std::os::fd::{AsRawFd, OwnedFd};
 use std::os::unix::process::CommandExt;
@@ -19,9 +29,10 @@ use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
 /// Descriptors slirp4netns is handed: it writes to the first once the network is up and
-/// exits when the second reaches end of file.
+/// exits when the second reaches end of file; the third is the network namespace.
 const READY_FD: i32 = 3;
 const EXIT_FD: i32 = 4;
+const NETNS_FD: i32 = 5;
 /// How long the network may take to come up.
 const READY_TIMEOUT: Duration = Duration::from_secs(5);
 
@@ -33,31 +44,50 @@ pub struct Egress {
 }
 
 impl Egress {
-    /// Attaches a user-space network stack to the namespace `namespace` refers to (a
-    /// descriptor of this process) and waits until it is configured.
-    pub fn attach(slirp4netns: &Path, namespace: &OwnedFd) -> io::Result<Egress> {
+    /// Attaches a user-space network stack to the network namespace `network`, which
+    /// belongs to the user namespace `user` owned by `uid`, and waits until it is
+    /// configured. `staging` is unmounted from the stack's view.
+    pub fn attach(slirp4netns: &Path, user: &OwnedFd, network: &OwnedFd, uid: u32, staging: &Path) -> io::Result<Egress> {
         let (ready_read, ready_write) = pipe()?;
         let (exit_read, exit_write) = pipe()?;
-        let namespace_path = format!("/proc/{}/fd/{}", std::process::id(), namespace.as_raw_fd());
+        let hidden = CString::new(staging.as_os_str().as_encoded_bytes()).map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, e))?;
         let mut command = Command::new(slirp4netns);
         command
             .args(["--configure", "--mtu=65520", "--disable-host-loopback", "--enable-sandbox", "--enable-seccomp"])
             .arg(format!("--ready-fd={READY_FD}"))
             .arg(format!("--exit-fd={EXIT_FD}"))
-            .args(["--netns-type=path", &namespace_path, "tap0"])
+            .args(["--netns-type=path", &format!("/proc/self/fd/{NETNS_FD}"), "tap0"])
+            .env_clear()
+            .current_dir("/")
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::null());
-        let handed = [(ready_write.as_raw_fd(), READY_FD), (exit_read.as_raw_fd(), EXIT_FD)];
-        // SAFETY: runs between fork and exec; dup2 is async-signal-safe and the descriptor
-        // numbers were copied into the closure before the fork. dup2 clears close-on-exec
-        // on the targets, so exactly these two descriptors reach slirp4netns.
+        let handed = [(ready_write.as_raw_fd(), READY_FD), (exit_read.as_raw_fd(), EXIT_FD), (network.as_raw_fd(), NETNS_FD)];
+        let user = user.as_raw_fd();
+        // SAFETY: runs between fork and exec in a child of a multi-threaded process: only
+        // system calls (dup2, unshare, umount2, setgroups, setresgid, setresuid, setns),
+        // all async-signal-safe, on descriptor numbers and a C string prepared before the
+        // fork; nothing allocates. dup2 clears close-on-exec on its targets, so exactly the
+        // three handed descriptors reach slirp4netns.
         unsafe {
             command.pre_exec(move || {
                 for (source, target) in handed {
                     if libc::dup2(source, target) < 0 {
                         return Err(io::Error::last_os_error());
                     }
+                }
+                // A mount namespace without the staging area (mounts are private, so
+                // this leaves the server's view as it is).
+                if libc::unshare(libc::CLONE_NEWNS) != 0 || libc::umount2(hidden.as_ptr(), libc::MNT_DETACH) != 0 {
+                    return Err(io::Error::last_os_error());
+                }
+                let id = uid as libc::uid_t;
+                if libc::setgroups(0, std::ptr::null()) != 0 || libc::setresgid(id, id, id) != 0 || libc::setresuid(id, id, id) != 0 {
+                    return Err(io::Error::last_os_error());
+                }
+                // As the namespace's owner, it may join it, and is root there.
+                if libc::setns(user, libc::CLONE_NEWUSER) != 0 {
+                    return Err(io::Error::last_os_error());
                 }
                 Ok(())
             });

@@ -114,7 +114,7 @@ impl Sandbox {
             tracing::warn!("slirp4netns is not installed: functions asking for egress cannot start");
         }
         let plan = WaitingPlan { plain: waiting_args(&staging, false), egress: waiting_args(&staging, true), bwrap };
-        let spawner = spawner::start_thread(cgroups, slirp4netns, plan, tokio::runtime::Handle::current())
+        let spawner = spawner::start_thread(cgroups, slirp4netns, staging.root.clone(), plan, tokio::runtime::Handle::current())
             .map_err(|e| SandboxError::Unsupported(format!("spawner thread: {e}")))?;
         Ok(Sandbox { spawner, seccomp })
     }
@@ -172,6 +172,9 @@ fn waiting_args(staging: &Staging, egress: bool) -> Vec<OsString> {
     // owns the mounts; the activator sets the same limit once it has mounted.
     push(&[&"--unshare-user", &"--uid", &"0", &"--gid", &"0"]);
     push(&[&"--unshare-pid", &"--unshare-ipc", &"--unshare-uts", &"--unshare-cgroup-try", &"--hostname", &"alcove"]);
+    // The activator is pid 1 and installs the seccomp filter before it forks the runtime:
+    // bwrap's own init would be an unfiltered process of the function's uid.
+    push(&[&"--as-pid-1"]);
     push(&[&"--die-with-parent", &"--new-session"]);
     push(&[&"--ro-bind", &"/usr", &"/usr"]);
     for (link, target) in [("/bin", "usr/bin"), ("/lib", "usr/lib"), ("/lib64", "usr/lib64"), ("/sbin", "usr/sbin")] {
@@ -189,6 +192,9 @@ fn waiting_args(staging: &Staging, egress: bool) -> Vec<OsString> {
     }
     push(&[&"--ro-bind", &staging.code, &activation::CODE_STORE_PATH]);
     push(&[&"--ro-bind", &staging.activator, &activation::ACTIVATOR_PATH]);
+    // Nothing is written to the root but through the mounts the activator adds (/tmp,
+    // /dev/shm), which have their sizes: as in Lambda, the rest is read-only.
+    push(&[&"--remount-ro", &"/"]);
     // Only the activator holds them, only within the sandbox's own user namespace (to
     // mount, to set the user namespace limit, and to empty its bounding set), and it
     // drops every capability before the runtime starts.

@@ -37,7 +37,8 @@ pub fn bind_runtime_api() -> io::Result<TcpListener> {
     Ok(listener)
 }
 
-fn loopback_up() -> io::Result<()> {
+/// Brings loopback up in the calling thread's network namespace.
+pub fn loopback_up() -> io::Result<()> {
     // SAFETY: a plain socket(2) call; the descriptor is owned by the OwnedFd below.
     let fd = unsafe { libc::socket(libc::AF_INET, libc::SOCK_DGRAM | libc::SOCK_CLOEXEC, 0) };
     if fd < 0 {

@@ -3,8 +3,8 @@
 //! starts.
 //!
 //! Denied with EPERM: what a function never needs and what would let it reach beyond its
-//! sandbox (mounts, namespaces, ptrace and cross-process memory access, kernel modules,
-//! kexec, BPF, perf, keyrings, clock and system settings). `clone3` answers ENOSYS so
+//! sandbox (mounts, namespaces, ptrace and cross-process memory and descriptor access,
+//! kernel modules, kexec, BPF, perf, keyrings, io_uring, clock and system settings). `clone3` answers ENOSYS so
 //! that libc falls back to `clone`, whose flags the filter can inspect: `clone` with
 //! `CLONE_NEWUSER` (or any other namespace flag) is denied.
 
@@ -60,6 +60,14 @@ const DENIED: &[i64] = &[
     libc::SYS_fsmount,
     libc::SYS_fspick,
     libc::SYS_mount_setattr,
+    // io_uring runs system calls from kernel workers the filter never sees.
+    libc::SYS_io_uring_setup,
+    libc::SYS_io_uring_enter,
+    libc::SYS_io_uring_register,
+    // Reaching into another process: its descriptors, its memory's advice, its reclaim.
+    libc::SYS_pidfd_getfd,
+    libc::SYS_process_madvise,
+    libc::SYS_process_mrelease,
     #[cfg(target_arch = "x86_64")]
     libc::SYS_iopl,
     #[cfg(target_arch = "x86_64")]

@@ -108,6 +108,8 @@ pub struct SlotFactory {
     pub host_netns: OwnedFd,
     /// The egress stack's executable, when installed.
     pub slirp4netns: Option<PathBuf>,
+    /// The staging area, which the egress stack must not see.
+    staging_root: PathBuf,
     /// Forks the waiting sandboxes; started again if it ever exits.
     starter: Starter,
     waiting: WaitingPlan,
@@ -117,10 +119,24 @@ pub struct SlotFactory {
 impl SlotFactory {
     /// Call from the spawner thread, while it is still in the server's network namespace:
     /// it starts the starter, whose thread every sandbox's `--die-with-parent` refers to.
-    pub(crate) fn new(cgroups: CgroupVersion, slirp4netns: Option<PathBuf>, waiting: WaitingPlan) -> io::Result<SlotFactory> {
+    pub(crate) fn new(
+        cgroups: CgroupVersion,
+        slirp4netns: Option<PathBuf>,
+        staging_root: PathBuf,
+        waiting: WaitingPlan,
+    ) -> io::Result<SlotFactory> {
         let host_netns = netns::current()?;
         let starter = Starter::spawn(&waiting)?;
-        Ok(SlotFactory { cgroups, uids: UidPool::new(), host_netns, slirp4netns, starter, waiting, created: AtomicU64::new(0) })
+        Ok(SlotFactory {
+            cgroups,
+            uids: UidPool::new(),
+            host_netns,
+            slirp4netns,
+            staging_root,
+            starter,
+            waiting,
+            created: AtomicU64::new(0),
+        })
     }
 
     /// A new slot, with its egress stack running if `egress` and its sandbox waiting.
@@ -128,7 +144,7 @@ impl SlotFactory {
         let uid = UidLease::take(&self.uids)?;
         let name = format!("{}-{}", std::process::id(), self.created.fetch_add(1, Ordering::Relaxed));
         let cgroup = Cgroup::create(&self.cgroups, &name, uid.uid)?;
-        let started = self.network(egress).and_then(|(netns, runtime_api, stack)| {
+        let started = self.network(egress, uid.uid).and_then(|(netns, runtime_api, stack)| {
             // bwrap, and the runtime after it, are born in the slot's namespace.
             let started = self.start(egress, &uid, &cgroup, &netns)?;
             Ok((runtime_api, stack, started))
@@ -142,33 +158,48 @@ impl SlotFactory {
         }
     }
 
-    /// Has the starter fork the waiting sandbox; a starter that is gone is replaced once.
+    /// Has the starter fork the waiting sandbox.
     fn start(&mut self, egress: bool, uid: &UidLease, cgroup: &Cgroup, netns: &OwnedFd) -> io::Result<Started> {
-        match self.starter.start(egress, uid.uid, cgroup.procs_files(), netns) {
-            Ok(started) => Ok(started),
+        self.with_starter(|starter| starter.start(egress, uid.uid, cgroup.procs_files(), netns))
+    }
+
+    /// Runs `request` with the starter; a starter that is gone is replaced once.
+    fn with_starter<T>(&mut self, request: impl Fn(&Starter) -> io::Result<T>) -> io::Result<T> {
+        match request(&self.starter) {
             Err(e) if matches!(e.kind(), io::ErrorKind::BrokenPipe | io::ErrorKind::ConnectionReset) => {
                 tracing::warn!(error = %e, "the sandbox starter is gone; starting a new one");
+                // The starter is started from the server's own network namespace.
+                let current = netns::current()?;
                 netns::enter(&self.host_netns)?;
                 self.starter = Starter::spawn(&self.waiting)?;
-                self.starter.start(egress, uid.uid, cgroup.procs_files(), netns)
+                netns::enter(&current)?;
+                request(&self.starter)
             }
-            Err(e) => Err(e),
+            other => other,
         }
     }
 
-    fn network(&self, egress: bool) -> io::Result<(OwnedFd, TcpListener, Option<Egress>)> {
-        let namespace = netns::create()?;
-        let runtime_api = netns::bind_runtime_api()?;
+    /// The slot's network namespace with loopback up and the Runtime API listener bound
+    /// inside (the calling thread is left in it), and the egress stack when asked for.
+    fn network(&mut self, egress: bool, uid: u32) -> io::Result<(OwnedFd, TcpListener, Option<Egress>)> {
         if !egress {
+            let namespace = netns::create()?;
+            let runtime_api = netns::bind_runtime_api()?;
             return Ok((namespace, runtime_api, None));
         }
         let slirp = self
             .slirp4netns
-            .as_ref()
+            .clone()
             .ok_or_else(|| io::Error::new(io::ErrorKind::NotFound, "egress needs slirp4netns, which is not installed"))?;
+        // Owned by a user namespace of the environment's uid, so the stack can join it
+        // as that uid.
+        let (user, namespace) = self.with_starter(|starter| starter.network(uid))?;
+        netns::enter(&namespace)?;
+        netns::loopback_up()?;
+        let runtime_api = netns::bind_runtime_api()?;
         // The stack's own sockets must be on the host's network.
         netns::enter(&self.host_netns)?;
-        let stack = Egress::attach(slirp, &namespace)?;
+        let stack = Egress::attach(&slirp, &user, &namespace, uid, &self.staging_root)?;
         Ok((namespace, runtime_api, Some(stack)))
     }
 }

@@ -101,6 +101,7 @@ impl Spawner {
 pub(crate) fn start_thread(
     cgroups: CgroupVersion,
     slirp4netns: Option<PathBuf>,
+    staging_root: PathBuf,
     plan: WaitingPlan,
     runtime: tokio::runtime::Handle,
 ) -> io::Result<Spawner> {
@@ -110,7 +111,7 @@ pub(crate) fn start_thread(
     let (ready, made) = mpsc::sync_channel::<io::Result<()>>(1);
     std::thread::Builder::new().name("alcove-spawner".into()).spawn(move || {
         let _runtime = runtime.enter();
-        match SlotFactory::new(cgroups, slirp4netns, plan) {
+        match SlotFactory::new(cgroups, slirp4netns, staging_root, plan) {
             Ok(mut factory) => {
                 let _ = ready.send(Ok(()));
                 serve(&inbox, &shared, &mut factory);

@@ -12,6 +12,16 @@
 //! needs (dynamic linker cache, time zone, name service, CA certificates), so a sandbox
 //! binds one `/etc` directory instead of a dozen files: each bind is a mount, and mounts
 //! are most of bwrap's start-up cost. Like a container's, the snapshot is taken at start.
+//!
+//! Once prepared, the staging tmpfs is remounted read-only: nothing started later (a
+//! sandbox, the egress helper) can change what every sandbox sees, even as a uid that
+//! owns the files.
+//!
+//! The egress helper runs as an environment's unprivileged uid, and opens
+//! `/dev/net/tun` as that uid (the tun driver itself checks it has `CAP_NET_ADMIN` over
+//! the network namespace, which it does over its own environment's only). Distributions
+//! ship that node world-writable; where the host's is not, the server binds a
+//! world-writable node of the same device over it, in its own mount namespace only.
 
 use std::fs;
 use std::io;
@@ -39,6 +49,8 @@ pub const EGRESS_RESOLV_CONF: &str = "nameserver 10.0.2.3\n";
 /// Directories staged for the sandboxes: the code store and the runtimes' directories.
 #[derive(Debug, Clone)]
 pub struct Staging {
+    /// The staging area itself, which helpers that must not see it unmount.
+    pub root: PathBuf,
     /// The code store as the sandboxes' bwrap sees it.
     pub code: PathBuf,
     /// The `/etc` snapshot every sandbox sees, read-only.
@@ -100,8 +112,37 @@ impl Staging {
         let activator = root.join("alcove");
         let executable = std::env::current_exe().map_err(|e| failed("finding the server's executable", e))?;
         bind_read_only(&executable, &activator)?;
-        Ok(Staging { code, etc, egress_resolv_conf, runtime_binds, activator })
+        open_tun_device(&root.join("dev"))?;
+        mount(None::<&str>, root, None::<&str>, MsFlags::MS_REMOUNT | MsFlags::MS_RDONLY | MsFlags::MS_NOSUID | MsFlags::MS_NODEV, None::<&str>)
+            .map_err(|e| failed("making the staging area read-only", e))?;
+        Ok(Staging { root: root.to_path_buf(), code, etc, egress_resolv_conf, runtime_binds, activator })
     }
+}
+
+/// The tun device, as the egress helper opens it.
+const TUN_DEVICE: &str = "/dev/net/tun";
+
+/// Makes `/dev/net/tun` openable by the environments' uids in the server's mount
+/// namespace, if the host's node is not (see the module's documentation): a node of the
+/// same device, mode 0666, on a small tmpfs of its own under `dir`, bound over it.
+fn open_tun_device(dir: &Path) -> Result<(), SandboxError> {
+    let Ok(host) = fs::metadata(TUN_DEVICE) else {
+        // No tun driver: functions with egress cannot start, as before.
+        return Ok(());
+    };
+    if host.permissions().mode() & 0o006 == 0o006 {
+        return Ok(());
+    }
+    use std::os::unix::fs::MetadataExt;
+    fs::create_dir_all(dir).map_err(|e| failed("creating the device directory", e))?;
+    mount(Some("tmpfs"), dir, Some("tmpfs"), MsFlags::MS_NOSUID | MsFlags::MS_NOEXEC, Some("mode=0755,size=16k"))
+        .map_err(|e| failed("mounting the device directory", e))?;
+    let node = dir.join("tun");
+    nix::sys::stat::mknod(&node, nix::sys::stat::SFlag::S_IFCHR, nix::sys::stat::Mode::from_bits_truncate(0o666), host.rdev())
+        .map_err(|e| failed("creating a tun device node", e))?;
+    fs::set_permissions(&node, fs::Permissions::from_mode(0o666)).map_err(|e| failed("tun device mode", e))?;
+    mount(Some(&node), TUN_DEVICE, None::<&str>, MsFlags::MS_BIND, None::<&str>)
+        .map_err(|e| failed("binding the tun device", e))
 }
 
 fn snapshot_etc(host: &Path, staged: &Path) -> io::Result<()> {

@@ -13,6 +13,11 @@
 //! its arguments), then one request per sandbox (host uid, cgroup, network namespace as a
 //! descriptor) answered by the bwrap process's pid and pidfd and the descriptors of its
 //! standard streams. The starter exits when the socket closes or the spawner thread ends.
+//!
+//! It also makes the network namespaces of environments with egress ([`Starter::network`]):
+//! those belong to a user namespace owned by the environment's uid, so that the egress
+//! helper can join them running as that uid instead of as root. Creating a user namespace
+//! takes a single-threaded process, which the server is not and the starter is.
 
 use std::ffi::{CString, OsString};
 use std::io::{self, IoSlice, IoSliceMut, Write};
@@ -31,6 +36,9 @@ use crate::wire::{Reader, Writer};
 pub const STARTER_ARG: &str = "__sandbox-starter";
 /// Largest message either side sends (the configuration is the largest).
 const MAX_MESSAGE: usize = 256 * 1024;
+/// The kinds of request: start a waiting sandbox, make an egress network namespace.
+const SANDBOX_REQUEST: &[u8] = b"sandbox";
+const NETWORK_REQUEST: &[u8] = b"network";
 
 /// How waiting sandboxes are started: bwrap and its arguments, with and without egress.
 pub(crate) struct WaitingPlan {
@@ -73,11 +81,29 @@ impl Starter {
         Ok(Starter { socket: ours, _process: process })
     }
 
+    /// Has the starter make a user namespace owned by `uid` (its root mapped to `uid`) and
+    /// a network namespace inside it; returns descriptors of both: (user, network).
+    pub fn network(&self, uid: u32) -> io::Result<(OwnedFd, OwnedFd)> {
+        let mut request = Writer::default();
+        request.bytes(NETWORK_REQUEST).number(u64::from(uid));
+        send(&self.socket, &request.finish(), &[])?;
+        let mut buffer = vec![0u8; MAX_MESSAGE];
+        let (len, fds) = receive(&self.socket, &mut buffer)?.ok_or_else(|| io::Error::new(io::ErrorKind::BrokenPipe, "the starter exited"))?;
+        let mut reply = Reader::new(&buffer[..len], "starter reply");
+        match reply.text()? {
+            "network" => {
+                let [user, network]: [OwnedFd; 2] = fds.try_into().map_err(|_| reply.invalid("expected two namespaces"))?;
+                Ok((user, network))
+            }
+            _ => Err(io::Error::other(reply.text()?.to_owned())),
+        }
+    }
+
     /// Has the starter fork a waiting sandbox as `uid`, joined to the cgroup whose
     /// `cgroup.procs` files are `procs`, in the network namespace `netns`.
     pub fn start(&self, egress: bool, uid: u32, procs: &[CString], netns: &OwnedFd) -> io::Result<Started> {
         let mut request = Writer::default();
-        request.number(u64::from(egress)).number(u64::from(uid)).number(procs.len() as u64);
+        request.bytes(SANDBOX_REQUEST).number(u64::from(egress)).number(u64::from(uid)).number(procs.len() as u64);
         for path in procs {
             request.bytes(path.as_bytes());
         }
@@ -137,7 +163,29 @@ fn serve(socket: &OwnedFd) -> io::Result<()> {
     config.end()?;
     while let Some((len, fds)) = receive(socket, &mut buffer)? {
         let mut reply = Writer::default();
-        match start_one(&plan, &buffer[..len], fds) {
+        let mut request = Reader::new(&buffer[..len], "starter request");
+        let kind = request.bytes()?;
+        if kind != SANDBOX_REQUEST && kind != NETWORK_REQUEST {
+            return Err(request.invalid("unknown request"));
+        }
+        if kind == NETWORK_REQUEST {
+            let made = request.number::<u32>().and_then(|uid| {
+                request.end()?;
+                make_network(uid)
+            });
+            match made {
+                Ok(namespaces) => {
+                    reply.bytes(b"network");
+                    send(socket, &reply.finish(), &[namespaces[0].as_raw_fd(), namespaces[1].as_raw_fd()])?;
+                }
+                Err(e) => {
+                    reply.bytes(b"error").bytes(e.to_string().as_bytes());
+                    send(socket, &reply.finish(), &[])?;
+                }
+            }
+            continue;
+        }
+        match start_one(&plan, request, fds) {
             Ok(Forked { pid, fds }) => {
                 reply.bytes(b"started").number(u64::from(pid));
                 let raw: Vec<RawFd> = fds.iter().map(AsRawFd::as_raw_fd).collect();
@@ -159,8 +207,7 @@ struct Forked {
     fds: [OwnedFd; 4],
 }
 
-fn start_one(plan: &WaitingPlan, request: &[u8], fds: Vec<OwnedFd>) -> io::Result<Forked> {
-    let mut request = Reader::new(request, "starter request");
+fn start_one(plan: &WaitingPlan, mut request: Reader<'_>, fds: Vec<OwnedFd>) -> io::Result<Forked> {
     let egress = request.number::<u8>()? == 1;
     let uid: u32 = request.number()?;
     let count: usize = request.number()?;
@@ -198,6 +245,56 @@ fn start_one(plan: &WaitingPlan, request: &[u8], fds: Vec<OwnedFd>) -> io::Resul
             unsafe { libc::_exit(127) }
         }
     }
+}
+
+/// A user namespace owned by `uid`, its root mapped to `uid` (so a process of `uid` that
+/// joins it is root there, over its own namespaces only), and a network namespace that
+/// belongs to it. A child switches to `uid` and creates both; this process writes the
+/// maps, keeps descriptors of the two namespaces and lets the child exit.
+fn make_network(uid: u32) -> io::Result<[OwnedFd; 2]> {
+    use nix::unistd::{ForkResult, Gid, Uid};
+    let (ready_read, ready_write) = pipe()?;
+    let (done_read, done_write) = pipe()?;
+    // SAFETY: the starter is single-threaded, so the child may run any code.
+    match unsafe { nix::unistd::fork() }.map_err(io::Error::from)? {
+        ForkResult::Child => {
+            drop((ready_read, done_write));
+            let made = nix::unistd::setgroups(&[])
+                .and_then(|()| nix::unistd::setresgid(Gid::from_raw(uid), Gid::from_raw(uid), Gid::from_raw(uid)))
+                .and_then(|()| nix::unistd::setresuid(Uid::from_raw(uid), Uid::from_raw(uid), Uid::from_raw(uid)))
+                .and_then(|()| nix::sched::unshare(nix::sched::CloneFlags::CLONE_NEWUSER | nix::sched::CloneFlags::CLONE_NEWNET));
+            let _ = nix::unistd::write(&ready_write, if made.is_ok() { b"1" } else { b"0" });
+            // Wait until the parent has what it needs (it closes its end).
+            let _ = nix::unistd::read(&done_read, &mut [0u8; 1]);
+            // SAFETY: ends the forked child without running the starter's exit handlers.
+            unsafe { libc::_exit(0) }
+        }
+        ForkResult::Parent { child } => {
+            drop((ready_write, done_read));
+            let mut status = [0u8; 1];
+            let read = nix::unistd::read(&ready_read, &mut status);
+            let result = match read {
+                Ok(1) if status[0] == b'1' => namespaces_of(child.as_raw() as u32, uid),
+                _ => Err(io::Error::other("the network namespace's user namespace could not be created")),
+            };
+            drop(done_write);
+            let _ = nix::sys::wait::waitpid(child, None);
+            result
+        }
+    }
+}
+
+/// Maps root of `pid`'s user namespace to `uid` and opens its user and network namespaces.
+fn namespaces_of(pid: u32, uid: u32) -> io::Result<[OwnedFd; 2]> {
+    let proc = PathBuf::from(format!("/proc/{pid}"));
+    let write = |file: &str, text: &str| {
+        std::fs::write(proc.join(file), text).map_err(|e| io::Error::new(e.kind(), format!("{file}: {e}")))
+    };
+    write("setgroups", "deny")?;
+    write("uid_map", &format!("0 {uid} 1"))?;
+    write("gid_map", &format!("0 {uid} 1"))?;
+    let open = |ns: &str| std::fs::File::open(proc.join("ns").join(ns)).map(OwnedFd::from);
+    Ok([open("user")?, open("net")?])
 }
 
 /// Writes the calling process into every `cgroup.procs` of `procs`.
