@@ -351,7 +351,7 @@ impl Cgroup {
             }
         };
         // A fresh directory, never one left behind (it could be frozen).
-        let created = dirs.iter().try_for_each(|dir| fs::create_dir(dir)).and_then(|()| {
+        let created = dirs.iter().try_for_each(fs::create_dir).and_then(|()| {
             let cgroup = Cgroup::new(version, dirs.clone())?;
             write(&cgroup.pids_dir().join("pids.max"), &PIDS_MAX.to_string())?;
             for dir in &cgroup.dirs {
@@ -485,5 +485,20 @@ impl Cgroup {
     pub fn destroy(&self) {
         let _ = self.thaw();
         kill_and_remove(&self.dirs);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn leftovers_are_known_by_their_names() {
+        let owner = |name: &str| stale_owner(&OsString::from(name));
+        assert_eq!(owner("server-4242"), Some(Owner::Server(4242)));
+        assert_eq!(owner("4242-17"), Some(Owner::Environment(4242)));
+        for foreign in ["server-", "server-x", "4242", "4242-", "4242-x", "x-1", "cgroup.procs", "system.slice"] {
+            assert_eq!(owner(foreign), None, "{foreign}");
+        }
     }
 }

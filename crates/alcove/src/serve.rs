@@ -49,7 +49,8 @@ pub struct ServeArgs {
     idle_timeout: u64,
 
     /// Most execution environments alive at once; idle ones are evicted least recently
-    /// used first to make room.
+    /// used first to make room. Also sizes the process and memory limits of the cgroup
+    /// the sandboxes share (docs/SANDBOX.md).
     #[arg(long, env = "ALCOVE_MAX_ENVIRONMENTS", default_value_t = 128,
           value_parser = clap::value_parser!(u64).range(1..))]
     max_environments: u64,
