@@ -109,11 +109,6 @@ def read_int(path):
         return int(f.read().strip())
 
 
-def write(path, value):
-    with open(path, "w") as f:
-        f.write(str(value))
-
-
 def needs_cgroups():
     if os.geteuid() != 0 or not glob.glob("/sys/fs/cgroup/*"):
         pytest.skip("needs root and a cgroup hierarchy")
@@ -150,12 +145,14 @@ def host_expected_limits(max_environments):
         total = next(int(l.split()[1]) * 1024 for l in f if l.startswith("MemTotal:"))
     with open("/proc/sys/net/ipv4/tcp_mem") as f:
         tcp_pressure = int(f.read().split()[1]) * page
-    expected_tasks = max(min((max_environments + READY_SLOTS) * PIDS_MAX, tasks - max(4096, tasks // 4)), PIDS_MAX)
+    sandboxes = max_environments + READY_SLOTS
+    expected_tasks = max(min(sandboxes * PIDS_MAX, tasks - max(4096, tasks // 4)), PIDS_MAX)
+    environment_tasks = min(max(expected_tasks // sandboxes, 64), PIDS_MAX)
     memory = max(min(max_environments * 10240 * MB, total - max(1 << 30, total // 10)), 128 * MB)
     memory -= memory % page
     tcp = max(min(memory, tcp_pressure // 2), 128 * MB)
     tcp -= tcp % page
-    return expected_tasks, memory, tcp
+    return expected_tasks, environment_tasks, memory, tcp
 
 
 def test_tcp_buffers_are_charged_to_the_function(tmp_path):
@@ -164,7 +161,9 @@ def test_tcp_buffers_are_charged_to_the_function(tmp_path):
     cgroup v1 socket buffers are counted nowhere but in the host-wide tcp_mem: it parked
     512 MB (the attack's own stopping point) in 138 pairs, while its cgroup showed 16 MB.
     Now what it parks is charged to its MemorySize (its TCP limit on v1, its memory on
-    v2)."""
+    v2). On v1 the kernel still lets each socket queue one packet past any limit (about
+    100 KB a pair on loopback): the bound holds for Lambda's 1,024 descriptors, not for
+    many processes with 1,024 each (docs/SANDBOX.md)."""
     needs_cgroups()
     server = Server(tmp_path / "data").start()
     try:
@@ -205,8 +204,8 @@ def test_the_server_cgroup_holds_limits_derived_from_max_environments(tmp_path):
         client = server.client()
         create(client, "pinger")
         assert invoke(client, "pinger", "a", {"role": "ping"}) == (None, "pong")
-        tasks, memory, tcp = host_expected_limits(4)
-        assert tasks == (4 + READY_SLOTS) * PIDS_MAX  # 4 environments are well below the host's share
+        tasks, environment_tasks, memory, tcp = host_expected_limits(4)
+        assert (tasks, environment_tasks) == ((4 + READY_SLOTS) * PIDS_MAX, PIDS_MAX)  # well below the host's share
         assert read_int(os.path.join(server_cgroup(server, "pids"), "pids.max")) == tasks
         if v2():
             assert read_int(os.path.join(server_cgroup(server, "memory"), "memory.max")) == memory
@@ -224,34 +223,33 @@ def test_the_server_cgroup_holds_limits_derived_from_max_environments(tmp_path):
         server.stop()
 
 
-def test_environments_together_stay_within_the_server_cgroup(tmp_path):
-    """Three tenants start as many tasks as they can at once. Each may have 1,024; with
-    the server's limit lowered to 1,200 above what is running (the derived limit binds
-    the same way on a host whose pid space is too small for every environment's 1,024:
-    the default --max-environments of 128 on a host with pid_max 32,768), they get
-    1,200 between them, not 3,072; the host still forks and another tenant's warm
-    invokes stay fast while they try."""
+def test_environments_share_the_host_pid_space_fairly(tmp_path):
+    """--max-environments 200 on a host whose pid space (32,768 here) cannot give 206
+    sandboxes 1,024 tasks each: the server's cgroup gets the host's share (32,768 -
+    8,192) and each environment an equal part of it, 119 here. Three tenants start as
+    many tasks as they can at once: each gets its part, not 1,024 (unfixed: 3 x 1,024,
+    and 32 such tenants would fill the host's pid space); another tenant's runtime,
+    which starts a thread per invoke, keeps answering fast, and the host still forks."""
     needs_cgroups()
-    server = Server(tmp_path / "data", "--max-environments", "4").start()
-    pids_max = os.path.join(server_cgroup(server, "pids"), "pids.max")
+    tasks, environment_tasks, _, _ = host_expected_limits(200)
+    if environment_tasks >= PIDS_MAX:
+        pytest.skip("this host's pid space gives 200 environments 1,024 tasks each")
+    server = Server(tmp_path / "data", "--max-environments", "200").start()
+    server_pids = server_cgroup(server, "pids")
     try:
         client = server.client()
         create(client, "pinger")
-        create(client, "spawner", memory=512, timeout=120)
+        create(client, "spawner", timeout=120)
         assert invoke(client, "pinger", "victim", {"role": "ping"}) == (None, "pong")
+        assert read_int(os.path.join(server_pids, "pids.max")) == tasks
         attackers = [f"mallory-{i}" for i in range(3)]
-        for tenant in attackers:
-            assert invoke(client, "spawner", tenant, {"role": "spawn_tasks", "limit": 1, "hold": 0})[0] is None
-        current = read_int(os.path.join(server_cgroup(server, "pids"), "pids.current"))
-        cap = current + 1200
-        write(pids_max, cap)
         latencies, host_forks = [], []
         with concurrent.futures.ThreadPoolExecutor(len(attackers)) as pool:
             attacks = [pool.submit(invoke, client, "spawner", tenant, {"role": "spawn_tasks", "limit": 4000, "hold": 6})
                        for tenant in attackers]
             peak = 0
             while not all(a.done() for a in attacks):
-                peak = max(peak, read_int(os.path.join(server_cgroup(server, "pids"), "pids.current")))
+                peak = max(peak, read_int(os.path.join(server_pids, "pids.current")))
                 started = time.monotonic()
                 assert invoke(client, "pinger", "victim", {"role": "ping"}) == (None, "pong")
                 latencies.append(time.monotonic() - started)
@@ -259,14 +257,13 @@ def test_environments_together_stay_within_the_server_cgroup(tmp_path):
                 time.sleep(0.1)
             results = [a.result() for a in attacks]
         started = [payload["started"] for error, payload in results]
-        print(f"tasks started {started} under a cap of {cap} ({current} running before); peak {peak}; "
-              f"victim latency max {max(latencies) * 1000:.0f} ms over {len(latencies)} invokes")
+        print(f"tasks started {started}, each environment's limit {environment_tasks}, the server's {tasks}; "
+              f"peak {peak}; victim latency max {max(latencies) * 1000:.0f} ms over {len(latencies)} invokes")
         assert all(error is None for error, _ in results), results
-        assert all(n <= PIDS_MAX for n in started), started
-        assert sum(started) <= 1200, started
-        assert peak <= cap
-        assert latencies and max(latencies) < 2.0, latencies
-        assert host_forks and set(host_forks) == {0}
+        assert all(0 < n < environment_tasks for n in started), started
+        assert peak < 3 * environment_tasks + 200, peak
+        assert len(latencies) >= 5 and max(latencies) < 2.0, latencies
+        assert set(host_forks) == {0}
     finally:
         server.stop()
 

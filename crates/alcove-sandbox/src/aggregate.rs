@@ -11,7 +11,12 @@
 //! - **processes** (tasks: processes and threads):
 //!   `min((max_environments + ready slots) × 1,024, T − max(4,096, T / 4))`, where `T` is
 //!   the host's task limit, the lesser of `kernel.pid_max` and `kernel.threads-max`. The
-//!   ready slots are the sandboxes the spawner keeps started ahead of need.
+//!   ready slots are the sandboxes the spawner keeps started ahead of need. Each
+//!   environment (and ready slot) gets an equal share of it, at most Lambda's 1,024:
+//!   `min(1,024, processes / (max_environments + ready slots))`. The shares add up to no
+//!   more than the whole, so one tenant starting all the tasks it may never leaves
+//!   another's runtime unable to start a thread (awslambdaric starts one per invoke);
+//!   on most hosts the share is the full 1,024.
 //! - **memory**: `min(max_environments × 10,240 MB, M − max(1 GiB, M / 10))`, where `M`
 //!   is the host's `MemTotal` and 10,240 MB is the largest `MemorySize`. Rounded down to
 //!   a whole page.
@@ -22,7 +27,8 @@
 //!   push the host's TCP stack into pressure by themselves.
 //!
 //! Every limit is at least what one environment of the smallest kind needs (1,024 tasks,
-//! 128 MB), so a host too small for the reserve still runs one.
+//! 128 MB), so a host too small for the reserve still runs one; an environment's share
+//! of tasks is at least 64, enough for any runtime.
 
 use std::fs;
 use std::io;
@@ -36,6 +42,8 @@ const SMALLEST_MEMORY_MB: u64 = 128;
 /// Tasks always left to the host: at least this many, and at least a quarter of them.
 const HOST_TASKS_RESERVE_MIN: u64 = 4_096;
 const HOST_TASKS_RESERVE_DIVISOR: u64 = 4;
+/// The fewest tasks an environment is given, however small the host.
+const ENVIRONMENT_TASKS_MIN: u64 = 64;
 /// Memory always left to the host and the server: at least 1 GiB, and at least a tenth.
 const HOST_MEMORY_RESERVE_MIN: u64 = 1 << 30;
 const HOST_MEMORY_RESERVE_DIVISOR: u64 = 10;
@@ -97,6 +105,8 @@ fn tcp_pressure_pages(tcp_mem: &str) -> Option<u64> {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct AggregateLimits {
     pub tasks: u64,
+    /// Each environment's own process limit: its share of `tasks`.
+    pub environment_tasks: u64,
     pub memory_bytes: u64,
     /// Applied on cgroup v1 only.
     pub tcp_bytes: u64,
@@ -106,9 +116,11 @@ impl AggregateLimits {
     /// The limits for a server running at most `max_environments` environments and
     /// keeping `ready_slots` sandboxes started ahead, on `host`.
     pub fn derive(max_environments: u64, ready_slots: u64, host: &HostCapacity) -> AggregateLimits {
-        let needed_tasks = max_environments.saturating_add(ready_slots).saturating_mul(u64::from(PIDS_MAX));
+        let sandboxes = max_environments.saturating_add(ready_slots).max(1);
+        let needed_tasks = sandboxes.saturating_mul(u64::from(PIDS_MAX));
         let host_tasks = host.tasks.saturating_sub(HOST_TASKS_RESERVE_MIN.max(host.tasks / HOST_TASKS_RESERVE_DIVISOR));
         let tasks = needed_tasks.min(host_tasks).max(u64::from(PIDS_MAX));
+        let environment_tasks = (tasks / sandboxes).clamp(ENVIRONMENT_TASKS_MIN, u64::from(PIDS_MAX));
 
         let needed_memory = max_environments.saturating_mul(LARGEST_MEMORY_MB * MB);
         let host_memory = host
@@ -118,7 +130,7 @@ impl AggregateLimits {
 
         let tcp_share = host.tcp_pressure_bytes.map_or(memory_bytes, |pressure| pressure / 2);
         let tcp_bytes = whole_pages(memory_bytes.min(tcp_share).max(SMALLEST_MEMORY_MB * MB), host.page_bytes);
-        AggregateLimits { tasks, memory_bytes, tcp_bytes }
+        AggregateLimits { tasks, environment_tasks, memory_bytes, tcp_bytes }
     }
 }
 
@@ -141,6 +153,7 @@ mod tests {
     fn few_environments_get_what_they_can_need() {
         let limits = AggregateLimits::derive(4, 6, &small_host());
         assert_eq!(limits.tasks, 10 * 1024);
+        assert_eq!(limits.environment_tasks, 1024);
         // 4 × 10 GiB is more than the host has: the host's share binds.
         let host_share = 24_683_656 * 1024 - 24_683_656 * 1024 / 10;
         assert_eq!(limits.memory_bytes, host_share - host_share % 4096);
@@ -154,6 +167,9 @@ mod tests {
         assert_eq!(limits.tasks, 32_768 - 8_192);
         // Fewer than 32 environments of 1,024 tasks can now fill the host's pid space.
         assert!(limits.tasks < 32 * 1024);
+        // Each has an equal share, and all the shares fit.
+        assert_eq!(limits.environment_tasks, 24_576 / 134);
+        assert!(limits.environment_tasks * 134 <= limits.tasks);
     }
 
     #[test]
@@ -185,7 +201,9 @@ mod tests {
     fn a_tiny_host_still_runs_one_environment() {
         let host = HostCapacity { tasks: 4_096, memory_bytes: GIB / 2, tcp_pressure_bytes: Some(4096), page_bytes: 4096 };
         let limits = AggregateLimits::derive(1, 6, &host);
-        assert_eq!(limits, AggregateLimits { tasks: 1024, memory_bytes: 128 * MB, tcp_bytes: 128 * MB });
+        assert_eq!(limits, AggregateLimits { tasks: 1024, environment_tasks: 1024 / 7, memory_bytes: 128 * MB, tcp_bytes: 128 * MB });
+        let crowded = AggregateLimits::derive(1000, 6, &host);
+        assert_eq!(crowded.environment_tasks, 64);
     }
 
     #[test]

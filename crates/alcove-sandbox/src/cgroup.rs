@@ -31,7 +31,8 @@ use crate::aggregate::{AggregateLimits, HostCapacity};
 
 /// Lambda gives one vCPU at 1,769 MB and CPU in proportion to memory.
 const MB_PER_VCPU: u64 = 1769;
-/// Processes and threads per environment (Lambda's limit is 1,024).
+/// Processes and threads per environment (Lambda's limit is 1,024); less on a host whose
+/// pid space cannot give every environment as many (see `aggregate`).
 pub const PIDS_MAX: u32 = 1024;
 /// A server's own cgroup is `server-<its pid>` under Alcove's subtree.
 const SERVER_CGROUP_PREFIX: &str = "server-";
@@ -51,13 +52,20 @@ pub enum CgroupError {
     Limit(io::Error),
 }
 
-/// Where a server's cgroups are, in which kind of hierarchy. After [`CgroupVersion::detect`]
-/// the paths are the server's own cgroup, the parent of its environments'.
+/// A server's own cgroup, in which its environments' are created, and the process limit
+/// each of those gets.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum CgroupVersion {
-    /// The unified hierarchy, with the server's cgroup at `root`.
+pub struct CgroupVersion {
+    hierarchy: Hierarchy,
+    environment_tasks: u64,
+}
+
+/// Which kind of hierarchy, and a cgroup's directories in it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Hierarchy {
+    /// The unified hierarchy: one directory.
     V2 { root: PathBuf },
-    /// One hierarchy per controller, each with the server's cgroup.
+    /// One hierarchy per controller, one directory in each.
     V1 { memory: PathBuf, pids: PathBuf, cpu: PathBuf, freezer: PathBuf },
 }
 
@@ -70,7 +78,7 @@ impl CgroupVersion {
     /// subtree, and creates this server's own cgroup there, limited for at most
     /// `max_environments` environments (plus the sandboxes kept ready) on this host.
     pub fn detect(max_environments: u64) -> Result<CgroupVersion, CgroupError> {
-        let alcove = CgroupVersion::alcove_subtree()?;
+        let alcove = Hierarchy::alcove_subtree()?;
         alcove.sweep_stale();
         let host = HostCapacity::read().map_err(CgroupError::Host)?;
         let ready_slots = (crate::spawner::READY_SLOTS + crate::spawner::READY_EGRESS_SLOTS) as u64;
@@ -84,16 +92,36 @@ impl CgroupVersion {
             host_memory_mb = host.memory_bytes >> 20,
             host_tcp_pressure_mb = host.tcp_pressure_bytes.map(|b| b >> 20),
             tasks = limits.tasks,
+            tasks_per_environment = limits.environment_tasks,
             memory_mb = limits.memory_bytes >> 20,
-            tcp_buffers_mb = matches!(server, CgroupVersion::V1 { .. }).then_some(limits.tcp_bytes >> 20),
+            tcp_buffers_mb = matches!(server, Hierarchy::V1 { .. }).then_some(limits.tcp_bytes >> 20),
             "environments together are limited to min((max environments + ready slots) x 1024, host tasks - \
-             max(4096, 25%)) tasks and min(max environments x 10240 MB, host memory - max(1 GiB, 10%)) of memory"
+             max(4096, 25%)) tasks, shared equally, and min(max environments x 10240 MB, host memory - \
+             max(1 GiB, 10%)) of memory"
         );
-        Ok(server)
+        if limits.environment_tasks < u64::from(PIDS_MAX) {
+            tracing::warn!(
+                tasks_per_environment = limits.environment_tasks,
+                "this host's pid space is too small for {PIDS_MAX} tasks in each of --max-environments \
+                 environments: each gets an equal share; a lower --max-environments gives each more"
+            );
+        }
+        Ok(CgroupVersion { hierarchy: server, environment_tasks: limits.environment_tasks })
     }
 
+    /// Removes this server's cgroup and every environment's in it, killing whatever is
+    /// still in them (ready sandboxes, environments still running or not yet released).
+    /// Once it is gone no environment's cgroup can be created in it, so a sandbox being
+    /// prepared meanwhile fails rather than outlives the server. Blocks until done (a
+    /// few milliseconds per environment): call off the async runtime.
+    pub fn close(&self) {
+        self.hierarchy.close();
+    }
+}
+
+impl Hierarchy {
     /// Alcove's subtree in a usable hierarchy, created if missing.
-    fn alcove_subtree() -> Result<CgroupVersion, CgroupError> {
+    fn alcove_subtree() -> Result<Hierarchy, CgroupError> {
         let unified = Path::new("/sys/fs/cgroup");
         if let Ok(controllers) = fs::read_to_string(unified.join("cgroup.controllers")) {
             let has = |c: &str| controllers.split_whitespace().any(|x| x == c);
@@ -103,14 +131,14 @@ impl CgroupVersion {
                     .and_then(|()| write(&unified.join("cgroup.subtree_control"), "+memory +pids +cpu"))
                     .and_then(|()| write(&root.join("cgroup.subtree_control"), "+memory +pids +cpu"))
                     .map_err(CgroupError::Create)?;
-                return Ok(CgroupVersion::V2 { root });
+                return Ok(Hierarchy::V2 { root });
             }
         }
         let v1 = |controller: &str| {
             let base = unified.join(controller);
             base.join("cgroup.procs").exists().then(|| base.join("alcove")).ok_or(CgroupError::NoHierarchy)
         };
-        let version = CgroupVersion::V1 { memory: v1("memory")?, pids: v1("pids")?, cpu: v1("cpu")?, freezer: v1("freezer")? };
+        let version = Hierarchy::V1 { memory: v1("memory")?, pids: v1("pids")?, cpu: v1("cpu")?, freezer: v1("freezer")? };
         for dir in version.subtrees() {
             fs::create_dir_all(dir).map_err(CgroupError::Create)?;
         }
@@ -118,10 +146,10 @@ impl CgroupVersion {
     }
 
     /// The same hierarchy, one level down: the child `name` of every directory.
-    fn join(&self, name: &str) -> CgroupVersion {
+    fn join(&self, name: &str) -> Hierarchy {
         match self {
-            CgroupVersion::V2 { root } => CgroupVersion::V2 { root: root.join(name) },
-            CgroupVersion::V1 { memory, pids, cpu, freezer } => CgroupVersion::V1 {
+            Hierarchy::V2 { root } => Hierarchy::V2 { root: root.join(name) },
+            Hierarchy::V1 { memory, pids, cpu, freezer } => Hierarchy::V1 {
                 memory: memory.join(name),
                 pids: pids.join(name),
                 cpu: cpu.join(name),
@@ -148,13 +176,13 @@ impl CgroupVersion {
 
     fn limit_server(&self, limits: &AggregateLimits) -> io::Result<()> {
         match self {
-            CgroupVersion::V2 { root } => {
+            Hierarchy::V2 { root } => {
                 write(&root.join("cgroup.subtree_control"), "+memory +pids +cpu")?;
                 write(&root.join("pids.max"), &limits.tasks.to_string())?;
                 // Socket buffers are part of memory on v2: this bounds them too.
                 write(&root.join("memory.max"), &limits.memory_bytes.to_string())
             }
-            CgroupVersion::V1 { memory, pids, .. } => {
+            Hierarchy::V1 { memory, pids, .. } => {
                 write(&pids.join("pids.max"), &limits.tasks.to_string())?;
                 // A v1 parent's limit covers its children only with use_hierarchy, which
                 // must be set while the cgroup has none (and is always on since Linux 5.16).
@@ -168,36 +196,32 @@ impl CgroupVersion {
         }
     }
 
-    /// Removes this server's cgroup and every environment's in it, killing whatever is
-    /// still in them (ready sandboxes, environments still running or not yet released).
-    /// Once it is gone no environment's cgroup can be created in it, so a sandbox being
-    /// prepared meanwhile fails rather than outlives the server. Blocks until done (a
-    /// few milliseconds per environment): call off the async runtime.
-    pub fn close(&self) {
+    /// Removes this cgroup with every child, killing what is in them.
+    fn close(&self) {
         self.remove_tree(&self.subtrees().iter().map(|dir| dir.to_path_buf()).collect::<Vec<_>>());
     }
 
     /// The freezer's control file, and what is written to it to freeze or thaw.
     fn freezer_file(&self) -> &'static str {
         match self {
-            CgroupVersion::V2 { .. } => "cgroup.freeze",
-            CgroupVersion::V1 { .. } => "freezer.state",
+            Hierarchy::V2 { .. } => "cgroup.freeze",
+            Hierarchy::V1 { .. } => "freezer.state",
         }
     }
 
     fn freezer_value(&self, frozen: bool) -> &'static [u8] {
         match (self, frozen) {
-            (CgroupVersion::V2 { .. }, true) => b"1",
-            (CgroupVersion::V2 { .. }, false) => b"0",
-            (CgroupVersion::V1 { .. }, true) => b"FROZEN",
-            (CgroupVersion::V1 { .. }, false) => b"THAWED",
+            (Hierarchy::V2 { .. }, true) => b"1",
+            (Hierarchy::V2 { .. }, false) => b"0",
+            (Hierarchy::V1 { .. }, true) => b"FROZEN",
+            (Hierarchy::V1 { .. }, false) => b"THAWED",
         }
     }
 
     fn subtrees(&self) -> Vec<&Path> {
         match self {
-            CgroupVersion::V2 { root } => vec![root],
-            CgroupVersion::V1 { memory, pids, cpu, freezer } => vec![memory, pids, cpu, freezer],
+            Hierarchy::V2 { root } => vec![root],
+            Hierarchy::V1 { memory, pids, cpu, freezer } => vec![memory, pids, cpu, freezer],
         }
     }
 
@@ -344,16 +368,16 @@ impl Cgroup {
     /// move itself into it. Memory and CPU are set by [`Cgroup::limit`] once the function
     /// is known, so cgroups can be created ahead of need.
     pub fn create(version: &CgroupVersion, name: &str, owner: u32) -> io::Result<Cgroup> {
-        let dirs: Vec<PathBuf> = match version {
-            CgroupVersion::V2 { root } => vec![root.join(name)],
-            CgroupVersion::V1 { memory, pids, cpu, freezer } => {
+        let dirs: Vec<PathBuf> = match &version.hierarchy {
+            Hierarchy::V2 { root } => vec![root.join(name)],
+            Hierarchy::V1 { memory, pids, cpu, freezer } => {
                 [memory, pids, cpu, freezer].iter().map(|d| d.join(name)).collect()
             }
         };
         // A fresh directory, never one left behind (it could be frozen).
         let created = dirs.iter().try_for_each(fs::create_dir).and_then(|()| {
             let cgroup = Cgroup::new(version, dirs.clone())?;
-            write(&cgroup.pids_dir().join("pids.max"), &PIDS_MAX.to_string())?;
+            write(&cgroup.pids_dir().join("pids.max"), &version.environment_tasks.to_string())?;
             for dir in &cgroup.dirs {
                 nix::unistd::chown(&dir.join("cgroup.procs"), Some(nix::unistd::Uid::from_raw(owner)), None)
                     .map_err(io::Error::from)?;
@@ -374,9 +398,9 @@ impl Cgroup {
             .map(|d| CString::new(d.join("cgroup.procs").into_os_string().into_encoded_bytes()))
             .collect::<Result<Vec<_>, _>>()
             .map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, e))?;
-        let (freezer_dir, peak_file) = match version {
-            CgroupVersion::V2 { .. } => (&dirs[0], "memory.peak"),
-            CgroupVersion::V1 { .. } => (&dirs[3], "memory.max_usage_in_bytes"),
+        let (freezer_dir, peak_file) = match version.hierarchy {
+            Hierarchy::V2 { .. } => (&dirs[0], "memory.peak"),
+            Hierarchy::V1 { .. } => (&dirs[3], "memory.max_usage_in_bytes"),
         };
         let open = |path: PathBuf, write: bool| {
             fs::OpenOptions::new()
@@ -385,7 +409,7 @@ impl Cgroup {
                 .open(&path)
                 .map_err(|e| io::Error::new(e.kind(), format!("{}: {e}", path.display())))
         };
-        let freezer = open(freezer_dir.join(version.freezer_file()), true)?;
+        let freezer = open(freezer_dir.join(version.hierarchy.freezer_file()), true)?;
         let peak_memory = open(dirs[0].join(peak_file), false).ok();
         Ok(Cgroup { version: version.clone(), dirs, procs, freezer, peak_memory })
     }
@@ -398,14 +422,14 @@ impl Cgroup {
         let memory = u64::from(memory_mb) * 1024 * 1024;
         // A share, not a cap: under contention CPU divides in proportion to memory, as
         // Lambda's does; an idle machine lends its spare cycles to whoever runs.
-        match self.version {
-            CgroupVersion::V2 { .. } => {
+        match self.version.hierarchy {
+            Hierarchy::V2 { .. } => {
                 let weight = (100 * u64::from(memory_mb) / MB_PER_VCPU).clamp(1, 10_000);
                 write(&self.dirs[0].join("memory.max"), &memory.to_string())?;
                 let _ = write(&self.dirs[0].join("memory.swap.max"), "0");
                 write(&self.dirs[0].join("cpu.weight"), &weight.to_string())
             }
-            CgroupVersion::V1 { .. } => {
+            Hierarchy::V1 { .. } => {
                 let shares = (1024 * u64::from(memory_mb) / MB_PER_VCPU).max(2);
                 write(&self.dirs[0].join("memory.limit_in_bytes"), &memory.to_string())?;
                 write(&self.dirs[0].join("memory.kmem.tcp.limit_in_bytes"), &memory.to_string())?;
@@ -425,9 +449,9 @@ impl Cgroup {
     }
 
     fn pids_dir(&self) -> &Path {
-        match self.version {
-            CgroupVersion::V2 { .. } => &self.dirs[0],
-            CgroupVersion::V1 { .. } => &self.dirs[1],
+        match self.version.hierarchy {
+            Hierarchy::V2 { .. } => &self.dirs[0],
+            Hierarchy::V1 { .. } => &self.dirs[1],
         }
     }
 
@@ -442,14 +466,14 @@ impl Cgroup {
 
     fn set_frozen(&self, frozen: bool) -> io::Result<()> {
         // Control files take each write whole, whatever the offset.
-        self.freezer.write_all_at(self.version.freezer_value(frozen), 0)
+        self.freezer.write_all_at(self.version.hierarchy.freezer_value(frozen), 0)
     }
 
     /// Whether the kernel's OOM killer has killed a process of this environment.
     pub fn oom_killed(&self) -> bool {
-        let file = match self.version {
-            CgroupVersion::V2 { .. } => "memory.events",
-            CgroupVersion::V1 { .. } => "memory.oom_control",
+        let file = match self.version.hierarchy {
+            Hierarchy::V2 { .. } => "memory.events",
+            Hierarchy::V1 { .. } => "memory.oom_control",
         };
         fs::read_to_string(self.memory_dir().join(file))
             .map(|text| {
@@ -470,9 +494,9 @@ impl Cgroup {
 
     /// The file holding the cgroup's current memory use, in bytes.
     pub fn memory_usage_file(&self) -> PathBuf {
-        match self.version {
-            CgroupVersion::V2 { .. } => self.memory_dir().join("memory.current"),
-            CgroupVersion::V1 { .. } => self.memory_dir().join("memory.usage_in_bytes"),
+        match self.version.hierarchy {
+            Hierarchy::V2 { .. } => self.memory_dir().join("memory.current"),
+            Hierarchy::V1 { .. } => self.memory_dir().join("memory.usage_in_bytes"),
         }
     }
 
