@@ -284,7 +284,7 @@ def test_a_stopped_server_leaves_no_cgroup_behind(tmp_path):
     """SIGTERM: the server removes every cgroup it created, those of idle (frozen)
     environments, of one still running an invoke, and of the sandboxes it kept ready.
     Before, the environments' clean-up ran in the background of a process that was
-    exiting, and the ready sandboxes' cgroups were never removed: 6 of 8 were left."""
+    exiting, as did the ready sandboxes' (on the spawner thread): 6 of 8 were left."""
     needs_cgroups()
     server = Server(tmp_path / "data").start()
     pid = server.proc.pid
