@@ -85,6 +85,7 @@ impl Confinement {
 
 pub struct Sandbox {
     spawner: Spawner,
+    cgroups: CgroupVersion,
     /// The seccomp filters each activator installs, compiled once.
     seccomp: Vec<Vec<u8>>,
 }
@@ -92,10 +93,9 @@ pub struct Sandbox {
 impl Sandbox {
     /// Checks the host can sandbox and starts the spawner thread. Call from within the
     /// tokio runtime, after [`Staging::prepare`].
-    pub fn new(staging: Staging) -> Result<Sandbox, SandboxError> {
+    pub fn new(staging: Staging, max_environments: u64) -> Result<Sandbox, SandboxError> {
         let bwrap = which("bwrap").ok_or_else(|| SandboxError::Unsupported("bubblewrap (bwrap) is not installed".into()))?;
-        let cgroups = CgroupVersion::detect()
-            .ok_or_else(|| SandboxError::Unsupported("no usable cgroup hierarchy with memory, pids and cpu controllers".into()))?;
+        let cgroups = CgroupVersion::detect(max_environments).map_err(|e| SandboxError::Unsupported(e.to_string()))?;
         let seccomp = crate::seccomp::programs()?;
         let probe = std::process::Command::new(&bwrap)
             .args(["--unshare-user", "--uid", "0", "--unshare-pid", "--ro-bind", "/usr", "/usr", "--symlink", "usr/bin", "/bin", "--symlink", "usr/lib", "/lib", "--symlink", "usr/lib64", "/lib64", "--", "/bin/true"])
@@ -114,9 +114,15 @@ impl Sandbox {
             tracing::warn!("slirp4netns is not installed: functions asking for egress cannot start");
         }
         let plan = WaitingPlan { plain: waiting_args(&staging, false), egress: waiting_args(&staging, true), bwrap };
-        let spawner = spawner::start_thread(cgroups, slirp4netns, staging.root.clone(), plan, tokio::runtime::Handle::current())
+        let spawner = spawner::start_thread(cgroups.clone(), slirp4netns, staging.root.clone(), plan, tokio::runtime::Handle::current())
             .map_err(|e| SandboxError::Unsupported(format!("spawner thread: {e}")))?;
-        Ok(Sandbox { spawner, seccomp })
+        Ok(Sandbox { spawner, cgroups, seccomp })
+    }
+
+    /// Kills every sandbox of this server and removes its cgroups, ready ones included.
+    /// For when the server stops; blocks: call off the async runtime.
+    pub fn shutdown(&self) {
+        self.cgroups.close();
     }
 
     /// Starts `spec` in a new sandbox: activates a waiting one (started ahead by the

@@ -15,7 +15,8 @@
 //!   process on the server's behalf, so the server never forks itself (`starter`,
 //!   `process`);
 //! - cgroup limits (memory, pids, CPU share) and the freezer, on cgroup v2 or v1
-//!   (`cgroup`);
+//!   (`cgroup`), under a cgroup of the server's own that bounds what its environments
+//!   use together (`aggregate`);
 //! - a seccomp filter denying what a function never needs (`seccomp`);
 //! - a private mount namespace for the server, where the data directory's code store and
 //!   the runtimes' directories are staged read-only at a path an unprivileged uid can
@@ -25,6 +26,7 @@
 //! the ioctl that brings loopback up, and the activator's capability and seccomp calls.
 
 mod activation;
+mod aggregate;
 mod cgroup;
 mod egress;
 mod launcher;
@@ -38,7 +40,7 @@ mod starter;
 mod wire;
 
 pub use activation::{run_activator, ACTIVATOR_ARG};
-pub use cgroup::{Cgroup, CgroupVersion};
+pub use cgroup::{Cgroup, CgroupError, CgroupVersion};
 pub use launcher::{Confinement, Launched, Sandbox, SandboxError, SandboxSpec};
 pub use process::SandboxProcess;
 pub use starter::{run_starter, STARTER_ARG};

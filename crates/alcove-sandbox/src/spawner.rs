@@ -20,8 +20,8 @@ use crate::slot::{Slot, SlotFactory};
 use crate::starter::WaitingPlan;
 
 /// Slots kept ready ahead of need, without and with egress.
-const READY_SLOTS: usize = 4;
-const READY_EGRESS_SLOTS: usize = 2;
+pub(crate) const READY_SLOTS: usize = 4;
+pub(crate) const READY_EGRESS_SLOTS: usize = 2;
 
 enum Message {
     /// A launch found no ready slot of this kind: make one now.

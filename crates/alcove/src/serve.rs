@@ -49,7 +49,8 @@ pub struct ServeArgs {
     idle_timeout: u64,
 
     /// Most execution environments alive at once; idle ones are evicted least recently
-    /// used first to make room.
+    /// used first to make room. Also sizes the process and memory limits of the cgroup
+    /// the sandboxes share (docs/SANDBOX.md).
     #[arg(long, env = "ALCOVE_MAX_ENVIRONMENTS", default_value_t = 128,
           value_parser = clap::value_parser!(u64).range(1..))]
     max_environments: u64,
@@ -149,8 +150,8 @@ pub fn run(mut args: ServeArgs) -> anyhow::Result<()> {
 }
 
 /// The sandbox, or why there is none.
-fn sandbox(staging: Option<Result<Staging, SandboxError>>) -> (Option<Arc<Sandbox>>, Option<String>) {
-    match staging.map(|s| s.and_then(Sandbox::new)) {
+fn sandbox(staging: Option<Result<Staging, SandboxError>>, max_environments: u64) -> (Option<Arc<Sandbox>>, Option<String>) {
+    match staging.map(|s| s.and_then(|staging| Sandbox::new(staging, max_environments))) {
         None => {
             tracing::warn!("--insecure-no-sandbox: environments run as plain host processes, tenants are not isolated by the kernel");
             (None, None)
@@ -179,14 +180,14 @@ async fn serve(
     let store = SqliteStore::open(&database)
         .map_err(|e| anyhow::anyhow!("opening database {}: {e}", database.display()))?;
     let code = CodeStore::open(args.data_dir.join("code")).context("opening the code store")?;
-    let (sandbox, tenant_isolation_unavailable) = sandbox(staging);
+    let (sandbox, tenant_isolation_unavailable) = sandbox(staging, args.max_environments);
     let envs = Manager::new(ManagerSettings {
         runtimes: RuntimeSettings {
             node: runtimes.node,
             node_bootstrap: runtimes.node_bootstrap,
             python: runtimes.python,
             region: args.region.clone(),
-            sandbox,
+            sandbox: sandbox.clone(),
         },
         tenant_isolation_unavailable,
         logs_root: args.data_dir.join("logs"),
@@ -240,6 +241,12 @@ async fn serve(
         .await
         .context("serving HTTP")?;
     envs.shutdown().await;
+    // What the environments' own shutdown has not removed yet (their clean-up runs in the
+    // background, which the process does not wait for), environments still busy, and
+    // the sandboxes kept ready: every cgroup the server created goes with it.
+    if let Some(sandbox) = sandbox {
+        let _ = tokio::task::spawn_blocking(move || sandbox.shutdown()).await;
+    }
     usage_flusher.abort();
     if let Err(e) = alcove_api::flush_usage(store.as_ref(), &envs).await {
         tracing::error!(error = %e, "cannot store the last usage counts");
