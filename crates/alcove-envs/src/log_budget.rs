@@ -9,7 +9,12 @@
 //! environments within a bound. The defaults are far above what a function normally logs.
 //!
 //! Output over budget is read from the pipe and dropped, not left in it: a full pipe
-//! would block the function's writes, and Lambda never blocks a function on logging.
+//! would block the function's writes, and Lambda does not block a function on logging.
+//! Reading and dropping still costs the server CPU (the pipe copy), so it is paced: an
+//! environment's output is dropped at up to [`DISCARD_RATE`], far above any budget, and a
+//! function writing faster than that waits on its full pipe, as it would on a slow
+//! terminal. A function that merely logs too much is never slowed; one that floods its
+//! pipe cannot make the server spend more than a sliver of a core per environment on it.
 //! Dropped lines are gone (the `LogType: Tail` capture does not see them either); when
 //! logging resumes, or at the end of the invoke at the latest, one marker line per
 //! reason says how much was dropped and why:
@@ -29,7 +34,7 @@ use std::collections::HashMap;
 use std::fmt;
 use std::path::Path;
 use std::sync::{Arc, Mutex, Weak};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use alcove_core::FunctionName;
 
@@ -37,6 +42,10 @@ use crate::disk_watermark::{DiskReserve, DiskWatermark};
 use crate::lines::MAX_LINE;
 
 const MIB: u64 = 1 << 20;
+
+/// Most output an environment has read and dropped per second before its copier waits
+/// (with one second's worth as a burst).
+pub const DISCARD_RATE: u64 = 16 * MIB;
 
 /// A sustained rate and a burst, in bytes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -98,6 +107,11 @@ impl TokenBucket {
     pub fn spend(&mut self, bytes: u64) {
         self.balance -= bytes as f64;
     }
+
+    /// How long until the balance is back to zero, when it is in debt.
+    pub fn debt_repaid_in(&self) -> Option<Duration> {
+        (self.balance < 0.0 && self.rate > 0.0).then(|| Duration::from_secs_f64(-self.balance / self.rate))
+    }
 }
 
 /// Why output was dropped.
@@ -132,6 +146,10 @@ impl Dropped {
         let tally = &mut self.0[reason as usize];
         tally.bytes += bytes;
         tally.lines += 1;
+    }
+
+    fn bytes(&self) -> u64 {
+        self.0.iter().map(|t| t.bytes).sum()
     }
 
     fn add(&mut self, other: Dropped) {
@@ -236,6 +254,7 @@ impl LogBudgets {
             limits: self.limits,
             state: Mutex::new(EnvironmentState {
                 bucket: TokenBucket::new(self.limits.environment, now),
+                discard: TokenBucket::new(LogRate { bytes_per_second: DISCARD_RATE, burst_bytes: DISCARD_RATE }, now),
                 dropped: Dropped::default(),
             }),
             function: shared,
@@ -260,6 +279,8 @@ pub(crate) struct EnvironmentBudget {
 
 struct EnvironmentState {
     bucket: TokenBucket,
+    /// Paces reading output that is dropped.
+    discard: TokenBucket,
     /// Dropped and not reported by a marker yet.
     dropped: Dropped,
 }
@@ -276,6 +297,7 @@ impl EnvironmentBudget {
 
     fn open_at(&self, now: Instant) -> Pass<'_> {
         let mut state = self.state();
+        state.discard.available(now);
         let environment = state.bucket.available(now);
         let function = self.function.available(now);
         let (allowance, reason) = if !self.disk.allows(now) {
@@ -289,13 +311,16 @@ impl EnvironmentBudget {
         Pass { budget: self, allowance, reason, spent: 0, refused: false, dropped: Dropped::default(), unreported }
     }
 
-    /// Settles a read: spends what passed, keeps count of what was dropped.
-    pub fn close(&self, pass: Pass<'_>) {
+    /// Settles a read: spends what passed and keeps count of what was dropped. Returns how
+    /// long to wait before reading again when output is dropped faster than [`DISCARD_RATE`].
+    pub fn close(&self, pass: Pass<'_>) -> Option<Duration> {
         let mut state = self.state();
         state.bucket.spend(pass.spent);
         self.function.spend(pass.spent);
+        state.discard.spend(pass.dropped.bytes());
         state.dropped.add(pass.dropped);
         state.dropped.add(pass.unreported);
+        state.discard.debt_repaid_in()
     }
 
     /// Takes the marker lines for everything dropped and not reported yet (at the end of
@@ -574,6 +599,33 @@ mod tests {
         written += budget.take_markers().iter().map(|m| m.len() as u64 + 1).sum::<u64>();
         // 10 s at 1 KiB/s after the burst, plus the end's marker.
         assert!(written <= MAX_LINE as u64 + 1 + 10 * KIB + 200, "{written}");
+    }
+
+    #[test]
+    fn dropping_faster_than_the_discard_rate_asks_the_copier_to_wait() {
+        let (budgets, _) = budgets(limits(rate(KIB, MAX_LINE as u64 + 1), rate(100 * MIB, 100 * MIB)));
+        let budget = budgets.environment(&name("f"));
+        let start = Instant::now();
+        let line = vec![b'z'; 65535];
+        let mut reads = 0;
+        let mut out = Vec::new();
+        let wait = loop {
+            reads += 1;
+            let mut pass = budget.open_at(start);
+            pass.offer(&line, &mut out);
+            if let Some(wait) = budget.close(pass) {
+                break wait;
+            }
+        };
+        // Four lines fill the environment's burst; the dropped ones use up one second's
+        // worth of the discard rate (256 reads of 64 KiB), and the next one goes into debt.
+        assert_eq!(out.len(), 4 * 65536);
+        assert_eq!(reads, 4 + 256 + 1);
+        assert!(wait > Duration::from_millis(3) && wait <= Duration::from_millis(4), "{wait:?}");
+        // Rested, it drops at the rate again without waiting.
+        let mut pass = budget.open_at(start + Duration::from_secs(1));
+        pass.offer(&line, &mut out);
+        assert_eq!(budget.close(pass), None);
     }
 
     #[test]

@@ -12,8 +12,9 @@
 //! and its memory bounded whatever they are. The [`LineSplitter`] scans only new bytes
 //! and holds at most one partial line of at most 256 KB; each read's lines then go
 //! through the environment's [`EnvironmentBudget`] and what passes is written in one
-//! batch. Output over budget is read and dropped (never left in the pipe, where it would
-//! block the function); at a settle the copier writes the markers of what was dropped.
+//! batch. Output over budget is read and dropped rather than left in the pipe, where it
+//! would block the function, up to a discard rate above which the copier pauses (see
+//! `log_budget.rs`); at a settle the copier writes the markers of what was dropped.
 
 use std::os::fd::AsFd;
 use std::sync::Arc;
@@ -97,13 +98,15 @@ impl Copier {
         Copier { log, budget, splitter: LineSplitter::new(), batch: Vec::new() }
     }
 
-    /// Logs the lines `bytes` complete, as far as the budget allows.
-    fn take(&mut self, bytes: &[u8]) {
+    /// Logs the lines `bytes` complete, as far as the budget allows. Returns how long to
+    /// wait before reading more, when output is dropped faster than the discard rate.
+    fn take(&mut self, bytes: &[u8]) -> Option<Duration> {
         let mut pass = self.budget.open();
         let batch = &mut self.batch;
         self.splitter.feed(bytes, &mut |line| pass.offer(line, batch));
-        self.budget.close(pass);
+        let wait = self.budget.close(pass);
         self.write_batch();
+        wait
     }
 
     /// The pipe closed: its partial line is a line too.
@@ -146,7 +149,8 @@ impl Copier {
                 Ok(0) => return Drained::Closed,
                 Ok(n) => {
                     taken += n;
-                    self.take(&buffer[..n]);
+                    // A settle reads what is there, paced or not: at most SETTLE_BYTES.
+                    let _ = self.take(&buffer[..n]);
                 }
                 Err(Errno::EAGAIN) => return Drained::Dry,
                 Err(Errno::EINTR) => continue,
@@ -162,12 +166,18 @@ where
 {
     let mut buffer = vec![0u8; READ_SIZE];
     let mut listening = true;
+    // Set while output is being dropped faster than the discard rate: the pipe fills up
+    // and the function's writes wait.
+    let mut paused_until: Option<tokio::time::Instant> = None;
     loop {
         tokio::select! {
-            read = pipe.read(&mut buffer) => match read {
+            read = pipe.read(&mut buffer), if paused_until.is_none() => match read {
                 Ok(0) | Err(_) => break,
-                Ok(n) => copier.take(&buffer[..n]),
+                Ok(n) => paused_until = copier.take(&buffer[..n]).map(|wait| tokio::time::Instant::now() + wait),
             },
+            _ = tokio::time::sleep_until(paused_until.unwrap_or_else(tokio::time::Instant::now)), if paused_until.is_some() => {
+                paused_until = None;
+            }
             barrier = barriers.recv(), if listening => match barrier {
                 Some(done) => {
                     let closed = matches!(copier.drain(&pipe, &mut buffer), Drained::Closed);
