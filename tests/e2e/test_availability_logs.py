@@ -11,7 +11,6 @@ import json
 import os
 import re
 import statistics
-import threading
 import time
 import uuid
 
@@ -136,34 +135,46 @@ def test_output_without_newlines_does_not_take_the_server(server):
     cpu_before, wall_before = cpu_seconds(pid), time.monotonic()
 
     seconds = 10
-    with concurrent.futures.ThreadPoolExecutor(len(attackers)) as pool:
-        floods = [pool.submit(call, client, name, f"attacker-{i}", role="flood_no_newline", seconds=seconds)
-                  for i, name in enumerate(attackers)]
+    attack_ends = wall_before + seconds
+    warm, peak = [], [rss_before]
+    cold_start = []
+
+    def measure_warm():
+        victim_client = server.client()
         time.sleep(2)  # the attack is under way
-        warm, peak_rss = [], rss_before
-        cold_start = None
-        while time.monotonic() - wall_before < seconds - 1:
-            warm.append(timed(client, victim, "victim", role="echo"))
-            peak_rss = max(peak_rss, rss_mib(pid))
-            if cold_start is None and len(warm) >= 5:
-                cold_start = timed(client, cold, "newcomer", role="echo")
+        while time.monotonic() < attack_ends - 1:
+            warm.append(timed(victim_client, victim, "victim", role="echo"))
+            peak.append(rss_mib(pid))
             time.sleep(0.1)
+
+    def measure_cold():
+        time.sleep(3)
+        cold_start.append(timed(server.client(), cold, "newcomer", role="echo"))
+
+    with concurrent.futures.ThreadPoolExecutor(len(attackers) + 2) as pool:
+        floods = [pool.submit(call, server.client(), name, f"attacker-{i}", role="flood_no_newline", seconds=seconds)
+                  for i, name in enumerate(attackers)]
+        measurers = [pool.submit(measure_warm), pool.submit(measure_cold)]
         written = [f.result()[1]["written"] for f in floods]
-    cpu = cpu_seconds(pid) - cpu_before
-    wall = time.monotonic() - wall_before
-    peak_rss = max(peak_rss, rss_mib(pid))
+        cpu = cpu_seconds(pid) - cpu_before
+        wall = time.monotonic() - wall_before
+        peak.append(rss_mib(pid))
+        for measurer in measurers:
+            measurer.result()
+    peak_rss = max(peak)
+    cold_start = cold_start[0]
 
     report = (f"flooded {sum(written) / MIB:.0f} MiB; victim warm invokes baseline {baseline * 1000:.0f} ms, "
               f"during the attack median {statistics.median(warm) * 1000:.0f} ms max {max(warm) * 1000:.0f} ms "
               f"({len(warm)} invokes); cold start {cold_start:.2f} s; server CPU {cpu:.2f} s in {wall:.1f} s; "
               f"RSS {rss_before:.0f} -> {peak_rss:.0f} MiB")
     print(report)
-    assert sum(written) > 100 * MIB, "the attack really wrote: " + report
     assert max(warm) < 1.0, report
     assert statistics.median(warm) < 0.3, report
     assert cold_start < 3.0, report
-    assert cpu < 0.5 * wall, "the server used less than half a core: " + report
-    assert peak_rss - rss_before < 64, "the copiers hold at most a 256 KB line per pipe: " + report
+    assert cpu < 0.25 * wall, "the server used less than a quarter of a core: " + report
+    assert peak_rss - rss_before < 16, "the copiers hold at most a 256 KB line per pipe: " + report
+    assert sum(written) > 100 * MIB, "the attack really wrote: " + report
     # What was written is in the logs as 256 KB lines, as far as the budget let it.
     lines = [len(line) for line in log_text(server, attackers[0]).split("\n") if line.startswith("xxx")]
     assert lines and all(length == MAX_LINE for length in lines), lines[:5]
@@ -183,8 +194,9 @@ def test_a_log_flood_stays_within_the_budget(server):
     budget = 4 * MIB + elapsed * MIB
     report = f"the function wrote {body['written'] / MIB:.0f} MiB in {elapsed:.1f} s; the log holds {written / MIB:.2f} MiB"
     print(report)
-    assert body["written"] > 50 * MIB, report
-    assert 4 * MIB <= written <= budget + 64 * 1024, report
+    assert body["written"] > 20 * MIB, report
+    # Slack: the platform's lines and the last marker.
+    assert 4 * MIB <= written <= budget + 128 * 1024, report
 
     text = log_text(server, name)
     request_id = response["ResponseMetadata"]["RequestId"]
@@ -198,7 +210,7 @@ def test_a_log_flood_stays_within_the_budget(server):
     assert dropped + kept == body["written"], "every byte is logged or counted as dropped"
     assert [line for line in lines if line.startswith("START ")] == [f"START RequestId: {request_id} Version: $LATEST"]
     end = lines.index(f"END RequestId: {request_id}")
-    assert lines[end - 1] == markers[-1], "the last marker comes before END"
+    assert lines.index(markers[-1]) < end, "the markers come before END"
     assert lines[end + 1].startswith(f"REPORT RequestId: {request_id}\t")
 
     tail = base64.b64decode(response["LogResult"]).decode()
@@ -229,8 +241,8 @@ def test_function_budget_is_shared_by_its_tenants(server_factory):
     logged = sum(os.path.getsize(path) for path in log_files(server, name))
     report = f"six tenants wrote {written / MIB:.0f} MiB in {elapsed:.1f} s; the log holds {logged / MIB:.2f} MiB"
     print(report)
-    # 2 MiB of burst and 1 MiB/s, plus the warm-up invokes and markers.
-    assert logged <= 2 * MIB + elapsed * MIB + 64 * 1024, report
+    # 2 MiB of burst and 1 MiB/s; slack for the platform's lines and the last markers.
+    assert 2 * MIB <= logged <= 2 * MIB + elapsed * MIB + 256 * 1024, report
     assert "the function's log rate limit (1 MiB/s, shared by all its environments) was exceeded" in log_text(server, name)
 
 
@@ -242,7 +254,7 @@ def test_below_the_disk_watermark_function_output_is_refused(server_factory, tmp
     data_dir.mkdir()
     stats = os.statvfs(data_dir)
     free_mib = stats.f_bavail * stats.f_frsize // MIB
-    server = server_factory.start(data_dir, "--log-disk-reserve", str(free_mib + 1024))
+    server = server_factory.start(data_dir, "--log-disk-reserve", str(free_mib + 100 * 1024))
     client = server.client()
     name = create(client, "full")
     response, body = call(client, name, "t", log_type="Tail", role="say", lines=50)
