@@ -132,6 +132,7 @@ mod tests {
             tenant_isolation_unavailable: None,
             account_concurrency: 1000,
             queue_wait: Duration::ZERO,
+            log_limits: Default::default(),
         });
         let events = Dispatcher::start(store.clone(), store.clone(), code.clone(), envs.clone(), Default::default());
         let prices = Arc::new(alcove_core::PriceTable::default_table());

@@ -18,6 +18,7 @@ use crate::registry::{EnvState, EnvironmentInfo, Registration, Registry};
 use crate::launch::{self, RuntimeSettings};
 use alcove_sandbox::{Confinement, Launched, SandboxSpec};
 use tokio::net::unix::pipe;
+use crate::log_budget::LogBudgets;
 use crate::logs::LogStream;
 use crate::output::Output;
 use crate::process::RuntimeProcess;
@@ -92,6 +93,7 @@ impl Environment {
     pub async fn start(
         settings: &RuntimeSettings,
         logs_root: &Path,
+        log_budgets: &LogBudgets,
         config: &FunctionConfig,
         task_root: &Path,
         key: EnvKey,
@@ -100,7 +102,7 @@ impl Environment {
         let id = uuid::Uuid::new_v4().simple().to_string();
         let log = Arc::new(LogStream::create(logs_root, config.name.as_str(), &config.version.to_string(), &id));
         let started = Instant::now();
-        let mut output = Output::new();
+        let mut output = Output::new(log_budgets.environment(&config.name));
         let (mut process, mut api, confinement) = match &settings.sandbox {
             Some(sandbox) => {
                 let plan = launch::plan(settings, config, task_root, alcove_sandbox::RUNTIME_API_ADDRESS, log.name())?;

@@ -8,9 +8,12 @@
 //! tenant B.
 
 mod admission;
+mod disk_watermark;
 mod environment;
 mod key;
 mod launch;
+mod lines;
+mod log_budget;
 mod logs;
 mod manager;
 mod output;
@@ -19,9 +22,12 @@ mod registry;
 mod usage;
 
 pub use admission::{Admission, Permit, ThrottleReason};
+pub use disk_watermark::DiskReserve;
 pub use environment::{FunctionFailure, InvokeReport};
 pub use key::EnvKey;
 pub use launch::RuntimeSettings;
+pub use lines::MAX_LINE;
+pub use log_budget::{LogLimits, LogRate};
 pub use registry::{EnvState, EnvironmentInfo};
 pub use usage::{FunctionTotals, UsageMeter};
 pub use manager::{InvokeError, InvokeRequest, InvokeResponse, InvokeTarget, Manager, ManagerSettings};

@@ -1,7 +1,13 @@
 //! One log stream per environment: the runtime's stdout and stderr line by line, plus the
 //! platform's `START` / `END` / `REPORT` lines, written to a file under the data directory
 //! (`logs/<function>/<YYYY>/<MM>/<DD>/<stream>.log`). While an invoke runs, its lines are
-//! also kept in memory for `LogType: Tail`.
+//! also kept in memory for `LogType: Tail`, bounded to a few times [`TAIL_BYTES`].
+//!
+//! The stream writes what it is given: how much of a function's output gets here is
+//! decided before, by the output copier and the log budgets (`output.rs`,
+//! `log_budget.rs`). Platform lines ([`LogStream::line`]) are written one by one; function
+//! output arrives in batches of whole lines ([`LogStream::write_lines`]), one system call
+//! per read from the pipe rather than one per line.
 
 use std::fs::{self, File};
 use std::io::Write;
@@ -46,18 +52,23 @@ impl LogStream {
 
     /// Appends one line (a trailing newline is added).
     pub fn line(&self, text: &str) {
+        // One write per line: `writeln!` on an unbuffered file makes two system calls.
+        let mut line = Vec::with_capacity(text.len() + 1);
+        line.extend_from_slice(text.as_bytes());
+        line.push(b'\n');
+        self.write_lines(&line);
+    }
+
+    /// Appends whole lines, each ending with its newline, in one write.
+    pub fn write_lines(&self, lines: &[u8]) {
         let mut inner = self.inner.lock().unwrap_or_else(|p| p.into_inner());
         if let Some(file) = inner.file.as_mut() {
-            // One write per line: `writeln!` on an unbuffered file makes two system calls.
-            let mut line = Vec::with_capacity(text.len() + 1);
-            line.extend_from_slice(text.as_bytes());
-            line.push(b'\n');
-            let _ = file.write_all(&line);
+            let _ = file.write_all(lines);
         }
         if let Some(capture) = inner.capture.as_mut() {
-            capture.extend_from_slice(text.as_bytes());
-            capture.push(b'\n');
             // Keep memory bounded; only the end is ever returned.
+            let keep = &lines[lines.len().saturating_sub(TAIL_BYTES)..];
+            capture.extend_from_slice(keep);
             if capture.len() > 4 * TAIL_BYTES {
                 capture.drain(..capture.len() - TAIL_BYTES);
             }

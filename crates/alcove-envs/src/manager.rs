@@ -22,6 +22,7 @@ use crate::admission::{Admission, ThrottleReason};
 use crate::environment::{Environment, FunctionFailure, InvokeReport};
 use crate::key::EnvKey;
 use crate::launch::RuntimeSettings;
+use crate::log_budget::{LogBudgets, LogLimits};
 use crate::registry::{EnvState, EnvironmentInfo, Registry};
 use crate::usage::UsageMeter;
 
@@ -45,6 +46,8 @@ pub struct ManagerSettings {
     /// How long a synchronous invoke over a concurrency limit waits for its turn before
     /// it is throttled; zero throttles at once, as Lambda does.
     pub queue_wait: Duration,
+    /// How much function output reaches the log streams.
+    pub log_limits: LogLimits,
 }
 
 /// What to run: a resolved configuration, where its code is unpacked, and for whom.
@@ -99,6 +102,8 @@ struct Inner {
     admission: Arc<Admission>,
     usage: UsageMeter,
     registry: Arc<Registry>,
+    /// Log budgets per function, handed to each environment.
+    log_budgets: LogBudgets,
     /// Environments just gone idle, for the freezer task.
     to_freeze: tokio::sync::mpsc::UnboundedSender<IdleSince>,
 }
@@ -173,7 +178,9 @@ impl Manager {
     pub fn new(settings: ManagerSettings) -> Self {
         let admission = Admission::new(settings.account_concurrency);
         let (to_freeze, idle) = tokio::sync::mpsc::unbounded_channel();
+        let log_budgets = LogBudgets::new(settings.log_limits, &settings.logs_root);
         let inner = Inner {
+            log_budgets,
             settings,
             pools: Mutex::new(Pools::default()),
             admission,
@@ -264,6 +271,7 @@ impl Manager {
                 let started = Environment::start(
                     &self.inner.settings.runtimes,
                     &self.inner.settings.logs_root,
+                    &self.inner.log_budgets,
                     &target.config,
                     &target.task_root,
                     key.clone(),

@@ -10,7 +10,7 @@ use std::time::Duration;
 use alcove_core::PriceTable;
 use alcove_api::{AccountConfig, AppState};
 use alcove_async::{AsyncSettings, Dispatcher};
-use alcove_envs::{Manager, ManagerSettings, RuntimeSettings};
+use alcove_envs::{DiskReserve, LogLimits, LogRate, Manager, ManagerSettings, RuntimeSettings};
 use alcove_sandbox::{Sandbox, SandboxError, Staging};
 use alcove_store::{CodeStore, SqliteStore};
 use anyhow::Context;
@@ -76,6 +76,72 @@ pub struct ServeArgs {
     /// development on hosts that cannot sandbox, never for untrusted code.
     #[arg(long, env = "ALCOVE_INSECURE_NO_SANDBOX")]
     insecure_no_sandbox: bool,
+
+    /// MiB per second of output each execution environment may log; more is dropped, and
+    /// a marker line says how much.
+    #[arg(long, env = "ALCOVE_LOG_RATE_PER_ENVIRONMENT", default_value_t = 1.0, value_parser = positive)]
+    log_rate_per_environment: f64,
+
+    /// MiB an environment may log at once above its rate (at least 256 KiB, one line).
+    #[arg(long, env = "ALCOVE_LOG_BURST_PER_ENVIRONMENT", default_value_t = 4.0, value_parser = positive)]
+    log_burst_per_environment: f64,
+
+    /// MiB per second of output all environments of one function may log together.
+    #[arg(long, env = "ALCOVE_LOG_RATE_PER_FUNCTION", default_value_t = 5.0, value_parser = positive)]
+    log_rate_per_function: f64,
+
+    /// MiB all environments of one function may log at once above their rate.
+    #[arg(long, env = "ALCOVE_LOG_BURST_PER_FUNCTION", default_value_t = 16.0, value_parser = positive)]
+    log_burst_per_function: f64,
+
+    /// MiB of free space function logs leave on the data directory's file system (for
+    /// the database and the control plane); below it function output is dropped.
+    #[arg(long, env = "ALCOVE_LOG_DISK_RESERVE", default_value_t = 1024.0, value_parser = non_negative)]
+    log_disk_reserve: f64,
+
+    /// Percentage of the data directory's file system left free likewise; the larger of
+    /// the two reserves applies.
+    #[arg(long, env = "ALCOVE_LOG_DISK_RESERVE_PERCENT", default_value_t = 5.0, value_parser = non_negative)]
+    log_disk_reserve_percent: f64,
+}
+
+/// A number of MiB (or MiB per second) greater than zero.
+fn positive(text: &str) -> Result<f64, String> {
+    match text.parse::<f64>() {
+        Ok(value) if value > 0.0 && value.is_finite() => Ok(value),
+        _ => Err(format!("expected a number greater than 0, got {text:?}")),
+    }
+}
+
+/// A number of MiB, or a percentage, of zero or more.
+fn non_negative(text: &str) -> Result<f64, String> {
+    match text.parse::<f64>() {
+        Ok(value) if value >= 0.0 && value.is_finite() => Ok(value),
+        _ => Err(format!("expected a number of 0 or more, got {text:?}")),
+    }
+}
+
+fn mib(value: f64) -> u64 {
+    (value * (1u64 << 20) as f64) as u64
+}
+
+impl ServeArgs {
+    fn log_limits(&self) -> LogLimits {
+        LogLimits {
+            environment: LogRate {
+                bytes_per_second: mib(self.log_rate_per_environment),
+                burst_bytes: mib(self.log_burst_per_environment),
+            },
+            function: LogRate {
+                bytes_per_second: mib(self.log_rate_per_function),
+                burst_bytes: mib(self.log_burst_per_function),
+            },
+            disk_reserve: DiskReserve {
+                min_free_bytes: mib(self.log_disk_reserve),
+                min_free_percent: self.log_disk_reserve_percent.clamp(0.0, 100.0),
+            },
+        }
+    }
 }
 
 /// Host paths resolved before the server starts: interpreters and the Node.js bootstrap.
@@ -195,6 +261,7 @@ async fn serve(
         max_environments: args.max_environments as usize,
         account_concurrency: args.account_concurrency,
         queue_wait: Duration::from_secs_f64(args.queue_wait.max(0.0)),
+        log_limits: args.log_limits(),
     });
     load_limits(&store, &envs).await?;
     let store = Arc::new(store);
