@@ -74,6 +74,13 @@ fn write(path: &Path, value: &str) -> io::Result<()> {
 }
 
 impl CgroupVersion {
+    /// Whether every byte of an environment's socket buffers is charged to its memory
+    /// limit (cgroup v2). On v1 the kernel lets each socket queue one packet past the
+    /// TCP limit, so the packets on a sandbox's loopback are kept small (`netns`).
+    pub fn charges_all_socket_memory(&self) -> bool {
+        matches!(self.hierarchy, Hierarchy::V2 { .. })
+    }
+
     /// Finds a usable hierarchy, sweeps what servers that are gone left in Alcove's
     /// subtree, and creates this server's own cgroup there, limited for at most
     /// `max_environments` environments (plus the sandboxes kept ready) on this host.

@@ -182,8 +182,9 @@ impl SlotFactory {
     /// The slot's network namespace with loopback up and the Runtime API listener bound
     /// inside (the calling thread is left in it), and the egress stack when asked for.
     fn network(&mut self, egress: bool, uid: u32) -> io::Result<(OwnedFd, TcpListener, Option<Egress>)> {
+        let packet = (!self.cgroups.charges_all_socket_memory()).then_some(netns::SMALL_LOOPBACK_PACKET);
         if !egress {
-            let namespace = netns::create()?;
+            let namespace = netns::create(packet)?;
             let runtime_api = netns::bind_runtime_api()?;
             return Ok((namespace, runtime_api, None));
         }
@@ -195,7 +196,7 @@ impl SlotFactory {
         // as that uid.
         let (user, namespace) = self.with_starter(|starter| starter.network(uid))?;
         netns::enter(&namespace)?;
-        netns::loopback_up()?;
+        netns::loopback_up(packet)?;
         let runtime_api = netns::bind_runtime_api()?;
         // The stack's own sockets must be on the host's network.
         netns::enter(&self.host_netns)?;
