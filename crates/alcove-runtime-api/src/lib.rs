@@ -154,9 +154,11 @@ impl RuntimeApi {
 
     /// The runtime's report about its start. There is only one: later calls, and calls
     /// after the server stopped without a report, return `None`.
+    /// Cancel-safe: a call dropped before the report came leaves it to the next one.
     pub async fn lifecycle(&mut self) -> Option<Lifecycle> {
-        let report = self.lifecycle.take()?;
-        report.await.ok()
+        let report = (self.lifecycle.as_mut()?).await.ok();
+        self.lifecycle = None;
+        report
     }
 
     /// Queues an invocation for the runtime's next `/next`; the receiver yields its outcome,
