@@ -19,9 +19,10 @@
 //!   [`ERROR_LIMIT`]); a larger declared `Content-Length` is refused before reading.
 //! - **Connections** (`server`, `connections`): at most [`MAX_CONNECTIONS`], counted
 //!   before `accept` (plus one accepted and waiting for room), so a connection flood waits
-//!   in the kernel's backlog instead of consuming the server's file descriptors; idle connections are closed when another
-//!   one needs the room, never merely because time passed (environments sit frozen for
-//!   minutes between invokes, connection and `/next` included).
+//!   in the kernel's backlog instead of consuming the server's file descriptors. Idle
+//!   connections are closed when another one needs the room, never merely because time
+//!   passed (environments sit frozen for minutes between invokes, connection and `/next`
+//!   included).
 //! - **Heads** (`header_deadline`): a request head must arrive within [`HEADER_TIMEOUT`]
 //!   of its first byte.
 //!
