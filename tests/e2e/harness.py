@@ -54,6 +54,45 @@ def make_zip(files):
     return buffer.getvalue()
 
 
+def create_per_tenant_python(client, name, handler_source, memory=128, timeout=60, **extra):
+    """CreateFunction of a PER_TENANT python3.12 function whose `app.py` is
+    `handler_source` (entry point `app.handler`); returns `name`."""
+    client.create_function(
+        FunctionName=name, Runtime="python3.12", Handler="app.handler", Role=ROLE,
+        Code={"ZipFile": make_zip({"app.py": handler_source})}, MemorySize=memory, Timeout=timeout,
+        TenancyConfig={"TenantIsolationMode": "PER_TENANT"}, **extra,
+    )
+    return name
+
+
+def host_processes():
+    """pid -> {ppid, name, uid (real), seccomp (mode)} of every process on the host."""
+    table = {}
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/status") as f:
+                fields = dict(line.split(":", 1) for line in f if ":" in line)
+        except OSError:
+            continue
+        table[int(entry)] = {"ppid": int(fields["PPid"]), "name": fields["Name"].strip(),
+                             "uid": int(fields["Uid"].split()[0]), "seccomp": fields["Seccomp"].strip()}
+    return table
+
+
+def descendants(table, root):
+    """The pids in `table` (from host_processes) that descend from `root`."""
+    found = set()
+    for pid in table:
+        ancestor = pid
+        while ancestor in table and ancestor != root:
+            ancestor = table[ancestor]["ppid"]
+        if ancestor == root and pid != root:
+            found.add(pid)
+    return found
+
+
 class Server:
     """One `alcove serve` process on an ephemeral port."""
 

@@ -13,7 +13,7 @@ import time
 
 import pytest
 
-from harness import ROLE, Server, make_zip
+from harness import Server, create_per_tenant_python
 
 MB = 1 << 20
 PIDS_MAX = 1024
@@ -110,7 +110,6 @@ def handler(event, context):
     return globals()[event["role"]](event, context)
 '''
 
-CODE = make_zip({"app.py": HANDLER})
 
 
 def cgroup_root_dirs():
@@ -140,10 +139,7 @@ def needs_cgroups():
 
 
 def create(client, name, memory=128, timeout=60):
-    client.create_function(
-        FunctionName=name, Runtime="python3.12", Role=ROLE, Handler="app.handler", Code={"ZipFile": CODE},
-        MemorySize=memory, Timeout=timeout, TenancyConfig={"TenantIsolationMode": "PER_TENANT"},
-    )
+    create_per_tenant_python(client, name, HANDLER, memory, timeout)
 
 
 def invoke(client, name, tenant, event):

@@ -16,7 +16,7 @@ import uuid
 
 import pytest
 
-from harness import ROLE, Server, make_zip
+from harness import Server, create_per_tenant_python
 
 MIB = 1 << 20
 MAX_LINE = 256 * 1024
@@ -60,13 +60,7 @@ def handler(event, context):
 
 
 def create(client, prefix, memory=128, timeout=60):
-    name = f"{prefix}-{uuid.uuid4().hex[:8]}"
-    client.create_function(
-        FunctionName=name, Runtime="python3.12", Handler="app.handler", Role=ROLE,
-        Code={"ZipFile": make_zip({"app.py": HANDLER})}, MemorySize=memory, Timeout=timeout,
-        TenancyConfig={"TenantIsolationMode": "PER_TENANT"},
-    )
-    return name
+    return create_per_tenant_python(client, f"{prefix}-{uuid.uuid4().hex[:8]}", HANDLER, memory, timeout)
 
 
 def call(client, name, tenant, log_type=None, **event):

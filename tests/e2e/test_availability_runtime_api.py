@@ -19,7 +19,7 @@ import requests
 from botocore.config import Config
 import boto3
 
-from harness import ROLE, Server, make_zip
+from harness import Server, create_per_tenant_python
 
 HANDLER = r'''
 import errno, http.client, json, resource, select, socket, time
@@ -119,13 +119,7 @@ def client(server, read_timeout=120):
 
 
 def create(lambda_client, memory=512, timeout=60):
-    name = f"rapi-{uuid.uuid4().hex[:8]}"
-    lambda_client.create_function(
-        FunctionName=name, Runtime="python3.12", Handler="app.handler", Role=ROLE,
-        Code={"ZipFile": make_zip({"app.py": HANDLER})}, MemorySize=memory, Timeout=timeout,
-        TenancyConfig={"TenantIsolationMode": "PER_TENANT"},
-    )
-    return name
+    return create_per_tenant_python(lambda_client, f"rapi-{uuid.uuid4().hex[:8]}", HANDLER, memory, timeout)
 
 
 def invoke(lambda_client, name, tenant, **event):

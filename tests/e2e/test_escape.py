@@ -11,7 +11,7 @@ import uuid
 import pytest
 import requests
 
-from harness import ROLE, Server, make_zip
+from harness import ROLE, Server, descendants, host_processes, make_zip
 
 SECRET = "s3cr3t-" + uuid.uuid4().hex
 
@@ -397,25 +397,8 @@ def test_cpu_spinning_does_not_block_others(server):
 
 def host_uids_under(pid):
     """Real uids of the sandboxed processes (uid ≥ 3,000,000) descending from `pid`."""
-    parents, uids = {}, {}
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        try:
-            with open(f"/proc/{entry}/status") as f:
-                fields = dict(line.split(":", 1) for line in f if ":" in line)
-        except OSError:
-            continue
-        parents[int(entry)] = int(fields["PPid"])
-        uids[int(entry)] = int(fields["Uid"].split()[0])
-    found = set()
-    for child in parents:
-        ancestor = child
-        while ancestor in parents and ancestor != pid:
-            ancestor = parents[ancestor]
-        if ancestor == pid and uids[child] >= 3_000_000:
-            found.add(uids[child])
-    return found
+    table = host_processes()
+    return {table[child]["uid"] for child in descendants(table, pid) if table[child]["uid"] >= 3_000_000}
 
 
 def test_servers_side_by_side_never_share_a_host_uid(tmp_path):

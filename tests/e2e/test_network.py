@@ -13,7 +13,7 @@ import uuid
 import pytest
 from botocore.exceptions import ClientError
 
-from harness import ROLE, make_zip
+from harness import ROLE, descendants, host_processes, make_zip
 from helpers import PER_TENANT, unique
 
 HANDLER = r'''
@@ -212,33 +212,6 @@ def test_cli_tags_at_creation(server, tmp_path, outside):
     assert tags["Tags"] == {"alcove:network": "egress", "team": "green"}
 
 
-def process_table():
-    """pid -> (ppid, name, real uid, seccomp mode) of every process on the host."""
-    table = {}
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        try:
-            with open(f"/proc/{entry}/status") as f:
-                fields = dict(line.split(":", 1) for line in f if ":" in line)
-        except OSError:
-            continue
-        table[int(entry)] = (int(fields["PPid"]), fields["Name"].strip(), int(fields["Uid"].split()[0]),
-                             fields["Seccomp"].strip())
-    return table
-
-
-def descendants(table, root):
-    found = set()
-    for pid in table:
-        ancestor = pid
-        while ancestor in table and ancestor != root:
-            ancestor = table[ancestor][0]
-        if ancestor == root and pid != root:
-            found.add(pid)
-    return found
-
-
 def as_uid(uid, action):
     """Runs `action` in a child process with the host credentials of `uid`; returns what
     it raised or returned, as text."""
@@ -270,12 +243,12 @@ def test_egress_stack_runs_as_the_environment_without_the_staging_area(server, l
     name = create(lambda_client, tags={"alcove:network": "egress"})
     host, port = outside
     assert probe(lambda_client, name, "BlueTenant", targets=[(host, port)])["targets"][f"{host}:{port}"]["ok"]
-    table = process_table()
-    stacks = [pid for pid in descendants(table, server.proc.pid) if table[pid][1] == "slirp4netns"]
+    table = host_processes()
+    stacks = [pid for pid in descendants(table, server.proc.pid) if table[pid]["name"] == "slirp4netns"]
     assert stacks, "the environment's network stack runs under the server"
-    sandbox_uids = {table[pid][2] for pid in descendants(table, server.proc.pid) if table[pid][1] != "slirp4netns"}
+    sandbox_uids = {table[pid]["uid"] for pid in descendants(table, server.proc.pid) if table[pid]["name"] != "slirp4netns"}
     for stack in stacks:
-        _, _, uid, seccomp = table[stack]
+        uid, seccomp = table[stack]["uid"], table[stack]["seccomp"]
         assert uid >= 3_000_000, f"slirp4netns runs as host uid {uid}"
         assert uid in sandbox_uids, "as the uid of the environment it serves"
         assert seccomp == "2"
