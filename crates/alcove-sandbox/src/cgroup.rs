@@ -110,7 +110,8 @@ impl CgroupVersion {
             tracing::warn!(
                 tasks_per_environment = limits.environment_tasks,
                 "this host's pid space is too small for {PIDS_MAX} tasks in each of --max-environments \
-                 environments: each gets an equal share; a lower --max-environments gives each more"
+                 environments: each gets an equal share; a larger kernel.pid_max (sysctl) or a lower \
+                 --max-environments gives each more"
             );
         }
         Ok(CgroupVersion { hierarchy: server, environment_tasks: limits.environment_tasks })
