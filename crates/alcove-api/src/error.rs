@@ -48,7 +48,10 @@ impl ApiError {
     }
 
     pub fn too_many_requests(reason: &'static str, message: impl Into<String>) -> Self {
-        ApiError { reason: Some(reason), ..Self::user(StatusCode::TOO_MANY_REQUESTS, "TooManyRequestsException", message) }
+        ApiError {
+            reason: Some(reason),
+            ..Self::user(StatusCode::TOO_MANY_REQUESTS, "TooManyRequestsException", message)
+        }
     }
 
     pub fn unknown_operation() -> Self {
@@ -97,9 +100,7 @@ impl IntoResponse for ApiError {
             body["Reason"] = json!(reason);
         }
         let mut response = (self.status, Json(body)).into_response();
-        response
-            .headers_mut()
-            .insert("x-amzn-ErrorType", HeaderValue::from_static(self.code));
+        response.headers_mut().insert("x-amzn-ErrorType", HeaderValue::from_static(self.code));
         response
     }
 }
@@ -144,7 +145,11 @@ impl GatewayError {
 
     /// No resource and method of the deployed API matches the request.
     pub fn missing_authentication_token() -> Self {
-        Self::new(StatusCode::FORBIDDEN, "MissingAuthenticationTokenException", "Missing Authentication Token")
+        Self::new(
+            StatusCode::FORBIDDEN,
+            "MissingAuthenticationTokenException",
+            "Missing Authentication Token",
+        )
     }
 
     /// The API exists but has no such stage.
@@ -187,7 +192,9 @@ impl From<alcove_core::Error> for GatewayError {
     fn from(error: alcove_core::Error) -> Self {
         use alcove_core::Error as E;
         match error {
-            E::InvalidParameter(m) | E::PreconditionFailed(m) | E::TooLarge(m) => GatewayError::bad_request(m),
+            E::InvalidParameter(m) | E::PreconditionFailed(m) | E::TooLarge(m) => {
+                GatewayError::bad_request(m)
+            }
             E::NotFound(m) => GatewayError::not_found(m),
             E::Conflict(m) => GatewayError::conflict(m),
             E::Internal(m) => {
@@ -206,9 +213,7 @@ impl IntoResponse for GatewayError {
     fn into_response(self) -> Response {
         tracing::debug!(code = self.code, status = %self.status, message = %self.message, "API Gateway error");
         let mut response = (self.status, Json(json!({ "message": self.message }))).into_response();
-        response
-            .headers_mut()
-            .insert("x-amzn-ErrorType", HeaderValue::from_static(self.code));
+        response.headers_mut().insert("x-amzn-ErrorType", HeaderValue::from_static(self.code));
         response
     }
 }
@@ -228,7 +233,8 @@ mod tests {
 
     #[tokio::test]
     async fn gateway_errors_have_only_a_message() {
-        let (status, kind, body) = rendered(GatewayError::from(alcove_core::apigateway::api_not_found("x")).into_response()).await;
+        let (status, kind, body) =
+            rendered(GatewayError::from(alcove_core::apigateway::api_not_found("x")).into_response()).await;
         assert_eq!((status, kind.as_str()), (StatusCode::NOT_FOUND, "NotFoundException"));
         assert_eq!(body, json!({"message": "Invalid API identifier specified 000000000000:x"}));
         let (status, _, body) =

@@ -14,8 +14,8 @@ mod wire;
 
 use std::sync::Arc;
 
-use alcove_core::Store;
 use alcove_async::Dispatcher;
+use alcove_core::Store;
 use alcove_envs::Manager;
 use alcove_store::CodeStore;
 use axum::extract::Request;
@@ -134,12 +134,19 @@ mod tests {
             queue_wait: Duration::ZERO,
             log_limits: Default::default(),
         });
-        let events = Dispatcher::start(store.clone(), store.clone(), code.clone(), envs.clone(), Default::default());
+        let events =
+            Dispatcher::start(store.clone(), store.clone(), code.clone(), envs.clone(), Default::default());
         let prices = Arc::new(alcove_core::PriceTable::default_table());
         AppState { store, code, account: AccountConfig::default(), envs, events, prices }
     }
 
-    async fn call(app: &Router, method: Method, uri: &str, host: &str, body: &str) -> (StatusCode, String, Value) {
+    async fn call(
+        app: &Router,
+        method: Method,
+        uri: &str,
+        host: &str,
+        body: &str,
+    ) -> (StatusCode, String, Value) {
         let request = Request::builder()
             .method(method)
             .uri(uri)
@@ -164,19 +171,29 @@ mod tests {
         let local = "127.0.0.1:9000";
         // Lambda keeps its error shape; API Gateway's control plane has its own.
         let (status, kind, body) = call(&app, Method::GET, "/2015-03-31/nothing", local, "").await;
-        assert_eq!((status, kind.as_str(), &body["Type"]), (StatusCode::NOT_FOUND, "UnknownOperationException", &json!("User")));
+        assert_eq!(
+            (status, kind.as_str(), &body["Type"]),
+            (StatusCode::NOT_FOUND, "UnknownOperationException", &json!("User"))
+        );
         let (status, kind, body) = call(&app, Method::GET, "/restapis/abc/unknown/a/b", local, "").await;
         assert_eq!((status, kind.as_str()), (StatusCode::NOT_FOUND, "NotFoundException"));
         assert_eq!(body, json!({"message": "Unknown operation"}));
         let (status, kind, _) = call(&app, Method::DELETE, "/restapis", local, "").await;
         assert_eq!((status, kind.as_str()), (StatusCode::NOT_FOUND, "NotFoundException"));
         let (status, _, body) = call(&app, Method::GET, "/restapis/nosuchapi", local, "").await;
-        assert_eq!((status, body), (StatusCode::NOT_FOUND, json!({"message": "Invalid API identifier specified 000000000000:nosuchapi"})));
+        assert_eq!(
+            (status, body),
+            (
+                StatusCode::NOT_FOUND,
+                json!({"message": "Invalid API identifier specified 000000000000:nosuchapi"})
+            )
+        );
         // A new API, not deployed: its stage URLs answer Forbidden, by path and by host.
         let (status, _, api) = call(&app, Method::POST, "/restapis", local, r#"{"name": "t"}"#).await;
         assert_eq!(status, StatusCode::CREATED);
         let id = api["id"].as_str().unwrap();
-        let (status, _, body) = call(&app, Method::GET, &format!("/restapis/{id}/prod/_user_request_/x"), local, "").await;
+        let (status, _, body) =
+            call(&app, Method::GET, &format!("/restapis/{id}/prod/_user_request_/x"), local, "").await;
         assert_eq!((status, body), (StatusCode::FORBIDDEN, json!({"message": "Forbidden"})));
         let host = format!("{id}.execute-api.localhost:9000");
         let (status, _, _) = call(&app, Method::GET, "/prod/x", &host, "").await;
@@ -184,7 +201,8 @@ mod tests {
         let (status, _, _) = call(&app, Method::GET, "/prod/x", "other.execute-api.localhost", "").await;
         assert_eq!(status, StatusCode::NOT_FOUND);
         // The control plane still reads the API: a stage named like a collection is no clash.
-        let (status, _, resources) = call(&app, Method::GET, &format!("/restapis/{id}/resources"), local, "").await;
+        let (status, _, resources) =
+            call(&app, Method::GET, &format!("/restapis/{id}/resources"), local, "").await;
         assert_eq!((status, resources["item"][0]["path"].clone()), (StatusCode::OK, json!("/")));
     }
 }

@@ -43,7 +43,8 @@ pub async fn read_limited(body: Body, limit: usize) -> Result<Bytes, ApiError> {
     let mut buffer = BytesMut::new();
     let mut total = 0usize;
     while let Some(chunk) = stream.next().await {
-        let chunk = chunk.map_err(|e| ApiError::invalid_content(format!("Could not read request body: {e}")))?;
+        let chunk =
+            chunk.map_err(|e| ApiError::invalid_content(format!("Could not read request body: {e}")))?;
         total += chunk.len();
         if total <= limit {
             buffer.extend_from_slice(&chunk);
@@ -113,6 +114,9 @@ mod tests {
     fn empty_body_is_an_empty_object() {
         let value: serde_json::Value = parse_json(b"").unwrap();
         assert_eq!(value, serde_json::json!({}));
-        assert_eq!(parse_json::<serde_json::Value>(b"{nope").unwrap_err().code, "InvalidRequestContentException");
+        assert_eq!(
+            parse_json::<serde_json::Value>(b"{nope").unwrap_err().code,
+            "InvalidRequestContentException"
+        );
     }
 }

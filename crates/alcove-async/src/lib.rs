@@ -20,10 +20,10 @@ use std::time::Duration;
 
 use alcove_core::event_config::destination_function;
 use alcove_core::{DeadLetter, EventInvokeConfig, EventQueue, FailureCondition, QueuedEvent, Store};
-use serde_json::{json, Value};
 use alcove_envs::{InvokeError, InvokeRequest, InvokeTarget, Manager};
 use alcove_store::CodeStore;
 use bytes::Bytes;
+use serde_json::{json, Value};
 use tokio::sync::{Notify, Semaphore};
 
 #[derive(Debug, Clone)]
@@ -132,7 +132,9 @@ impl Worker {
             };
             if events.is_empty() {
                 let sleep = match self.queue.next_due_ms().await {
-                    Ok(Some(due)) => Duration::from_millis((due - now_ms()).clamp(0, IDLE_POLL.as_millis() as i64) as u64),
+                    Ok(Some(due)) => {
+                        Duration::from_millis((due - now_ms()).clamp(0, IDLE_POLL.as_millis() as i64) as u64)
+                    }
                     _ => IDLE_POLL,
                 };
                 tokio::select! {
@@ -163,7 +165,12 @@ impl Worker {
             Ok(config) => config,
             Err(e) => {
                 tracing::error!(request_id = %event.id, error = %e, "cannot read async settings; trying again later");
-                self.record(&event, self.queue.reschedule(&event.id, event.attempts, now_ms() + THROTTLE_DELAY.as_millis() as i64).await);
+                self.record(
+                    &event,
+                    self.queue
+                        .reschedule(&event.id, event.attempts, now_ms() + THROTTLE_DELAY.as_millis() as i64)
+                        .await,
+                );
                 return;
             }
         };
@@ -176,7 +183,13 @@ impl Worker {
         let result = match outcome {
             Attempt::Done(response) => {
                 if let Some(destination) = config.as_ref().and_then(|c| c.on_success.clone()) {
-                    let record = destination_record(&self.settings.region, &event, "Success", event.attempts + 1, Some(&response));
+                    let record = destination_record(
+                        &self.settings.region,
+                        &event,
+                        "Success",
+                        event.attempts + 1,
+                        Some(&response),
+                    );
                     if let Err(reason) = self.send_to(&destination, &event, record).await {
                         tracing::warn!(request_id = %event.id, destination, reason, "on-success destination not reached");
                     }
@@ -188,13 +201,21 @@ impl Worker {
                 self.queue.complete(&event.id).await
             }
             Attempt::Throttled => {
-                self.queue.reschedule(&event.id, event.attempts, now_ms() + THROTTLE_DELAY.as_millis() as i64).await
+                self.queue
+                    .reschedule(&event.id, event.attempts, now_ms() + THROTTLE_DELAY.as_millis() as i64)
+                    .await
             }
             Attempt::Failed(response) => {
                 let attempts = event.attempts + 1;
                 if attempts > EventInvokeConfig::retries(config.as_ref()) {
                     let event = QueuedEvent { attempts, ..event };
-                    self.failed_for_good(&event, config.as_ref(), FailureCondition::RetriesExhausted, Some(&response)).await;
+                    self.failed_for_good(
+                        &event,
+                        config.as_ref(),
+                        FailureCondition::RetriesExhausted,
+                        Some(&response),
+                    )
+                    .await;
                     return;
                 }
                 let delay = self.settings.retry_base * attempts;
@@ -223,7 +244,8 @@ impl Worker {
         response: Option<&Response>,
     ) {
         tracing::warn!(request_id = %event.id, function = %event.function, attempts = event.attempts, condition = condition.as_str(), "async event failed for good");
-        let record = destination_record(&self.settings.region, event, condition.as_str(), event.attempts, response);
+        let record =
+            destination_record(&self.settings.region, event, condition.as_str(), event.attempts, response);
         let sent = match config.and_then(|c| c.on_failure.clone()) {
             Some(destination) => match self.send_to(&destination, event, record.clone()).await {
                 Ok(()) => true,
@@ -245,7 +267,12 @@ impl Worker {
             };
             if let Err(e) = self.store.add_dead_letter(letter).await {
                 tracing::error!(request_id = %event.id, error = %e, "cannot keep a dead letter; the event stays queued");
-                self.record(event, self.queue.reschedule(&event.id, event.attempts, now_ms() + THROTTLE_DELAY.as_millis() as i64).await);
+                self.record(
+                    event,
+                    self.queue
+                        .reschedule(&event.id, event.attempts, now_ms() + THROTTLE_DELAY.as_millis() as i64)
+                        .await,
+                );
                 return;
             }
         }
@@ -264,7 +291,9 @@ impl Worker {
         let version = target.version;
         let tenant = match (target.tenancy, &event.tenant) {
             (Some(_), Some(tenant)) => Some(tenant.clone()),
-            (Some(_), None) => return Err("the destination isolates tenants and the event has no tenant".into()),
+            (Some(_), None) => {
+                return Err("the destination isolates tenants and the event has no tenant".into())
+            }
             (None, _) => None,
         };
         let now = now_ms();
@@ -315,10 +344,14 @@ impl Worker {
         match self.envs.invoke(target, request).await {
             Ok(response) => match response.result {
                 Ok(body) => Attempt::Done(Response { executed_version, function_error: false, body }),
-                Err(failure) => Attempt::Failed(Response { executed_version, function_error: true, body: failure.body }),
+                Err(failure) => {
+                    Attempt::Failed(Response { executed_version, function_error: true, body: failure.body })
+                }
             },
             Err(InvokeError::AtCapacity(_) | InvokeError::Throttled(_)) => Attempt::Throttled,
-            Err(InvokeError::IsolationUnavailable(_)) => Attempt::Dropped("this server cannot isolate tenants"),
+            Err(InvokeError::IsolationUnavailable(_)) => {
+                Attempt::Dropped("this server cannot isolate tenants")
+            }
         }
     }
 }
@@ -331,9 +364,18 @@ struct Response {
 }
 
 /// Lambda's invocation record for destinations.
-fn destination_record(region: &str, event: &QueuedEvent, condition: &str, invoke_count: u32, response: Option<&Response>) -> Value {
+fn destination_record(
+    region: &str,
+    event: &QueuedEvent,
+    condition: &str,
+    invoke_count: u32,
+    response: Option<&Response>,
+) -> Value {
     let arn = format!("{}:{}", event.function.arn(region), event.qualifier.as_deref().unwrap_or("$LATEST"));
-    let as_json = |bytes: &[u8]| serde_json::from_slice::<Value>(bytes).unwrap_or_else(|_| Value::String(String::from_utf8_lossy(bytes).into_owned()));
+    let as_json = |bytes: &[u8]| {
+        serde_json::from_slice::<Value>(bytes)
+            .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(bytes).into_owned()))
+    };
     let mut record = json!({
         "version": "1.0",
         "timestamp": chrono::Utc::now().format("%Y-%m-%dT%H:%M:%S%.3fZ").to_string(),
@@ -349,7 +391,8 @@ fn destination_record(region: &str, event: &QueuedEvent, condition: &str, invoke
         record["requestContext"]["tenantId"] = json!(tenant.as_str());
     }
     if let Some(response) = response {
-        record["responseContext"] = json!({ "statusCode": 200, "executedVersion": response.executed_version });
+        record["responseContext"] =
+            json!({ "statusCode": 200, "executedVersion": response.executed_version });
         if response.function_error {
             record["responseContext"]["functionError"] = json!("Unhandled");
         }

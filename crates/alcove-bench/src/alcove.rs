@@ -69,9 +69,11 @@ impl Alcove {
         let mut process = Process::spawn("alcove serve", &mut command)?;
         let stdout = process.child().stdout.take().context("server stdout")?;
         let mut line = String::new();
-        let read = tokio::time::timeout(Duration::from_secs(30), BufReader::new(stdout).read_line(&mut line)).await;
+        let read =
+            tokio::time::timeout(Duration::from_secs(30), BufReader::new(stdout).read_line(&mut line)).await;
         let prefix = "alcove listening on http://";
-        let Some(address) = line.trim().strip_prefix(prefix).and_then(|a| a.parse::<SocketAddr>().ok()) else {
+        let Some(address) = line.trim().strip_prefix(prefix).and_then(|a| a.parse::<SocketAddr>().ok())
+        else {
             let log = std::fs::read_to_string(data.path().join("server.log")).unwrap_or_default();
             process.stop(Duration::from_secs(5)).await;
             bail!("alcove serve did not start ({read:?}, first line {line:?}); its log:\n{log}");

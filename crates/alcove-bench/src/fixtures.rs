@@ -25,7 +25,8 @@ impl Binaries {
     pub fn load(dir: &Path) -> anyhow::Result<Binaries> {
         let read = |name: &str| {
             let path: PathBuf = dir.join(name);
-            std::fs::read(&path).with_context(|| format!("reading {} (build it with cargo build --release)", path.display()))
+            std::fs::read(&path)
+                .with_context(|| format!("reading {} (build it with cargo build --release)", path.display()))
         };
         Ok(Binaries { echo: read("lambda-echo")?, counter: read("bootstrap")? })
     }

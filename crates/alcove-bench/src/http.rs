@@ -49,7 +49,13 @@ impl Conn {
 
     /// Sends one request and reads the whole reply. A connection the server closed is
     /// reopened once (some emulators close after an error reply).
-    pub async fn send(&mut self, method: Method, path: &str, headers: &[(&str, &str)], body: Bytes) -> anyhow::Result<Reply> {
+    pub async fn send(
+        &mut self,
+        method: Method,
+        path: &str,
+        headers: &[(&str, &str)],
+        body: Bytes,
+    ) -> anyhow::Result<Reply> {
         if self.sender.ready().await.is_err() {
             self.sender = handshake(self.address).await?;
         }

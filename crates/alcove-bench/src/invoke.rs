@@ -29,7 +29,12 @@ pub struct Invoked {
 }
 
 /// Invokes once; a non-200 reply or a function error is an error.
-pub async fn invoke(conn: &mut Conn, endpoint: &Endpoint, tenant: Option<&str>, tail: bool) -> anyhow::Result<Invoked> {
+pub async fn invoke(
+    conn: &mut Conn,
+    endpoint: &Endpoint,
+    tenant: Option<&str>,
+    tail: bool,
+) -> anyhow::Result<Invoked> {
     let mut headers: Vec<(&str, &str)> = Vec::with_capacity(2);
     if let Some(tenant) = tenant {
         headers.push(("x-amz-tenant-id", tenant));

@@ -140,10 +140,16 @@ fn context(args: Args) -> anyhow::Result<(Ctx, Vec<Bench>, usize, Option<PathBuf
             .or_else(|| Some(repo.join("target/bench-peers/node_modules/lambda-local/build/cli.js")))
             .filter(|p| p.is_file());
         if peers.cargo_lambda.is_none() {
-            notes.push("cargo-lambda not installed: native peer figures skipped (bench/run.sh installs it)".to_owned());
+            notes.push(
+                "cargo-lambda not installed: native peer figures skipped (bench/run.sh installs it)"
+                    .to_owned(),
+            );
         }
         if peers.lambda_local.is_none() {
-            notes.push("lambda-local not installed: Node.js peer figures skipped (bench/run.sh installs it)".to_owned());
+            notes.push(
+                "lambda-local not installed: Node.js peer figures skipped (bench/run.sh installs it)"
+                    .to_owned(),
+            );
         }
     }
     let smoke = args.smoke;
@@ -213,6 +219,11 @@ async fn async_main(args: Args) -> anyhow::Result<()> {
     if !invalid.is_empty() {
         bail!("benchmarks produced no usable number for: {}", invalid.join(", "));
     }
-    eprintln!("{} figures from {} benchmark(s) in {:.0} s", figures.len(), only.len(), started.elapsed().as_secs_f64());
+    eprintln!(
+        "{} figures from {} benchmark(s) in {:.0} s",
+        figures.len(),
+        only.len(),
+        started.elapsed().as_secs_f64()
+    );
     Ok(())
 }

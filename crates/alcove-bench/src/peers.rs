@@ -57,7 +57,8 @@ pub async fn cargo_lambda(tool: &Path, repo: &Path, concurrency: usize) -> anyho
     let mut process = Process::spawn("cargo lambda watch", &mut command)?;
     let address = SocketAddr::from(([127, 0, 0, 1], port));
     wait_for_port(address, Duration::from_secs(120), &mut process).await?;
-    let endpoint = Endpoint { address, path: format!("/2015-03-31/functions/{CARGO_LAMBDA_FUNCTION}/invocations") };
+    let endpoint =
+        Endpoint { address, path: format!("/2015-03-31/functions/{CARGO_LAMBDA_FUNCTION}/invocations") };
     Ok(Peer { process, endpoint, _dir: None })
 }
 

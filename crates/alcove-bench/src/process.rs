@@ -52,7 +52,11 @@ pub fn free_port() -> anyhow::Result<u16> {
 }
 
 /// Waits until `address` accepts connections.
-pub async fn wait_for_port(address: SocketAddr, timeout: Duration, process: &mut Process) -> anyhow::Result<()> {
+pub async fn wait_for_port(
+    address: SocketAddr,
+    timeout: Duration,
+    process: &mut Process,
+) -> anyhow::Result<()> {
     let deadline = Instant::now() + timeout;
     loop {
         if tokio::net::TcpStream::connect(address).await.is_ok() {

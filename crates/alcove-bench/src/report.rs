@@ -66,9 +66,17 @@ fn cold(f: &Figures, out: &mut String) {
     );
     let _ = writeln!(out, "|---|---|---|---|---|---|---|---|");
     for (runtime, peer) in [("native", "cargo-lambda"), ("node", "lambda-local")] {
-        for (label, what) in [("Init Duration p50", "init_p50_ms"), ("invoke p50", "latency_p50_ms"), ("invoke p99", "latency_p99_ms")] {
+        for (label, what) in [
+            ("Init Duration p50", "init_p50_ms"),
+            ("invoke p50", "latency_p50_ms"),
+            ("invoke p99", "latency_p99_ms"),
+        ] {
             let g = |mode: &str| f.get(&format!("cold.{runtime}.{mode}.{what}"));
-            let peer_value = if what == "latency_p50_ms" { f.get(&format!("cold.{runtime}.{peer}.latency_p50_ms")) } else { None };
+            let peer_value = if what == "latency_p50_ms" {
+                f.get(&format!("cold.{runtime}.{peer}.latency_p50_ms"))
+            } else {
+                None
+            };
             let diff = g("sandboxed").zip(g("plain")).map(|(a, b)| a - b);
             let _ = writeln!(
                 out,
@@ -77,7 +85,11 @@ fn cold(f: &Figures, out: &mut String) {
                 num(g("egress"), 2),
                 num(g("plain"), 2),
                 diff.map(|d| format!("{d:+.2}")).unwrap_or_else(|| "—".into()),
-                if what == "latency_p50_ms" { format!("{} ({peer})", num(peer_value, 2)) } else { String::new() },
+                if what == "latency_p50_ms" {
+                    format!("{} ({peer})", num(peer_value, 2))
+                } else {
+                    String::new()
+                },
                 if what == "latency_p50_ms" { ratio_text(g("sandboxed"), peer_value) } else { String::new() },
             );
         }
@@ -132,7 +144,9 @@ fn density(f: &Figures, out: &mut String) {
                 num(f.get("density.server_rss_after_mb"), 1)
             ),
             (_, "") => num(
-                f.get("density.server_kb_per_env").zip(f.get("density.process_pss_kb_per_env")).map(|(a, b)| a + b),
+                f.get("density.server_kb_per_env")
+                    .zip(f.get("density.process_pss_kb_per_env"))
+                    .map(|(a, b)| a + b),
                 0,
             ),
             _ => num(f.get(key), decimals),
@@ -154,19 +168,42 @@ fn targets(f: &Figures, out: &mut String) {
     let _ = writeln!(out, "### Targets\n");
     let _ = writeln!(out, "| target | measured | status |\n|---|---|---|");
     let p50 = f.get("warm.native.alcove.c1.p50_ms");
-    let _ = writeln!(out, "| warm native echo p50 ≤ 0.3 ms at c=1 | {} ms | {} |", num(p50, 3), verdict(p50.map(|v| v <= 0.3)));
+    let _ = writeln!(
+        out,
+        "| warm native echo p50 ≤ 0.3 ms at c=1 | {} ms | {} |",
+        num(p50, 3),
+        verdict(p50.map(|v| v <= 0.3))
+    );
     let c_max = f
         .keys_with_prefix("warm.native.alcove.c")
         .filter_map(|k| k.strip_prefix("warm.native.alcove.c")?.split_once('.')?.0.parse::<usize>().ok())
         .collect::<Vec<_>>();
     for c in dedup(c_max) {
-        let r = ratio(f.get(&format!("warm.native.alcove.c{c}.rps")), f.get(&format!("warm.native.cargo-lambda.c{c}.rps")));
-        let _ = writeln!(out, "| warm native throughput ≥ 3× the peer's at c={c} | {} | {} |", ratio_text(r, Some(1.0)), verdict(r.map(|v| v >= 3.0)));
+        let r = ratio(
+            f.get(&format!("warm.native.alcove.c{c}.rps")),
+            f.get(&format!("warm.native.cargo-lambda.c{c}.rps")),
+        );
+        let _ = writeln!(
+            out,
+            "| warm native throughput ≥ 3× the peer's at c={c} | {} | {} |",
+            ratio_text(r, Some(1.0)),
+            verdict(r.map(|v| v >= 3.0))
+        );
     }
     let init = f.get("cold.native.sandboxed.init_p50_ms");
-    let _ = writeln!(out, "| sandboxed native cold start ≤ 10 ms to first /next | {} ms | {} |", num(init, 2), verdict(init.map(|v| v <= 10.0)));
+    let _ = writeln!(
+        out,
+        "| sandboxed native cold start ≤ 10 ms to first /next | {} ms | {} |",
+        num(init, 2),
+        verdict(init.map(|v| v <= 10.0))
+    );
     let rate = f.get("churn.cold_starts_per_s");
-    let _ = writeln!(out, "| ≥ 100 tenant cold starts per second | {} /s | {} |", num(rate, 1), verdict(rate.map(|v| v >= 100.0)));
+    let _ = writeln!(
+        out,
+        "| ≥ 100 tenant cold starts per second | {} /s | {} |",
+        num(rate, 1),
+        verdict(rate.map(|v| v >= 100.0))
+    );
     let tenants = f.get("churn.tenants").unwrap_or(0.0);
     let growth = f.get("churn.rss_end_mb").zip(f.get("churn.rss_baseline_mb")).map(|(a, b)| a - b);
     // Flat: less than 10% growth from the end of the first tenth to the end of the run.
@@ -175,7 +212,11 @@ fn targets(f: &Figures, out: &mut String) {
         out,
         "| RSS flat across 100,000 tenants | {} MB over {tenants:.0} tenants | {} |",
         growth.map(|g| format!("{g:+.1}")).unwrap_or_else(|| "—".into()),
-        if tenants < 100_000.0 && flat.is_some() { "run shorter than 100,000 tenants" } else { verdict(flat) }
+        if tenants < 100_000.0 && flat.is_some() {
+            "run shorter than 100,000 tenants"
+        } else {
+            verdict(flat)
+        }
     );
     let warm = f.get("density.kept_warm");
     let _ = writeln!(

@@ -12,8 +12,8 @@ use serde::{Deserialize, Serialize};
 use crate::error::{Error, Result};
 use crate::names::FunctionName;
 use crate::runtime::Runtime;
-use crate::tenant::TenantIsolationMode;
 use crate::tags::{NetworkAccess, Tags};
+use crate::tenant::TenantIsolationMode;
 
 /// Service limits this server enforces and reports in `GetAccountSettings`.
 pub struct Limits {
@@ -41,11 +41,24 @@ pub const LIMITS: Limits = Limits {
 
 /// Keys the platform sets itself and a function may not override.
 const RESERVED_ENV_KEYS: &[&str] = &[
-    "_HANDLER", "_X_AMZN_TRACE_ID", "AWS_DEFAULT_REGION", "AWS_REGION", "AWS_EXECUTION_ENV",
-    "AWS_LAMBDA_FUNCTION_NAME", "AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "AWS_LAMBDA_FUNCTION_VERSION",
-    "AWS_LAMBDA_INITIALIZATION_TYPE", "AWS_LAMBDA_LOG_GROUP_NAME", "AWS_LAMBDA_LOG_STREAM_NAME",
-    "AWS_ACCESS_KEY", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN",
-    "AWS_LAMBDA_RUNTIME_API", "LAMBDA_TASK_ROOT", "LAMBDA_RUNTIME_DIR",
+    "_HANDLER",
+    "_X_AMZN_TRACE_ID",
+    "AWS_DEFAULT_REGION",
+    "AWS_REGION",
+    "AWS_EXECUTION_ENV",
+    "AWS_LAMBDA_FUNCTION_NAME",
+    "AWS_LAMBDA_FUNCTION_MEMORY_SIZE",
+    "AWS_LAMBDA_FUNCTION_VERSION",
+    "AWS_LAMBDA_INITIALIZATION_TYPE",
+    "AWS_LAMBDA_LOG_GROUP_NAME",
+    "AWS_LAMBDA_LOG_STREAM_NAME",
+    "AWS_ACCESS_KEY",
+    "AWS_ACCESS_KEY_ID",
+    "AWS_SECRET_ACCESS_KEY",
+    "AWS_SESSION_TOKEN",
+    "AWS_LAMBDA_RUNTIME_API",
+    "LAMBDA_TASK_ROOT",
+    "LAMBDA_RUNTIME_DIR",
 ];
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
@@ -264,14 +277,9 @@ fn validate_role(role: &str) -> Result<()> {
         ))
     };
     let mut parts = role.splitn(6, ':');
-    let (Some("arn"), Some(partition), Some("iam"), Some(""), Some(account), Some(resource)) = (
-        parts.next(),
-        parts.next(),
-        parts.next(),
-        parts.next(),
-        parts.next(),
-        parts.next(),
-    ) else {
+    let (Some("arn"), Some(partition), Some("iam"), Some(""), Some(account), Some(resource)) =
+        (parts.next(), parts.next(), parts.next(), parts.next(), parts.next(), parts.next())
+    else {
         return Err(invalid());
     };
     let partition_ok = partition.is_empty()
@@ -280,8 +288,8 @@ fn validate_role(role: &str) -> Result<()> {
     let account_ok = account.len() == 12 && account.chars().all(|c| c.is_ascii_digit());
     let path = resource.strip_prefix("role").ok_or_else(invalid)?;
     let path = path.strip_prefix('/').unwrap_or(path);
-    let path_ok = !path.is_empty()
-        && path.chars().all(|c| c.is_ascii_alphanumeric() || "_+=,.@-/".contains(c));
+    let path_ok =
+        !path.is_empty() && path.chars().all(|c| c.is_ascii_alphanumeric() || "_+=,.@-/".contains(c));
     if partition_ok && account_ok && path_ok && role.len() <= 10_000 {
         Ok(())
     } else {
@@ -290,11 +298,8 @@ fn validate_role(role: &str) -> Result<()> {
 }
 
 fn validate_environment(env: &BTreeMap<String, String>) -> Result<()> {
-    let reserved: Vec<&str> = env
-        .keys()
-        .map(String::as_str)
-        .filter(|k| RESERVED_ENV_KEYS.contains(k))
-        .collect();
+    let reserved: Vec<&str> =
+        env.keys().map(String::as_str).filter(|k| RESERVED_ENV_KEYS.contains(k)).collect();
     if !reserved.is_empty() {
         return Err(Error::invalid(format!(
             "Lambda was unable to configure your environment variables because the environment \
@@ -422,17 +427,28 @@ mod tests {
 
     #[test]
     fn roles() {
-        for ok in ["arn:aws:iam::123456789012:role/x", "arn:aws-cn:iam::123456789012:role/path/to/r", "arn:aws:iam::123456789012:role/a+b=c,d.e@f-g_h"] {
+        for ok in [
+            "arn:aws:iam::123456789012:role/x",
+            "arn:aws-cn:iam::123456789012:role/path/to/r",
+            "arn:aws:iam::123456789012:role/a+b=c,d.e@f-g_h",
+        ] {
             assert!(validate_role(ok).is_ok(), "{ok}");
         }
-        for bad in ["notarole", "arn:aws:iam::12345:role/x", "arn:aws:iam::123456789012:user/x", "arn:aws:iam::123456789012:role/", "arn:aws:s3::123456789012:role/x"] {
+        for bad in [
+            "notarole",
+            "arn:aws:iam::12345:role/x",
+            "arn:aws:iam::123456789012:user/x",
+            "arn:aws:iam::123456789012:role/",
+            "arn:aws:s3::123456789012:role/x",
+        ] {
             assert!(validate_role(bad).is_err(), "{bad}");
         }
     }
 
     #[test]
     fn environment_rules() {
-        let env = |pairs: &[(&str, &str)]| pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        let env =
+            |pairs: &[(&str, &str)]| pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
         assert!(validate_environment(&env(&[("STAGE", "prod"), ("a1_b", "x")])).is_ok());
         let reserved = validate_environment(&env(&[("AWS_REGION", "x")])).unwrap_err().to_string();
         assert!(reserved.contains("AWS_REGION"));

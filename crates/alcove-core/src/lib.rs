@@ -19,15 +19,13 @@ pub mod usage;
 
 pub use error::{Error, Result};
 pub use event_config::{DeadLetter, EventInvokeConfig, FailureCondition};
-pub use function::{
-    Architecture, CodeRef, FunctionConfig, FunctionSettings, SettingsPatch, Version, LIMITS,
-};
+pub use function::{Architecture, CodeRef, FunctionConfig, FunctionSettings, SettingsPatch, Version, LIMITS};
 pub use limits::TenantLimits;
 pub use names::{AliasName, FunctionName, FunctionRef, Qualifier, ACCOUNT_ID};
 pub use runtime::Runtime;
 pub use store::{
-    plan_publish, resolve_reference, AccountUsage, Alias, AliasPatch, DeploymentRequest, EventQueue, LatestUpdate, Page, PublishRequest,
-    QueuedEvent, RestApiUpdate, StageLookup, StageRequest, Store,
+    plan_publish, resolve_reference, AccountUsage, Alias, AliasPatch, DeploymentRequest, EventQueue,
+    LatestUpdate, Page, PublishRequest, QueuedEvent, RestApiUpdate, StageLookup, StageRequest, Store,
 };
 pub use tags::{validate_tags, NetworkAccess, Tags, NETWORK_TAG};
 pub use tenant::{TenantId, TenantIsolationMode};

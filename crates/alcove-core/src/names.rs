@@ -104,12 +104,12 @@ impl Qualifier {
                 .map(Qualifier::Version)
                 .ok_or_else(|| Error::invalid(format!("Invalid qualifier: {value}")));
         }
-        AliasName::parse(value)
-            .map(Qualifier::Alias)
-            .map_err(|_| Error::invalid(format!(
+        AliasName::parse(value).map(Qualifier::Alias).map_err(|_| {
+            Error::invalid(format!(
                 "1 validation error detected: Value '{value}' at 'qualifier' failed to satisfy \
                  constraint: Member must satisfy regular expression pattern: (|[a-zA-Z0-9$_-]+)"
-            )))
+            ))
+        })
     }
 }
 

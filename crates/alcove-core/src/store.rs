@@ -8,10 +8,10 @@ use std::collections::BTreeMap;
 
 use crate::apigateway::{Deployment, RestApi, Stage, StageName};
 use crate::error::{Error, Result};
-use crate::function::{FunctionConfig, Version};
-use crate::names::{AliasName, FunctionName, FunctionRef, Qualifier};
 use crate::event_config::{DeadLetter, EventInvokeConfig};
+use crate::function::{FunctionConfig, Version};
 use crate::limits::TenantLimits;
+use crate::names::{AliasName, FunctionName, FunctionRef, Qualifier};
 use crate::tags::Tags;
 use crate::usage::{UsageFilter, UsageRecord};
 
@@ -95,11 +95,26 @@ pub trait Store: Send + Sync + 'static {
     async fn create_function(&self, latest: FunctionConfig, publish: bool) -> Result<FunctionConfig>;
     async fn get_function(&self, name: &FunctionName, version: Version) -> Result<Option<FunctionConfig>>;
     /// Functions ordered by name; with `all_versions`, each followed by its published versions.
-    async fn list_functions(&self, all_versions: bool, marker: Option<String>, limit: usize) -> Result<Page<FunctionConfig>>;
+    async fn list_functions(
+        &self,
+        all_versions: bool,
+        marker: Option<String>,
+        limit: usize,
+    ) -> Result<Page<FunctionConfig>>;
     /// `$LATEST` then published versions in order.
-    async fn list_versions(&self, name: &FunctionName, marker: Option<String>, limit: usize) -> Result<Page<FunctionConfig>>;
+    async fn list_versions(
+        &self,
+        name: &FunctionName,
+        marker: Option<String>,
+        limit: usize,
+    ) -> Result<Page<FunctionConfig>>;
     /// Replaces `$LATEST` with what `update` makes of it; with `publish`, also publishes it.
-    async fn update_latest(&self, name: &FunctionName, update: LatestUpdate, publish: bool) -> Result<FunctionConfig>;
+    async fn update_latest(
+        &self,
+        name: &FunctionName,
+        update: LatestUpdate,
+        publish: bool,
+    ) -> Result<FunctionConfig>;
     async fn publish_version(&self, name: &FunctionName, request: PublishRequest) -> Result<FunctionConfig>;
     /// Deletes a function with all its versions, aliases and settings.
     async fn delete_function(&self, name: &FunctionName) -> Result<()>;
@@ -112,13 +127,29 @@ pub trait Store: Send + Sync + 'static {
 
     async fn create_alias(&self, alias: Alias) -> Result<Alias>;
     async fn get_alias(&self, function: &FunctionName, name: &AliasName) -> Result<Option<Alias>>;
-    async fn list_aliases(&self, function: &FunctionName, version: Option<Version>, marker: Option<String>, limit: usize) -> Result<Page<Alias>>;
-    async fn update_alias(&self, function: &FunctionName, name: &AliasName, patch: AliasPatch) -> Result<Alias>;
+    async fn list_aliases(
+        &self,
+        function: &FunctionName,
+        version: Option<Version>,
+        marker: Option<String>,
+        limit: usize,
+    ) -> Result<Page<Alias>>;
+    async fn update_alias(
+        &self,
+        function: &FunctionName,
+        name: &AliasName,
+        patch: AliasPatch,
+    ) -> Result<Alias>;
     async fn delete_alias(&self, function: &FunctionName, name: &AliasName) -> Result<()>;
 
     /// Sets reserved concurrency, refusing if the account's total reserved would exceed
     /// `max_total_reserved`.
-    async fn put_concurrency(&self, name: &FunctionName, reserved: u32, max_total_reserved: u64) -> Result<()>;
+    async fn put_concurrency(
+        &self,
+        name: &FunctionName,
+        reserved: u32,
+        max_total_reserved: u64,
+    ) -> Result<()>;
     async fn get_concurrency(&self, name: &FunctionName) -> Result<Option<u32>>;
     async fn delete_concurrency(&self, name: &FunctionName) -> Result<()>;
     /// Every reservation, for the admission controller at start.
@@ -128,16 +159,39 @@ pub trait Store: Send + Sync + 'static {
     async fn get_tenant_limits(&self, name: &FunctionName) -> Result<Option<TenantLimits>>;
     async fn list_tenant_limits(&self) -> Result<Vec<(FunctionName, TenantLimits)>>;
     /// Sets the async settings of one qualifier (`$LATEST`, a version or an alias).
-    async fn put_event_invoke_config(&self, name: &FunctionName, qualifier: &str, config: EventInvokeConfig) -> Result<()>;
-    async fn get_event_invoke_config(&self, name: &FunctionName, qualifier: &str) -> Result<Option<EventInvokeConfig>>;
+    async fn put_event_invoke_config(
+        &self,
+        name: &FunctionName,
+        qualifier: &str,
+        config: EventInvokeConfig,
+    ) -> Result<()>;
+    async fn get_event_invoke_config(
+        &self,
+        name: &FunctionName,
+        qualifier: &str,
+    ) -> Result<Option<EventInvokeConfig>>;
     /// Removes one qualifier's settings; false if there were none.
     async fn delete_event_invoke_config(&self, name: &FunctionName, qualifier: &str) -> Result<bool>;
     /// Every qualifier's settings of a function, by qualifier.
-    async fn list_event_invoke_configs(&self, name: &FunctionName) -> Result<Vec<(String, EventInvokeConfig)>>;
+    async fn list_event_invoke_configs(
+        &self,
+        name: &FunctionName,
+    ) -> Result<Vec<(String, EventInvokeConfig)>>;
     /// Adds a statement to a qualifier's resource policy; a taken statement id is a conflict.
-    async fn add_permission(&self, name: &FunctionName, qualifier: &str, statement_id: &str, statement: serde_json::Value) -> Result<()>;
+    async fn add_permission(
+        &self,
+        name: &FunctionName,
+        qualifier: &str,
+        statement_id: &str,
+        statement: serde_json::Value,
+    ) -> Result<()>;
     /// Removes a statement; false if there was none with that id.
-    async fn remove_permission(&self, name: &FunctionName, qualifier: &str, statement_id: &str) -> Result<bool>;
+    async fn remove_permission(
+        &self,
+        name: &FunctionName,
+        qualifier: &str,
+        statement_id: &str,
+    ) -> Result<bool>;
     /// A qualifier's resource policy statements, in the order they were added.
     async fn policy(&self, name: &FunctionName, qualifier: &str) -> Result<Vec<serde_json::Value>>;
     /// Keeps an event that failed for good with no destination.

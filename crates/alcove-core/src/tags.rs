@@ -53,21 +53,29 @@ impl NetworkAccess {
 pub fn validate_tags(existing: &Tags, added: &Tags) -> Result<()> {
     for (key, value) in added {
         if key.is_empty() || key.chars().count() > MAX_KEY_CHARS {
-            return Err(Error::invalid(format!("Tag key '{key}' must be 1 to {MAX_KEY_CHARS} characters long.")));
+            return Err(Error::invalid(format!(
+                "Tag key '{key}' must be 1 to {MAX_KEY_CHARS} characters long."
+            )));
         }
         if value.chars().count() > MAX_VALUE_CHARS {
-            return Err(Error::invalid(format!("The value of tag '{key}' must be at most {MAX_VALUE_CHARS} characters long.")));
+            return Err(Error::invalid(format!(
+                "The value of tag '{key}' must be at most {MAX_VALUE_CHARS} characters long."
+            )));
         }
         if key.to_ascii_lowercase().starts_with("aws:") {
             return Err(Error::invalid(format!("Tag key '{key}' uses the reserved prefix 'aws:'.")));
         }
         if key == NETWORK_TAG && NetworkAccess::parse(value).is_none() {
-            return Err(Error::invalid(format!("Tag '{NETWORK_TAG}' must be 'none' or 'egress', not '{value}'.")));
+            return Err(Error::invalid(format!(
+                "Tag '{NETWORK_TAG}' must be 'none' or 'egress', not '{value}'."
+            )));
         }
     }
     let total = existing.keys().chain(added.keys()).collect::<std::collections::BTreeSet<_>>().len();
     if total > MAX_TAGS {
-        return Err(Error::invalid(format!("A function can have at most {MAX_TAGS} tags; this request would give it {total}.")));
+        return Err(Error::invalid(format!(
+            "A function can have at most {MAX_TAGS} tags; this request would give it {total}."
+        )));
     }
     Ok(())
 }

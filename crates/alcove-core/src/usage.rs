@@ -99,11 +99,18 @@ impl PriceTable {
     pub const DEFAULT_JSON: &'static str = include_str!("../../../config/prices.json");
 
     pub fn parse(text: &str) -> Result<PriceTable> {
-        let table: PriceTable = serde_json::from_str(text).map_err(|e| Error::invalid(format!("price table: {e}")))?;
+        let table: PriceTable =
+            serde_json::from_str(text).map_err(|e| Error::invalid(format!("price table: {e}")))?;
         for architecture in [Architecture::X86_64, Architecture::Arm64] {
-            for (what, prices) in [("PerGbSecond", &table.per_gb_second), ("TenantColdStartPerGb", &table.tenant_cold_start_per_gb)] {
+            for (what, prices) in [
+                ("PerGbSecond", &table.per_gb_second),
+                ("TenantColdStartPerGb", &table.tenant_cold_start_per_gb),
+            ] {
                 if !prices.contains_key(architecture.as_str()) {
-                    return Err(Error::invalid(format!("price table: {what} has no price for {}", architecture.as_str())));
+                    return Err(Error::invalid(format!(
+                        "price table: {what} has no price for {}",
+                        architecture.as_str()
+                    )));
                 }
             }
         }
@@ -156,7 +163,8 @@ mod tests {
             architecture: Architecture::Arm64,
             memory_mb: 2048,
         };
-        let counters = UsageCounters { invocations: 10, cold_starts: 3, billed_ms: 1500, ..Default::default() };
+        let counters =
+            UsageCounters { invocations: 10, cold_starts: 3, billed_ms: 1500, ..Default::default() };
         let charges = table.charges(&key, &counters);
         assert!((charges.gb_seconds - 3.0).abs() < 1e-9);
         assert!((charges.request_charge - 10.0 * 0.0000002).abs() < 1e-15);

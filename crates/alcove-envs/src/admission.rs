@@ -77,7 +77,8 @@ impl State {
         }
         if let Some(tenant) = tenant {
             let limit = self.tenant_limits.get(function).and_then(|l| l.limit_for(tenant));
-            let running = self.running_per_tenant.get(&(function.clone(), tenant.clone())).copied().unwrap_or(0);
+            let running =
+                self.running_per_tenant.get(&(function.clone(), tenant.clone())).copied().unwrap_or(0);
             if limit.is_some_and(|limit| running >= limit) {
                 return Err(ThrottleReason::Tenant);
             }
@@ -320,17 +321,21 @@ mod tests {
     async fn tenant_limits_with_overrides() {
         let admission = Admission::new(100);
         let f = name("f");
-        admission.set_tenant_limits(
-            &f,
-            TenantLimits { default: Some(1), overrides: [(tenant("big"), 3)].into() },
-        );
+        admission
+            .set_tenant_limits(&f, TenantLimits { default: Some(1), overrides: [(tenant("big"), 3)].into() });
         let _one = admission.acquire(&f, Some(&tenant("small")), NOW).await.unwrap();
-        assert_eq!(admission.acquire(&f, Some(&tenant("small")), NOW).await.err(), Some(ThrottleReason::Tenant));
+        assert_eq!(
+            admission.acquire(&f, Some(&tenant("small")), NOW).await.err(),
+            Some(ThrottleReason::Tenant)
+        );
         let _other = admission.acquire(&f, Some(&tenant("other")), NOW).await.unwrap();
         for _ in 0..3 {
             std::mem::forget(admission.acquire(&f, Some(&tenant("big")), NOW).await.unwrap());
         }
-        assert_eq!(admission.acquire(&f, Some(&tenant("big")), NOW).await.err(), Some(ThrottleReason::Tenant));
+        assert_eq!(
+            admission.acquire(&f, Some(&tenant("big")), NOW).await.err(),
+            Some(ThrottleReason::Tenant)
+        );
     }
 
     #[tokio::test]
@@ -368,7 +373,10 @@ mod tests {
         let f = name("f");
         admission.set_reserved(&f, Some(1));
         let held = admission.acquire(&f, None, NOW).await.unwrap();
-        assert_eq!(admission.acquire(&f, None, Duration::from_millis(20)).await.err(), Some(ThrottleReason::Reserved));
+        assert_eq!(
+            admission.acquire(&f, None, Duration::from_millis(20)).await.err(),
+            Some(ThrottleReason::Reserved)
+        );
         drop(held);
         assert_eq!(admission.running(&f), 0);
         assert!(admission.acquire(&f, None, NOW).await.is_ok());

@@ -14,15 +14,15 @@ use serde_json::json;
 use tokio::net::TcpListener;
 
 use crate::key::EnvKey;
-use crate::registry::{EnvState, EnvironmentInfo, Registration, Registry};
 use crate::launch::{self, RuntimeSettings};
-use alcove_sandbox::{Confinement, Launched, SandboxSpec};
-use tokio::net::unix::pipe;
 use crate::log_budget::LogBudgets;
 use crate::logs::LogStream;
 use crate::output::Output;
 use crate::process::RuntimeProcess;
+use crate::registry::{EnvState, EnvironmentInfo, Registration, Registry};
+use alcove_sandbox::{Confinement, Launched, SandboxSpec};
 use std::sync::Arc;
+use tokio::net::unix::pipe;
 
 /// Lambda's limit on initialisation.
 pub const INIT_TIMEOUT: Duration = Duration::from_secs(10);
@@ -100,12 +100,19 @@ impl Environment {
         epoch: (u64, u64),
     ) -> Result<Environment, FunctionFailure> {
         let id = uuid::Uuid::new_v4().simple().to_string();
-        let log = Arc::new(LogStream::create(logs_root, config.name.as_str(), &config.version.to_string(), &id));
+        let log =
+            Arc::new(LogStream::create(logs_root, config.name.as_str(), &config.version.to_string(), &id));
         let started = Instant::now();
         let mut output = Output::new(log_budgets.environment(&config.name));
         let (mut process, mut api, confinement) = match &settings.sandbox {
             Some(sandbox) => {
-                let plan = launch::plan(settings, config, task_root, alcove_sandbox::RUNTIME_API_ADDRESS, log.name())?;
+                let plan = launch::plan(
+                    settings,
+                    config,
+                    task_root,
+                    alcove_sandbox::RUNTIME_API_ADDRESS,
+                    log.name(),
+                )?;
                 let spec = SandboxSpec {
                     program: plan.program,
                     args: plan.args,
@@ -141,7 +148,10 @@ impl Environment {
                 let api = RuntimeApi::serve(listener).map_err(unavailable)?;
                 let plan = launch::plan(settings, config, task_root, &api.address().to_string(), log.name())?;
                 let mut child = launch::host_command(&plan).spawn().map_err(|e| {
-                    FunctionFailure::new("Runtime.InvalidEntrypoint", &format!("cannot start the runtime: {e}"))
+                    FunctionFailure::new(
+                        "Runtime.InvalidEntrypoint",
+                        &format!("cannot start the runtime: {e}"),
+                    )
                 })?;
                 if let Some(out) = child.stdout.take() {
                     output.copy(out, Arc::clone(&log));
@@ -209,12 +219,25 @@ impl Environment {
     }
 
     /// Runs one invocation to its end.
-    pub async fn invoke(&mut self, mut invocation: Invocation, executed_version: &str, capture_tail: bool) -> InvokeEnd {
+    pub async fn invoke(
+        &mut self,
+        mut invocation: Invocation,
+        executed_version: &str,
+        capture_tail: bool,
+    ) -> InvokeEnd {
         let request_id = invocation.request_id.clone();
         if let Err(e) = self.thaw() {
             tracing::warn!(environment = %self.id, error = %e, "cannot thaw environment");
-            let report = InvokeReport { duration: Duration::ZERO, billed_ms: 0, max_memory_used_mb: 0, init_duration: None };
-            let failure = FunctionFailure::new("Sandbox.Failure", &format!("RequestId: {request_id} Error: the environment could not be resumed"));
+            let report = InvokeReport {
+                duration: Duration::ZERO,
+                billed_ms: 0,
+                max_memory_used_mb: 0,
+                init_duration: None,
+            };
+            let failure = FunctionFailure::new(
+                "Sandbox.Failure",
+                &format!("RequestId: {request_id} Error: the environment could not be resumed"),
+            );
             return InvokeEnd { result: Err(failure), report, log_tail: Vec::new(), reusable: false };
         }
         let started = Instant::now();
@@ -317,10 +340,14 @@ impl Environment {
 
     /// The failure reported when the runtime vanished mid-invoke.
     async fn crash(&mut self, request_id: &str) -> FunctionFailure {
-        let status = tokio::time::timeout(SHUTDOWN_GRACE, self.process.wait()).await.ok().and_then(Result::ok);
+        let status =
+            tokio::time::timeout(SHUTDOWN_GRACE, self.process.wait()).await.ok().and_then(Result::ok);
         FunctionFailure::new(
             "Runtime.ExitError",
-            &format!("RequestId: {request_id} Error: Runtime exited without providing a reason ({})", describe_exit(status)),
+            &format!(
+                "RequestId: {request_id} Error: Runtime exited without providing a reason ({})",
+                describe_exit(status)
+            ),
         )
     }
 
@@ -418,4 +445,3 @@ fn epoch_ms() -> u64 {
         .map(|d| d.as_millis() as u64)
         .unwrap_or_default()
 }
-

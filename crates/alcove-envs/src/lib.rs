@@ -28,6 +28,6 @@ pub use key::EnvKey;
 pub use launch::RuntimeSettings;
 pub use lines::MAX_LINE;
 pub use log_budget::{LogLimits, LogRate};
+pub use manager::{InvokeError, InvokeRequest, InvokeResponse, InvokeTarget, Manager, ManagerSettings};
 pub use registry::{EnvState, EnvironmentInfo};
 pub use usage::{FunctionTotals, UsageMeter};
-pub use manager::{InvokeError, InvokeRequest, InvokeResponse, InvokeTarget, Manager, ManagerSettings};

@@ -254,7 +254,10 @@ impl LogBudgets {
             limits: self.limits,
             state: Mutex::new(EnvironmentState {
                 bucket: TokenBucket::new(self.limits.environment, now),
-                discard: TokenBucket::new(LogRate { bytes_per_second: DISCARD_RATE, burst_bytes: DISCARD_RATE }, now),
+                discard: TokenBucket::new(
+                    LogRate { bytes_per_second: DISCARD_RATE, burst_bytes: DISCARD_RATE },
+                    now,
+                ),
                 dropped: Dropped::default(),
             }),
             function: shared,
@@ -308,7 +311,15 @@ impl EnvironmentBudget {
             (function, DropReason::Function)
         };
         let unreported = std::mem::take(&mut state.dropped);
-        Pass { budget: self, allowance, reason, spent: 0, refused: false, dropped: Dropped::default(), unreported }
+        Pass {
+            budget: self,
+            allowance,
+            reason,
+            spent: 0,
+            refused: false,
+            dropped: Dropped::default(),
+            unreported,
+        }
     }
 
     /// Settles a read: spends what passed and keeps count of what was dropped. Returns how

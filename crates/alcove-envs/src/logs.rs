@@ -82,7 +82,8 @@ impl LogStream {
 
     /// Stops keeping lines and returns the last [`TAIL_BYTES`] of them.
     pub fn end_capture(&self) -> Vec<u8> {
-        let mut captured = self.inner.lock().unwrap_or_else(|p| p.into_inner()).capture.take().unwrap_or_default();
+        let mut captured =
+            self.inner.lock().unwrap_or_else(|p| p.into_inner()).capture.take().unwrap_or_default();
         if captured.len() > TAIL_BYTES {
             captured.drain(..captured.len() - TAIL_BYTES);
         }

@@ -216,7 +216,11 @@ impl Manager {
     /// Runs one invocation in an environment of the target's key: a warm one if any is
     /// idle, else a new one. The invoke runs to its end in its own task even if the caller
     /// goes away, so no environment is ever left half-used.
-    pub async fn invoke(&self, target: InvokeTarget, request: InvokeRequest) -> Result<InvokeResponse, InvokeError> {
+    pub async fn invoke(
+        &self,
+        target: InvokeTarget,
+        request: InvokeRequest,
+    ) -> Result<InvokeResponse, InvokeError> {
         let manager = self.clone();
         tokio::spawn(async move { manager.run(target, request).await })
             .await
@@ -224,19 +228,19 @@ impl Manager {
     }
 
     async fn run(&self, target: InvokeTarget, request: InvokeRequest) -> Result<InvokeResponse, InvokeError> {
-        if let (Some(_), Some(reason)) = (target.config.tenancy, &self.inner.settings.tenant_isolation_unavailable) {
+        if let (Some(_), Some(reason)) =
+            (target.config.tenancy, &self.inner.settings.tenant_isolation_unavailable)
+        {
             return Err(InvokeError::IsolationUnavailable(reason.clone()));
         }
         let wait = if request.may_wait { self.inner.settings.queue_wait } else { Duration::ZERO };
-        let _permit = self
-            .inner
-            .admission
-            .acquire(&target.config.name, target.tenant.as_ref(), wait)
-            .await
-            .map_err(|reason| {
-                self.inner.usage.throttled(&target.config, target.tenant.as_ref(), reason);
-                InvokeError::Throttled(reason)
-            })?;
+        let _permit =
+            self.inner.admission.acquire(&target.config.name, target.tenant.as_ref(), wait).await.map_err(
+                |reason| {
+                    self.inner.usage.throttled(&target.config, target.tenant.as_ref(), reason);
+                    InvokeError::Throttled(reason)
+                },
+            )?;
         let key = EnvKey::new(&target.config, target.tenant.clone());
         let (warm, epoch, evicted) = {
             let mut pools = self.pools();
@@ -291,9 +295,19 @@ impl Manager {
                     }
                     Err(failure) => {
                         self.pools().alive -= 1;
-                        let report = InvokeReport { duration: Duration::ZERO, billed_ms: 0, max_memory_used_mb: 0, init_duration: None };
+                        let report = InvokeReport {
+                            duration: Duration::ZERO,
+                            billed_ms: 0,
+                            max_memory_used_mb: 0,
+                            init_duration: None,
+                        };
                         self.inner.usage.invoked(&target.config, target.tenant.as_ref(), &report, true, true);
-                        return Ok(InvokeResponse { result: Err(failure), report, cold_start: true, log_tail: Vec::new() });
+                        return Ok(InvokeResponse {
+                            result: Err(failure),
+                            report,
+                            cold_start: true,
+                            log_tail: Vec::new(),
+                        });
                     }
                 }
             }
@@ -312,7 +326,13 @@ impl Manager {
         let version = target.config.version.to_string();
         let end = env.invoke(invocation, &version, request.want_log_tail).await;
         self.release(env, end.reusable);
-        self.inner.usage.invoked(&target.config, target.tenant.as_ref(), &end.report, cold_start, end.result.is_err());
+        self.inner.usage.invoked(
+            &target.config,
+            target.tenant.as_ref(),
+            &end.report,
+            cold_start,
+            end.result.is_err(),
+        );
         Ok(InvokeResponse { result: end.result, report: end.report, cold_start, log_tail: end.log_tail })
     }
 
@@ -392,10 +412,9 @@ impl Manager {
                 let Some(inner) = weak.upgrade() else { break };
                 let mut pools = inner.pools.lock().unwrap_or_else(|p| p.into_inner());
                 // Taken and released again since: a later entry is due for it.
-                let still_idle = pools
-                    .idle
-                    .get_mut(&entry.key)
-                    .and_then(|envs| envs.iter_mut().find(|e| e.id == entry.id && e.last_used == entry.since));
+                let still_idle = pools.idle.get_mut(&entry.key).and_then(|envs| {
+                    envs.iter_mut().find(|e| e.id == entry.id && e.last_used == entry.since)
+                });
                 if let Some(env) = still_idle {
                     env.freeze();
                     inner.registry.update(&env.id, env.idle_state(), env.invokes);

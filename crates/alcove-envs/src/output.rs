@@ -270,9 +270,16 @@ mod tests {
             text.len()
         );
         let markers: Vec<&str> = text.lines().filter(|l| l.starts_with("alcove: dropped ")).collect();
-        assert!(!markers.is_empty() && text.trim_end().ends_with(markers[markers.len() - 1]), "{:?}", &text[text.len() - 300..]);
+        assert!(
+            !markers.is_empty() && text.trim_end().ends_with(markers[markers.len() - 1]),
+            "{:?}",
+            &text[text.len() - 300..]
+        );
         for marker in &markers {
-            assert!(marker.ends_with("of log output: the environment's log rate limit (1 KiB/s) was exceeded"), "{marker}");
+            assert!(
+                marker.ends_with("of log output: the environment's log rate limit (1 KiB/s) was exceeded"),
+                "{marker}"
+            );
         }
         let dropped: u64 = markers.iter().map(|m| m.split(' ').nth(2).unwrap().parse::<u64>().unwrap()).sum();
         let kept = text.lines().filter(|l| *l == "line" || *l == "last").count() as u64 * 5;

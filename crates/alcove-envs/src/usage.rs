@@ -54,7 +54,14 @@ impl UsageMeter {
     }
 
     /// An invocation that ran (or failed to start its environment).
-    pub fn invoked(&self, config: &FunctionConfig, tenant: Option<&TenantId>, report: &InvokeReport, cold: bool, failed: bool) {
+    pub fn invoked(
+        &self,
+        config: &FunctionConfig,
+        tenant: Option<&TenantId>,
+        report: &InvokeReport,
+        cold: bool,
+        failed: bool,
+    ) {
         let key = key(config, tenant);
         let mut meter = self.meter();
         let counters = meter.pending.entry(key).or_default();
@@ -76,7 +83,13 @@ impl UsageMeter {
         let key = key(config, tenant);
         let mut meter = self.meter();
         meter.pending.entry(key).or_default().throttles += 1;
-        *meter.totals.entry(config.name.clone()).or_default().throttles.entry(reason.as_str()).or_default() += 1;
+        *meter
+            .totals
+            .entry(config.name.clone())
+            .or_default()
+            .throttles
+            .entry(reason.as_str())
+            .or_default() += 1;
     }
 
     /// Takes the counts not yet stored.

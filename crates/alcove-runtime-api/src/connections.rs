@@ -159,7 +159,9 @@ impl Connections {
         let Some(entry) = longest_idle else {
             return Eviction::NothingIdle;
         };
-        let idle_for = Duration::from_nanos(self.signals.now().saturating_sub(entry.activity.idle_since.load(Ordering::SeqCst)));
+        let idle_for = Duration::from_nanos(
+            self.signals.now().saturating_sub(entry.activity.idle_since.load(Ordering::SeqCst)),
+        );
         if idle_for < grace {
             return Eviction::NotBefore(grace - idle_for);
         }
@@ -185,9 +187,12 @@ mod tests {
     #[test]
     fn only_idle_connections_are_evicted_longest_idle_first() {
         let connections = Connections::new();
-        let Admission { activity: older, evicted: mut older_evicted, registration: _older } = connections.admit();
-        let Admission { activity: newer, evicted: mut newer_evicted, registration: _newer } = connections.admit();
-        let Admission { activity: busy, evicted: mut busy_evicted, registration: _busy } = connections.admit();
+        let Admission { activity: older, evicted: mut older_evicted, registration: _older } =
+            connections.admit();
+        let Admission { activity: newer, evicted: mut newer_evicted, registration: _newer } =
+            connections.admit();
+        let Admission { activity: busy, evicted: mut busy_evicted, registration: _busy } =
+            connections.admit();
         let _request = busy.begin();
         // The older one gets busy and then idle again: it is now the more recently idle.
         drop(older.begin());
@@ -198,7 +203,11 @@ mod tests {
         assert!(older_evicted.try_recv().is_err_and(|e| e == oneshot::error::TryRecvError::Empty));
         assert_eq!(connections.evict_idle(Duration::ZERO), Eviction::Evicted);
         assert!(older_evicted.try_recv().is_err_and(|e| e == oneshot::error::TryRecvError::Closed));
-        assert_eq!(connections.evict_idle(Duration::ZERO), Eviction::NothingIdle, "a connection with a request in flight is never evicted");
+        assert_eq!(
+            connections.evict_idle(Duration::ZERO),
+            Eviction::NothingIdle,
+            "a connection with a request in flight is never evicted"
+        );
         assert!(busy_evicted.try_recv().is_err_and(|e| e == oneshot::error::TryRecvError::Empty));
     }
 
@@ -217,7 +226,9 @@ mod tests {
         let connections = Connections::new();
         let Admission { evicted: mut fresh_evicted, registration: _fresh, .. } = connections.admit();
         let grace = Duration::from_secs(60);
-        assert!(matches!(connections.evict_idle(grace), Eviction::NotBefore(wait) if wait > grace - Duration::from_secs(5)));
+        assert!(
+            matches!(connections.evict_idle(grace), Eviction::NotBefore(wait) if wait > grace - Duration::from_secs(5))
+        );
         assert!(fresh_evicted.try_recv().is_err_and(|e| e == oneshot::error::TryRecvError::Empty));
     }
 }

@@ -49,7 +49,10 @@ impl<S: AsyncRead + Unpin> AsyncRead for HeaderDeadline<S> {
         }
         if let Some((deadline, _)) = &mut this.clock {
             if deadline.as_mut().poll(cx).is_ready() {
-                return Poll::Ready(Err(io::Error::new(io::ErrorKind::TimedOut, "request head not received in time")));
+                return Poll::Ready(Err(io::Error::new(
+                    io::ErrorKind::TimedOut,
+                    "request head not received in time",
+                )));
             }
         }
         let before = buf.filled().len();

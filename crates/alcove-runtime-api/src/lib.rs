@@ -104,7 +104,10 @@ pub struct Invocation {
 pub enum Outcome {
     Response(Bytes),
     /// The function failed; `body` is the runtime's `{errorMessage, errorType, ...}`.
-    Error { error_type: Option<String>, body: Bytes },
+    Error {
+        error_type: Option<String>,
+        body: Bytes,
+    },
 }
 
 /// What the runtime reports about its own start: exactly one of these, once.
@@ -112,7 +115,10 @@ pub enum Outcome {
 pub enum Lifecycle {
     /// The runtime asked for its first event: initialisation is over.
     Ready,
-    InitError { error_type: Option<String>, body: Bytes },
+    InitError {
+        error_type: Option<String>,
+        body: Bytes,
+    },
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -214,7 +220,8 @@ mod tests {
         // A wrong id settles nothing.
         let wrong = http.post(format!("{base}/invocation/other/response")).body("x").send().await.unwrap();
         assert_eq!(wrong.status(), 400);
-        let ok = http.post(format!("{base}/invocation/req-1/response")).body("\"done\"").send().await.unwrap();
+        let ok =
+            http.post(format!("{base}/invocation/req-1/response")).body("\"done\"").send().await.unwrap();
         assert_eq!(ok.status(), 202);
         assert_eq!(outcome.await.unwrap(), Outcome::Response(Bytes::from_static(b"\"done\"")));
         // Settled once only.
@@ -234,7 +241,9 @@ mod tests {
             .await
             .unwrap();
         assert_eq!(reply.status(), 202);
-        assert!(matches!(api.lifecycle().await, Some(Lifecycle::InitError { error_type: Some(t), .. }) if t == "Runtime.ImportModuleError"));
+        assert!(
+            matches!(api.lifecycle().await, Some(Lifecycle::InitError { error_type: Some(t), .. }) if t == "Runtime.ImportModuleError")
+        );
         assert_eq!(api.lifecycle().await, None, "there is one report only");
 
         let (api, base) = start().await;
@@ -252,7 +261,9 @@ mod tests {
             .send()
             .await
             .unwrap();
-        assert!(matches!(outcome.await.unwrap(), Outcome::Error { error_type: Some(t), .. } if t == "Handled"));
+        assert!(
+            matches!(outcome.await.unwrap(), Outcome::Error { error_type: Some(t), .. } if t == "Handled")
+        );
     }
 
     #[tokio::test]
@@ -273,7 +284,9 @@ mod tests {
             .await
             .unwrap();
         assert_eq!(reply.status(), 413);
-        assert!(matches!(outcome.await.unwrap(), Outcome::Error { error_type: Some(t), .. } if t == "Function.ResponseSizeTooLarge"));
+        assert!(
+            matches!(outcome.await.unwrap(), Outcome::Error { error_type: Some(t), .. } if t == "Function.ResponseSizeTooLarge")
+        );
     }
 
     /// A raw connection, for what an HTTP client library would not send.
@@ -304,7 +317,10 @@ mod tests {
                             .map_or(0, |v| v.trim().parse().unwrap());
                         if received.len() >= end + 4 + length {
                             let status = head[9..12].parse().unwrap();
-                            return (status, String::from_utf8_lossy(&received[end + 4..end + 4 + length]).into_owned());
+                            return (
+                                status,
+                                String::from_utf8_lossy(&received[end + 4..end + 4 + length]).into_owned(),
+                            );
                         }
                     }
                     let mut chunk = [0u8; 65536];
@@ -355,13 +371,17 @@ mod tests {
 
         // Before ready: accepted once, then refused.
         let (mut api, base) = start().await;
-        let first = http.post(format!("{base}/init/error")).body("{\"errorType\":\"A\"}").send().await.unwrap();
+        let first =
+            http.post(format!("{base}/init/error")).body("{\"errorType\":\"A\"}").send().await.unwrap();
         assert_eq!(first.status(), 202);
-        let second = http.post(format!("{base}/init/error")).body("{\"errorType\":\"B\"}").send().await.unwrap();
+        let second =
+            http.post(format!("{base}/init/error")).body("{\"errorType\":\"B\"}").send().await.unwrap();
         assert_eq!(second.status(), 403);
         let next = http.get(format!("{base}/invocation/next")).send().await.unwrap();
         assert_eq!(next.status(), 403, "a runtime whose init failed gets no event");
-        assert!(matches!(api.lifecycle().await, Some(Lifecycle::InitError { body, .. }) if body == "{\"errorType\":\"A\"}"));
+        assert!(
+            matches!(api.lifecycle().await, Some(Lifecycle::InitError { body, .. }) if body == "{\"errorType\":\"A\"}")
+        );
     }
 
     #[tokio::test]
@@ -384,7 +404,9 @@ mod tests {
         let mut raw = Raw::connect(&api).await;
         raw.send(&post("invocation/big/response", RESPONSE_LIMIT + 1, "")).await;
         assert_eq!(raw.response(SOON).await.map(|r| r.0), Some(413));
-        assert!(matches!(outcome.await.unwrap(), Outcome::Error { error_type: Some(t), .. } if t == "Function.ResponseSizeTooLarge"));
+        assert!(
+            matches!(outcome.await.unwrap(), Outcome::Error { error_type: Some(t), .. } if t == "Function.ResponseSizeTooLarge")
+        );
     }
 
     fn limits(max_connections: usize, header_timeout: Duration) -> Limits {
@@ -423,7 +445,10 @@ mod tests {
         // makes room for the one after.
         drop(responding);
         let cut_short = settled.await.unwrap();
-        assert!(matches!(&cut_short, Outcome::Error { error_type: Some(t), .. } if t == "Runtime.InvalidResponse"), "{cut_short:?}");
+        assert!(
+            matches!(&cut_short, Outcome::Error { error_type: Some(t), .. } if t == "Runtime.InvalidResponse"),
+            "{cut_short:?}"
+        );
         for raw in &mut waiting {
             assert_eq!(raw.response(SOON).await.map(|r| r.0), Some(400));
         }

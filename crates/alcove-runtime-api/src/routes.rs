@@ -98,7 +98,9 @@ impl IntoResponse for BodyError {
             BodyError::TooLarge { .. } => {
                 runtime_error(StatusCode::PAYLOAD_TOO_LARGE, "RequestEntityTooLarge", &self.to_string())
             }
-            BodyError::Interrupted => runtime_error(StatusCode::BAD_REQUEST, "InvalidRequestFormat", &self.to_string()),
+            BodyError::Interrupted => {
+                runtime_error(StatusCode::BAD_REQUEST, "InvalidRequestFormat", &self.to_string())
+            }
         }
     }
 }
@@ -174,7 +176,10 @@ fn too_large_outcome(limit: usize) -> Outcome {
         "errorMessage": format!("Response payload size exceeded maximum allowed payload size ({limit} bytes)."),
         "errorType": "Function.ResponseSizeTooLarge",
     });
-    Outcome::Error { error_type: Some("Function.ResponseSizeTooLarge".into()), body: Bytes::from(body.to_string()) }
+    Outcome::Error {
+        error_type: Some("Function.ResponseSizeTooLarge".into()),
+        body: Bytes::from(body.to_string()),
+    }
 }
 
 /// The invoke's outcome when the runtime's document never fully arrived.
@@ -228,7 +233,8 @@ async fn error(
     body: Body,
 ) -> Response {
     let error_type = error_type(&request_headers);
-    settle_with(&shared, &id, &request_headers, body, ERROR_LIMIT, |body| Outcome::Error { error_type, body }).await
+    settle_with(&shared, &id, &request_headers, body, ERROR_LIMIT, |body| Outcome::Error { error_type, body })
+        .await
 }
 
 async fn init_error(State(shared): State<Arc<Shared>>, request_headers: HeaderMap, body: Body) -> Response {

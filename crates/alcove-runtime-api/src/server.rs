@@ -87,13 +87,24 @@ pub(crate) async fn serve(listener: TcpListener, router: Router, limits: Limits)
             },
         };
         let admission = connections.admit();
-        tasks.spawn(serve_connection(stream, router.clone(), builder.clone(), admission, slot, limits.header_timeout));
+        tasks.spawn(serve_connection(
+            stream,
+            router.clone(),
+            builder.clone(),
+            admission,
+            slot,
+            limits.header_timeout,
+        ));
     }
 }
 
 /// Frees a slot for a connection that is waiting, evicting an idle one if there is one,
 /// else waiting for a connection to become idle or close.
-async fn make_room(slots: &Arc<Semaphore>, connections: &Connections, grace: Duration) -> OwnedSemaphorePermit {
+async fn make_room(
+    slots: &Arc<Semaphore>,
+    connections: &Connections,
+    grace: Duration,
+) -> OwnedSemaphorePermit {
     loop {
         if let Ok(slot) = Arc::clone(slots).try_acquire_owned() {
             return slot;

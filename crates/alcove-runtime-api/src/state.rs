@@ -67,7 +67,9 @@ impl Phase {
                 *self = Phase::InitError;
                 Ok(())
             }
-            Phase::Ready | Phase::InitError => Err(InvalidStateTransition { from: *self, to: Phase::InitError }),
+            Phase::Ready | Phase::InitError => {
+                Err(InvalidStateTransition { from: *self, to: Phase::InitError })
+            }
         }
     }
 }
@@ -88,7 +90,10 @@ mod tests {
     fn init_error_is_accepted_once_and_only_before_ready() {
         let mut failed = Phase::Started;
         assert_eq!(failed.init_error(), Ok(()));
-        assert_eq!(failed.init_error(), Err(InvalidStateTransition { from: Phase::InitError, to: Phase::InitError }));
+        assert_eq!(
+            failed.init_error(),
+            Err(InvalidStateTransition { from: Phase::InitError, to: Phase::InitError })
+        );
         assert_eq!(failed.ready(), Err(InvalidStateTransition { from: Phase::InitError, to: Phase::Ready }));
 
         let mut ready = Phase::Started;

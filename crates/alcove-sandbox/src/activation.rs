@@ -60,8 +60,14 @@ const SHM_MB: u32 = 64;
 /// Files of `/proc` that describe the host, or other processes on it, rather than the
 /// sandbox: replaced by an empty file. (`/proc/stat`, `/proc/meminfo` and
 /// `/proc/loadavg` stay: runtimes read them, and `sysinfo(2)` gives the same figures.)
-const MASKED_PROC_FILES: &[&str] =
-    &["/proc/cmdline", "/proc/sched_debug", "/proc/timer_list", "/proc/kallsyms", "/proc/keys", "/proc/kcore"];
+const MASKED_PROC_FILES: &[&str] = &[
+    "/proc/cmdline",
+    "/proc/sched_debug",
+    "/proc/timer_list",
+    "/proc/kallsyms",
+    "/proc/keys",
+    "/proc/kcore",
+];
 
 /// The function-specific part of a sandbox, sent to its activator.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -100,7 +106,8 @@ impl Activation {
         let count: usize = message.number()?;
         let env = (0..count).map(|_| Ok((message.os()?, message.os()?))).collect::<io::Result<_>>()?;
         let count: usize = message.number()?;
-        let seccomp: Vec<Vec<u8>> = (0..count).map(|_| message.bytes().map(<[u8]>::to_vec)).collect::<io::Result<_>>()?;
+        let seccomp: Vec<Vec<u8>> =
+            (0..count).map(|_| message.bytes().map(<[u8]>::to_vec)).collect::<io::Result<_>>()?;
         message.end()?;
         if code.len() != 64 || !code.bytes().all(|b| b.is_ascii_hexdigit()) {
             return Err(message.invalid("code package name"));
@@ -175,7 +182,11 @@ fn run_as_init(activation: &Activation) -> io::Result<std::convert::Infallible> 
                 .env_clear()
                 .envs(activation.env.iter().map(|(k, v)| (k, v)))
                 .exec();
-            let _ = writeln!(io::stderr(), "alcove: cannot start the runtime: {}: {error}", activation.program.display());
+            let _ = writeln!(
+                io::stderr(),
+                "alcove: cannot start the runtime: {}: {error}",
+                activation.program.display()
+            );
             // SAFETY: ends the forked child without running exit handlers twice.
             unsafe { libc::_exit(127) }
         }
@@ -195,7 +206,9 @@ fn reap_until_exit(runtime: nix::unistd::Pid) -> ! {
     loop {
         match waitpid(None, None) {
             Ok(WaitStatus::Exited(pid, code)) if pid == runtime => std::process::exit(code),
-            Ok(WaitStatus::Signaled(pid, signal, _)) if pid == runtime => std::process::exit(128 + signal as i32),
+            Ok(WaitStatus::Signaled(pid, signal, _)) if pid == runtime => {
+                std::process::exit(128 + signal as i32)
+            }
             Ok(_) | Err(nix::errno::Errno::EINTR) => continue,
             // No child left: the runtime is gone.
             Err(_) => std::process::exit(127),
@@ -230,8 +243,10 @@ fn context(what: String) -> impl FnOnce(nix::Error) -> io::Error {
 
 /// Remounts the bind mount (or file system) at `path` read-only, nosuid and nodev.
 fn remount_read_only(path: &str) -> io::Result<()> {
-    let flags = MsFlags::MS_BIND | MsFlags::MS_REMOUNT | MsFlags::MS_RDONLY | MsFlags::MS_NOSUID | MsFlags::MS_NODEV;
-    mount(None::<&str>, path, None::<&str>, flags, None::<&str>).map_err(context(format!("making {path} read-only")))
+    let flags =
+        MsFlags::MS_BIND | MsFlags::MS_REMOUNT | MsFlags::MS_RDONLY | MsFlags::MS_NOSUID | MsFlags::MS_NODEV;
+    mount(None::<&str>, path, None::<&str>, flags, None::<&str>)
+        .map_err(context(format!("making {path} read-only")))
 }
 
 /// A tmpfs of `size_mb` at `path`, writable by everyone, sticky (as `/tmp` is).
@@ -270,7 +285,9 @@ fn drop_privileges(seccomp: &[Vec<u8>]) -> io::Result<()> {
         }
     }
     // SAFETY: as above.
-    if unsafe { libc::prctl(libc::PR_CAP_AMBIENT, libc::PR_CAP_AMBIENT_CLEAR_ALL as libc::c_ulong, 0, 0, 0) } != 0 {
+    if unsafe { libc::prctl(libc::PR_CAP_AMBIENT, libc::PR_CAP_AMBIENT_CLEAR_ALL as libc::c_ulong, 0, 0, 0) }
+        != 0
+    {
         return Err(failed("clearing ambient capabilities"));
     }
     clear_capabilities()?;
@@ -324,7 +341,16 @@ fn install_filter(program: &[u8]) -> io::Result<()> {
     let fprog = libc::sock_fprog { len, filter: filters.as_ptr().cast_mut() };
     // SAFETY: `fprog` points to `filters`, which lives until the call returns; the kernel
     // copies the program.
-    if unsafe { libc::prctl(libc::PR_SET_SECCOMP, libc::SECCOMP_MODE_FILTER as libc::c_ulong, &fprog as *const libc::sock_fprog, 0, 0) } != 0 {
+    if unsafe {
+        libc::prctl(
+            libc::PR_SET_SECCOMP,
+            libc::SECCOMP_MODE_FILTER as libc::c_ulong,
+            &fprog as *const libc::sock_fprog,
+            0,
+            0,
+        )
+    } != 0
+    {
         return Err(failed("installing the seccomp filter"));
     }
     Ok(())

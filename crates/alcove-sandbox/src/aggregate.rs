@@ -68,9 +68,9 @@ impl HostCapacity {
     pub fn read() -> io::Result<HostCapacity> {
         let number = |path: &str| -> io::Result<u64> {
             let text = fs::read_to_string(path)?;
-            text.trim()
-                .parse()
-                .map_err(|_| io::Error::new(io::ErrorKind::InvalidData, format!("{path}: not a number: {text:?}")))
+            text.trim().parse().map_err(|_| {
+                io::Error::new(io::ErrorKind::InvalidData, format!("{path}: not a number: {text:?}"))
+            })
         };
         let tasks = number("/proc/sys/kernel/pid_max")?.min(number("/proc/sys/kernel/threads-max")?);
         let meminfo = fs::read_to_string("/proc/meminfo")?;
@@ -118,7 +118,8 @@ impl AggregateLimits {
     pub fn derive(max_environments: u64, ready_slots: u64, host: &HostCapacity) -> AggregateLimits {
         let sandboxes = max_environments.saturating_add(ready_slots).max(1);
         let needed_tasks = sandboxes.saturating_mul(u64::from(PIDS_MAX));
-        let host_tasks = host.tasks.saturating_sub(HOST_TASKS_RESERVE_MIN.max(host.tasks / HOST_TASKS_RESERVE_DIVISOR));
+        let host_tasks =
+            host.tasks.saturating_sub(HOST_TASKS_RESERVE_MIN.max(host.tasks / HOST_TASKS_RESERVE_DIVISOR));
         let tasks = needed_tasks.min(host_tasks).max(u64::from(PIDS_MAX));
         let environment_tasks = (tasks / sandboxes).clamp(ENVIRONMENT_TASKS_MIN, u64::from(PIDS_MAX));
 
@@ -126,10 +127,12 @@ impl AggregateLimits {
         let host_memory = host
             .memory_bytes
             .saturating_sub(HOST_MEMORY_RESERVE_MIN.max(host.memory_bytes / HOST_MEMORY_RESERVE_DIVISOR));
-        let memory_bytes = whole_pages(needed_memory.min(host_memory).max(SMALLEST_MEMORY_MB * MB), host.page_bytes);
+        let memory_bytes =
+            whole_pages(needed_memory.min(host_memory).max(SMALLEST_MEMORY_MB * MB), host.page_bytes);
 
         let tcp_share = host.tcp_pressure_bytes.map_or(memory_bytes, |pressure| pressure / 2);
-        let tcp_bytes = whole_pages(memory_bytes.min(tcp_share).max(SMALLEST_MEMORY_MB * MB), host.page_bytes);
+        let tcp_bytes =
+            whole_pages(memory_bytes.min(tcp_share).max(SMALLEST_MEMORY_MB * MB), host.page_bytes);
         AggregateLimits { tasks, environment_tasks, memory_bytes, tcp_bytes }
     }
 }
@@ -146,7 +149,12 @@ mod tests {
 
     /// The machines this was written on: pid_max 32,768, 23.5 GiB, tcp_mem 383,866 pages.
     fn small_host() -> HostCapacity {
-        HostCapacity { tasks: 32_768, memory_bytes: 24_683_656 * 1024, tcp_pressure_bytes: Some(383_866 * 4096), page_bytes: 4096 }
+        HostCapacity {
+            tasks: 32_768,
+            memory_bytes: 24_683_656 * 1024,
+            tcp_pressure_bytes: Some(383_866 * 4096),
+            page_bytes: 4096,
+        }
     }
 
     #[test]
@@ -180,7 +188,12 @@ mod tests {
 
     #[test]
     fn a_large_host_is_bounded_by_the_environments() {
-        let host = HostCapacity { tasks: 4_194_304, memory_bytes: 512 * GIB, tcp_pressure_bytes: Some(64 * GIB), page_bytes: 4096 };
+        let host = HostCapacity {
+            tasks: 4_194_304,
+            memory_bytes: 512 * GIB,
+            tcp_pressure_bytes: Some(64 * GIB),
+            page_bytes: 4096,
+        };
         let limits = AggregateLimits::derive(16, 6, &host);
         assert_eq!(limits.tasks, 22 * 1024);
         assert_eq!(limits.memory_bytes, 16 * 10_240 * MB);
@@ -199,9 +212,22 @@ mod tests {
 
     #[test]
     fn a_tiny_host_still_runs_one_environment() {
-        let host = HostCapacity { tasks: 4_096, memory_bytes: GIB / 2, tcp_pressure_bytes: Some(4096), page_bytes: 4096 };
+        let host = HostCapacity {
+            tasks: 4_096,
+            memory_bytes: GIB / 2,
+            tcp_pressure_bytes: Some(4096),
+            page_bytes: 4096,
+        };
         let limits = AggregateLimits::derive(1, 6, &host);
-        assert_eq!(limits, AggregateLimits { tasks: 1024, environment_tasks: 1024 / 7, memory_bytes: 128 * MB, tcp_bytes: 128 * MB });
+        assert_eq!(
+            limits,
+            AggregateLimits {
+                tasks: 1024,
+                environment_tasks: 1024 / 7,
+                memory_bytes: 128 * MB,
+                tcp_bytes: 128 * MB
+            }
+        );
         let crowded = AggregateLimits::derive(1000, 6, &host);
         assert_eq!(crowded.environment_tasks, 64);
     }

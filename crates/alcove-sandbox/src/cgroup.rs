@@ -146,7 +146,12 @@ impl Hierarchy {
             let base = unified.join(controller);
             base.join("cgroup.procs").exists().then(|| base.join("alcove")).ok_or(CgroupError::NoHierarchy)
         };
-        let version = Hierarchy::V1 { memory: v1("memory")?, pids: v1("pids")?, cpu: v1("cpu")?, freezer: v1("freezer")? };
+        let version = Hierarchy::V1 {
+            memory: v1("memory")?,
+            pids: v1("pids")?,
+            cpu: v1("cpu")?,
+            freezer: v1("freezer")?,
+        };
         for dir in version.subtrees() {
             fs::create_dir_all(dir).map_err(CgroupError::Create)?;
         }
@@ -336,7 +341,8 @@ fn kill_members(dir: &Path, spared: Option<u32>) -> bool {
     let mut found = false;
     for pid in procs.lines().filter_map(|p| p.trim().parse::<u32>().ok()).filter(|pid| Some(*pid) != spared) {
         found = true;
-        let _ = nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid as i32), nix::sys::signal::Signal::SIGKILL);
+        let _ =
+            nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid as i32), nix::sys::signal::Signal::SIGKILL);
     }
     found
 }
@@ -529,7 +535,9 @@ mod tests {
         let owner = |name: &str| stale_owner(&OsString::from(name));
         assert_eq!(owner("server-4242"), Some(Owner::Server(4242)));
         assert_eq!(owner("4242-17"), Some(Owner::Environment(4242)));
-        for foreign in ["server-", "server-x", "4242", "4242-", "4242-x", "x-1", "cgroup.procs", "system.slice"] {
+        for foreign in
+            ["server-", "server-x", "4242", "4242-", "4242-x", "x-1", "cgroup.procs", "system.slice"]
+        {
             assert_eq!(owner(foreign), None, "{foreign}");
         }
     }

@@ -47,13 +47,26 @@ impl Egress {
     /// Attaches a user-space network stack to the network namespace `network`, which
     /// belongs to the user namespace `user` owned by `uid`, and waits until it is
     /// configured. `staging` is unmounted from the stack's view.
-    pub fn attach(slirp4netns: &Path, user: &OwnedFd, network: &OwnedFd, uid: u32, staging: &Path) -> io::Result<Egress> {
+    pub fn attach(
+        slirp4netns: &Path,
+        user: &OwnedFd,
+        network: &OwnedFd,
+        uid: u32,
+        staging: &Path,
+    ) -> io::Result<Egress> {
         let (ready_read, ready_write) = pipe()?;
         let (exit_read, exit_write) = pipe()?;
-        let hidden = CString::new(staging.as_os_str().as_encoded_bytes()).map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, e))?;
+        let hidden = CString::new(staging.as_os_str().as_encoded_bytes())
+            .map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, e))?;
         let mut command = Command::new(slirp4netns);
         command
-            .args(["--configure", "--mtu=65520", "--disable-host-loopback", "--enable-sandbox", "--enable-seccomp"])
+            .args([
+                "--configure",
+                "--mtu=65520",
+                "--disable-host-loopback",
+                "--enable-sandbox",
+                "--enable-seccomp",
+            ])
             .arg(format!("--ready-fd={READY_FD}"))
             .arg(format!("--exit-fd={EXIT_FD}"))
             .args(["--netns-type=path", &format!("/proc/self/fd/{NETNS_FD}"), "tap0"])
@@ -62,7 +75,11 @@ impl Egress {
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::null());
-        let handed = [(ready_write.as_raw_fd(), READY_FD), (exit_read.as_raw_fd(), EXIT_FD), (network.as_raw_fd(), NETNS_FD)];
+        let handed = [
+            (ready_write.as_raw_fd(), READY_FD),
+            (exit_read.as_raw_fd(), EXIT_FD),
+            (network.as_raw_fd(), NETNS_FD),
+        ];
         let user = user.as_raw_fd();
         // SAFETY: runs between fork and exec in a child of a multi-threaded process: only
         // system calls (dup2, unshare, umount2, setgroups, setresgid, setresuid, setns),
@@ -78,11 +95,16 @@ impl Egress {
                 }
                 // A mount namespace without the staging area (mounts are private, so
                 // this leaves the server's view as it is).
-                if libc::unshare(libc::CLONE_NEWNS) != 0 || libc::umount2(hidden.as_ptr(), libc::MNT_DETACH) != 0 {
+                if libc::unshare(libc::CLONE_NEWNS) != 0
+                    || libc::umount2(hidden.as_ptr(), libc::MNT_DETACH) != 0
+                {
                     return Err(io::Error::last_os_error());
                 }
                 let id = uid as libc::uid_t;
-                if libc::setgroups(0, std::ptr::null()) != 0 || libc::setresgid(id, id, id) != 0 || libc::setresuid(id, id, id) != 0 {
+                if libc::setgroups(0, std::ptr::null()) != 0
+                    || libc::setresgid(id, id, id) != 0
+                    || libc::setresuid(id, id, id) != 0
+                {
                     return Err(io::Error::last_os_error());
                 }
                 // As the namespace's owner, it may join it, and is root there.
@@ -101,7 +123,8 @@ impl Egress {
     }
 
     fn wait_ready(&mut self, ready: OwnedFd) -> io::Result<()> {
-        let mut poll = [nix::poll::PollFd::new(std::os::fd::AsFd::as_fd(&ready), nix::poll::PollFlags::POLLIN)];
+        let mut poll =
+            [nix::poll::PollFd::new(std::os::fd::AsFd::as_fd(&ready), nix::poll::PollFlags::POLLIN)];
         let timeout = nix::poll::PollTimeout::try_from(READY_TIMEOUT).unwrap_or(nix::poll::PollTimeout::MAX);
         let ready_now = nix::poll::poll(&mut poll, timeout).map_err(io::Error::from)?;
         let mut byte = [0u8; 1];

@@ -94,11 +94,32 @@ impl Sandbox {
     /// Checks the host can sandbox and starts the spawner thread. Call from within the
     /// tokio runtime, after [`Staging::prepare`].
     pub fn new(staging: Staging, max_environments: u64) -> Result<Sandbox, SandboxError> {
-        let bwrap = which("bwrap").ok_or_else(|| SandboxError::Unsupported("bubblewrap (bwrap) is not installed".into()))?;
-        let cgroups = CgroupVersion::detect(max_environments).map_err(|e| SandboxError::Unsupported(e.to_string()))?;
+        let bwrap = which("bwrap")
+            .ok_or_else(|| SandboxError::Unsupported("bubblewrap (bwrap) is not installed".into()))?;
+        let cgroups =
+            CgroupVersion::detect(max_environments).map_err(|e| SandboxError::Unsupported(e.to_string()))?;
         let seccomp = crate::seccomp::programs()?;
         let probe = std::process::Command::new(&bwrap)
-            .args(["--unshare-user", "--uid", "0", "--unshare-pid", "--ro-bind", "/usr", "/usr", "--symlink", "usr/bin", "/bin", "--symlink", "usr/lib", "/lib", "--symlink", "usr/lib64", "/lib64", "--", "/bin/true"])
+            .args([
+                "--unshare-user",
+                "--uid",
+                "0",
+                "--unshare-pid",
+                "--ro-bind",
+                "/usr",
+                "/usr",
+                "--symlink",
+                "usr/bin",
+                "/bin",
+                "--symlink",
+                "usr/lib",
+                "/lib",
+                "--symlink",
+                "usr/lib64",
+                "/lib64",
+                "--",
+                "/bin/true",
+            ])
             .uid(UID_BASE)
             .gid(UID_BASE)
             .output()
@@ -113,9 +134,16 @@ impl Sandbox {
         if slirp4netns.is_none() {
             tracing::warn!("slirp4netns is not installed: functions asking for egress cannot start");
         }
-        let plan = WaitingPlan { plain: waiting_args(&staging, false), egress: waiting_args(&staging, true), bwrap };
-        let spawner = spawner::start_thread(cgroups.clone(), slirp4netns, staging.root.clone(), plan, tokio::runtime::Handle::current())
-            .map_err(|e| SandboxError::Unsupported(format!("spawner thread: {e}")))?;
+        let plan =
+            WaitingPlan { plain: waiting_args(&staging, false), egress: waiting_args(&staging, true), bwrap };
+        let spawner = spawner::start_thread(
+            cgroups.clone(),
+            slirp4netns,
+            staging.root.clone(),
+            plan,
+            tokio::runtime::Handle::current(),
+        )
+        .map_err(|e| SandboxError::Unsupported(format!("spawner thread: {e}")))?;
         Ok(Sandbox { spawner, cgroups, seccomp })
     }
 
@@ -173,17 +201,27 @@ fn activate(slot: Slot, memory_mb: u32, activation: &Activation) -> Result<Launc
 /// bwrap's arguments for a waiting sandbox: everything but the function.
 fn waiting_args(staging: &Staging, egress: bool) -> Vec<OsString> {
     let mut args: Vec<OsString> = Vec::new();
-    let mut push = |items: &[&dyn AsRef<std::ffi::OsStr>]| args.extend(items.iter().map(|i| i.as_ref().to_os_string()));
+    let mut push =
+        |items: &[&dyn AsRef<std::ffi::OsStr>]| args.extend(items.iter().map(|i| i.as_ref().to_os_string()));
     // Not `--disable-userns`: it would leave the activator outside the user namespace that
     // owns the mounts; the activator sets the same limit once it has mounted.
     push(&[&"--unshare-user", &"--uid", &"0", &"--gid", &"0"]);
-    push(&[&"--unshare-pid", &"--unshare-ipc", &"--unshare-uts", &"--unshare-cgroup-try", &"--hostname", &"alcove"]);
+    push(&[
+        &"--unshare-pid",
+        &"--unshare-ipc",
+        &"--unshare-uts",
+        &"--unshare-cgroup-try",
+        &"--hostname",
+        &"alcove",
+    ]);
     // The activator is pid 1 and installs the seccomp filter before it forks the runtime:
     // bwrap's own init would be an unfiltered process of the function's uid.
     push(&[&"--as-pid-1"]);
     push(&[&"--die-with-parent", &"--new-session"]);
     push(&[&"--ro-bind", &"/usr", &"/usr"]);
-    for (link, target) in [("/bin", "usr/bin"), ("/lib", "usr/lib"), ("/lib64", "usr/lib64"), ("/sbin", "usr/sbin")] {
+    for (link, target) in
+        [("/bin", "usr/bin"), ("/lib", "usr/lib"), ("/lib64", "usr/lib64"), ("/sbin", "usr/sbin")]
+    {
         push(&[&"--symlink", &target, &link]);
     }
     push(&[&"--ro-bind", &staging.etc, &"/etc"]);

@@ -43,8 +43,8 @@ pub use activation::{run_activator, ACTIVATOR_ARG};
 pub use cgroup::{Cgroup, CgroupError, CgroupVersion};
 pub use launcher::{Confinement, Launched, Sandbox, SandboxError, SandboxSpec};
 pub use process::SandboxProcess;
-pub use starter::{run_starter, STARTER_ARG};
 pub use staging::Staging;
+pub use starter::{run_starter, STARTER_ARG};
 
 /// Where the Runtime API listens inside every environment, as in Lambda.
 pub const RUNTIME_API_ADDRESS: &str = "127.0.0.1:9001";

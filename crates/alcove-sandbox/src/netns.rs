@@ -115,7 +115,8 @@ fn set_gso_max_size(index: i32, size: u32) -> io::Result<()> {
     message.extend_from_slice(&IFLA_GSO_MAX_SIZE.to_ne_bytes());
     message.extend_from_slice(&size.to_ne_bytes());
     // SAFETY: a plain socket(2) call; the descriptor is owned by the OwnedFd below.
-    let fd = unsafe { libc::socket(libc::AF_NETLINK, libc::SOCK_RAW | libc::SOCK_CLOEXEC, libc::NETLINK_ROUTE) };
+    let fd =
+        unsafe { libc::socket(libc::AF_NETLINK, libc::SOCK_RAW | libc::SOCK_CLOEXEC, libc::NETLINK_ROUTE) };
     if fd < 0 {
         return Err(io::Error::last_os_error());
     }

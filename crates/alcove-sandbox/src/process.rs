@@ -94,7 +94,15 @@ impl Drop for SandboxProcess {
 
 fn send_signal(pidfd: &OwnedFd, signal: Signal) -> io::Result<()> {
     // SAFETY: pidfd_send_signal with a live pidfd, a valid signal number and no siginfo.
-    let sent = unsafe { libc::syscall(libc::SYS_pidfd_send_signal, pidfd.as_raw_fd(), signal as libc::c_int, std::ptr::null::<libc::siginfo_t>(), 0) };
+    let sent = unsafe {
+        libc::syscall(
+            libc::SYS_pidfd_send_signal,
+            pidfd.as_raw_fd(),
+            signal as libc::c_int,
+            std::ptr::null::<libc::siginfo_t>(),
+            0,
+        )
+    };
     if sent == 0 {
         Ok(())
     } else {
@@ -104,9 +112,13 @@ fn send_signal(pidfd: &OwnedFd, signal: Signal) -> io::Result<()> {
 
 /// Reaps the process if it has exited.
 fn reap(pidfd: &OwnedFd) -> io::Result<Option<ExitStatus>> {
-    match waitid(Id::PIDFd(pidfd.as_fd()), WaitPidFlag::WEXITED | WaitPidFlag::WNOHANG).map_err(io::Error::from)? {
+    match waitid(Id::PIDFd(pidfd.as_fd()), WaitPidFlag::WEXITED | WaitPidFlag::WNOHANG)
+        .map_err(io::Error::from)?
+    {
         WaitStatus::Exited(_, code) => Ok(Some(ExitStatus::from_raw((code & 0xff) << 8))),
-        WaitStatus::Signaled(_, signal, core) => Ok(Some(ExitStatus::from_raw(signal as i32 | if core { 0x80 } else { 0 }))),
+        WaitStatus::Signaled(_, signal, core) => {
+            Ok(Some(ExitStatus::from_raw(signal as i32 | if core { 0x80 } else { 0 })))
+        }
         _ => Ok(None),
     }
 }

@@ -115,9 +115,13 @@ pub fn programs() -> Result<Vec<Vec<u8>>, SandboxError> {
     for bit in 0..64u32 {
         let flag = 1u64 << bit;
         if NAMESPACE_FLAGS & flag != 0 {
-            let condition = SeccompCondition::new(0, SeccompCmpArgLen::Qword, SeccompCmpOp::MaskedEq(flag), flag)
-                .map_err(|e| SandboxError::Unsupported(format!("seccomp condition: {e}")))?;
-            clone_rules.push(SeccompRule::new(vec![condition]).map_err(|e| SandboxError::Unsupported(format!("seccomp rule: {e}")))?);
+            let condition =
+                SeccompCondition::new(0, SeccompCmpArgLen::Qword, SeccompCmpOp::MaskedEq(flag), flag)
+                    .map_err(|e| SandboxError::Unsupported(format!("seccomp condition: {e}")))?;
+            clone_rules.push(
+                SeccompRule::new(vec![condition])
+                    .map_err(|e| SandboxError::Unsupported(format!("seccomp rule: {e}")))?,
+            );
         }
     }
     denied.insert(libc::SYS_clone, clone_rules);

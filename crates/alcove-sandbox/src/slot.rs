@@ -19,8 +19,8 @@ use nix::fcntl::{Flock, FlockArg};
 
 use crate::cgroup::{Cgroup, CgroupVersion};
 use crate::egress::Egress;
-use crate::starter::{Started, Starter, WaitingPlan};
 use crate::netns;
+use crate::starter::{Started, Starter, WaitingPlan};
 
 /// First host uid (and gid) given to environments; each live environment has its own.
 pub const UID_BASE: u32 = 3_000_000;
@@ -73,7 +73,11 @@ impl UidLease {
 
 /// Claims `uid` for this process, or `None` if another process holds it.
 fn claim(uid: u32) -> io::Result<Option<Flock<File>>> {
-    let file = fs::OpenOptions::new().create(true).truncate(false).write(true).open(format!("{UID_CLAIMS}/{uid}"))?;
+    let file = fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(format!("{UID_CLAIMS}/{uid}"))?;
     match Flock::lock(file, FlockArg::LockExclusiveNonblock) {
         Ok(locked) => Ok(Some(locked)),
         Err((_, Errno::EWOULDBLOCK)) => Ok(None),
@@ -159,7 +163,13 @@ impl SlotFactory {
     }
 
     /// Has the starter fork the waiting sandbox.
-    fn start(&mut self, egress: bool, uid: &UidLease, cgroup: &Cgroup, netns: &OwnedFd) -> io::Result<Started> {
+    fn start(
+        &mut self,
+        egress: bool,
+        uid: &UidLease,
+        cgroup: &Cgroup,
+        netns: &OwnedFd,
+    ) -> io::Result<Started> {
         self.with_starter(|starter| starter.start(egress, uid.uid, cgroup.procs_files(), netns))
     }
 
@@ -188,10 +198,9 @@ impl SlotFactory {
             let runtime_api = netns::bind_runtime_api()?;
             return Ok((namespace, runtime_api, None));
         }
-        let slirp = self
-            .slirp4netns
-            .clone()
-            .ok_or_else(|| io::Error::new(io::ErrorKind::NotFound, "egress needs slirp4netns, which is not installed"))?;
+        let slirp = self.slirp4netns.clone().ok_or_else(|| {
+            io::Error::new(io::ErrorKind::NotFound, "egress needs slirp4netns, which is not installed")
+        })?;
         // Owned by a user namespace of the environment's uid, so the stack can join it
         // as that uid.
         let (user, namespace) = self.with_starter(|starter| starter.network(uid))?;

@@ -39,8 +39,20 @@ const STAGING_ROOT: &str = "/run/alcove-staging";
 
 /// Host configuration a runtime may need, copied into the staged `/etc` when present.
 const ETC_ENTRIES: &[&str] = &[
-    "ld.so.cache", "ld.so.conf", "ld.so.conf.d", "localtime", "nsswitch.conf", "hosts", "resolv.conf", "ssl",
-    "ca-certificates", "ca-certificates.conf", "alternatives", "mime.types", "host.conf", "gai.conf",
+    "ld.so.cache",
+    "ld.so.conf",
+    "ld.so.conf.d",
+    "localtime",
+    "nsswitch.conf",
+    "hosts",
+    "resolv.conf",
+    "ssl",
+    "ca-certificates",
+    "ca-certificates.conf",
+    "alternatives",
+    "mime.types",
+    "host.conf",
+    "gai.conf",
 ];
 
 /// Name servers of functions with egress: the user-space network stack's DNS forwarder.
@@ -69,7 +81,8 @@ fn failed(what: &str, error: impl std::fmt::Display) -> SandboxError {
 
 /// Binds `source` (a directory or a file) read-only at `target`, creating the mount point.
 fn bind_read_only(source: &Path, target: &Path) -> Result<(), SandboxError> {
-    let mount_point = if source.is_dir() { fs::create_dir_all(target) } else { fs::File::create(target).map(drop) };
+    let mount_point =
+        if source.is_dir() { fs::create_dir_all(target) } else { fs::File::create(target).map(drop) };
     mount_point.map_err(|e| failed(&format!("creating the mount point {}", target.display()), e))?;
     mount(Some(source), target, None::<&str>, MsFlags::MS_BIND | MsFlags::MS_REC, None::<&str>)
         .map_err(|e| failed(&format!("bind-mounting {}", source.display()), e))?;
@@ -92,9 +105,16 @@ impl Staging {
             .map_err(|e| failed("making mounts private", e))?;
         let root = Path::new(STAGING_ROOT);
         fs::create_dir_all(root).map_err(|e| failed("creating the staging root", e))?;
-        mount(Some("tmpfs"), root, Some("tmpfs"), MsFlags::MS_NOSUID | MsFlags::MS_NODEV, Some("mode=0755,size=16m"))
-            .map_err(|e| failed("mounting the staging tmpfs", e))?;
-        fs::set_permissions(root, fs::Permissions::from_mode(0o755)).map_err(|e| failed("staging root mode", e))?;
+        mount(
+            Some("tmpfs"),
+            root,
+            Some("tmpfs"),
+            MsFlags::MS_NOSUID | MsFlags::MS_NODEV,
+            Some("mode=0755,size=16m"),
+        )
+        .map_err(|e| failed("mounting the staging tmpfs", e))?;
+        fs::set_permissions(root, fs::Permissions::from_mode(0o755))
+            .map_err(|e| failed("staging root mode", e))?;
         let code = root.join("code");
         bind_read_only(code_dir, &code)?;
         let mut runtime_binds = Vec::new();
@@ -113,8 +133,14 @@ impl Staging {
         let executable = std::env::current_exe().map_err(|e| failed("finding the server's executable", e))?;
         bind_read_only(&executable, &activator)?;
         open_tun_device(&root.join("dev"))?;
-        mount(None::<&str>, root, None::<&str>, MsFlags::MS_REMOUNT | MsFlags::MS_RDONLY | MsFlags::MS_NOSUID | MsFlags::MS_NODEV, None::<&str>)
-            .map_err(|e| failed("making the staging area read-only", e))?;
+        mount(
+            None::<&str>,
+            root,
+            None::<&str>,
+            MsFlags::MS_REMOUNT | MsFlags::MS_RDONLY | MsFlags::MS_NOSUID | MsFlags::MS_NODEV,
+            None::<&str>,
+        )
+        .map_err(|e| failed("making the staging area read-only", e))?;
         Ok(Staging { root: root.to_path_buf(), code, etc, egress_resolv_conf, runtime_binds, activator })
     }
 }
@@ -135,12 +161,24 @@ fn open_tun_device(dir: &Path) -> Result<(), SandboxError> {
     }
     use std::os::unix::fs::MetadataExt;
     fs::create_dir_all(dir).map_err(|e| failed("creating the device directory", e))?;
-    mount(Some("tmpfs"), dir, Some("tmpfs"), MsFlags::MS_NOSUID | MsFlags::MS_NOEXEC, Some("mode=0755,size=16k"))
-        .map_err(|e| failed("mounting the device directory", e))?;
+    mount(
+        Some("tmpfs"),
+        dir,
+        Some("tmpfs"),
+        MsFlags::MS_NOSUID | MsFlags::MS_NOEXEC,
+        Some("mode=0755,size=16k"),
+    )
+    .map_err(|e| failed("mounting the device directory", e))?;
     let node = dir.join("tun");
-    nix::sys::stat::mknod(&node, nix::sys::stat::SFlag::S_IFCHR, nix::sys::stat::Mode::from_bits_truncate(0o666), host.rdev())
-        .map_err(|e| failed("creating a tun device node", e))?;
-    fs::set_permissions(&node, fs::Permissions::from_mode(0o666)).map_err(|e| failed("tun device mode", e))?;
+    nix::sys::stat::mknod(
+        &node,
+        nix::sys::stat::SFlag::S_IFCHR,
+        nix::sys::stat::Mode::from_bits_truncate(0o666),
+        host.rdev(),
+    )
+    .map_err(|e| failed("creating a tun device node", e))?;
+    fs::set_permissions(&node, fs::Permissions::from_mode(0o666))
+        .map_err(|e| failed("tun device mode", e))?;
     mount(Some(&node), TUN_DEVICE, None::<&str>, MsFlags::MS_BIND, None::<&str>)
         .map_err(|e| failed("binding the tun device", e))
 }

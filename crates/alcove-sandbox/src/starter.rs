@@ -26,7 +26,10 @@ use std::os::unix::process::CommandExt;
 use std::path::PathBuf;
 use std::process::Stdio;
 
-use nix::sys::socket::{recvmsg, sendmsg, socketpair, AddressFamily, ControlMessage, ControlMessageOwned, MsgFlags, SockFlag, SockType};
+use nix::sys::socket::{
+    recvmsg, sendmsg, socketpair, AddressFamily, ControlMessage, ControlMessageOwned, MsgFlags, SockFlag,
+    SockType,
+};
 
 use crate::egress::pipe;
 use crate::process::SandboxProcess;
@@ -66,8 +69,9 @@ impl Starter {
     /// Starts the starter process. Call from the spawner thread: every sandbox's parent
     /// thread is the thread that started the starter.
     pub fn spawn(plan: &WaitingPlan) -> io::Result<Starter> {
-        let (ours, theirs) = socketpair(AddressFamily::Unix, SockType::SeqPacket, None, SockFlag::SOCK_CLOEXEC)
-            .map_err(io::Error::from)?;
+        let (ours, theirs) =
+            socketpair(AddressFamily::Unix, SockType::SeqPacket, None, SockFlag::SOCK_CLOEXEC)
+                .map_err(io::Error::from)?;
         let executable = std::env::current_exe()?;
         let process = std::process::Command::new(executable)
             .arg(STARTER_ARG)
@@ -88,11 +92,13 @@ impl Starter {
         request.bytes(NETWORK_REQUEST).number(u64::from(uid));
         send(&self.socket, &request.finish(), &[])?;
         let mut buffer = vec![0u8; MAX_MESSAGE];
-        let (len, fds) = receive(&self.socket, &mut buffer)?.ok_or_else(|| io::Error::new(io::ErrorKind::BrokenPipe, "the starter exited"))?;
+        let (len, fds) = receive(&self.socket, &mut buffer)?
+            .ok_or_else(|| io::Error::new(io::ErrorKind::BrokenPipe, "the starter exited"))?;
         let mut reply = Reader::new(&buffer[..len], "starter reply");
         match reply.text()? {
             "network" => {
-                let [user, network]: [OwnedFd; 2] = fds.try_into().map_err(|_| reply.invalid("expected two namespaces"))?;
+                let [user, network]: [OwnedFd; 2] =
+                    fds.try_into().map_err(|_| reply.invalid("expected two namespaces"))?;
                 Ok((user, network))
             }
             _ => Err(io::Error::other(reply.text()?.to_owned())),
@@ -103,13 +109,18 @@ impl Starter {
     /// `cgroup.procs` files are `procs`, in the network namespace `netns`.
     pub fn start(&self, egress: bool, uid: u32, procs: &[CString], netns: &OwnedFd) -> io::Result<Started> {
         let mut request = Writer::default();
-        request.bytes(SANDBOX_REQUEST).number(u64::from(egress)).number(u64::from(uid)).number(procs.len() as u64);
+        request
+            .bytes(SANDBOX_REQUEST)
+            .number(u64::from(egress))
+            .number(u64::from(uid))
+            .number(procs.len() as u64);
         for path in procs {
             request.bytes(path.as_bytes());
         }
         send(&self.socket, &request.finish(), &[netns.as_raw_fd()])?;
         let mut buffer = vec![0u8; MAX_MESSAGE];
-        let (len, fds) = receive(&self.socket, &mut buffer)?.ok_or_else(|| io::Error::new(io::ErrorKind::BrokenPipe, "the starter exited"))?;
+        let (len, fds) = receive(&self.socket, &mut buffer)?
+            .ok_or_else(|| io::Error::new(io::ErrorKind::BrokenPipe, "the starter exited"))?;
         let mut reply = Reader::new(&buffer[..len], "starter reply");
         match reply.text()? {
             "started" => {
@@ -118,8 +129,10 @@ impl Starter {
                 let pidfd = fds.next().ok_or_else(|| reply.invalid("no pidfd"))?;
                 // From here on a failure kills and reaps the process (SandboxProcess's drop).
                 let process = SandboxProcess::new(pid, pidfd)?;
-                let [stdout, stderr, activation]: [OwnedFd; 3] =
-                    fds.collect::<Vec<_>>().try_into().map_err(|_| reply.invalid("expected four descriptors"))?;
+                let [stdout, stderr, activation]: [OwnedFd; 3] = fds
+                    .collect::<Vec<_>>()
+                    .try_into()
+                    .map_err(|_| reply.invalid("expected four descriptors"))?;
                 Ok(Started { process, stdout, stderr, activation: activation.into() })
             }
             _ => Err(io::Error::other(reply.text()?.to_owned())),
@@ -159,7 +172,8 @@ fn serve(socket: &OwnedFd) -> io::Result<()> {
     let mut buffer = vec![0u8; MAX_MESSAGE];
     let Some((len, _)) = receive(socket, &mut buffer)? else { return Ok(()) };
     let mut config = Reader::new(&buffer[..len], "starter configuration");
-    let plan = WaitingPlan { bwrap: config.os()?.into(), plain: config.os_list()?, egress: config.os_list()? };
+    let plan =
+        WaitingPlan { bwrap: config.os()?.into(), plain: config.os_list()?, egress: config.os_list()? };
     config.end()?;
     while let Some((len, fds)) = receive(socket, &mut buffer)? {
         let mut reply = Writer::default();
@@ -215,7 +229,8 @@ fn start_one(plan: &WaitingPlan, mut request: Reader<'_>, fds: Vec<OwnedFd>) -> 
         .map(|_| CString::new(request.bytes()?).map_err(|_| request.invalid("cgroup path")))
         .collect::<io::Result<Vec<_>>>()?;
     request.end()?;
-    let [netns]: [OwnedFd; 1] = fds.try_into().map_err(|_| request.invalid("expected the network namespace"))?;
+    let [netns]: [OwnedFd; 1] =
+        fds.try_into().map_err(|_| request.invalid("expected the network namespace"))?;
     nix::sched::setns(&netns, nix::sched::CloneFlags::CLONE_NEWNET).map_err(io::Error::from)?;
     let (activation_read, activation_write) = pipe()?;
     let (stdout_read, stdout_write) = pipe()?;
@@ -260,9 +275,17 @@ fn make_network(uid: u32) -> io::Result<[OwnedFd; 2]> {
         ForkResult::Child => {
             drop((ready_read, done_write));
             let made = nix::unistd::setgroups(&[])
-                .and_then(|()| nix::unistd::setresgid(Gid::from_raw(uid), Gid::from_raw(uid), Gid::from_raw(uid)))
-                .and_then(|()| nix::unistd::setresuid(Uid::from_raw(uid), Uid::from_raw(uid), Uid::from_raw(uid)))
-                .and_then(|()| nix::sched::unshare(nix::sched::CloneFlags::CLONE_NEWUSER | nix::sched::CloneFlags::CLONE_NEWNET));
+                .and_then(|()| {
+                    nix::unistd::setresgid(Gid::from_raw(uid), Gid::from_raw(uid), Gid::from_raw(uid))
+                })
+                .and_then(|()| {
+                    nix::unistd::setresuid(Uid::from_raw(uid), Uid::from_raw(uid), Uid::from_raw(uid))
+                })
+                .and_then(|()| {
+                    nix::sched::unshare(
+                        nix::sched::CloneFlags::CLONE_NEWUSER | nix::sched::CloneFlags::CLONE_NEWNET,
+                    )
+                });
             let _ = nix::unistd::write(&ready_write, if made.is_ok() { b"1" } else { b"0" });
             // Wait until the parent has what it needs (it closes its end).
             let _ = nix::unistd::read(&done_read, &mut [0u8; 1]);
@@ -346,7 +369,9 @@ fn fork_for_parent() -> io::Result<Option<(u32, OwnedFd)>> {
     // SAFETY: clone3 with a valid, fully initialised clone_args of the size passed; no new
     // stack, so the child continues on a copy of this (single-threaded) process's memory,
     // as after fork.
-    let pid = unsafe { libc::syscall(libc::SYS_clone3, std::ptr::addr_of!(args), std::mem::size_of::<CloneArgs>()) };
+    let pid = unsafe {
+        libc::syscall(libc::SYS_clone3, std::ptr::addr_of!(args), std::mem::size_of::<CloneArgs>())
+    };
     match pid {
         -1 => Err(io::Error::last_os_error()),
         0 => Ok(None),

@@ -56,7 +56,9 @@ impl<'a> Reader<'a> {
 
     pub fn bytes(&mut self) -> io::Result<&'a [u8]> {
         let (len, rest) = self.rest.split_first_chunk::<4>().ok_or_else(|| self.invalid("truncated"))?;
-        let (value, rest) = rest.split_at_checked(u32::from_le_bytes(*len) as usize).ok_or_else(|| self.invalid("truncated"))?;
+        let (value, rest) = rest
+            .split_at_checked(u32::from_le_bytes(*len) as usize)
+            .ok_or_else(|| self.invalid("truncated"))?;
         self.rest = rest;
         Ok(value)
     }

@@ -50,9 +50,11 @@ impl CodeStore {
         let code = CodeRef { sha256_hex, size: zip.len() as u64 };
         let tree = self.task_root(&code.sha256_hex);
         if !tree.is_dir() {
-            let staging = tempfile::TempDir::with_prefix_in(".unpack-", &self.root).map_err(Error::internal)?;
+            let staging =
+                tempfile::TempDir::with_prefix_in(".unpack-", &self.root).map_err(Error::internal)?;
             unpack(zip, staging.path())?;
-            fs::set_permissions(staging.path(), fs::Permissions::from_mode(0o755)).map_err(Error::internal)?;
+            fs::set_permissions(staging.path(), fs::Permissions::from_mode(0o755))
+                .map_err(Error::internal)?;
             match fs::rename(staging.path(), &tree) {
                 Ok(()) => std::mem::forget(staging),
                 // Another request unpacked the same package first; ours is dropped.
@@ -62,7 +64,8 @@ impl CodeStore {
         }
         let zip_path = self.zip_path(&code.sha256_hex);
         if !zip_path.is_file() {
-            let mut file = tempfile::NamedTempFile::with_prefix_in(".upload-", &self.root).map_err(Error::internal)?;
+            let mut file =
+                tempfile::NamedTempFile::with_prefix_in(".upload-", &self.root).map_err(Error::internal)?;
             file.write_all(zip).and_then(|_| file.as_file().sync_all()).map_err(Error::internal)?;
             file.persist(&zip_path).map_err(|e| Error::internal(e.error))?;
         }
@@ -93,12 +96,8 @@ impl CodeStore {
 
 fn unpack(zip: &[u8], dest: &Path) -> Result<()> {
     let mut archive = ZipArchive::new(Cursor::new(zip)).map_err(|_| Error::invalid(UNZIP_FAILED))?;
-    let too_big = || {
-        Error::invalid(format!(
-            "Unzipped size must be smaller than {} bytes",
-            LIMITS.code_size_unzipped
-        ))
-    };
+    let too_big =
+        || Error::invalid(format!("Unzipped size must be smaller than {} bytes", LIMITS.code_size_unzipped));
     let declared: u64 = (0..archive.len())
         .filter_map(|i| archive.by_index_raw(i).ok().map(|e| e.size()))
         .fold(0u64, u64::saturating_add);
@@ -110,11 +109,14 @@ fn unpack(zip: &[u8], dest: &Path) -> Result<()> {
     for i in 0..archive.len() {
         let mut entry = archive.by_index(i).map_err(|_| Error::invalid(UNZIP_FAILED))?;
         let raw_name = entry.name().to_owned();
-        let relative = entry.enclosed_name().filter(|p| p.components().all(|c| matches!(c, Component::Normal(_)))).ok_or_else(|| {
-            Error::invalid(format!(
+        let relative = entry
+            .enclosed_name()
+            .filter(|p| p.components().all(|c| matches!(c, Component::Normal(_))))
+            .ok_or_else(|| {
+                Error::invalid(format!(
                 "Could not unzip uploaded file: entry '{raw_name}' has an absolute path or a '..' component."
             ))
-        })?;
+            })?;
         let target = dest.join(&relative);
         if entry.is_dir() {
             fs::create_dir_all(&target).map_err(Error::internal)?;
@@ -129,12 +131,11 @@ fn unpack(zip: &[u8], dest: &Path) -> Result<()> {
             links.push((relative, PathBuf::from(link), raw_name));
             continue;
         }
-        let mut out = fs::OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .open(&target)
-            .map_err(|_| Error::invalid(format!("Could not unzip uploaded file: duplicate entry '{raw_name}'.")))?;
-        let written = io::copy(&mut (&mut entry).take(budget + 1), &mut out).map_err(|_| Error::invalid(UNZIP_FAILED))?;
+        let mut out = fs::OpenOptions::new().write(true).create_new(true).open(&target).map_err(|_| {
+            Error::invalid(format!("Could not unzip uploaded file: duplicate entry '{raw_name}'."))
+        })?;
+        let written = io::copy(&mut (&mut entry).take(budget + 1), &mut out)
+            .map_err(|_| Error::invalid(UNZIP_FAILED))?;
         if written > budget {
             return Err(too_big());
         }
@@ -143,7 +144,8 @@ fn unpack(zip: &[u8], dest: &Path) -> Result<()> {
         let mode = if executable { 0o755 } else { 0o644 };
         fs::set_permissions(&target, fs::Permissions::from_mode(mode)).map_err(Error::internal)?;
     }
-    let targets: HashMap<PathBuf, PathBuf> = links.iter().map(|(at, to, _)| (at.clone(), to.clone())).collect();
+    let targets: HashMap<PathBuf, PathBuf> =
+        links.iter().map(|(at, to, _)| (at.clone(), to.clone())).collect();
     for (relative, link, raw_name) in &links {
         if !symlink_stays_inside(&targets, relative) {
             return Err(Error::invalid(format!(
@@ -151,8 +153,9 @@ fn unpack(zip: &[u8], dest: &Path) -> Result<()> {
             )));
         }
         let target = dest.join(relative);
-        std::os::unix::fs::symlink(link, &target)
-            .map_err(|_| Error::invalid(format!("Could not unzip uploaded file: duplicate entry '{raw_name}'.")))?;
+        std::os::unix::fs::symlink(link, &target).map_err(|_| {
+            Error::invalid(format!("Could not unzip uploaded file: duplicate entry '{raw_name}'."))
+        })?;
     }
     Ok(())
 }

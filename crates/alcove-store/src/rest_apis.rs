@@ -33,7 +33,11 @@ CREATE TABLE IF NOT EXISTS rest_api_stages (
 "#;
 
 /// The JSON document `query` selects, if any.
-fn document<T: serde::de::DeserializeOwned>(tx: &Transaction<'_>, query: &str, args: impl rusqlite::Params) -> Result<Option<T>> {
+fn document<T: serde::de::DeserializeOwned>(
+    tx: &Transaction<'_>,
+    query: &str,
+    args: impl rusqlite::Params,
+) -> Result<Option<T>> {
     tx.query_row(query, args, |row| row.get::<_, String>(0))
         .optional()
         .map_err(sql)?
@@ -42,10 +46,16 @@ fn document<T: serde::de::DeserializeOwned>(tx: &Transaction<'_>, query: &str, a
 }
 
 /// Every JSON document `query` selects.
-fn documents<T: serde::de::DeserializeOwned>(tx: &Transaction<'_>, query: &str, args: impl rusqlite::Params) -> Result<Vec<T>> {
+fn documents<T: serde::de::DeserializeOwned>(
+    tx: &Transaction<'_>,
+    query: &str,
+    args: impl rusqlite::Params,
+) -> Result<Vec<T>> {
     let rows = tx
         .prepare(query)
-        .and_then(|mut stmt| stmt.query_map(args, |row| row.get::<_, String>(0))?.collect::<rusqlite::Result<Vec<_>>>())
+        .and_then(|mut stmt| {
+            stmt.query_map(args, |row| row.get::<_, String>(0))?.collect::<rusqlite::Result<Vec<_>>>()
+        })
         .map_err(sql)?;
     rows.iter().map(|raw| from_json(raw)).collect()
 }
@@ -125,7 +135,11 @@ fn load_deployment(tx: &Transaction<'_>, api_id: &str, id: &str) -> Result<Optio
     document(tx, "SELECT doc FROM rest_api_deployments WHERE api = ?1 AND id = ?2", params![api_id, id])
 }
 
-pub(crate) fn create_deployment(tx: &Transaction<'_>, api_id: &str, request: DeploymentRequest) -> Result<Deployment> {
+pub(crate) fn create_deployment(
+    tx: &Transaction<'_>,
+    api_id: &str,
+    request: DeploymentRequest,
+) -> Result<Deployment> {
     let api = require(tx, api_id)?;
     api.check_deployable()?;
     let deployment = Deployment {
@@ -217,7 +231,11 @@ pub(crate) fn get_stage(tx: &Transaction<'_>, api_id: &str, name: &str) -> Resul
     load_stage(tx, api_id, name)?.ok_or_else(stage_not_found)
 }
 
-pub(crate) fn list_stages(tx: &Transaction<'_>, api_id: &str, deployment_id: Option<String>) -> Result<Vec<Stage>> {
+pub(crate) fn list_stages(
+    tx: &Transaction<'_>,
+    api_id: &str,
+    deployment_id: Option<String>,
+) -> Result<Vec<Stage>> {
     require(tx, api_id)?;
     documents(
         tx,
@@ -255,14 +273,16 @@ pub(crate) fn deployed_stage(tx: &Transaction<'_>, api_id: &str, name: &str) -> 
 #[cfg(test)]
 mod tests {
     use alcove_core::apigateway::{Integration, Method, StageName};
-    use alcove_core::{Store, StageRequest};
+    use alcove_core::{StageRequest, Store};
 
     use crate::SqliteStore;
 
     use super::*;
 
     fn proxy() -> Integration {
-        Integration::lambda_proxy("arn:aws:apigateway:us-east-1:lambda:path/2015-03-31/functions/f/invocations")
+        Integration::lambda_proxy(
+            "arn:aws:apigateway:us-east-1:lambda:path/2015-03-31/functions/f/invocations",
+        )
     }
 
     fn deploy(id: &str, stage: &str) -> DeploymentRequest {
@@ -270,7 +290,11 @@ mod tests {
             id: id.into(),
             description: None,
             created_date: 1,
-            stage: Some(StageRequest { name: StageName::parse(stage).unwrap(), description: None, variables: None }),
+            stage: Some(StageRequest {
+                name: StageName::parse(stage).unwrap(),
+                description: None,
+                variables: None,
+            }),
         }
     }
 
@@ -313,19 +337,27 @@ mod tests {
     async fn deployments_snapshot_the_api() {
         let store = SqliteStore::open_in_memory().unwrap();
         let empty = store.create_rest_api(RestApi::new("empty".into(), "n".into(), 0)).await.unwrap();
-        assert!(matches!(store.create_deployment(&empty.id, deploy("d0", "prod")).await, Err(Error::InvalidParameter(_))));
+        assert!(matches!(
+            store.create_deployment(&empty.id, deploy("d0", "prod")).await,
+            Err(Error::InvalidParameter(_))
+        ));
         let api = deployable(&store).await;
         store.create_deployment("api1", deploy("d1", "prod")).await.unwrap();
         // A change after the deployment is not in the stage until the next deployment.
         let root = api.root_resource_id.clone();
-        store.update_rest_api("api1", Box::new(move |api| api.add_resource(&root, "later").map(drop))).await.unwrap();
-        let StageLookup::Deployed { stage, deployment } = store.deployed_stage("api1", "prod").await.unwrap() else {
+        store
+            .update_rest_api("api1", Box::new(move |api| api.add_resource(&root, "later").map(drop)))
+            .await
+            .unwrap();
+        let StageLookup::Deployed { stage, deployment } = store.deployed_stage("api1", "prod").await.unwrap()
+        else {
             panic!("prod should be deployed")
         };
         assert_eq!((stage.deployment_id.as_str(), deployment.id.as_str()), ("d1", "d1"));
         assert!(deployment.api.resource_by_path("/later").is_none());
         store.create_deployment("api1", deploy("d2", "prod")).await.unwrap();
-        let StageLookup::Deployed { deployment, .. } = store.deployed_stage("api1", "prod").await.unwrap() else {
+        let StageLookup::Deployed { deployment, .. } = store.deployed_stage("api1", "prod").await.unwrap()
+        else {
             panic!("prod should be deployed")
         };
         assert!(deployment.api.resource_by_path("/later").is_some());

@@ -6,16 +6,16 @@
 use std::path::Path;
 use std::sync::{Arc, Mutex};
 
+use crate::cache::FunctionCache;
+use alcove_core::apigateway::{Deployment, RestApi, Stage};
 use alcove_core::store::{AccountUsage, LatestUpdate, PublishRequest};
 use alcove_core::{
-    plan_publish, Alias, AliasName, AliasPatch, Error, EventQueue, FunctionConfig, FunctionName, Page,
-    QueuedEvent, Result, Store, Tags, TenantId, TenantLimits, Version, validate_tags, Architecture, UsageCounters,
-    UsageFilter, UsageKey, UsageRecord, DeadLetter, EventInvokeConfig,
+    plan_publish, validate_tags, Alias, AliasName, AliasPatch, Architecture, DeadLetter, Error,
+    EventInvokeConfig, EventQueue, FunctionConfig, FunctionName, Page, QueuedEvent, Result, Store, Tags,
+    TenantId, TenantLimits, UsageCounters, UsageFilter, UsageKey, UsageRecord, Version,
 };
-use async_trait::async_trait;
-use alcove_core::apigateway::{Deployment, RestApi, Stage};
 use alcove_core::{DeploymentRequest, RestApiUpdate, StageLookup};
-use crate::cache::FunctionCache;
+use async_trait::async_trait;
 use rusqlite::{params, Connection, OptionalExtension, Transaction, TransactionBehavior};
 
 use crate::rest_apis;
@@ -152,7 +152,8 @@ impl SqliteStore {
         let conn = Arc::clone(&self.conn);
         tokio::task::spawn_blocking(move || {
             let mut conn = conn.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-            let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate).map_err(Error::internal)?;
+            let tx =
+                conn.transaction_with_behavior(TransactionBehavior::Immediate).map_err(Error::internal)?;
             let value = work(&tx)?;
             tx.commit().map_err(Error::internal)?;
             if let Some(cache) = invalidates {
@@ -269,7 +270,9 @@ fn alias_from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<(String, String, 
     Ok((row.get(0)?, row.get(1)?, row.get(2)?, row.get(3)?, row.get(4)?))
 }
 
-fn alias_from_parts((function, name, version, description, revision_id): (String, String, String, String, String)) -> Result<Alias> {
+fn alias_from_parts(
+    (function, name, version, description, revision_id): (String, String, String, String, String),
+) -> Result<Alias> {
     Ok(Alias {
         function: FunctionName::parse(&function)?,
         name: AliasName::parse(&name)?,
@@ -345,7 +348,12 @@ impl Store for SqliteStore {
         Ok(found)
     }
 
-    async fn list_functions(&self, all_versions: bool, marker: Option<String>, limit: usize) -> Result<Page<FunctionConfig>> {
+    async fn list_functions(
+        &self,
+        all_versions: bool,
+        marker: Option<String>,
+        limit: usize,
+    ) -> Result<Page<FunctionConfig>> {
         // Rows are ordered by (name, version) with `$LATEST` as version 0; the marker is
         // the last row's "name:version".
         let (after_name, after_version) = match marker.as_deref().map(|m| m.rsplit_once(':')) {
@@ -358,7 +366,11 @@ impl Store for SqliteStore {
                 .prepare(&format!(
                     "SELECT n, v, c FROM (SELECT name AS n, 0 AS v, latest AS c FROM functions{})
                      WHERE n > ?1 OR (n = ?1 AND v > ?2) ORDER BY n, v LIMIT ?3",
-                    if all_versions { " UNION ALL SELECT function, version, config FROM versions" } else { "" }
+                    if all_versions {
+                        " UNION ALL SELECT function, version, config FROM versions"
+                    } else {
+                        ""
+                    }
                 ))
                 .map_err(sql)?;
             let rows = stmt
@@ -373,12 +385,20 @@ impl Store for SqliteStore {
                 .map(|(name, version, raw)| Ok((name, version, from_json::<FunctionConfig>(&raw)?)))
                 .collect::<Result<Vec<_>>>()?;
             let page = paginate(items, limit, |(name, version, _)| format!("{name}:{version}"));
-            Ok(Page { items: page.items.into_iter().map(|(_, _, c)| c).collect(), next_marker: page.next_marker })
+            Ok(Page {
+                items: page.items.into_iter().map(|(_, _, c)| c).collect(),
+                next_marker: page.next_marker,
+            })
         })
         .await
     }
 
-    async fn list_versions(&self, name: &FunctionName, marker: Option<String>, limit: usize) -> Result<Page<FunctionConfig>> {
+    async fn list_versions(
+        &self,
+        name: &FunctionName,
+        marker: Option<String>,
+        limit: usize,
+    ) -> Result<Page<FunctionConfig>> {
         let name = name.clone();
         let after = match marker.as_deref() {
             None => -1i64,
@@ -409,7 +429,12 @@ impl Store for SqliteStore {
         .await
     }
 
-    async fn update_latest(&self, name: &FunctionName, update: LatestUpdate, publish: bool) -> Result<FunctionConfig> {
+    async fn update_latest(
+        &self,
+        name: &FunctionName,
+        update: LatestUpdate,
+        publish: bool,
+    ) -> Result<FunctionConfig> {
         let name = name.clone();
         self.change_functions(move |tx| {
             let (current, _) = load_latest(tx, &name)?.ok_or_else(|| not_found(&name))?;
@@ -436,7 +461,8 @@ impl Store for SqliteStore {
     async fn delete_function(&self, name: &FunctionName) -> Result<()> {
         let name = name.clone();
         self.change_functions(move |tx| {
-            let deleted = tx.execute("DELETE FROM functions WHERE name = ?1", params![name.as_str()]).map_err(sql)?;
+            let deleted =
+                tx.execute("DELETE FROM functions WHERE name = ?1", params![name.as_str()]).map_err(sql)?;
             if deleted == 0 {
                 return Err(not_found(&name));
             }
@@ -479,8 +505,7 @@ impl Store for SqliteStore {
             let aliases: Vec<String> = tx
                 .prepare("SELECT name FROM aliases WHERE function = ?1 AND version = ?2 ORDER BY name")
                 .and_then(|mut stmt| {
-                    stmt.query_map(params![name.as_str(), version.to_string()], |row| row.get(0))?
-                        .collect()
+                    stmt.query_map(params![name.as_str(), version.to_string()], |row| row.get(0))?.collect()
                 })
                 .map_err(sql)?;
             if !aliases.is_empty() {
@@ -542,7 +567,13 @@ impl Store for SqliteStore {
         Ok(found)
     }
 
-    async fn list_aliases(&self, function: &FunctionName, version: Option<Version>, marker: Option<String>, limit: usize) -> Result<Page<Alias>> {
+    async fn list_aliases(
+        &self,
+        function: &FunctionName,
+        version: Option<Version>,
+        marker: Option<String>,
+        limit: usize,
+    ) -> Result<Page<Alias>> {
         let function = function.clone();
         self.transaction(move |tx| {
             load_latest(tx, &function)?.ok_or_else(|| not_found(&function))?;
@@ -553,7 +584,12 @@ impl Store for SqliteStore {
                 ))
                 .and_then(|mut stmt| {
                     stmt.query_map(
-                        params![function.as_str(), marker.unwrap_or_default(), version.map(|v| v.to_string()), (limit + 1) as i64],
+                        params![
+                            function.as_str(),
+                            marker.unwrap_or_default(),
+                            version.map(|v| v.to_string()),
+                            (limit + 1) as i64
+                        ],
                         alias_from_row,
                     )?
                     .collect::<rusqlite::Result<Vec<_>>>()
@@ -565,7 +601,12 @@ impl Store for SqliteStore {
         .await
     }
 
-    async fn update_alias(&self, function: &FunctionName, name: &AliasName, patch: AliasPatch) -> Result<Alias> {
+    async fn update_alias(
+        &self,
+        function: &FunctionName,
+        name: &AliasName,
+        patch: AliasPatch,
+    ) -> Result<Alias> {
         let (function, name) = (function.clone(), name.clone());
         self.change_functions(move |tx| {
             let mut alias = load_alias(tx, &function, &name)?
@@ -600,14 +641,22 @@ impl Store for SqliteStore {
         self.change_functions(move |tx| {
             load_latest(tx, &function)?.ok_or_else(|| not_found(&function))?;
             // Deleting an alias that does not exist succeeds, as in Lambda.
-            tx.execute("DELETE FROM aliases WHERE function = ?1 AND name = ?2", params![function.as_str(), name.as_str()])
-                .map_err(sql)?;
+            tx.execute(
+                "DELETE FROM aliases WHERE function = ?1 AND name = ?2",
+                params![function.as_str(), name.as_str()],
+            )
+            .map_err(sql)?;
             Ok(())
         })
         .await
     }
 
-    async fn put_concurrency(&self, name: &FunctionName, reserved: u32, max_total_reserved: u64) -> Result<()> {
+    async fn put_concurrency(
+        &self,
+        name: &FunctionName,
+        reserved: u32,
+        max_total_reserved: u64,
+    ) -> Result<()> {
         let name = name.clone();
         self.transaction(move |tx| {
             load_latest(tx, &name)?.ok_or_else(|| not_found(&name))?;
@@ -654,7 +703,10 @@ impl Store for SqliteStore {
         let name = name.clone();
         self.transaction(move |tx| {
             let updated = tx
-                .execute("UPDATE functions SET reserved_concurrency = NULL WHERE name = ?1", params![name.as_str()])
+                .execute(
+                    "UPDATE functions SET reserved_concurrency = NULL WHERE name = ?1",
+                    params![name.as_str()],
+                )
                 .map_err(sql)?;
             if updated == 0 {
                 return Err(not_found(&name));
@@ -667,7 +719,9 @@ impl Store for SqliteStore {
     async fn list_concurrency(&self) -> Result<Vec<(FunctionName, u32)>> {
         self.transaction(|tx| {
             let mut statement = tx
-                .prepare("SELECT name, reserved_concurrency FROM functions WHERE reserved_concurrency IS NOT NULL")
+                .prepare(
+                    "SELECT name, reserved_concurrency FROM functions WHERE reserved_concurrency IS NOT NULL",
+                )
                 .map_err(sql)?;
             let rows = statement
                 .query_map([], |row| Ok((row.get::<_, String>(0)?, row.get::<_, i64>(1)?)))
@@ -686,7 +740,8 @@ impl Store for SqliteStore {
                 return Err(not_found(&name));
             }
             if limits.is_empty() {
-                tx.execute("DELETE FROM tenant_limits WHERE function = ?1", params![name.as_str()]).map_err(sql)?;
+                tx.execute("DELETE FROM tenant_limits WHERE function = ?1", params![name.as_str()])
+                    .map_err(sql)?;
             } else {
                 tx.execute(
                     "INSERT INTO tenant_limits (function, limits) VALUES (?1, ?2) \
@@ -706,9 +761,11 @@ impl Store for SqliteStore {
             if load_latest(tx, &name)?.is_none() {
                 return Err(not_found(&name));
             }
-            tx.query_row("SELECT limits FROM tenant_limits WHERE function = ?1", params![name.as_str()], |row| {
-                row.get::<_, String>(0)
-            })
+            tx.query_row(
+                "SELECT limits FROM tenant_limits WHERE function = ?1",
+                params![name.as_str()],
+                |row| row.get::<_, String>(0),
+            )
             .optional()
             .map_err(sql)?
             .map(|raw| from_json(&raw))
@@ -730,7 +787,12 @@ impl Store for SqliteStore {
         .await
     }
 
-    async fn put_event_invoke_config(&self, name: &FunctionName, qualifier: &str, config: EventInvokeConfig) -> Result<()> {
+    async fn put_event_invoke_config(
+        &self,
+        name: &FunctionName,
+        qualifier: &str,
+        config: EventInvokeConfig,
+    ) -> Result<()> {
         let (name, qualifier) = (name.clone(), qualifier.to_owned());
         self.transaction(move |tx| {
             if load_latest(tx, &name)?.is_none() {
@@ -747,7 +809,11 @@ impl Store for SqliteStore {
         .await
     }
 
-    async fn get_event_invoke_config(&self, name: &FunctionName, qualifier: &str) -> Result<Option<EventInvokeConfig>> {
+    async fn get_event_invoke_config(
+        &self,
+        name: &FunctionName,
+        qualifier: &str,
+    ) -> Result<Option<EventInvokeConfig>> {
         let (name, qualifier) = (name.clone(), qualifier.to_owned());
         self.transaction(move |tx| {
             tx.query_row(
@@ -777,7 +843,10 @@ impl Store for SqliteStore {
         .await
     }
 
-    async fn list_event_invoke_configs(&self, name: &FunctionName) -> Result<Vec<(String, EventInvokeConfig)>> {
+    async fn list_event_invoke_configs(
+        &self,
+        name: &FunctionName,
+    ) -> Result<Vec<(String, EventInvokeConfig)>> {
         let name = name.clone();
         self.transaction(move |tx| {
             let mut statement = tx
@@ -793,7 +862,13 @@ impl Store for SqliteStore {
         .await
     }
 
-    async fn add_permission(&self, name: &FunctionName, qualifier: &str, statement_id: &str, statement: serde_json::Value) -> Result<()> {
+    async fn add_permission(
+        &self,
+        name: &FunctionName,
+        qualifier: &str,
+        statement_id: &str,
+        statement: serde_json::Value,
+    ) -> Result<()> {
         let (name, qualifier, statement_id) = (name.clone(), qualifier.to_owned(), statement_id.to_owned());
         self.transaction(move |tx| {
             if load_latest(tx, &name)?.is_none() {
@@ -816,7 +891,12 @@ impl Store for SqliteStore {
         .await
     }
 
-    async fn remove_permission(&self, name: &FunctionName, qualifier: &str, statement_id: &str) -> Result<bool> {
+    async fn remove_permission(
+        &self,
+        name: &FunctionName,
+        qualifier: &str,
+        statement_id: &str,
+    ) -> Result<bool> {
         let (name, qualifier, statement_id) = (name.clone(), qualifier.to_owned(), statement_id.to_owned());
         self.transaction(move |tx| {
             let deleted = tx
@@ -867,7 +947,9 @@ impl Store for SqliteStore {
                 )
                 .map_err(sql)?;
             let rows = statement
-                .query_map(params![name.as_ref().map(FunctionName::as_str), limit as i64], |row| row.get::<_, String>(0))
+                .query_map(params![name.as_ref().map(FunctionName::as_str), limit as i64], |row| {
+                    row.get::<_, String>(0)
+                })
                 .map_err(sql)?
                 .collect::<rusqlite::Result<Vec<_>>>()
                 .map_err(sql)?;
@@ -1232,12 +1314,17 @@ mod tests {
         let store = SqliteStore::open_in_memory().unwrap();
         let f = name("tagged");
         store.create_function(config("tagged", "ab"), true).await.unwrap();
-        let added: Tags = [("team".to_string(), "blue".to_string()), ("alcove:network".to_string(), "egress".to_string())].into();
+        let added: Tags =
+            [("team".to_string(), "blue".to_string()), ("alcove:network".to_string(), "egress".to_string())]
+                .into();
         assert_eq!(store.tag_function(&f, added.clone()).await.unwrap(), added);
         for version in [Version::Latest, Version::Published(1)] {
             assert_eq!(store.get_function(&f, version).await.unwrap().unwrap().tags, added);
         }
-        assert!(store.tag_function(&f, [("alcove:network".to_string(), "open".to_string())].into()).await.is_err());
+        assert!(store
+            .tag_function(&f, [("alcove:network".to_string(), "open".to_string())].into())
+            .await
+            .is_err());
         let left = store.untag_function(&f, vec!["team".into(), "absent".into()]).await.unwrap();
         assert_eq!(left.keys().collect::<Vec<_>>(), ["alcove:network"]);
         assert_eq!(store.get_function(&f, Version::Published(1)).await.unwrap().unwrap().tags, left);
@@ -1270,7 +1357,16 @@ mod tests {
         store.update_latest(&name("f"), update, false).await.unwrap();
         let v2 = store.publish_version(&name("f"), PublishRequest::default()).await.unwrap();
         assert_eq!(v2.version, Version::Published(2));
-        assert_eq!(store.get_function(&name("f"), Version::Published(1)).await.unwrap().unwrap().settings.timeout_secs, 3);
+        assert_eq!(
+            store
+                .get_function(&name("f"), Version::Published(1))
+                .await
+                .unwrap()
+                .unwrap()
+                .settings
+                .timeout_secs,
+            3
+        );
         assert_eq!(v2.tenancy, Some(TenantIsolationMode::PerTenant));
         // Numbers are never reused after a delete.
         store.delete_version(&name("f"), 2).await.unwrap();
@@ -1288,9 +1384,15 @@ mod tests {
         let store = SqliteStore::open_in_memory().unwrap();
         store.create_function(config("f", "aa"), false).await.unwrap();
         let wrong_revision = PublishRequest { expected_revision: Some("nope".into()), ..Default::default() };
-        assert!(matches!(store.publish_version(&name("f"), wrong_revision).await, Err(Error::PreconditionFailed(_))));
+        assert!(matches!(
+            store.publish_version(&name("f"), wrong_revision).await,
+            Err(Error::PreconditionFailed(_))
+        ));
         let wrong_sha = PublishRequest { expected_code_sha256: Some("nope".into()), ..Default::default() };
-        assert!(matches!(store.publish_version(&name("f"), wrong_sha).await, Err(Error::InvalidParameter(_))));
+        assert!(matches!(
+            store.publish_version(&name("f"), wrong_sha).await,
+            Err(Error::InvalidParameter(_))
+        ));
     }
 
     #[tokio::test]
@@ -1330,8 +1432,14 @@ mod tests {
         store.create_alias(alias.clone()).await.unwrap();
         // Read twice: the second read is served from the cache.
         for _ in 0..2 {
-            assert_eq!(store.get_function(&f, Version::Latest).await.unwrap().unwrap().code.sha256_hex, "aa".repeat(32));
-            assert_eq!(store.get_alias(&f, &alias.name).await.unwrap().unwrap().version, Version::Published(1));
+            assert_eq!(
+                store.get_function(&f, Version::Latest).await.unwrap().unwrap().code.sha256_hex,
+                "aa".repeat(32)
+            );
+            assert_eq!(
+                store.get_alias(&f, &alias.name).await.unwrap().unwrap().version,
+                Version::Published(1)
+            );
         }
         let update: LatestUpdate = Box::new(|current| {
             let mut next = current.clone();
@@ -1339,8 +1447,18 @@ mod tests {
             Ok(next)
         });
         store.update_latest(&f, update, true).await.unwrap();
-        assert_eq!(store.get_function(&f, Version::Latest).await.unwrap().unwrap().code.sha256_hex, "bb".repeat(32));
-        store.update_alias(&f, &alias.name, AliasPatch { version: Some(Version::Published(2)), ..Default::default() }).await.unwrap();
+        assert_eq!(
+            store.get_function(&f, Version::Latest).await.unwrap().unwrap().code.sha256_hex,
+            "bb".repeat(32)
+        );
+        store
+            .update_alias(
+                &f,
+                &alias.name,
+                AliasPatch { version: Some(Version::Published(2)), ..Default::default() },
+            )
+            .await
+            .unwrap();
         assert_eq!(store.get_alias(&f, &alias.name).await.unwrap().unwrap().version, Version::Published(2));
         store.tag_function(&f, [("team".to_string(), "blue".to_string())].into()).await.unwrap();
         assert_eq!(store.get_function(&f, Version::Published(2)).await.unwrap().unwrap().tags.len(), 1);
@@ -1365,10 +1483,18 @@ mod tests {
         store.create_alias(alias.clone()).await.unwrap();
         assert!(matches!(store.create_alias(alias.clone()).await, Err(Error::Conflict(_))));
         assert!(matches!(store.delete_version(&name("f"), 1).await, Err(Error::Conflict(_))));
-        let missing = Alias { name: AliasName::parse("next").unwrap(), version: Version::Published(9), ..alias.clone() };
+        let missing = Alias {
+            name: AliasName::parse("next").unwrap(),
+            version: Version::Published(9),
+            ..alias.clone()
+        };
         assert!(matches!(store.create_alias(missing).await, Err(Error::NotFound(_))));
         let moved = store
-            .update_alias(&name("f"), &alias.name, AliasPatch { version: Some(Version::Latest), ..Default::default() })
+            .update_alias(
+                &name("f"),
+                &alias.name,
+                AliasPatch { version: Some(Version::Latest), ..Default::default() },
+            )
             .await
             .unwrap();
         assert_eq!(moved.version, Version::Latest);

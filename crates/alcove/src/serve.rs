@@ -7,9 +7,9 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
-use alcove_core::PriceTable;
 use alcove_api::{AccountConfig, AppState};
 use alcove_async::{AsyncSettings, Dispatcher};
+use alcove_core::PriceTable;
 use alcove_envs::{DiskReserve, LogLimits, LogRate, Manager, ManagerSettings, RuntimeSettings};
 use alcove_sandbox::{Sandbox, SandboxError, Staging};
 use alcove_store::{CodeStore, SqliteStore};
@@ -172,7 +172,10 @@ fn ask(program: &str, probe: &[&str]) -> Vec<String> {
 /// depending on the server's PATH or on wrapper scripts, and writes out the bootstrap.
 fn host_runtimes(args: &ServeArgs) -> anyhow::Result<HostRuntimes> {
     let node = ask(&args.node, &["-e", "console.log(process.execPath)"]).into_iter().next();
-    let python = ask(&args.python, &["-c", "import sys; print(sys.executable); print(sys.prefix); print(sys.base_prefix)"]);
+    let python = ask(
+        &args.python,
+        &["-c", "import sys; print(sys.executable); print(sys.prefix); print(sys.base_prefix)"],
+    );
     if node.is_none() {
         tracing::warn!(node = %args.node, "Node.js not found; nodejs functions will fail to start");
     }
@@ -216,7 +219,10 @@ pub fn run(mut args: ServeArgs) -> anyhow::Result<()> {
 }
 
 /// The sandbox, or why there is none.
-fn sandbox(staging: Option<Result<Staging, SandboxError>>, max_environments: u64) -> (Option<Arc<Sandbox>>, Option<String>) {
+fn sandbox(
+    staging: Option<Result<Staging, SandboxError>>,
+    max_environments: u64,
+) -> (Option<Arc<Sandbox>>, Option<String>) {
     match staging.map(|s| s.and_then(|staging| Sandbox::new(staging, max_environments))) {
         None => {
             tracing::warn!("--insecure-no-sandbox: environments run as plain host processes, tenants are not isolated by the kernel");
@@ -278,7 +284,8 @@ async fn serve(
     );
     let prices = match &args.prices {
         Some(path) => {
-            let text = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+            let text =
+                std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
             PriceTable::parse(&text).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?
         }
         None => PriceTable::default_table(),

@@ -45,7 +45,10 @@ pub async fn create_rest_api(
         return import_rest_api(state, query, request).await;
     }
     let GatewayJson(body) = GatewayJson::<wire::CreateRestApiRequest>::from_request(request, &state).await?;
-    let name = body.name.filter(|n| !n.trim().is_empty()).ok_or_else(|| GatewayError::bad_request("Invalid REST API name specified"))?;
+    let name = body
+        .name
+        .filter(|n| !n.trim().is_empty())
+        .ok_or_else(|| GatewayError::bad_request("Invalid REST API name specified"))?;
     if body.clone_from.is_some() {
         return Err(unsupported("cloneFrom"));
     }
@@ -63,7 +66,9 @@ pub async fn create_rest_api(
     }
     if let Some(types) = body.endpoint_configuration.and_then(|e| e.types) {
         if types.iter().any(|t| !["EDGE", "REGIONAL", "PRIVATE"].contains(&t.as_str())) {
-            return Err(GatewayError::bad_request("Invalid endpoint configuration: types must be EDGE, REGIONAL or PRIVATE"));
+            return Err(GatewayError::bad_request(
+                "Invalid endpoint configuration: types must be EDGE, REGIONAL or PRIVATE",
+            ));
         }
         api.endpoint_types = types;
     }
@@ -75,14 +80,17 @@ fn fail_on_warnings(query: &wire::ImportQuery) -> bool {
     query.failonwarnings.as_deref().is_some_and(|v| v.eq_ignore_ascii_case("true"))
 }
 
-async fn import_rest_api(state: AppState, query: wire::ImportQuery, request: Request) -> GatewayResult<Created> {
+async fn import_rest_api(
+    state: AppState,
+    query: wire::ImportQuery,
+    request: Request,
+) -> GatewayResult<Created> {
     let body = wire::read_body(request).await?;
     let definition = openapi::parse(&body)?;
     let warnings = definition.check_warnings(fail_on_warnings(&query))?;
-    let name = definition
-        .title
-        .clone()
-        .ok_or_else(|| GatewayError::bad_request("Invalid OpenAPI input: the API definition has no info.title"))?;
+    let name = definition.title.clone().ok_or_else(|| {
+        GatewayError::bad_request("Invalid OpenAPI input: the API definition has no info.title")
+    })?;
     let mut api = RestApi::new(new_id(ID_LEN), name, now());
     definition.apply(&mut api, ImportMode::Overwrite)?;
     let created = state.store.create_rest_api(api).await?;
@@ -103,7 +111,9 @@ pub async fn put_rest_api(
     let mode = match query.mode.as_deref() {
         None | Some("merge") => ImportMode::Merge,
         Some("overwrite") => ImportMode::Overwrite,
-        Some(other) => return Err(GatewayError::bad_request(format!("Invalid mode {other}: use merge or overwrite"))),
+        Some(other) => {
+            return Err(GatewayError::bad_request(format!("Invalid mode {other}: use merge or overwrite")))
+        }
     };
     let body = wire::read_body(request).await?;
     let definition = openapi::parse(&body)?;
@@ -116,17 +126,26 @@ pub async fn put_rest_api(
     Ok(Json(doc))
 }
 
-pub async fn get_rest_apis(State(state): State<AppState>, Query(query): Query<wire::PageQuery>) -> GatewayResult<Json<Value>> {
+pub async fn get_rest_apis(
+    State(state): State<AppState>,
+    Query(query): Query<wire::PageQuery>,
+) -> GatewayResult<Json<Value>> {
     let limit = wire::page_limit(query.limit.as_deref())?;
     let page = state.store.list_rest_apis(query.position, limit).await?;
     Ok(Json(wire::page(page.items.iter().map(wire::rest_api).collect(), page.next_marker)))
 }
 
-pub async fn get_rest_api(State(state): State<AppState>, Path(api_id): Path<String>) -> GatewayResult<Json<Value>> {
+pub async fn get_rest_api(
+    State(state): State<AppState>,
+    Path(api_id): Path<String>,
+) -> GatewayResult<Json<Value>> {
     Ok(Json(wire::rest_api(&load(&state, &api_id).await?)))
 }
 
-pub async fn delete_rest_api(State(state): State<AppState>, Path(api_id): Path<String>) -> GatewayResult<StatusCode> {
+pub async fn delete_rest_api(
+    State(state): State<AppState>,
+    Path(api_id): Path<String>,
+) -> GatewayResult<StatusCode> {
     state.store.delete_rest_api(&api_id).await?;
     Ok(StatusCode::ACCEPTED)
 }
@@ -171,8 +190,12 @@ pub async fn create_resource(
     let part = body.path_part.ok_or_else(|| GatewayError::bad_request("pathPart is required"))?;
     let id = new_id(ID_LEN);
     let chosen = id.clone();
-    let api = update(&state, &api_id, Box::new(move |api| api.add_resource_with_id(chosen, &parent_id, &part).map(drop)))
-        .await?;
+    let api = update(
+        &state,
+        &api_id,
+        Box::new(move |api| api.add_resource_with_id(chosen, &parent_id, &part).map(drop)),
+    )
+    .await?;
     Ok((StatusCode::CREATED, Json(wire::resource(api.resource(&id)?, false))))
 }
 
@@ -216,7 +239,8 @@ pub async fn put_method(
 ) -> GatewayResult<Created> {
     let method = method_from(http_method.clone(), body)?;
     let resource = resource_id.clone();
-    let api = update(&state, &api_id, Box::new(move |api| api.put_method(&resource, method).map(drop))).await?;
+    let api =
+        update(&state, &api_id, Box::new(move |api| api.put_method(&resource, method).map(drop))).await?;
     Ok((StatusCode::CREATED, Json(wire::method(api.method(&resource_id, &http_method)?))))
 }
 
@@ -237,8 +261,13 @@ pub async fn delete_method(
 }
 
 /// An integration as PutIntegration describes it, with API Gateway's defaults.
-pub(crate) fn integration_from(body: wire::PutIntegrationRequest, resource_id: &str) -> GatewayResult<Integration> {
-    let kind = IntegrationType::parse(body.kind.as_deref().ok_or_else(|| GatewayError::bad_request("type is required"))?)?;
+pub(crate) fn integration_from(
+    body: wire::PutIntegrationRequest,
+    resource_id: &str,
+) -> GatewayResult<Integration> {
+    let kind = IntegrationType::parse(
+        body.kind.as_deref().ok_or_else(|| GatewayError::bad_request("type is required"))?,
+    )?;
     if body.connection_type.as_deref().is_some_and(|c| c != "INTERNET") {
         return Err(unsupported("VPC links"));
     }

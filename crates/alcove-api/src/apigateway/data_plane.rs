@@ -61,7 +61,8 @@ pub fn target_of(host: Option<&str>, path: &str) -> Option<Target> {
         });
     }
     let mut parts = path.strip_prefix("/restapis/")?.splitn(4, '/');
-    let (api_id, stage, marker, rest) = (parts.next()?, parts.next()?, parts.next()?, parts.next().unwrap_or(""));
+    let (api_id, stage, marker, rest) =
+        (parts.next()?, parts.next()?, parts.next()?, parts.next().unwrap_or(""));
     (marker == "_user_request_" && is_api_id(api_id)).then(|| Target {
         api_id: api_id.to_owned(),
         stage: stage.to_owned(),
@@ -80,15 +81,24 @@ pub async fn execute_api(State(state): State<AppState>, request: Request, next: 
 }
 
 /// The names of required method parameters the request lacks.
-fn missing_parameters(method: &Method, headers: &HeaderMap, query: &BTreeMap<String, Vec<String>>, path: &BTreeMap<String, String>) -> Vec<String> {
+fn missing_parameters(
+    method: &Method,
+    headers: &HeaderMap,
+    query: &BTreeMap<String, Vec<String>>,
+    path: &BTreeMap<String, String>,
+) -> Vec<String> {
     method
         .request_parameters
         .iter()
         .filter(|(_, required)| **required)
         .filter_map(|(key, _)| MethodParam::parse(key).ok())
         .filter(|param| match param.location {
-            ParamLocation::Header | ParamLocation::MultiValueHeader => !headers.contains_key(param.name.to_ascii_lowercase().as_str()),
-            ParamLocation::QueryString | ParamLocation::MultiValueQueryString => !query.contains_key(&param.name),
+            ParamLocation::Header | ParamLocation::MultiValueHeader => {
+                !headers.contains_key(param.name.to_ascii_lowercase().as_str())
+            }
+            ParamLocation::QueryString | ParamLocation::MultiValueQueryString => {
+                !query.contains_key(&param.name)
+            }
             ParamLocation::Path => !path.contains_key(&param.name),
         })
         .map(|param| param.name)
@@ -96,7 +106,11 @@ fn missing_parameters(method: &Method, headers: &HeaderMap, query: &BTreeMap<Str
 }
 
 /// The value a mapping expression takes for this request, if any.
-fn mapped_value(source: &MappingSource, event: &Value, stage_variables: &BTreeMap<String, String>) -> Option<String> {
+fn mapped_value(
+    source: &MappingSource,
+    event: &Value,
+    stage_variables: &BTreeMap<String, String>,
+) -> Option<String> {
     let (pointer, multi) = match source {
         MappingSource::Static(value) => return Some(value.clone()),
         MappingSource::StageVariable(name) => return stage_variables.get(name).cloned(),
@@ -105,9 +119,13 @@ fn mapped_value(source: &MappingSource, event: &Value, stage_variables: &BTreeMa
             let name = param.name.replace('~', "~0").replace('/', "~1");
             match param.location {
                 ParamLocation::Header => (format!("/headers/{}", name.to_ascii_lowercase()), false),
-                ParamLocation::MultiValueHeader => (format!("/multiValueHeaders/{}", name.to_ascii_lowercase()), true),
+                ParamLocation::MultiValueHeader => {
+                    (format!("/multiValueHeaders/{}", name.to_ascii_lowercase()), true)
+                }
                 ParamLocation::QueryString => (format!("/queryStringParameters/{name}"), false),
-                ParamLocation::MultiValueQueryString => (format!("/multiValueQueryStringParameters/{name}"), true),
+                ParamLocation::MultiValueQueryString => {
+                    (format!("/multiValueQueryStringParameters/{name}"), true)
+                }
                 ParamLocation::Path => (format!("/pathParameters/{name}"), false),
             }
         }
@@ -140,7 +158,8 @@ async fn serve(state: AppState, target: Target, request: Request) -> GatewayResu
     let api = &deployment.api;
     let http_method = parts.method.as_str().to_ascii_uppercase();
     let segments = routing::segments(&target.path);
-    let route = routing::find(api, &segments, &http_method).ok_or_else(GatewayError::missing_authentication_token)?;
+    let route =
+        routing::find(api, &segments, &http_method).ok_or_else(GatewayError::missing_authentication_token)?;
     let query = event::query_values(parts.uri.query());
     let missing = missing_parameters(route.method, &parts.headers, &query, &route.path_parameters);
     if !missing.is_empty() {
@@ -181,9 +200,11 @@ async fn serve(state: AppState, target: Target, request: Request) -> GatewayResu
             time_ms,
         },
     });
-    let tenant = integration.tenant_source().and_then(|source| mapped_value(&source, &event, &stage.variables));
+    let tenant =
+        integration.tenant_source().and_then(|source| mapped_value(&source, &event, &stage.variables));
     tracing::debug!(api = %target.api_id, stage = %stage.name, resource = %route.resource.path, %http_method, "API Gateway request");
-    let mut response = invoke(&state, &target, integration, &stage.variables, tenant, event, request_id.clone()).await?;
+    let mut response =
+        invoke(&state, &target, integration, &stage.variables, tenant, event, request_id.clone()).await?;
     if let Ok(value) = HeaderValue::from_str(&request_id) {
         response.headers_mut().insert("x-amzn-RequestId", value);
     }
@@ -217,10 +238,14 @@ async fn invoke(
 ) -> GatewayResult<Response> {
     let refused = |reason: String| refused(target, reason);
     if integration.http_method != "POST" {
-        return Err(refused(format!("Lambda's Invoke takes POST; the integration uses {}", integration.http_method)));
+        return Err(refused(format!(
+            "Lambda's Invoke takes POST; the integration uses {}",
+            integration.http_method
+        )));
     }
     let function = lambda_function_of(&integration.uri).map_err(|e| refused(e.to_string()))?;
-    let function = substitute_stage_variables(function, stage_variables).map_err(|e| refused(e.to_string()))?;
+    let function =
+        substitute_stage_variables(function, stage_variables).map_err(|e| refused(e.to_string()))?;
     let reference = FunctionRef::parse(&function).map_err(|e| refused(e.to_string()))?;
     let region = region_of(&integration.uri);
     let config = resolve(state, &reference, &region).await.map_err(|e| refused(e.message))?;
@@ -229,10 +254,14 @@ async fn invoke(
         None => config.arn(&region),
     };
     // The tenant id is checked exactly as Invoke checks `X-Amz-Tenant-Id`.
-    let tenant = tenant_for(&config, tenant.as_deref(), &config.arn(&region)).map_err(|e| refused(e.message))?;
+    let tenant =
+        tenant_for(&config, tenant.as_deref(), &config.arn(&region)).map_err(|e| refused(e.message))?;
     let payload = serde_json::to_vec(&event).map_err(|e| refused(e.to_string()))?;
     if payload.len() > SYNC_PAYLOAD_LIMIT {
-        return Err(refused(format!("the event is {} bytes, over Lambda's {SYNC_PAYLOAD_LIMIT}", payload.len())));
+        return Err(refused(format!(
+            "the event is {} bytes, over Lambda's {SYNC_PAYLOAD_LIMIT}",
+            payload.len()
+        )));
     }
     let call = run_sync(
         state,
@@ -256,8 +285,9 @@ async fn invoke(
         })?;
     let result = outcome.map_err(|e| refused(format!("{}: {}", e.code, e.message)))?.result;
     match result {
-        Ok(payload) => response::translate(&payload)
-            .map_err(|reason| bad_gateway(target, &request_id, &format!("Malformed Lambda proxy response: {reason}"))),
+        Ok(payload) => response::translate(&payload).map_err(|reason| {
+            bad_gateway(target, &request_id, &format!("Malformed Lambda proxy response: {reason}"))
+        }),
         Err(failure) => Err(bad_gateway(
             target,
             &request_id,

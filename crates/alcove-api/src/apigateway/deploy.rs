@@ -80,7 +80,8 @@ pub async fn create_stage(
     GatewayJson(body): GatewayJson<wire::CreateStageRequest>,
 ) -> GatewayResult<(StatusCode, Json<Value>)> {
     let name = StageName::parse(body.stage_name.as_deref().unwrap_or_default())?;
-    let deployment_id = body.deployment_id.ok_or_else(|| GatewayError::bad_request("deploymentId is required"))?;
+    let deployment_id =
+        body.deployment_id.ok_or_else(|| GatewayError::bad_request("deploymentId is required"))?;
     let variables = body.variables.unwrap_or_default();
     check_stage_variables(&variables)?;
     let created = now();

@@ -45,7 +45,10 @@ pub struct ProxyRequest<'a> {
 pub fn header_values(headers: &HeaderMap) -> BTreeMap<String, Vec<String>> {
     let mut values: BTreeMap<String, Vec<String>> = BTreeMap::new();
     for (name, value) in headers {
-        values.entry(name.as_str().to_owned()).or_default().push(String::from_utf8_lossy(value.as_bytes()).into_owned());
+        values
+            .entry(name.as_str().to_owned())
+            .or_default()
+            .push(String::from_utf8_lossy(value.as_bytes()).into_owned());
     }
     values
 }
@@ -106,7 +109,9 @@ pub fn build(request: &ProxyRequest<'_>) -> Value {
         (Value::Null, false)
     } else {
         match std::str::from_utf8(request.body) {
-            Ok(text) if !is_binary_media_type(content_type, request.binary_media_types) => (json!(text), false),
+            Ok(text) if !is_binary_media_type(content_type, request.binary_media_types) => {
+                (json!(text), false)
+            }
             _ => (json!(base64::engine::general_purpose::STANDARD.encode(request.body)), true),
         }
     };
@@ -161,7 +166,13 @@ pub fn build(request: &ProxyRequest<'_>) -> Value {
 mod tests {
     use super::*;
 
-    fn request<'a>(headers: &'a HeaderMap, query: Option<&'a str>, body: &'a [u8], params: &'a BTreeMap<String, String>, binary: &'a [String]) -> ProxyRequest<'a> {
+    fn request<'a>(
+        headers: &'a HeaderMap,
+        query: Option<&'a str>,
+        body: &'a [u8],
+        params: &'a BTreeMap<String, String>,
+        binary: &'a [String],
+    ) -> ProxyRequest<'a> {
         ProxyRequest {
             resource_id: "r1",
             resource_path: "/users/{id}",
@@ -213,7 +224,15 @@ mod tests {
         let headers = HeaderMap::new();
         let none = BTreeMap::new();
         let event = build(&request(&headers, None, b"", &none, &[]));
-        for key in ["headers", "multiValueHeaders", "queryStringParameters", "multiValueQueryStringParameters", "pathParameters", "stageVariables", "body"] {
+        for key in [
+            "headers",
+            "multiValueHeaders",
+            "queryStringParameters",
+            "multiValueQueryStringParameters",
+            "pathParameters",
+            "stageVariables",
+            "body",
+        ] {
             assert_eq!(event[key], Value::Null, "{key}");
         }
     }

@@ -60,7 +60,11 @@ fn string_map(value: Option<&Value>, what: &str) -> Result<std::collections::BTr
         None | Some(Value::Null) => Ok(Default::default()),
         Some(Value::Object(map)) => map
             .iter()
-            .map(|(k, v)| v.as_str().map(|v| (k.clone(), v.to_owned())).ok_or_else(|| invalid(format!("{what}.{k} must be a string"))))
+            .map(|(k, v)| {
+                v.as_str()
+                    .map(|v| (k.clone(), v.to_owned()))
+                    .ok_or_else(|| invalid(format!("{what}.{k} must be a string")))
+            })
             .collect(),
         Some(_) => Err(invalid(format!("{what} must be an object"))),
     }
@@ -68,8 +72,9 @@ fn string_map(value: Option<&Value>, what: &str) -> Result<std::collections::BTr
 
 /// Parses a JSON OpenAPI 3 or Swagger 2.0 document.
 pub fn parse(bytes: &[u8]) -> Result<Definition> {
-    let doc: Value = serde_json::from_slice(bytes)
-        .map_err(|e| invalid(format!("the definition must be JSON (YAML is not supported by this server yet): {e}")))?;
+    let doc: Value = serde_json::from_slice(bytes).map_err(|e| {
+        invalid(format!("the definition must be JSON (YAML is not supported by this server yet): {e}"))
+    })?;
     let is_openapi3 = doc.get("openapi").and_then(Value::as_str).is_some_and(|v| v.starts_with("3."));
     let is_swagger2 = doc.get("swagger").and_then(Value::as_str) == Some("2.0");
     if !is_openapi3 && !is_swagger2 {
@@ -89,7 +94,9 @@ pub fn parse(bytes: &[u8]) -> Result<Definition> {
         warnings: Vec::new(),
     };
     if doc.get("security").is_some() || doc.get("securityDefinitions").is_some() {
-        definition.warnings.push("Security definitions are ignored: authorizers are not supported by this server yet".into());
+        definition.warnings.push(
+            "Security definitions are ignored: authorizers are not supported by this server yet".into(),
+        );
     }
     let empty = Map::new();
     let paths = match doc.get("paths") {
@@ -135,7 +142,10 @@ fn operation_method(
     let lists = [shared, operation.get("parameters")];
     for parameter in lists.into_iter().flatten().flat_map(|l| l.as_array().into_iter().flatten()) {
         let parameter = resolve(doc, parameter)?;
-        let name = parameter.get("name").and_then(Value::as_str).ok_or_else(|| invalid(format!("a parameter of {http} {path} has no name")))?;
+        let name = parameter
+            .get("name")
+            .and_then(Value::as_str)
+            .ok_or_else(|| invalid(format!("a parameter of {http} {path} has no name")))?;
         let required = parameter.get("required").and_then(Value::as_bool).unwrap_or(false);
         let location = match parameter.get("in").and_then(Value::as_str) {
             Some("path") => "path",
@@ -148,10 +158,13 @@ fn operation_method(
             None => return Err(invalid(format!("parameter {name} of {http} {path} has no \"in\""))),
         };
         // Path parameters are always required.
-        request_parameters.insert(format!("method.request.{location}.{name}"), required || location == "path");
+        request_parameters
+            .insert(format!("method.request.{location}.{name}"), required || location == "path");
     }
     if operation.get("security").is_some() {
-        warnings.push(format!("Security of {http} {path} is ignored: authorizers are not supported by this server yet"));
+        warnings.push(format!(
+            "Security of {http} {path} is ignored: authorizers are not supported by this server yet"
+        ));
     }
     let integration = match operation.get("x-amazon-apigateway-integration") {
         Some(spec) => Some(integration(spec).map_err(|e| match e {
@@ -163,16 +176,27 @@ fn operation_method(
             None
         }
     };
-    Ok(Method { operation_name: text(operation.get("operationId")), request_parameters, integration, ..Method::new(http) })
+    Ok(Method {
+        operation_name: text(operation.get("operationId")),
+        request_parameters,
+        integration,
+        ..Method::new(http)
+    })
 }
 
 /// `x-amazon-apigateway-integration`: the same members as PutIntegration, with the enums
 /// in any case.
 fn integration(spec: &Value) -> Result<Integration> {
-    let kind = spec.get("type").and_then(Value::as_str).ok_or_else(|| Error::invalid("the integration has no type"))?;
+    let kind = spec
+        .get("type")
+        .and_then(Value::as_str)
+        .ok_or_else(|| Error::invalid("the integration has no type"))?;
     let timeout_ms = match spec.get("timeoutInMillis") {
         None => TIMEOUT_MS.1,
-        Some(v) => v.as_u64().and_then(|v| u32::try_from(v).ok()).ok_or_else(|| Error::invalid("timeoutInMillis must be a number"))?,
+        Some(v) => v
+            .as_u64()
+            .and_then(|v| u32::try_from(v).ok())
+            .ok_or_else(|| Error::invalid("timeoutInMillis must be a number"))?,
     };
     Ok(Integration {
         kind: IntegrationType::parse(&kind.to_ascii_uppercase())?,

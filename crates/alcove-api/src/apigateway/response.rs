@@ -9,7 +9,8 @@ use axum::response::Response;
 use base64::Engine as _;
 use serde_json::{Map, Value};
 
-const MEMBERS: &[&str] = &["statusCode", "headers", "multiValueHeaders", "body", "isBase64Encoded", "cookies"];
+const MEMBERS: &[&str] =
+    &["statusCode", "headers", "multiValueHeaders", "body", "isBase64Encoded", "cookies"];
 
 /// A header value as API Gateway accepts it: a string, number or boolean.
 fn scalar(value: &Value) -> Option<String> {
@@ -32,7 +33,12 @@ fn status_code(value: Option<&Value>) -> Result<StatusCode, String> {
     code.and_then(|c| u16::try_from(c).ok())
         .filter(|c| (100..=599).contains(c))
         .and_then(|c| StatusCode::from_u16(c).ok())
-        .ok_or_else(|| format!("statusCode {} is not an HTTP status code", value.map(Value::to_string).unwrap_or_default()))
+        .ok_or_else(|| {
+            format!(
+                "statusCode {} is not an HTTP status code",
+                value.map(Value::to_string).unwrap_or_default()
+            )
+        })
 }
 
 fn object<'a>(doc: &'a Map<String, Value>, key: &str) -> Result<Option<&'a Map<String, Value>>, String> {
@@ -49,9 +55,14 @@ fn headers(doc: &Map<String, Value>) -> Result<Vec<(String, String)>, String> {
     let multi = object(doc, "multiValueHeaders")?;
     if let Some(multi) = multi {
         for (name, values) in multi {
-            let values = values.as_array().ok_or_else(|| format!("multiValueHeaders.{name} must be a list"))?;
+            let values =
+                values.as_array().ok_or_else(|| format!("multiValueHeaders.{name} must be a list"))?;
             for value in values {
-                out.push((name.clone(), scalar(value).ok_or_else(|| format!("multiValueHeaders.{name} has a non-scalar value"))?));
+                out.push((
+                    name.clone(),
+                    scalar(value)
+                        .ok_or_else(|| format!("multiValueHeaders.{name} has a non-scalar value"))?,
+                ));
             }
         }
     }
@@ -63,7 +74,10 @@ fn headers(doc: &Map<String, Value>) -> Result<Vec<(String, String)>, String> {
             if value.is_null() {
                 continue;
             }
-            out.push((name.clone(), scalar(value).ok_or_else(|| format!("headers.{name} must be a string"))?));
+            out.push((
+                name.clone(),
+                scalar(value).ok_or_else(|| format!("headers.{name} must be a string"))?,
+            ));
         }
     }
     Ok(out)
@@ -71,12 +85,16 @@ fn headers(doc: &Map<String, Value>) -> Result<Vec<(String, String)>, String> {
 
 /// Translates the function's payload into the HTTP response, or says why it cannot.
 pub fn translate(payload: &[u8]) -> Result<Response, String> {
-    let doc: Value = serde_json::from_slice(payload).map_err(|e| format!("the function's result is not JSON: {e}"))?;
+    let doc: Value =
+        serde_json::from_slice(payload).map_err(|e| format!("the function's result is not JSON: {e}"))?;
     let Value::Object(doc) = doc else {
         return Err(format!("the function's result is not a JSON object: {}", truncated(&doc)));
     };
     if let Some(unknown) = doc.keys().find(|k| !MEMBERS.contains(&k.as_str())) {
-        return Err(format!("unexpected member {unknown:?}; a proxy response has only {}", MEMBERS.join(", ")));
+        return Err(format!(
+            "unexpected member {unknown:?}; a proxy response has only {}",
+            MEMBERS.join(", ")
+        ));
     }
     let status = status_code(doc.get("statusCode"))?;
     let is_base64 = match doc.get("isBase64Encoded") {
@@ -95,7 +113,8 @@ pub fn translate(payload: &[u8]) -> Result<Response, String> {
     let mut response = Response::new(Body::from(body));
     *response.status_mut() = status;
     for (name, value) in headers(&doc)? {
-        let name = HeaderName::from_bytes(name.as_bytes()).map_err(|_| format!("invalid header name {name:?}"))?;
+        let name =
+            HeaderName::from_bytes(name.as_bytes()).map_err(|_| format!("invalid header name {name:?}"))?;
         let value = HeaderValue::from_str(&value).map_err(|_| format!("invalid value for header {name}"))?;
         response.headers_mut().append(name, value);
     }
@@ -121,11 +140,8 @@ mod tests {
     async fn parts(payload: Value) -> (StatusCode, Vec<(String, String)>, Vec<u8>) {
         let response = translate(payload.to_string().as_bytes()).unwrap();
         let status = response.status();
-        let headers = response
-            .headers()
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_str().unwrap().to_owned()))
-            .collect();
+        let headers =
+            response.headers().iter().map(|(k, v)| (k.to_string(), v.to_str().unwrap().to_owned())).collect();
         let body = axum::body::to_bytes(response.into_body(), 1 << 20).await.unwrap().to_vec();
         (status, headers, body)
     }
@@ -141,7 +157,9 @@ mod tests {
         .await;
         assert_eq!(status, StatusCode::CREATED);
         assert_eq!(body, b"hello");
-        let values = |name: &str| headers.iter().filter(|(k, _)| k == name).map(|(_, v)| v.as_str()).collect::<Vec<_>>();
+        let values = |name: &str| {
+            headers.iter().filter(|(k, _)| k == name).map(|(_, v)| v.as_str()).collect::<Vec<_>>()
+        };
         assert_eq!(values("x-both"), ["a", "b"]);
         assert_eq!(values("set-cookie"), ["c=1", "d=2"]);
         assert_eq!(values("content-type"), ["text/plain"]);

@@ -62,7 +62,9 @@ fn walk<'a>(
     };
     for child in children.get(node.id.as_str()).into_iter().flatten() {
         match path_part_kind(&child.path_part) {
-            PathPartKind::Literal if child.path_part == *segment => walk(children, child, after, parameters, found),
+            PathPartKind::Literal if child.path_part == *segment => {
+                walk(children, child, after, parameters, found)
+            }
             PathPartKind::Literal => {}
             PathPartKind::Variable => {
                 let name = path_variable(&child.path_part).unwrap_or_default().to_owned();
@@ -75,7 +77,8 @@ fn walk<'a>(
             }
             PathPartKind::Greedy => {
                 let mut with_rest = parameters.clone();
-                with_rest.insert(path_variable(&child.path_part).unwrap_or_default().to_owned(), rest.join("/"));
+                with_rest
+                    .insert(path_variable(&child.path_part).unwrap_or_default().to_owned(), rest.join("/"));
                 found.push((child, with_rest));
             }
         }
@@ -133,14 +136,20 @@ mod tests {
             matched(&api, "/users/7/files/a/b.txt", "PUT"),
             Some(("/users/{id}/files/{path+}".into(), params(&[("id", "7"), ("path", "a/b.txt")])))
         );
-        assert_eq!(matched(&api, "/other/deep/path", "GET"), Some(("/{proxy+}".into(), params(&[("proxy", "other/deep/path")]))));
+        assert_eq!(
+            matched(&api, "/other/deep/path", "GET"),
+            Some(("/{proxy+}".into(), params(&[("proxy", "other/deep/path")])))
+        );
     }
 
     #[test]
     fn methods_fall_back_to_any_then_less_specific_resources() {
         let api = api();
         // /users/me has no DELETE; /users/{id} has.
-        assert_eq!(matched(&api, "/users/me", "DELETE"), Some(("/users/{id}".into(), params(&[("id", "me")]))));
+        assert_eq!(
+            matched(&api, "/users/me", "DELETE"),
+            Some(("/users/{id}".into(), params(&[("id", "me")])))
+        );
         // /health has only POST: GET falls through to the greedy ANY.
         assert_eq!(matched(&api, "/health", "GET").unwrap().0, "/{proxy+}");
         assert_eq!(matched(&api, "/health", "POST").unwrap().0, "/health");

@@ -9,7 +9,7 @@ use serde_json::Value;
 use super::{function_not_found, page_size, unqualified};
 use crate::error::{ApiError, ApiResult};
 use crate::request::{AwsJson, Region};
-use crate::wire::{page_document, alias_configuration, AliasRequest, ListQuery, RoutingConfigInput};
+use crate::wire::{alias_configuration, page_document, AliasRequest, ListQuery, RoutingConfigInput};
 use crate::AppState;
 
 /// `FunctionVersion` of an alias: `$LATEST` or a published version number.
@@ -25,9 +25,7 @@ fn target_version(raw: &str) -> ApiResult<Version> {
 }
 
 fn refuse_weighted_routing(routing: Option<&RoutingConfigInput>) -> ApiResult<()> {
-    let weighted = routing
-        .and_then(|r| r.additional_version_weights.as_ref())
-        .is_some_and(|w| !w.is_empty());
+    let weighted = routing.and_then(|r| r.additional_version_weights.as_ref()).is_some_and(|w| !w.is_empty());
     if weighted {
         return Err(ApiError::invalid_parameter(
             "RoutingConfig.AdditionalVersionWeights is not supported by this server yet.",
@@ -41,7 +39,12 @@ fn alias_not_found(function: &FunctionName, alias: &AliasName, region: &str) -> 
 }
 
 /// Store errors naming a missing version become Lambda's message with the full ARN.
-fn missing_version(error: alcove_core::Error, function: &FunctionName, version: Option<Version>, region: &str) -> ApiError {
+fn missing_version(
+    error: alcove_core::Error,
+    function: &FunctionName,
+    version: Option<Version>,
+    region: &str,
+) -> ApiError {
     match (error, version) {
         (alcove_core::Error::NotFound(_), Some(v)) => {
             ApiError::not_found(format!("Function not found: {}:{v}", function.arn(region)))
@@ -59,7 +62,10 @@ pub async fn create(
 ) -> ApiResult<(StatusCode, Json<Value>)> {
     let function = unqualified(&function)?;
     let name = AliasName::parse(
-        request.name.as_deref().ok_or_else(|| ApiError::invalid_parameter("Name is a required parameter."))?,
+        request
+            .name
+            .as_deref()
+            .ok_or_else(|| ApiError::invalid_parameter("Name is a required parameter."))?,
     )?;
     let version = target_version(
         request
@@ -130,9 +136,12 @@ pub async fn update(
     let alias = AliasName::parse(&alias)?;
     refuse_weighted_routing(request.routing_config.as_ref())?;
     let version = request.function_version.as_deref().map(target_version).transpose()?;
-    let patch = AliasPatch { version, description: request.description, expected_revision: request.revision_id };
+    let patch =
+        AliasPatch { version, description: request.description, expected_revision: request.revision_id };
     let updated = state.store.update_alias(&function, &alias, patch).await.map_err(|e| match e {
-        alcove_core::Error::NotFound(m) if m.starts_with("Alias") => alias_not_found(&function, &alias, &region),
+        alcove_core::Error::NotFound(m) if m.starts_with("Alias") => {
+            alias_not_found(&function, &alias, &region)
+        }
         other => missing_version(other, &function, version, &region),
     })?;
     Ok(Json(alias_configuration(&updated, &region)))

@@ -7,7 +7,10 @@ use axum::response::IntoResponse;
 use crate::error::{ApiError, ApiResult};
 use crate::AppState;
 
-pub async fn download(State(state): State<AppState>, Path(file): Path<String>) -> ApiResult<impl IntoResponse> {
+pub async fn download(
+    State(state): State<AppState>,
+    Path(file): Path<String>,
+) -> ApiResult<impl IntoResponse> {
     let not_found = || ApiError::not_found(format!("No code package {file}"));
     let digest = file.strip_suffix(".zip").ok_or_else(not_found)?.to_owned();
     let store = state.code.clone();

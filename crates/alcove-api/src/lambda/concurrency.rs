@@ -17,9 +17,9 @@ pub async fn put(
     AwsJson(request): AwsJson<PutConcurrencyRequest>,
 ) -> ApiResult<Json<ConcurrencyDocument>> {
     let name = unqualified(&function)?;
-    let requested = request
-        .reserved_concurrent_executions
-        .ok_or_else(|| ApiError::invalid_parameter("ReservedConcurrentExecutions is a required parameter."))?;
+    let requested = request.reserved_concurrent_executions.ok_or_else(|| {
+        ApiError::invalid_parameter("ReservedConcurrentExecutions is a required parameter.")
+    })?;
     let reserved = u32::try_from(requested).map_err(|_| {
         ApiError::invalid_parameter(format!(
             "1 validation error detected: Value '{requested}' at 'reservedConcurrentExecutions' \
@@ -43,7 +43,8 @@ pub async fn get(
     Path(function): Path<String>,
 ) -> ApiResult<Json<ConcurrencyDocument>> {
     let name = unqualified(&function)?;
-    let reserved = state.store.get_concurrency(&name).await.map_err(|e| with_function_not_found(e, &name, &region))?;
+    let reserved =
+        state.store.get_concurrency(&name).await.map_err(|e| with_function_not_found(e, &name, &region))?;
     Ok(Json(ConcurrencyDocument { reserved_concurrent_executions: reserved }))
 }
 

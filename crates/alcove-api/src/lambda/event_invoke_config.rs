@@ -101,7 +101,10 @@ fn apply(base: Option<EventInvokeConfig>, request: EventInvokeConfigRequest) -> 
 }
 
 fn none_configured(name: &FunctionName, qualifier: &str, region: &str) -> ApiError {
-    ApiError::not_found(format!("The function {}:{qualifier} doesn't have an EventInvokeConfig", name.arn(region)))
+    ApiError::not_found(format!(
+        "The function {}:{qualifier} doesn't have an EventInvokeConfig",
+        name.arn(region)
+    ))
 }
 
 /// Put (`merge` false: the request replaces what is stored) and Update (`merge` true).
@@ -113,7 +116,8 @@ async fn save(
     request: EventInvokeConfigRequest,
     merge: bool,
 ) -> ApiResult<Json<Value>> {
-    let QualifiedTarget { config: target, qualifier, .. } = qualified_target(state, function, qualifier, region).await?;
+    let QualifiedTarget { config: target, qualifier, .. } =
+        qualified_target(state, function, qualifier, region).await?;
     let name = target.name;
     let current = if merge { state.store.get_event_invoke_config(&name, &qualifier).await? } else { None };
     let config = apply(current, request)?;

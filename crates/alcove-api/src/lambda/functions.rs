@@ -2,7 +2,8 @@
 //! UpdateFunctionCode and UpdateFunctionConfiguration.
 
 use alcove_core::{
-    CodeRef, FunctionConfig, FunctionName, LatestUpdate, Qualifier, SettingsPatch, TenantIsolationMode, Version,
+    CodeRef, FunctionConfig, FunctionName, LatestUpdate, Qualifier, SettingsPatch, TenantIsolationMode,
+    Version,
 };
 use axum::extract::{Path, Query, State};
 use axum::http::{header, HeaderMap, StatusCode};
@@ -14,8 +15,8 @@ use serde_json::{json, Value};
 use super::{function_not_found, function_ref, page_size, resolve, unqualified, with_function_not_found};
 use crate::error::{ApiError, ApiResult};
 use crate::request::{parse_json, AwsJson, Region};
-use crate::wire::{page_document, 
-    function_configuration, CodeInput, CreateFunctionRequest, ListQuery, QualifierQuery,
+use crate::wire::{
+    function_configuration, page_document, CodeInput, CreateFunctionRequest, ListQuery, QualifierQuery,
     UpdateFunctionCodeRequest, UpdateFunctionConfigurationRequest,
 };
 use crate::AppState;
@@ -34,11 +35,8 @@ pub async fn create(
             "PackageType {kind} is not supported by this server; use Zip."
         )));
     }
-    let settings = request
-        .settings
-        .into_patch(request.architectures)
-        .map_err(ApiError::invalid_parameter)?
-        .create()?;
+    let settings =
+        request.settings.into_patch(request.architectures).map_err(ApiError::invalid_parameter)?.create()?;
     let tenancy = request
         .tenancy_config
         .map(|t| {
@@ -65,11 +63,8 @@ pub async fn create(
         revision_id: FunctionConfig::new_revision_id(),
         tags,
     };
-    let created = state
-        .store
-        .create_function(config, request.publish.unwrap_or(false))
-        .await
-        .map_err(|e| match e {
+    let created =
+        state.store.create_function(config, request.publish.unwrap_or(false)).await.map_err(|e| match e {
             alcove_core::Error::Conflict(_) => already_exists(&name, &region),
             other => other.into(),
         })?;
@@ -87,16 +82,18 @@ fn zip_from_code(code: CodeInput) -> ApiResult<Vec<u8>> {
             "Code from S3 or a container image is not supported by this server; send the package as ZipFile.",
         ));
     }
-    let encoded = code
-        .zip_file
-        .ok_or_else(|| ApiError::invalid_parameter("Code.ZipFile is required: send the deployment package inline."))?;
+    let encoded = code.zip_file.ok_or_else(|| {
+        ApiError::invalid_parameter("Code.ZipFile is required: send the deployment package inline.")
+    })?;
     decode_zip(&encoded)
 }
 
 fn decode_zip(encoded: &str) -> ApiResult<Vec<u8>> {
-    base64::engine::general_purpose::STANDARD
-        .decode(encoded.trim())
-        .map_err(|_| ApiError::invalid_parameter("Could not unzip uploaded file. Please check your file, then try to upload again."))
+    base64::engine::general_purpose::STANDARD.decode(encoded.trim()).map_err(|_| {
+        ApiError::invalid_parameter(
+            "Could not unzip uploaded file. Please check your file, then try to upload again.",
+        )
+    })
 }
 
 /// Unpacking is file-system work; it runs off the async threads.
@@ -117,10 +114,7 @@ pub async fn get(
 ) -> ApiResult<Json<Value>> {
     let reference = function_ref(&function, query.qualifier.as_deref())?;
     let config = resolve(&state, &reference, &region).await?;
-    let host = headers
-        .get(header::HOST)
-        .and_then(|h| h.to_str().ok())
-        .unwrap_or("127.0.0.1:9000");
+    let host = headers.get(header::HOST).and_then(|h| h.to_str().ok()).unwrap_or("127.0.0.1:9000");
     let mut doc = json!({
         "Configuration": function_configuration(&config, &region),
         "Code": {
@@ -191,7 +185,9 @@ pub async fn delete(
         }
     };
     outcome.map_err(|e| match e {
-        alcove_core::Error::NotFound(_) => function_not_found(&reference.name, &region, reference.qualifier.as_ref()),
+        alcove_core::Error::NotFound(_) => {
+            function_not_found(&reference.name, &region, reference.qualifier.as_ref())
+        }
         other => other.into(),
     })?;
     let version = match reference.qualifier {
@@ -270,9 +266,8 @@ pub async fn update_code(
         return Ok(Json(function_configuration(&preview, &region)));
     }
     let code = store_code(&state, zip).await?;
-    let update = latest_update(request.revision_id, move |current| {
-        Ok((patch.apply(&current.settings)?, code))
-    });
+    let update =
+        latest_update(request.revision_id, move |current| Ok((patch.apply(&current.settings)?, code)));
     let updated = state
         .store
         .update_latest(&name, update, request.publish.unwrap_or(false))
@@ -287,7 +282,9 @@ pub async fn update_code(
 /// a new revision and modification time.
 fn latest_update(
     expected_revision: Option<String>,
-    change: impl FnOnce(&FunctionConfig) -> alcove_core::Result<(alcove_core::FunctionSettings, CodeRef)> + Send + 'static,
+    change: impl FnOnce(&FunctionConfig) -> alcove_core::Result<(alcove_core::FunctionSettings, CodeRef)>
+        + Send
+        + 'static,
 ) -> LatestUpdate {
     Box::new(move |current| {
         if let Some(expected) = expected_revision {

@@ -32,7 +32,9 @@ enum InvocationType {
 fn header<'a>(headers: &'a HeaderMap, name: &str) -> ApiResult<Option<&'a str>> {
     headers
         .get(name)
-        .map(|v| v.to_str().map_err(|_| ApiError::invalid_parameter(format!("Header {name} is not valid text."))))
+        .map(|v| {
+            v.to_str().map_err(|_| ApiError::invalid_parameter(format!("Header {name} is not valid text.")))
+        })
         .transpose()
 }
 
@@ -62,7 +64,8 @@ fn wants_tail(headers: &HeaderMap) -> ApiResult<bool> {
 /// `X-Amz-Client-Context` is base64 of a JSON object; the runtime receives the JSON.
 fn client_context(headers: &HeaderMap) -> ApiResult<Option<String>> {
     let Some(encoded) = header(headers, "x-amz-client-context")? else { return Ok(None) };
-    let invalid = || ApiError::invalid_parameter("Client context must be a valid Base64-encoded JSON object.");
+    let invalid =
+        || ApiError::invalid_parameter("Client context must be a valid Base64-encoded JSON object.");
     let decoded = base64::engine::general_purpose::STANDARD.decode(encoded).map_err(|_| invalid())?;
     if decoded.len() > 3583 {
         return Err(ApiError::invalid_parameter("Client context must be at most 3583 bytes once decoded."));
@@ -76,7 +79,11 @@ fn client_context(headers: &HeaderMap) -> ApiResult<Option<String>> {
 
 /// Applies the tenancy rules: a `PER_TENANT` function needs a tenant id on every invoke,
 /// any other function must not get one. The id is validated here, once.
-pub(crate) fn tenant_for(config: &FunctionConfig, raw: Option<&str>, arn: &str) -> ApiResult<Option<TenantId>> {
+pub(crate) fn tenant_for(
+    config: &FunctionConfig,
+    raw: Option<&str>,
+    arn: &str,
+) -> ApiResult<Option<TenantId>> {
     match (config.tenancy, raw) {
         (Some(mode), None) => Err(ApiError::invalid_parameter(format!(
             "The function {arn} uses tenant isolation mode {}: every invocation must specify a \
@@ -131,7 +138,9 @@ pub(crate) async fn run_sync(state: &AppState, invoke: SyncInvoke) -> ApiResult<
         InvokeError::AtCapacity(_) => {
             ApiError::too_many_requests("ConcurrentInvocationLimitExceeded", format!("Rate Exceeded. {e}."))
         }
-        InvokeError::Throttled(reason) => ApiError::too_many_requests(reason.as_str(), format!("Rate Exceeded: {e}.")),
+        InvokeError::Throttled(reason) => {
+            ApiError::too_many_requests(reason.as_str(), format!("Rate Exceeded: {e}."))
+        }
         InvokeError::IsolationUnavailable(_) => ApiError::service(format!("{e}.")),
     })
 }
@@ -147,7 +156,9 @@ pub async fn invoke(
     let kind = invocation_type(&headers)?;
     let limit = if kind == InvocationType::Event { ASYNC_PAYLOAD_LIMIT } else { SYNC_PAYLOAD_LIMIT };
     let body = read_limited(body, limit).await.map_err(|_| {
-        ApiError::request_too_large(format!("Request must be smaller than {limit} bytes for the InvokeFunction operation"))
+        ApiError::request_too_large(format!(
+            "Request must be smaller than {limit} bytes for the InvokeFunction operation"
+        ))
     })?;
     let reference = function_ref(&function, query.qualifier.as_deref())?;
     let config = resolve(&state, &reference, &region).await?;

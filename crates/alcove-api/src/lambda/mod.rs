@@ -72,7 +72,11 @@ pub(crate) fn unqualified(raw: &str) -> ApiResult<FunctionName> {
     }
 }
 
-pub(crate) fn function_not_found(name: &FunctionName, region: &str, qualifier: Option<&Qualifier>) -> ApiError {
+pub(crate) fn function_not_found(
+    name: &FunctionName,
+    region: &str,
+    qualifier: Option<&Qualifier>,
+) -> ApiError {
     let arn = name.arn(region);
     match qualifier {
         Some(q) => ApiError::not_found(format!("Function not found: {arn}:{q}")),
@@ -81,7 +85,11 @@ pub(crate) fn function_not_found(name: &FunctionName, region: &str, qualifier: O
 }
 
 /// A store error, with "not found" reworded as Lambda words it for this function.
-pub(crate) fn with_function_not_found(error: alcove_core::Error, name: &FunctionName, region: &str) -> ApiError {
+pub(crate) fn with_function_not_found(
+    error: alcove_core::Error,
+    name: &FunctionName,
+    region: &str,
+) -> ApiError {
     match error {
         alcove_core::Error::NotFound(_) => function_not_found(name, region, None),
         other => other.into(),
@@ -89,7 +97,11 @@ pub(crate) fn with_function_not_found(error: alcove_core::Error, name: &Function
 }
 
 /// The configuration a reference designates, or Lambda's not-found error.
-pub(crate) async fn resolve(state: &AppState, reference: &FunctionRef, region: &str) -> ApiResult<FunctionConfig> {
+pub(crate) async fn resolve(
+    state: &AppState,
+    reference: &FunctionRef,
+    region: &str,
+) -> ApiResult<FunctionConfig> {
     alcove_core::resolve_reference(state.store.as_ref(), reference)
         .await?
         .ok_or_else(|| function_not_found(&reference.name, region, reference.qualifier.as_ref()))
@@ -118,7 +130,11 @@ pub(crate) async fn qualified_target(
         Some(q) => format!("{}:{q}", reference.name.arn(region)),
         None => reference.name.arn(region),
     };
-    let qualifier = reference.qualifier.as_ref().map(ToString::to_string).unwrap_or_else(|| Qualifier::Latest.to_string());
+    let qualifier = reference
+        .qualifier
+        .as_ref()
+        .map(ToString::to_string)
+        .unwrap_or_else(|| Qualifier::Latest.to_string());
     Ok(QualifiedTarget { config, qualifier, arn })
 }
 

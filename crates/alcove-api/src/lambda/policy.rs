@@ -33,7 +33,8 @@ fn required(value: Option<String>, name: &str) -> ApiResult<String> {
 }
 
 fn check_statement_id(id: &str) -> ApiResult<()> {
-    let ok = (1..=100).contains(&id.len()) && id.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
+    let ok = (1..=100).contains(&id.len())
+        && id.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
     if ok {
         Ok(())
     } else {
@@ -104,7 +105,9 @@ pub async fn remove(
     let QualifiedTarget { config, qualifier, .. } =
         qualified_target(&state, &function, query.qualifier.as_deref(), &region).await?;
     if !state.store.remove_permission(&config.name, &qualifier, &statement_id).await? {
-        return Err(ApiError::not_found(format!("Statement {statement_id} is not found in resource policy.")));
+        return Err(ApiError::not_found(format!(
+            "Statement {statement_id} is not found in resource policy."
+        )));
     }
     Ok(StatusCode::NO_CONTENT)
 }

@@ -44,7 +44,11 @@ pub async fn tag(
     let tags = request.tags.ok_or_else(|| ApiError::invalid_parameter("Tags is a required parameter."))?;
     let network_changes = tags.contains_key(NETWORK_TAG);
     let before = current_network_tag(&state, &name, &region).await?;
-    let after = state.store.tag_function(&name, tags).await.map_err(|e| with_function_not_found(e, &name, &region))?;
+    let after = state
+        .store
+        .tag_function(&name, tags)
+        .await
+        .map_err(|e| with_function_not_found(e, &name, &region))?;
     retire_if_network_changed(&state, &name, network_changes.then_some(before), &after);
     Ok(StatusCode::NO_CONTENT)
 }
@@ -62,12 +66,20 @@ pub async fn untag(
     }
     let network_changes = keys.iter().any(|k| k == NETWORK_TAG);
     let before = current_network_tag(&state, &name, &region).await?;
-    let after = state.store.untag_function(&name, keys).await.map_err(|e| with_function_not_found(e, &name, &region))?;
+    let after = state
+        .store
+        .untag_function(&name, keys)
+        .await
+        .map_err(|e| with_function_not_found(e, &name, &region))?;
     retire_if_network_changed(&state, &name, network_changes.then_some(before), &after);
     Ok(StatusCode::NO_CONTENT)
 }
 
-async fn current_network_tag(state: &AppState, name: &FunctionName, region: &str) -> ApiResult<Option<String>> {
+async fn current_network_tag(
+    state: &AppState,
+    name: &FunctionName,
+    region: &str,
+) -> ApiResult<Option<String>> {
     let config = state
         .store
         .get_function(name, alcove_core::Version::Latest)
@@ -76,7 +88,12 @@ async fn current_network_tag(state: &AppState, name: &FunctionName, region: &str
     Ok(config.tags.get(NETWORK_TAG).cloned())
 }
 
-fn retire_if_network_changed(state: &AppState, name: &FunctionName, before: Option<Option<String>>, after: &Tags) {
+fn retire_if_network_changed(
+    state: &AppState,
+    name: &FunctionName,
+    before: Option<Option<String>>,
+    after: &Tags,
+) {
     if let Some(before) = before {
         if before.as_ref() != after.get(NETWORK_TAG) {
             state.envs.retire(name, None);

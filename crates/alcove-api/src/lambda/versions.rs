@@ -9,7 +9,7 @@ use serde_json::{json, Value};
 use super::{page_size, unqualified, with_function_not_found};
 use crate::error::ApiResult;
 use crate::request::{AwsJson, Region};
-use crate::wire::{page_document, function_configuration, ListQuery, PublishVersionRequest};
+use crate::wire::{function_configuration, page_document, ListQuery, PublishVersionRequest};
 use crate::AppState;
 
 pub async fn publish(
@@ -24,7 +24,11 @@ pub async fn publish(
         expected_code_sha256: request.code_sha256,
         expected_revision: request.revision_id,
     };
-    let version = state.store.publish_version(&name, request).await.map_err(|e| with_function_not_found(e, &name, &region))?;
+    let version = state
+        .store
+        .publish_version(&name, request)
+        .await
+        .map_err(|e| with_function_not_found(e, &name, &region))?;
     tracing::info!(function = %name, version = %version.version, "version published");
     Ok((StatusCode::CREATED, Json(function_configuration(&version, &region))))
 }
@@ -37,7 +41,11 @@ pub async fn list(
 ) -> ApiResult<Json<Value>> {
     let name = unqualified(&function)?;
     let limit = page_size(query.max_items.as_deref())?;
-    let page = state.store.list_versions(&name, query.marker, limit).await.map_err(|e| with_function_not_found(e, &name, &region))?;
+    let page = state
+        .store
+        .list_versions(&name, query.marker, limit)
+        .await
+        .map_err(|e| with_function_not_found(e, &name, &region))?;
     let versions: Vec<Value> = page
         .items
         .iter()

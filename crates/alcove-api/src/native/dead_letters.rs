@@ -16,7 +16,10 @@ pub struct DeadLettersQuery {
     pub limit: Option<usize>,
 }
 
-pub async fn list(State(state): State<AppState>, Query(query): Query<DeadLettersQuery>) -> ApiResult<Json<Value>> {
+pub async fn list(
+    State(state): State<AppState>,
+    Query(query): Query<DeadLettersQuery>,
+) -> ApiResult<Json<Value>> {
     let function = query.function.as_deref().map(FunctionName::parse).transpose()?;
     let limit = query.limit.unwrap_or(100);
     if !(1..=10_000).contains(&limit) {

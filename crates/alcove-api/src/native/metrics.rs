@@ -43,9 +43,17 @@ pub async fn render(State(state): State<AppState>) -> ApiResult<impl IntoRespons
     let mut out = String::new();
     let counters: [(&str, &str, fn(&alcove_envs::FunctionTotals) -> String); 4] = [
         ("alcove_invocations_total", "Invocations that ran, by function.", |t| t.invocations.to_string()),
-        ("alcove_errors_total", "Invocations that ended in a function error, by function.", |t| t.errors.to_string()),
-        ("alcove_cold_starts_total", "Invocations that started a new execution environment, by function.", |t| t.cold_starts.to_string()),
-        ("alcove_duration_milliseconds_total", "Time spent running invocations, by function.", |t| format!("{:.3}", t.duration_ms)),
+        ("alcove_errors_total", "Invocations that ended in a function error, by function.", |t| {
+            t.errors.to_string()
+        }),
+        (
+            "alcove_cold_starts_total",
+            "Invocations that started a new execution environment, by function.",
+            |t| t.cold_starts.to_string(),
+        ),
+        ("alcove_duration_milliseconds_total", "Time spent running invocations, by function.", |t| {
+            format!("{:.3}", t.duration_ms)
+        }),
     ];
     for (name, help, value) in counters {
         let mut family = Family::new(&mut out, name, "counter", help);
@@ -53,16 +61,31 @@ pub async fn render(State(state): State<AppState>) -> ApiResult<impl IntoRespons
             family.sample(name, &[("function", function.as_str())], value(t));
         }
     }
-    let mut family = Family::new(&mut out, "alcove_throttles_total", "counter", "Invocations refused by a concurrency limit, by function and reason.");
+    let mut family = Family::new(
+        &mut out,
+        "alcove_throttles_total",
+        "counter",
+        "Invocations refused by a concurrency limit, by function and reason.",
+    );
     for (function, t) in &totals {
         for (reason, count) in &t.throttles {
-            family.sample("alcove_throttles_total", &[("function", function.as_str()), ("reason", reason)], count);
+            family.sample(
+                "alcove_throttles_total",
+                &[("function", function.as_str()), ("reason", reason)],
+                count,
+            );
         }
     }
-    let mut family = Family::new(&mut out, "alcove_environments", "gauge", "Execution environments alive, by state.");
+    let mut family =
+        Family::new(&mut out, "alcove_environments", "gauge", "Execution environments alive, by state.");
     family.sample("alcove_environments", &[("state", "busy")], alive.saturating_sub(idle));
     family.sample("alcove_environments", &[("state", "idle")], idle);
-    let mut family = Family::new(&mut out, "alcove_async_events_pending", "gauge", "Accepted Event invocations not yet run to an end.");
+    let mut family = Family::new(
+        &mut out,
+        "alcove_async_events_pending",
+        "gauge",
+        "Accepted Event invocations not yet run to an end.",
+    );
     family.sample("alcove_async_events_pending", &[], queued);
     Ok(([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], out))
 }

@@ -59,10 +59,20 @@ async fn per_tenant_function(state: &AppState, raw: &str, region: &str) -> ApiRe
 }
 
 async fn current(state: &AppState, name: &FunctionName, region: &str) -> ApiResult<TenantLimits> {
-    Ok(state.store.get_tenant_limits(name).await.map_err(|e| with_function_not_found(e, name, region))?.unwrap_or_default())
+    Ok(state
+        .store
+        .get_tenant_limits(name)
+        .await
+        .map_err(|e| with_function_not_found(e, name, region))?
+        .unwrap_or_default())
 }
 
-async fn save(state: &AppState, name: &FunctionName, region: &str, limits: TenantLimits) -> ApiResult<Json<TenantLimitsDocument>> {
+async fn save(
+    state: &AppState,
+    name: &FunctionName,
+    region: &str,
+    limits: TenantLimits,
+) -> ApiResult<Json<TenantLimitsDocument>> {
     state
         .store
         .put_tenant_limits(name, limits.clone())

@@ -83,7 +83,10 @@ fn parse_since(raw: &str, now: i64) -> ApiResult<i64> {
     Ok(now - number.checked_mul(seconds).ok_or_else(invalid)?)
 }
 
-pub async fn report(State(state): State<AppState>, Query(query): Query<UsageQuery>) -> ApiResult<Json<UsageReport>> {
+pub async fn report(
+    State(state): State<AppState>,
+    Query(query): Query<UsageQuery>,
+) -> ApiResult<Json<UsageReport>> {
     let function = query.function.as_deref().map(FunctionName::parse).transpose()?;
     let tenant = query.tenant.as_deref().map(TenantId::parse).transpose()?;
     let now = chrono::Utc::now().timestamp();
@@ -98,7 +101,14 @@ pub async fn report(State(state): State<AppState>, Query(query): Query<UsageQuer
             total_counters.add(&record.counters);
             total_charges.add(&charges);
             let key = &record.key;
-            UsageRow::new(key.function.as_str(), key.tenant.as_ref(), key.architecture.as_str(), key.memory_mb, &record.counters, charges)
+            UsageRow::new(
+                key.function.as_str(),
+                key.tenant.as_ref(),
+                key.architecture.as_str(),
+                key.memory_mb,
+                &record.counters,
+                charges,
+            )
         })
         .collect();
     let totals = UsageRow::new("*", None, "*", 0, &total_counters, total_charges);
@@ -119,7 +129,8 @@ impl UsageRow {
         counters: &UsageCounters,
         charges: Charges,
     ) -> UsageRow {
-        let UsageCounters { invocations, errors, throttles, cold_starts, init_ms, duration_ms, billed_ms } = *counters;
+        let UsageCounters { invocations, errors, throttles, cold_starts, init_ms, duration_ms, billed_ms } =
+            *counters;
         UsageRow {
             function_name: function.to_owned(),
             tenant_id: tenant.map(ToString::to_string),

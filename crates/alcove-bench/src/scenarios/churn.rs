@@ -44,7 +44,12 @@ pub async fn run(ctx: &Ctx, figures: &mut Figures, run: usize) -> anyhow::Result
             let mut samples = Vec::new();
             while !stop.load(Ordering::Relaxed) {
                 if let (Some(rss), Some(fds)) = (rss_bytes(pid), open_fds(pid)) {
-                    samples.push(Sample { seconds: started.elapsed().as_secs_f64(), tenants: done.load(Ordering::Relaxed), rss, fds });
+                    samples.push(Sample {
+                        seconds: started.elapsed().as_secs_f64(),
+                        tenants: done.load(Ordering::Relaxed),
+                        rss,
+                        fds,
+                    });
                 }
                 tokio::time::sleep(interval).await;
             }
@@ -53,7 +58,14 @@ pub async fn run(ctx: &Ctx, figures: &mut Figures, run: usize) -> anyhow::Result
     });
     let result = async {
         let package = fixtures::native_package(&ctx.binaries.echo)?;
-        let spec = FunctionSpec { name: "churn", runtime: "provided.al2023", handler: "bootstrap", package: &package, per_tenant: true, egress: false };
+        let spec = FunctionSpec {
+            name: "churn",
+            runtime: "provided.al2023",
+            handler: "bootstrap",
+            package: &package,
+            per_tenant: true,
+            egress: false,
+        };
         server.create_function(&spec).await?;
         let endpoint = server.endpoint(spec.name);
         let mut conn = Conn::open(server.address).await?;
@@ -69,7 +81,8 @@ pub async fn run(ctx: &Ctx, figures: &mut Figures, run: usize) -> anyhow::Result
             if (i + 1) * 10 / tenants > tenths.len() - 1 {
                 tenths.push(Instant::now());
                 if !ctx.smoke {
-                    let rate = (tenants / 10) as f64 / tenths[tenths.len() - 1].duration_since(tenths[tenths.len() - 2]).as_secs_f64();
+                    let rate = (tenants / 10) as f64
+                        / tenths[tenths.len() - 1].duration_since(tenths[tenths.len() - 2]).as_secs_f64();
                     eprintln!(
                         "  {} tenants, {:.0} s, {rate:.1} cold starts/s this tenth, server RSS {:.1} MB",
                         i + 1,
@@ -95,11 +108,13 @@ pub async fn run(ctx: &Ctx, figures: &mut Figures, run: usize) -> anyhow::Result
     // has been full for a while (before that the pools and the allocator's arenas are
     // still growing).
     let warm_from = (2 * cap).max(tenants / 10).min(tenants);
-    let baseline = samples.iter().find(|s| s.tenants >= warm_from).copied().unwrap_or(samples[samples.len() - 1]);
+    let baseline =
+        samples.iter().find(|s| s.tenants >= warm_from).copied().unwrap_or(samples[samples.len() - 1]);
     let last = samples[samples.len() - 1];
     let max_rss = samples.iter().filter(|s| s.tenants >= warm_from).map(|s| s.rss).max().unwrap_or(last.rss);
     let rate = tenants as f64 / elapsed.as_secs_f64();
-    let tenth_rate = |k: usize| (tenants / 10).max(1) as f64 / tenths[k + 1].duration_since(tenths[k]).as_secs_f64();
+    let tenth_rate =
+        |k: usize| (tenants / 10).max(1) as f64 / tenths[k + 1].duration_since(tenths[k]).as_secs_f64();
     eprintln!(
         "  {tenants} tenants in {:.1} s: {rate:.1} cold starts/s; RSS {:.1} MB after {} tenants, {:.1} MB at the end (max {:.1} MB); fds {} -> {}",
         elapsed.as_secs_f64(),

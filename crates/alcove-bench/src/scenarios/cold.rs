@@ -32,15 +32,33 @@ const MODES: [Mode; 3] = [
 ];
 
 async fn alcove(ctx: &Ctx, figures: &mut Figures, mode: &Mode) -> anyhow::Result<()> {
-    let options = ServerOptions { sandbox: mode.sandbox, max_environments: 2 * ctx.cold_tenants + 16, ..ServerOptions::default() };
+    let options = ServerOptions {
+        sandbox: mode.sandbox,
+        max_environments: 2 * ctx.cold_tenants + 16,
+        ..ServerOptions::default()
+    };
     let mut server = Alcove::start(&ctx.alcove, &options).await?;
     let result = async {
         let native = fixtures::native_package(&ctx.binaries.echo)?;
         let node = fixtures::node_package()?;
         for &runtime in mode.runtimes {
             let spec = match runtime {
-                "native" => FunctionSpec { name: "cold-native", runtime: "provided.al2023", handler: "bootstrap", package: &native, per_tenant: true, egress: mode.egress },
-                _ => FunctionSpec { name: "cold-node", runtime: "nodejs22.x", handler: "index.handler", package: &node, per_tenant: true, egress: mode.egress },
+                "native" => FunctionSpec {
+                    name: "cold-native",
+                    runtime: "provided.al2023",
+                    handler: "bootstrap",
+                    package: &native,
+                    per_tenant: true,
+                    egress: mode.egress,
+                },
+                _ => FunctionSpec {
+                    name: "cold-node",
+                    runtime: "nodejs22.x",
+                    handler: "index.handler",
+                    package: &node,
+                    per_tenant: true,
+                    egress: mode.egress,
+                },
             };
             server.create_function(&spec).await?;
             let endpoint = server.endpoint(spec.name);
@@ -51,7 +69,10 @@ async fn alcove(ctx: &Ctx, figures: &mut Figures, mode: &Mode) -> anyhow::Result
             for i in 0..ctx.cold_tenants {
                 let tenant = format!("cold-{i:05}-{}", uuid::Uuid::new_v4().simple());
                 let invoked = invoke(&mut conn, &endpoint, Some(&tenant), true).await?;
-                inits.push(init_duration_ms(&invoked.reply).context("a cold invoke's REPORT line has no Init Duration")?);
+                inits.push(
+                    init_duration_ms(&invoked.reply)
+                        .context("a cold invoke's REPORT line has no Init Duration")?,
+                );
                 latencies.push(invoked.latency.as_secs_f64() * 1000.0);
             }
             let prefix = format!("cold.{runtime}.{}", mode.name);
@@ -93,7 +114,11 @@ async fn cargo_lambda(ctx: &Ctx, figures: &mut Figures) -> anyhow::Result<()> {
             measured?;
         }
     }
-    eprintln!("  cold.native.cargo-lambda: first invoke p50 {:.2} ms ({} starts)", median(&latencies), latencies.len());
+    eprintln!(
+        "  cold.native.cargo-lambda: first invoke p50 {:.2} ms ({} starts)",
+        median(&latencies),
+        latencies.len()
+    );
     figures.record("cold.native.cargo-lambda.latency_p50_ms", median(&latencies));
     Ok(())
 }
@@ -112,7 +137,11 @@ async fn lambda_local(ctx: &Ctx, figures: &mut Figures) -> anyhow::Result<()> {
         peer.stop().await;
         latencies.push(measured?.latency.as_secs_f64() * 1000.0);
     }
-    eprintln!("  cold.node.lambda-local: first invoke p50 {:.2} ms ({} starts)", median(&latencies), latencies.len());
+    eprintln!(
+        "  cold.node.lambda-local: first invoke p50 {:.2} ms ({} starts)",
+        median(&latencies),
+        latencies.len()
+    );
     figures.record("cold.node.lambda-local.latency_p50_ms", median(&latencies));
     Ok(())
 }

@@ -14,12 +14,22 @@ use crate::Ctx;
 
 pub const TENANT: &str = "bench-tenant";
 
-async fn measure(ctx: &Ctx, figures: &mut Figures, prefix: &str, endpoint: &Endpoint, tenant: Option<&str>) -> anyhow::Result<()> {
+async fn measure(
+    ctx: &Ctx,
+    figures: &mut Figures,
+    prefix: &str,
+    endpoint: &Endpoint,
+    tenant: Option<&str>,
+) -> anyhow::Result<()> {
     for &c in &ctx.concurrency {
         let load = closed_loop(endpoint, tenant, c, ctx.warmup, ctx.duration).await?;
         let p50 = percentile(&load.latencies_ms, 50.0);
         let p99 = percentile(&load.latencies_ms, 99.0);
-        eprintln!("  {prefix} c={c}: p50 {p50:.3} ms, p99 {p99:.3} ms, {:.0} req/s ({} requests)", load.throughput, load.latencies_ms.len());
+        eprintln!(
+            "  {prefix} c={c}: p50 {p50:.3} ms, p99 {p99:.3} ms, {:.0} req/s ({} requests)",
+            load.throughput,
+            load.latencies_ms.len()
+        );
         figures.record(format!("{prefix}.c{c}.p50_ms"), p50);
         figures.record(format!("{prefix}.c{c}.p99_ms"), p99);
         figures.record(format!("{prefix}.c{c}.rps"), load.throughput);
@@ -58,12 +68,39 @@ async fn alcove(ctx: &Ctx, figures: &mut Figures, sandbox: bool) -> anyhow::Resu
         let native = fixtures::native_package(&ctx.binaries.echo)?;
         let node = fixtures::node_package()?;
         let functions = [
-            ("native", FunctionSpec { name: "echo-native", runtime: "provided.al2023", handler: "bootstrap", package: &native, per_tenant: true, egress: false }),
-            ("node", FunctionSpec { name: "echo-node", runtime: "nodejs22.x", handler: "index.handler", package: &node, per_tenant: true, egress: false }),
+            (
+                "native",
+                FunctionSpec {
+                    name: "echo-native",
+                    runtime: "provided.al2023",
+                    handler: "bootstrap",
+                    package: &native,
+                    per_tenant: true,
+                    egress: false,
+                },
+            ),
+            (
+                "node",
+                FunctionSpec {
+                    name: "echo-node",
+                    runtime: "nodejs22.x",
+                    handler: "index.handler",
+                    package: &node,
+                    per_tenant: true,
+                    egress: false,
+                },
+            ),
         ];
         for (runtime, spec) in &functions {
             server.create_function(spec).await?;
-            measure(ctx, figures, &format!("warm.{runtime}.{system}"), &server.endpoint(spec.name), Some(TENANT)).await?;
+            measure(
+                ctx,
+                figures,
+                &format!("warm.{runtime}.{system}"),
+                &server.endpoint(spec.name),
+                Some(TENANT),
+            )
+            .await?;
         }
         anyhow::Ok(())
     }
@@ -90,7 +127,11 @@ async fn lambda_local(ctx: &Ctx, figures: &mut Figures) -> anyhow::Result<()> {
 }
 
 pub async fn run(ctx: &Ctx, figures: &mut Figures) -> anyhow::Result<()> {
-    eprintln!("warm invokes ({} s per point after {} s of warm-up)", ctx.duration.as_secs_f64(), ctx.warmup.as_secs_f64());
+    eprintln!(
+        "warm invokes ({} s per point after {} s of warm-up)",
+        ctx.duration.as_secs_f64(),
+        ctx.warmup.as_secs_f64()
+    );
     alcove(ctx, figures, true).await?;
     alcove(ctx, figures, false).await?;
     cargo_lambda(ctx, figures).await?;

@@ -52,7 +52,8 @@ fn split_param(expression: &str, prefix: &str) -> Option<(ParamLocation, String)
     let rest = expression.strip_prefix(prefix)?;
     let (location, name) = rest.split_once('.')?;
     let location = ParamLocation::parse(location)?;
-    let valid_name = !name.is_empty() && name.len() <= 256 && !name.chars().any(|c| c.is_whitespace() || c.is_control());
+    let valid_name =
+        !name.is_empty() && name.len() <= 256 && !name.chars().any(|c| c.is_whitespace() || c.is_control());
     valid_name.then(|| (location, name.to_owned()))
 }
 
@@ -87,9 +88,10 @@ pub struct IntegrationTarget {
 impl IntegrationTarget {
     pub fn parse(expression: &str) -> Result<Self> {
         match split_param(expression, "integration.request.") {
-            Some((location @ (ParamLocation::Header | ParamLocation::QueryString | ParamLocation::Path), name)) => {
-                Ok(IntegrationTarget { location, name })
-            }
+            Some((
+                location @ (ParamLocation::Header | ParamLocation::QueryString | ParamLocation::Path),
+                name,
+            )) => Ok(IntegrationTarget { location, name }),
             _ => Err(invalid_mapping(&format!("Invalid mapping expression specified: {expression}"))),
         }
     }
@@ -125,7 +127,9 @@ impl MappingSource {
                 Err(_) => Err(invalid()),
             };
         }
-        let simple_name = |name: &str| !name.is_empty() && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '.');
+        let simple_name = |name: &str| {
+            !name.is_empty() && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '.')
+        };
         if let Some(name) = expression.strip_prefix("context.").filter(|n| simple_name(n)) {
             return Ok(MappingSource::Context(name.to_owned()));
         }
@@ -145,8 +149,13 @@ mod tests {
         let p = MethodParam::parse("method.request.header.x-tenant-id").unwrap();
         assert_eq!((p.location, p.name.as_str()), (ParamLocation::Header, "x-tenant-id"));
         assert_eq!(p.to_string(), "method.request.header.x-tenant-id");
-        assert_eq!(MethodParam::parse("method.request.querystring.q").unwrap().location, ParamLocation::QueryString);
-        for bad in ["method.request.body.x", "method.request.header.", "request.header.x", "method.request.header"] {
+        assert_eq!(
+            MethodParam::parse("method.request.querystring.q").unwrap().location,
+            ParamLocation::QueryString
+        );
+        for bad in
+            ["method.request.body.x", "method.request.header.", "request.header.x", "method.request.header"]
+        {
             assert!(MethodParam::parse(bad).is_err(), "{bad}");
         }
     }
@@ -163,8 +172,14 @@ mod tests {
             MappingSource::Method(MethodParam { location: ParamLocation::Path, name: "id".into() })
         );
         assert_eq!(MappingSource::parse("'Blue'").unwrap(), MappingSource::Static("Blue".into()));
-        assert_eq!(MappingSource::parse("context.requestId").unwrap(), MappingSource::Context("requestId".into()));
-        assert_eq!(MappingSource::parse("stageVariables.t").unwrap(), MappingSource::StageVariable("t".into()));
+        assert_eq!(
+            MappingSource::parse("context.requestId").unwrap(),
+            MappingSource::Context("requestId".into())
+        );
+        assert_eq!(
+            MappingSource::parse("stageVariables.t").unwrap(),
+            MappingSource::StageVariable("t".into())
+        );
         assert!(MappingSource::parse("$input.body").is_err());
         assert!(MappingSource::parse("method.request.nowhere.x").is_err());
     }

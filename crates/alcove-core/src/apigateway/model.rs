@@ -116,7 +116,9 @@ pub struct StageName(String);
 
 impl StageName {
     pub fn parse(value: &str) -> Result<Self> {
-        let ok = !value.is_empty() && value.len() <= 128 && value.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
+        let ok = !value.is_empty()
+            && value.len() <= 128
+            && value.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
         if !ok {
             return Err(Error::invalid("Stage name only allows a-zA-Z0-9_"));
         }
@@ -157,13 +159,16 @@ pub struct Stage {
 /// Checks stage variables: names of `[a-zA-Z0-9_]`, values of at most 512 characters.
 pub fn check_stage_variables(variables: &BTreeMap<String, String>) -> Result<()> {
     for (name, value) in variables {
-        if name.is_empty() || name.len() > 64 || !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
+        if name.is_empty() || name.len() > 64 || !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+        {
             return Err(Error::invalid(format!(
                 "Stage variable name '{name}' is invalid: it must be 1 to 64 characters of a-zA-Z0-9_"
             )));
         }
         if value.chars().count() > 512 {
-            return Err(Error::invalid(format!("Stage variable value of '{name}' is longer than 512 characters")));
+            return Err(Error::invalid(format!(
+                "Stage variable value of '{name}' is longer than 512 characters"
+            )));
         }
     }
     Ok(())
@@ -213,7 +218,9 @@ pub fn http_method(value: &str) -> Result<String> {
     if HTTP_METHODS.contains(&upper.as_str()) {
         Ok(upper)
     } else {
-        Err(Error::invalid("Invalid HttpMethod specified. Valid options are GET,PUT,POST,DELETE,PATCH,OPTIONS,HEAD,ANY"))
+        Err(Error::invalid(
+            "Invalid HttpMethod specified. Valid options are GET,PUT,POST,DELETE,PATCH,OPTIONS,HEAD,ANY",
+        ))
     }
 }
 
@@ -240,7 +247,8 @@ pub fn lambda_function_of(uri: &str) -> Result<&str> {
         .filter(|f| !f.is_empty())
         .ok_or_else(not_lambda)?;
     if !function.contains("${") {
-        FunctionRef::parse(function).map_err(|_| Error::invalid(format!("Invalid function ARN or invalid uri: {uri}")))?;
+        FunctionRef::parse(function)
+            .map_err(|_| Error::invalid(format!("Invalid function ARN or invalid uri: {uri}")))?;
     }
     Ok(function)
 }
@@ -252,7 +260,9 @@ pub fn substitute_stage_variables(text: &str, variables: &BTreeMap<String, Strin
     while let Some(start) = rest.find("${stageVariables.") {
         out.push_str(&rest[..start]);
         let after = &rest[start + "${stageVariables.".len()..];
-        let end = after.find('}').ok_or_else(|| Error::invalid(format!("Unterminated stage variable in {text}")))?;
+        let end = after
+            .find('}')
+            .ok_or_else(|| Error::invalid(format!("Unterminated stage variable in {text}")))?;
         let name = &after[..end];
         let value = variables
             .get(name)
@@ -332,9 +342,12 @@ impl Integration {
             IntegrationTarget::parse(target)?;
             if let MappingSource::Method(param) = MappingSource::parse(source)? {
                 let declared = method.request_parameters.contains_key(&param.to_string())
-                    || (param.location == ParamLocation::Path && path_variables.contains(&param.name.as_str()));
+                    || (param.location == ParamLocation::Path
+                        && path_variables.contains(&param.name.as_str()));
                 if !declared {
-                    return Err(invalid_mapping(&format!("Invalid mapping expression parameter specified: {param}")));
+                    return Err(invalid_mapping(&format!(
+                        "Invalid mapping expression parameter specified: {param}"
+                    )));
                 }
             }
         }
@@ -425,7 +438,8 @@ impl RestApi {
                 )));
             }
         }
-        let path = if parent.path == "/" { format!("/{path_part}") } else { format!("{}/{path_part}", parent.path) };
+        let path =
+            if parent.path == "/" { format!("/{path_part}") } else { format!("{}/{path_part}", parent.path) };
         let resource = Resource {
             id,
             parent_id: Some(parent_id.to_owned()),
@@ -491,7 +505,12 @@ impl RestApi {
     }
 
     /// PutIntegration: sets (or replaces) the method's integration.
-    pub fn put_integration(&mut self, resource_id: &str, http: &str, integration: Integration) -> Result<Integration> {
+    pub fn put_integration(
+        &mut self,
+        resource_id: &str,
+        http: &str,
+        integration: Integration,
+    ) -> Result<Integration> {
         let path = self.resource(resource_id)?.path.clone();
         let method = self.method(resource_id, http)?;
         integration.check(method, &path)?;
@@ -573,7 +592,10 @@ mod tests {
             assert!(api.add_resource(&root, bad).is_err(), "{bad:?}");
         }
         assert!(matches!(api.add_resource("nope", "x"), Err(Error::NotFound(_))));
-        assert_eq!(api.ensure_path("/users/{id}/orders").unwrap(), api.resource_by_path("/users/{id}/orders").unwrap().id);
+        assert_eq!(
+            api.ensure_path("/users/{id}/orders").unwrap(),
+            api.resource_by_path("/users/{id}/orders").unwrap().id
+        );
         api.delete_resource(&users.id).unwrap();
         assert!(api.resource_by_path("/users/{id}/orders").is_none());
         assert!(api.delete_resource(&root).is_err());
@@ -591,14 +613,21 @@ mod tests {
         assert_eq!(api.check_deployable().unwrap_err(), Error::invalid("No integration defined for method"));
         assert!(matches!(api.integration(&root, "GET"), Err(Error::NotFound(_))));
         // Mapping from an undeclared parameter is refused.
-        let undeclared = integration(&[("integration.request.header.X-Amz-Tenant-Id", "method.request.header.other")]);
+        let undeclared =
+            integration(&[("integration.request.header.X-Amz-Tenant-Id", "method.request.header.other")]);
         assert!(api.put_integration(&root, "GET", undeclared).is_err());
-        let good = integration(&[("integration.request.header.X-Amz-Tenant-Id", "method.request.header.x-tenant-id")]);
+        let good = integration(&[(
+            "integration.request.header.X-Amz-Tenant-Id",
+            "method.request.header.x-tenant-id",
+        )]);
         api.put_integration(&root, "GET", good.clone()).unwrap();
         assert_eq!(api.integration(&root, "get").unwrap(), &good);
         assert_eq!(
             good.tenant_source(),
-            Some(MappingSource::Method(super::super::MethodParam { location: ParamLocation::Header, name: "x-tenant-id".into() }))
+            Some(MappingSource::Method(super::super::MethodParam {
+                location: ParamLocation::Header,
+                name: "x-tenant-id".into()
+            }))
         );
         api.check_deployable().unwrap();
         let mut slow = good.clone();
@@ -618,8 +647,12 @@ mod tests {
         assert_eq!(f, "arn:aws:lambda:eu-west-1:000000000000:function:f:live");
         assert!(lambda_function_of("arn:aws:apigateway:us-east-1:s3:path/bucket").is_err());
         assert!(lambda_function_of("https://example.com").is_err());
-        assert!(lambda_function_of("arn:aws:apigateway:us-east-1:lambda:path/2015-03-31/functions/bad name/invocations").is_err());
-        let staged = "arn:aws:apigateway:us-east-1:lambda:path/2015-03-31/functions/${stageVariables.fn}/invocations";
+        assert!(lambda_function_of(
+            "arn:aws:apigateway:us-east-1:lambda:path/2015-03-31/functions/bad name/invocations"
+        )
+        .is_err());
+        let staged =
+            "arn:aws:apigateway:us-east-1:lambda:path/2015-03-31/functions/${stageVariables.fn}/invocations";
         assert_eq!(lambda_function_of(staged).unwrap(), "${stageVariables.fn}");
         let vars = BTreeMap::from([("fn".to_string(), "counter".to_string())]);
         assert_eq!(substitute_stage_variables("x-${stageVariables.fn}-y", &vars).unwrap(), "x-counter-y");

@@ -54,7 +54,8 @@ pub fn run(args: DeadLettersArgs) -> anyhow::Result<()> {
         println!("{}", serde_json::to_string_pretty(&answer)?);
         return Ok(());
     }
-    let rows: Vec<Vec<String>> = answer["DeadLetters"].as_array().map(|l| l.iter().map(cells).collect()).unwrap_or_default();
+    let rows: Vec<Vec<String>> =
+        answer["DeadLetters"].as_array().map(|l| l.iter().map(cells).collect()).unwrap_or_default();
     print_rows(args.format, HEADER, &rows);
     Ok(())
 }

@@ -24,7 +24,10 @@ fn cells(env: &Value) -> Vec<String> {
         Value::Null => "-".into(),
         other => other.to_string(),
     };
-    let memory = env["MemoryUsedBytes"].as_u64().map(|b| format!("{:.1}", b as f64 / 1_048_576.0)).unwrap_or("-".into());
+    let memory = env["MemoryUsedBytes"]
+        .as_u64()
+        .map(|b| format!("{:.1}", b as f64 / 1_048_576.0))
+        .unwrap_or("-".into());
     vec![
         text("Id").chars().take(12).collect(),
         text("FunctionName"),
@@ -38,13 +41,15 @@ fn cells(env: &Value) -> Vec<String> {
 }
 
 pub fn run(args: EnvsArgs) -> anyhow::Result<()> {
-    let query: Vec<(&str, &str)> = args.function.as_deref().map(|f| vec![("function", f)]).unwrap_or_default();
+    let query: Vec<(&str, &str)> =
+        args.function.as_deref().map(|f| vec![("function", f)]).unwrap_or_default();
     let answer = args.endpoint.call("GET", "/alcove/v1/environments", &query, None)?;
     if args.format == Format::Json {
         println!("{}", serde_json::to_string_pretty(&answer)?);
         return Ok(());
     }
-    let rows: Vec<Vec<String>> = answer["Environments"].as_array().map(|e| e.iter().map(cells).collect()).unwrap_or_default();
+    let rows: Vec<Vec<String>> =
+        answer["Environments"].as_array().map(|e| e.iter().map(cells).collect()).unwrap_or_default();
     print_rows(args.format, HEADER, &rows);
     Ok(())
 }

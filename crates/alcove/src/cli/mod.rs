@@ -23,7 +23,13 @@ impl Endpoint {
     }
 
     /// Sends a request; returns the JSON answer, or the server's error message.
-    pub fn call(&self, method: &str, path: &str, query: &[(&str, &str)], body: Option<Value>) -> anyhow::Result<Value> {
+    pub fn call(
+        &self,
+        method: &str,
+        path: &str,
+        query: &[(&str, &str)],
+        body: Option<Value>,
+    ) -> anyhow::Result<Value> {
         let mut request = ureq::request(method, &self.url(path));
         for (key, value) in query {
             request = request.query(key, value);
@@ -75,7 +81,8 @@ pub fn print_rows(format: Format, header: &[&str], rows: &[Vec<String>]) {
                 }
             }
             let line = |cells: Vec<&str>| {
-                let padded: Vec<String> = cells.iter().zip(&widths).map(|(c, w)| format!("{c:<w$}")).collect();
+                let padded: Vec<String> =
+                    cells.iter().zip(&widths).map(|(c, w)| format!("{c:<w$}")).collect();
                 println!("{}", padded.join("  ").trim_end());
             };
             line(header.to_vec());

@@ -57,7 +57,13 @@ fn path(function: &str) -> String {
 fn tenant_path(function: &str, tenant: &str) -> String {
     let tenant: String = tenant
         .bytes()
-        .map(|b| if b.is_ascii_alphanumeric() || b"-._~".contains(&b) { (b as char).to_string() } else { format!("%{b:02X}") })
+        .map(|b| {
+            if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
+                (b as char).to_string()
+            } else {
+                format!("%{b:02X}")
+            }
+        })
         .collect();
     format!("/alcove/v1/functions/{function}/tenants/{tenant}/limits")
 }

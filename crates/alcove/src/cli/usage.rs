@@ -24,8 +24,19 @@ pub struct UsageArgs {
 }
 
 const HEADER: &[&str] = &[
-    "FUNCTION", "TENANT", "ARCH", "MEMORY_MB", "INVOCATIONS", "ERRORS", "THROTTLES", "COLD_STARTS", "INIT_MS",
-    "BILLED_MS", "GB_SECONDS", "COLD_START_CHARGE", "TOTAL_CHARGE",
+    "FUNCTION",
+    "TENANT",
+    "ARCH",
+    "MEMORY_MB",
+    "INVOCATIONS",
+    "ERRORS",
+    "THROTTLES",
+    "COLD_STARTS",
+    "INIT_MS",
+    "BILLED_MS",
+    "GB_SECONDS",
+    "COLD_START_CHARGE",
+    "TOTAL_CHARGE",
 ];
 
 fn cells(row: &Value) -> Vec<String> {
@@ -64,7 +75,8 @@ pub fn run(args: UsageArgs) -> anyhow::Result<()> {
         println!("{}", serde_json::to_string_pretty(&report)?);
         return Ok(());
     }
-    let mut rows: Vec<Vec<String>> = report["Rows"].as_array().map(|r| r.iter().map(cells).collect()).unwrap_or_default();
+    let mut rows: Vec<Vec<String>> =
+        report["Rows"].as_array().map(|r| r.iter().map(cells).collect()).unwrap_or_default();
     if args.format == Format::Table {
         let mut total = cells(&report["Totals"]);
         total[0] = "TOTAL".into();
