@@ -1,9 +1,14 @@
 #!/usr/bin/env bash
-# Runs every test: the benchmarks' smoke run, Rust unit tests, then the end-to-end suite,
-# which starts the real `alcove` binary and drives it with boto3 and the AWS CLI.
+# Runs every check: formatting and lints, the benchmarks' smoke run, Rust unit tests, then
+# the end-to-end suite, which starts the real `alcove` binary and drives it with boto3 and
+# the AWS CLI.
 set -euo pipefail
 cd "$(dirname "$0")"
 python3 -m pip install --quiet --disable-pip-version-check -r tests/e2e/requirements.txt
+# The house rules: rustfmt.toml's format and clippy's lints (the workspace's [lints] in
+# Cargo.toml) fail the run on any drift.
+cargo fmt --all --check
+cargo clippy --workspace --all-targets --locked -- -D warnings
 cargo build --release --locked
 # Every benchmark, with tiny counts: proves each still runs and produces numbers (no
 # timing is judged).

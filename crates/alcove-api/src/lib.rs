@@ -5,6 +5,8 @@
 //! turn wire shapes into domain calls; every failure leaves through [`error::ApiError`]
 //! or, for API Gateway, [`error::GatewayError`].
 
+#![forbid(unsafe_code)]
+
 mod apigateway;
 pub mod error;
 mod lambda;

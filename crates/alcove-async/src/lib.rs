@@ -14,6 +14,8 @@
 //! concurrency limit stay queued and are tried again a second later, without counting
 //! an attempt.
 
+#![forbid(unsafe_code)]
+
 use std::collections::HashSet;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;

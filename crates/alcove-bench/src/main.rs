@@ -7,6 +7,8 @@
 //! `--smoke` shrinks every count so the whole thing runs in seconds: CI uses it to prove
 //! each benchmark still runs and produces numbers. Nothing here asserts a timing.
 
+#![forbid(unsafe_code)]
+
 mod alcove;
 mod figures;
 mod fixtures;
@@ -121,7 +123,17 @@ fn on_path(program: &str) -> Option<PathBuf> {
         .find(|candidate| candidate.is_file())
 }
 
-fn context(args: Args) -> anyhow::Result<(Ctx, Vec<Bench>, usize, Option<PathBuf>, Vec<String>)> {
+/// What a run is asked to do: the context shared by every benchmark, which benchmarks,
+/// how many runs of each, where to write the figures, and notes for the report.
+struct Plan {
+    ctx: Ctx,
+    only: Vec<Bench>,
+    repeat: usize,
+    json: Option<PathBuf>,
+    notes: Vec<String>,
+}
+
+fn context(args: Args) -> anyhow::Result<Plan> {
     let here = std::env::current_exe()?.parent().context("binary directory")?.to_path_buf();
     let alcove = args.alcove.unwrap_or_else(|| here.join("alcove"));
     if !alcove.is_file() {
@@ -169,7 +181,7 @@ fn context(args: Args) -> anyhow::Result<(Ctx, Vec<Bench>, usize, Option<PathBuf
         churn_cap: if smoke { 8 } else { args.cap },
         density: if smoke { 8 } else { args.density },
     };
-    Ok((ctx, args.only, args.repeat.max(1), args.json, notes))
+    Ok(Plan { ctx, only: args.only, repeat: args.repeat.max(1), json: args.json, notes })
 }
 
 fn main() -> anyhow::Result<()> {
@@ -181,7 +193,7 @@ fn main() -> anyhow::Result<()> {
 }
 
 async fn async_main(args: Args) -> anyhow::Result<()> {
-    let (ctx, only, repeat, json, notes) = context(args)?;
+    let Plan { ctx, only, repeat, json, notes } = context(args)?;
     let mut figures = Figures::default();
     figures.notes = notes;
     let started = Instant::now();

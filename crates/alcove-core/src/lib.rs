@@ -5,6 +5,8 @@
 //! Everything here is pure: no I/O, no HTTP. Values are validated once, when they are
 //! built from untrusted input, so the rest of the system handles only valid ones.
 
+#![forbid(unsafe_code)]
+
 pub mod apigateway;
 pub mod error;
 pub mod event_config;

@@ -7,6 +7,8 @@
 //! ever hands it out, so an environment that has run tenant A's code can never serve
 //! tenant B.
 
+#![forbid(unsafe_code)]
+
 mod admission;
 mod disk_watermark;
 mod environment;

@@ -28,6 +28,8 @@
 //!
 //! Dropping the [`RuntimeApi`] stops the server and closes every connection it holds.
 
+#![forbid(unsafe_code)]
+
 mod body;
 mod connections;
 mod header_deadline;

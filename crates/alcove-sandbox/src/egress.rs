@@ -28,6 +28,8 @@ use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
+use crate::sys::check;
+
 /// Descriptors slirp4netns is handed: it writes to the first once the network is up and
 /// exits when the second reaches end of file; the third is the network namespace.
 const READY_FD: i32 = 3;
@@ -89,28 +91,18 @@ impl Egress {
         unsafe {
             command.pre_exec(move || {
                 for (source, target) in handed {
-                    if libc::dup2(source, target) < 0 {
-                        return Err(io::Error::last_os_error());
-                    }
+                    check(libc::dup2(source, target))?;
                 }
                 // A mount namespace without the staging area (mounts are private, so
                 // this leaves the server's view as it is).
-                if libc::unshare(libc::CLONE_NEWNS) != 0
-                    || libc::umount2(hidden.as_ptr(), libc::MNT_DETACH) != 0
-                {
-                    return Err(io::Error::last_os_error());
-                }
+                check(libc::unshare(libc::CLONE_NEWNS))?;
+                check(libc::umount2(hidden.as_ptr(), libc::MNT_DETACH))?;
                 let id = uid as libc::uid_t;
-                if libc::setgroups(0, std::ptr::null()) != 0
-                    || libc::setresgid(id, id, id) != 0
-                    || libc::setresuid(id, id, id) != 0
-                {
-                    return Err(io::Error::last_os_error());
-                }
+                check(libc::setgroups(0, std::ptr::null()))?;
+                check(libc::setresgid(id, id, id))?;
+                check(libc::setresuid(id, id, id))?;
                 // As the namespace's owner, it may join it, and is root there.
-                if libc::setns(user, libc::CLONE_NEWUSER) != 0 {
-                    return Err(io::Error::last_os_error());
-                }
+                check(libc::setns(user, libc::CLONE_NEWUSER))?;
                 Ok(())
             });
         }

@@ -22,8 +22,12 @@
 //!   the runtimes' directories are staged read-only at a path an unprivileged uid can
 //!   traverse (`staging`).
 //!
-//! This is the only crate with `unsafe` code: the `pre_exec` hook that joins the cgroup,
-//! the ioctl that brings loopback up, and the activator's capability and seccomp calls.
+//! This is the only crate allowed `unsafe` code (every other crate root forbids it, and
+//! clippy requires a `SAFETY:` comment on every block here): the `pre_exec` hooks that
+//! join the cgroup and drop the egress stack's privileges, the forks of the starter and
+//! the activator, the ioctls and the netlink request that set loopback up, pidfd
+//! signalling, and the activator's rlimit, capability and seccomp calls. Raw return codes
+//! become `io::Result`s in one place (`sys`).
 
 mod activation;
 mod aggregate;
@@ -37,6 +41,7 @@ mod slot;
 mod spawner;
 mod staging;
 mod starter;
+mod sys;
 mod wire;
 
 pub use activation::{run_activator, ACTIVATOR_ARG};

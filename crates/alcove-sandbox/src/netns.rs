@@ -23,6 +23,8 @@ use std::os::fd::{AsRawFd, OwnedFd};
 
 use nix::sched::{setns, unshare, CloneFlags};
 
+use crate::sys::check;
+
 /// Largest packet on a sandbox's loopback where socket buffers are not wholly charged:
 /// its MTU and its largest offloaded segment.
 pub const SMALL_LOOPBACK_PACKET: u32 = 1500;
@@ -57,10 +59,7 @@ pub fn bind_runtime_api() -> io::Result<TcpListener> {
 /// `packet` bytes if given.
 pub fn loopback_up(packet: Option<u32>) -> io::Result<()> {
     // SAFETY: a plain socket(2) call; the descriptor is owned by the OwnedFd below.
-    let fd = unsafe { libc::socket(libc::AF_INET, libc::SOCK_DGRAM | libc::SOCK_CLOEXEC, 0) };
-    if fd < 0 {
-        return Err(io::Error::last_os_error());
-    }
+    let fd = check(unsafe { libc::socket(libc::AF_INET, libc::SOCK_DGRAM | libc::SOCK_CLOEXEC, 0) })?;
     // SAFETY: `fd` is a fresh descriptor nobody else owns.
     let owned = unsafe { <OwnedFd as std::os::fd::FromRawFd>::from_raw_fd(fd) };
     if let Some(packet) = packet {
@@ -86,9 +85,7 @@ fn set_mtu(fd: i32, mtu: u32) -> io::Result<()> {
     let mut request = loopback_request();
     request.ifr_ifru.ifru_mtu = mtu as libc::c_int;
     // SAFETY: SIOCSIFMTU reads `request`, a valid ifreq naming loopback with its MTU set.
-    if unsafe { libc::ioctl(fd, libc::SIOCSIFMTU, &request) } < 0 {
-        return Err(io::Error::last_os_error());
-    }
+    check(unsafe { libc::ioctl(fd, libc::SIOCSIFMTU, &request) })?;
     Ok(())
 }
 
@@ -115,24 +112,18 @@ fn set_gso_max_size(index: i32, size: u32) -> io::Result<()> {
     message.extend_from_slice(&IFLA_GSO_MAX_SIZE.to_ne_bytes());
     message.extend_from_slice(&size.to_ne_bytes());
     // SAFETY: a plain socket(2) call; the descriptor is owned by the OwnedFd below.
-    let fd =
-        unsafe { libc::socket(libc::AF_NETLINK, libc::SOCK_RAW | libc::SOCK_CLOEXEC, libc::NETLINK_ROUTE) };
-    if fd < 0 {
-        return Err(io::Error::last_os_error());
-    }
+    let fd = check(unsafe {
+        libc::socket(libc::AF_NETLINK, libc::SOCK_RAW | libc::SOCK_CLOEXEC, libc::NETLINK_ROUTE)
+    })?;
     // SAFETY: `fd` is a fresh descriptor nobody else owns.
     let socket = unsafe { <OwnedFd as std::os::fd::FromRawFd>::from_raw_fd(fd) };
     // SAFETY: send(2) reads `message`, which lives for the call; an unbound netlink
     // socket sends to the kernel.
-    if unsafe { libc::send(socket.as_raw_fd(), message.as_ptr().cast(), message.len(), 0) } < 0 {
-        return Err(io::Error::last_os_error());
-    }
+    check(unsafe { libc::send(socket.as_raw_fd(), message.as_ptr().cast(), message.len(), 0) })?;
     let mut reply = [0u8; 256];
     // SAFETY: recv(2) writes at most `reply.len()` bytes into `reply`.
-    let received = unsafe { libc::recv(socket.as_raw_fd(), reply.as_mut_ptr().cast(), reply.len(), 0) };
-    if received < 0 {
-        return Err(io::Error::last_os_error());
-    }
+    let received =
+        check(unsafe { libc::recv(socket.as_raw_fd(), reply.as_mut_ptr().cast(), reply.len(), 0) })?;
     // The acknowledgement: a header of type NLMSG_ERROR, then the error code (0 = done).
     let received = received as usize;
     if received < HEADER + 4 || u16::from_ne_bytes([reply[4], reply[5]]) != libc::NLMSG_ERROR as u16 {
@@ -148,14 +139,10 @@ fn set_up(fd: i32) -> io::Result<()> {
     let mut request = loopback_request();
     // SAFETY: SIOCGIFFLAGS reads the flags of the interface named in `request` into it;
     // `request` is a valid, writable ifreq for the duration of the call.
-    if unsafe { libc::ioctl(fd, libc::SIOCGIFFLAGS, &mut request) } < 0 {
-        return Err(io::Error::last_os_error());
-    }
+    check(unsafe { libc::ioctl(fd, libc::SIOCGIFFLAGS, &mut request) })?;
     // SAFETY: after SIOCGIFFLAGS the flags member of the union is the initialised one.
     unsafe { request.ifr_ifru.ifru_flags |= libc::IFF_UP as libc::c_short };
     // SAFETY: SIOCSIFFLAGS reads `request`, a valid ifreq naming loopback.
-    if unsafe { libc::ioctl(fd, libc::SIOCSIFFLAGS, &request) } < 0 {
-        return Err(io::Error::last_os_error());
-    }
+    check(unsafe { libc::ioctl(fd, libc::SIOCSIFFLAGS, &request) })?;
     Ok(())
 }

@@ -13,6 +13,8 @@ use nix::sys::wait::{waitid, Id, WaitPidFlag, WaitStatus};
 use tokio::io::unix::AsyncFd;
 use tokio::io::Interest;
 
+use crate::sys::check;
+
 pub struct SandboxProcess {
     pid: u32,
     /// `None` only while being dropped.
@@ -103,11 +105,7 @@ fn send_signal(pidfd: &OwnedFd, signal: Signal) -> io::Result<()> {
             0,
         )
     };
-    if sent == 0 {
-        Ok(())
-    } else {
-        Err(io::Error::last_os_error())
-    }
+    check(sent).map(drop)
 }
 
 /// Reaps the process if it has exited.

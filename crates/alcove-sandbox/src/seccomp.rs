@@ -93,7 +93,7 @@ fn compile(rules: BTreeMap<i64, Vec<SeccompRule>>, action: SeccompAction) -> Res
     let invalid = |e: &dyn std::fmt::Display| SandboxError::Unsupported(format!("seccomp filter: {e}"));
     let filter = SeccompFilter::new(rules, SeccompAction::Allow, action, arch()).map_err(|e| invalid(&e))?;
     let program: BpfProgram = filter.try_into().map_err(|e: seccompiler::BackendError| invalid(&e))?;
-    // bwrap reads the raw `struct sock_filter` array.
+    // The activator installs the raw `struct sock_filter` array.
     Ok(program
         .iter()
         .flat_map(|f| {

@@ -33,6 +33,7 @@ use nix::sys::socket::{
 
 use crate::egress::pipe;
 use crate::process::SandboxProcess;
+use crate::sys::check;
 use crate::wire::{Reader, Writer};
 
 /// The argument that makes the `alcove` binary run as the starter.
@@ -324,10 +325,7 @@ fn namespaces_of(pid: u32, uid: u32) -> io::Result<[OwnedFd; 2]> {
 fn join_cgroup(procs: &[CString]) -> io::Result<()> {
     for path in procs {
         // SAFETY: `path` is a valid C string; the descriptor is closed right after.
-        let fd = unsafe { libc::open(path.as_ptr(), libc::O_WRONLY | libc::O_CLOEXEC) };
-        if fd < 0 {
-            return Err(io::Error::last_os_error());
-        }
+        let fd = check(unsafe { libc::open(path.as_ptr(), libc::O_WRONLY | libc::O_CLOEXEC) })?;
         // SAFETY: writes one byte from a static buffer to the descriptor opened above.
         let written = unsafe { libc::write(fd, b"0".as_ptr().cast(), 1) };
         // SAFETY: closes the descriptor opened above.
@@ -372,8 +370,7 @@ fn fork_for_parent() -> io::Result<Option<(u32, OwnedFd)>> {
     let pid = unsafe {
         libc::syscall(libc::SYS_clone3, std::ptr::addr_of!(args), std::mem::size_of::<CloneArgs>())
     };
-    match pid {
-        -1 => Err(io::Error::last_os_error()),
+    match check(pid)? {
         0 => Ok(None),
         // SAFETY: the kernel stored a new pidfd owned by nobody else.
         pid => Ok(Some((pid as u32, unsafe { OwnedFd::from_raw_fd(pidfd) }))),

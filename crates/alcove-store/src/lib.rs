@@ -2,6 +2,8 @@
 //! [`alcove_core::Store`] trait; code packages live on disk, content-addressed by SHA-256
 //! and unpacked once per digest so every environment of every version shares one copy.
 
+#![forbid(unsafe_code)]
+
 mod blobs;
 mod cache;
 mod rest_apis;

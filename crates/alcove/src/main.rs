@@ -1,6 +1,8 @@
 //! `alcove`: the command-line entry point. Sub-commands are thin; the work lives in the
 //! library crates.
 
+#![forbid(unsafe_code)]
+
 mod cli;
 mod serve;
 

@@ -36,12 +36,15 @@ fn escape(value: &str) -> String {
     value.replace('\\', "\\\\").replace('"', "\\\"").replace('\n', "\\n")
 }
 
+/// One counter family: its name, its help text, and how a function's totals give its value.
+type Counter = (&'static str, &'static str, fn(&alcove_envs::FunctionTotals) -> String);
+
 pub async fn render(State(state): State<AppState>) -> ApiResult<impl IntoResponse> {
     let totals = state.envs.usage().totals();
     let (alive, idle) = state.envs.counts();
     let queued = state.events.pending().await?;
     let mut out = String::new();
-    let counters: [(&str, &str, fn(&alcove_envs::FunctionTotals) -> String); 4] = [
+    let counters: [Counter; 4] = [
         ("alcove_invocations_total", "Invocations that ran, by function.", |t| t.invocations.to_string()),
         ("alcove_errors_total", "Invocations that ended in a function error, by function.", |t| {
             t.errors.to_string()
