@@ -19,11 +19,13 @@ pub struct ApiError {
     pub fault: &'static str,
     /// `Reason` in the body, for throttling errors.
     pub reason: Option<&'static str>,
+    /// What went wrong inside, for the server's log only: the caller sees `message`.
+    pub internal: Option<String>,
 }
 
 impl ApiError {
     fn user(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
-        ApiError { status, code, message: message.into(), fault: "User", reason: None }
+        ApiError { status, code, message: message.into(), fault: "User", reason: None, internal: None }
     }
 
     pub fn invalid_parameter(message: impl Into<String>) -> Self {
@@ -65,6 +67,16 @@ impl ApiError {
             message: message.into(),
             fault: "Service",
             reason: None,
+            internal: None,
+        }
+    }
+
+    /// A failure of ours whose cause the caller must not see: a generic message to the
+    /// caller, the cause in the log (written once, when the response is made).
+    pub fn internal(cause: impl Into<String>) -> Self {
+        ApiError {
+            internal: Some(cause.into()),
+            ..Self::service("An internal error occurred; see the server log.")
         }
     }
 }
@@ -80,17 +92,17 @@ impl From<alcove_core::Error> for ApiError {
                 ApiError::user(StatusCode::PRECONDITION_FAILED, "PreconditionFailedException", m)
             }
             E::TooLarge(m) => ApiError::entity_too_large(m),
-            E::Internal(m) => {
-                tracing::error!(error = %m, "internal error");
-                ApiError::service("An internal error occurred; see the server log.")
-            }
+            E::Internal(m) => ApiError::internal(m),
         }
     }
 }
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        if self.status.is_server_error() {
+        // The one place a failed request is logged.
+        if let Some(cause) = &self.internal {
+            tracing::error!(code = self.code, error = %cause, "internal error");
+        } else if self.status.is_server_error() {
             tracing::warn!(code = self.code, message = %self.message, "request failed");
         } else {
             tracing::debug!(code = self.code, message = %self.message, "request rejected");
