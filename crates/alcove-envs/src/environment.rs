@@ -10,9 +10,10 @@ use alcove_core::{FunctionConfig, NetworkAccess};
 use alcove_runtime_api::{Invocation, Lifecycle, Outcome, RuntimeApi};
 use bytes::Bytes;
 use nix::sys::signal::Signal;
-use serde_json::json;
 use tokio::net::TcpListener;
 
+pub(crate) use crate::failure::FunctionFailure;
+use crate::failure::PlatformError;
 use crate::key::EnvKey;
 use crate::launch::{self, RuntimeSettings};
 use crate::log_budget::LogBudgets;
@@ -28,21 +29,6 @@ use tokio::net::unix::pipe;
 pub const INIT_TIMEOUT: Duration = Duration::from_secs(10);
 /// Time a runtime gets between SIGTERM and SIGKILL.
 const SHUTDOWN_GRACE: Duration = Duration::from_millis(500);
-
-/// A failure the caller sees as the function's own error (`X-Amz-Function-Error: Unhandled`).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct FunctionFailure {
-    pub error_type: String,
-    /// The error document returned as the invoke's payload.
-    pub body: Bytes,
-}
-
-impl FunctionFailure {
-    pub fn new(error_type: &str, message: &str) -> Self {
-        let body = json!({ "errorType": error_type, "errorMessage": message }).to_string();
-        FunctionFailure { error_type: error_type.to_owned(), body: Bytes::from(body) }
-    }
-}
 
 /// Figures of one invoke, as in its `REPORT` line.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -85,7 +71,7 @@ pub(crate) struct Environment {
 }
 
 fn unavailable(e: std::io::Error) -> FunctionFailure {
-    FunctionFailure::new("Runtime.Unavailable", &format!("cannot serve the Runtime API: {e}"))
+    FunctionFailure::platform(PlatformError::Unavailable, &format!("cannot serve the Runtime API: {e}"))
 }
 
 impl Environment {
@@ -125,7 +111,7 @@ impl Environment {
                 let Launched { process, stdout, stderr, runtime_api, confinement } = sandbox
                     .launch(&spec)
                     .await
-                    .map_err(|e| FunctionFailure::new("Sandbox.Failure", &e.to_string()))?;
+                    .map_err(|e| FunctionFailure::platform(PlatformError::SandboxFailure, &e.to_string()))?;
                 let served = TcpListener::from_std(runtime_api).and_then(RuntimeApi::serve).and_then(|api| {
                     let stdout = pipe::Receiver::from_owned_fd(stdout)?;
                     let stderr = pipe::Receiver::from_owned_fd(stderr)?;
@@ -148,8 +134,8 @@ impl Environment {
                 let api = RuntimeApi::serve(listener).map_err(unavailable)?;
                 let plan = launch::plan(settings, config, task_root, &api.address().to_string(), log.name())?;
                 let mut child = launch::host_command(&plan).spawn().map_err(|e| {
-                    FunctionFailure::new(
-                        "Runtime.InvalidEntrypoint",
+                    FunctionFailure::platform(
+                        PlatformError::InvalidEntrypoint,
                         &format!("cannot start the runtime: {e}"),
                     )
                 })?;
@@ -168,21 +154,19 @@ impl Environment {
                 event = api.lifecycle() => match event {
                     Some(Lifecycle::Ready) => Ok(()),
                     Some(Lifecycle::InitError { error_type, body }) => Err(FunctionFailure {
-                        error_type: error_type.unwrap_or_else(|| "Runtime.Unknown".into()),
+                        error_type: error_type.unwrap_or_else(|| PlatformError::Unknown.as_str().into()),
                         body,
                     }),
-                    None => Err(FunctionFailure::new("Runtime.Unknown", "The Runtime API stopped during init.")),
+                    None => Err(FunctionFailure::platform(PlatformError::Unknown, "The Runtime API stopped during init.")),
                 },
-                status = process.wait() => Err(FunctionFailure::new(
-                    "Runtime.ExitError",
+                status = process.wait() => Err(FunctionFailure::platform(PlatformError::ExitError,
                     &format!("Runtime exited with error: {}", describe_exit(status.ok())),
                 )),
             }
         })
         .await
         .unwrap_or_else(|_| {
-            Err(FunctionFailure::new(
-                "Runtime.InitTimeout",
+            Err(FunctionFailure::platform(PlatformError::InitTimeout,
                 &format!("Init timed out after {:.2} seconds", INIT_TIMEOUT.as_secs_f64()),
             ))
         });
@@ -234,8 +218,8 @@ impl Environment {
                 max_memory_used_mb: 0,
                 init_duration: None,
             };
-            let failure = FunctionFailure::new(
-                "Sandbox.Failure",
+            let failure = FunctionFailure::platform(
+                PlatformError::SandboxFailure,
                 &format!("RequestId: {request_id} Error: the environment could not be resumed"),
             );
             return InvokeEnd { result: Err(failure), report, log_tail: Vec::new(), reusable: false };
@@ -260,8 +244,7 @@ impl Environment {
                         Err(_) => (Err(self.crash(&request_id).await), false),
                     },
                     status = self.process.wait() => {
-                        let failure = FunctionFailure::new(
-                            "Runtime.ExitError",
+                        let failure = FunctionFailure::platform(PlatformError::ExitError,
                             &format!("RequestId: {request_id} Error: Runtime exited with error: {}", describe_exit(status.ok())),
                         );
                         (Err(failure), false)
@@ -276,14 +259,13 @@ impl Environment {
                             chrono::Utc::now().format("%Y-%m-%dT%H:%M:%S%.3fZ"),
                             self.timeout.as_secs_f64()
                         ));
-                        (Err(FunctionFailure::new("Sandbox.Timedout", &message)), false)
+                        (Err(FunctionFailure::platform(PlatformError::Timeout, &message)), false)
                     }
                 }
             }
         };
         let result = match result {
-            Err(failure) if failure.error_type == "Runtime.ExitError" && self.oom_killed() => Err(FunctionFailure::new(
-                "Runtime.OutOfMemory",
+            Err(failure) if failure.is(PlatformError::ExitError) && self.oom_killed() => Err(FunctionFailure::platform(PlatformError::OutOfMemory,
                 &format!("RequestId: {request_id} Error: Runtime exited with error: signal: killed\nRuntime.OutOfMemory"),
             )),
             other => other,
@@ -309,7 +291,7 @@ impl Environment {
         if let Some(init) = init_duration {
             line.push_str(&format!("\tInit Duration: {:.2} ms", init.as_secs_f64() * 1000.0));
         }
-        if result.as_ref().is_err_and(|f| f.error_type == "Sandbox.Timedout") {
+        if result.as_ref().is_err_and(|f| f.is(PlatformError::Timeout)) {
             line.push_str("\tStatus: timeout");
         }
         self.log.line(&line);
@@ -342,8 +324,8 @@ impl Environment {
     async fn crash(&mut self, request_id: &str) -> FunctionFailure {
         let status =
             tokio::time::timeout(SHUTDOWN_GRACE, self.process.wait()).await.ok().and_then(Result::ok);
-        FunctionFailure::new(
-            "Runtime.ExitError",
+        FunctionFailure::platform(
+            PlatformError::ExitError,
             &format!(
                 "RequestId: {request_id} Error: Runtime exited without providing a reason ({})",
                 describe_exit(status)

@@ -10,7 +10,7 @@ use alcove_core::FunctionConfig;
 use alcove_sandbox::Sandbox;
 use tokio::process::Command;
 
-use crate::environment::FunctionFailure;
+use crate::failure::{FunctionFailure, PlatformError};
 
 /// Where the runtime's own files (the Node.js bootstrap) appear inside a sandbox.
 pub const SANDBOX_RUNTIME_DIR: &str = "/var/runtime";
@@ -78,8 +78,8 @@ pub fn plan(
     let (program, args, runtime_dir): (PathBuf, Vec<OsString>, PathBuf) = match entrypoint(runtime) {
         Some(Entrypoint::Bootstrap) => {
             if !host_task_root.join("bootstrap").is_file() {
-                return Err(FunctionFailure::new(
-                    "Runtime.InvalidEntrypoint",
+                return Err(FunctionFailure::platform(
+                    PlatformError::InvalidEntrypoint,
                     "Couldn't find valid bootstrap(s): [/var/task/bootstrap /opt/bootstrap]",
                 ));
             }
@@ -101,8 +101,8 @@ pub fn plan(
             (settings.python.clone(), args, PathBuf::from("/var/runtime"))
         }
         None => {
-            return Err(FunctionFailure::new(
-                "Runtime.Unavailable",
+            return Err(FunctionFailure::platform(
+                PlatformError::Unavailable,
                 &format!("The runtime {runtime} is not available on this server."),
             ))
         }

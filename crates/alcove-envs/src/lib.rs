@@ -12,6 +12,7 @@
 mod admission;
 mod disk_watermark;
 mod environment;
+mod failure;
 mod key;
 mod launch;
 mod lines;
@@ -25,7 +26,9 @@ mod usage;
 
 pub use admission::{Admission, Permit, ThrottleReason};
 pub use disk_watermark::DiskReserve;
-pub use environment::{FunctionFailure, InvokeReport};
+pub use environment::InvokeReport;
+pub use failure::FunctionFailure;
+pub use failure::PlatformError;
 pub use key::EnvKey;
 pub use launch::RuntimeSettings;
 pub use lines::MAX_LINE;
