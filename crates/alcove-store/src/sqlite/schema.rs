@@ -34,10 +34,18 @@ pub enum SchemaError {
     Newer { found: i64, known: u32 },
     #[error("the database has schema version {0}, which no Alcove writes")]
     Invalid(i64),
-    #[error("applying schema migration {version}: {source}")]
+    #[error("applying schema migration {version}: {}", brief(.source))]
     Migration { version: u32, source: rusqlite::Error },
     #[error("reading or writing the schema version: {0}")]
     Sqlite(#[from] rusqlite::Error),
+}
+
+/// SQLite's message without the statement text, which for a migration is its whole file.
+fn brief(error: &rusqlite::Error) -> String {
+    match error {
+        rusqlite::Error::SqlInputError { msg, .. } => msg.clone(),
+        other => other.to_string(),
+    }
 }
 
 /// What `migrate` found and did.
@@ -128,7 +136,9 @@ mod tests {
         let mut conn = Connection::open_in_memory().unwrap();
         let steps = ["CREATE TABLE a (x INTEGER)", "CREATE TABLE b (y INTEGER); SELECT * FROM missing"];
         match migrate_with(&mut conn, &steps) {
-            Err(SchemaError::Migration { version: 2, .. }) => {}
+            Err(failed @ SchemaError::Migration { version: 2, .. }) => {
+                assert_eq!(failed.to_string(), "applying schema migration 2: no such table: missing")
+            }
             other => panic!("expected migration 2 to fail, got {other:?}"),
         }
         assert_eq!(version(&conn), 0);
