@@ -78,7 +78,11 @@ pub(crate) fn version_exists(tx: &Transaction<'_>, name: &FunctionName, version:
 }
 
 /// Publishes `$LATEST` as it stands in the transaction, per the shared publishing rule.
-fn publish_in(tx: &Transaction<'_>, name: &FunctionName, request: &PublishRequest) -> Result<FunctionConfig> {
+pub(crate) fn publish_latest(
+    tx: &Transaction<'_>,
+    name: &FunctionName,
+    request: &PublishRequest,
+) -> Result<FunctionConfig> {
     let (latest, last_number) = load_latest(tx, name)?.ok_or_else(|| not_found(name))?;
     let newest = newest_version(tx, name)?;
     match plan_publish(&latest, newest.as_ref(), last_number, request)? {
@@ -130,7 +134,7 @@ pub(crate) fn create(tx: &Transaction<'_>, latest: FunctionConfig, publish: bool
         return Err(Error::Conflict(format!("Function already exist: {name}")));
     }
     if publish {
-        publish_in(tx, &name, &PublishRequest::default())
+        publish_latest(tx, &name, &PublishRequest::default())
     } else {
         Ok(latest)
     }
@@ -228,18 +232,10 @@ pub(crate) fn update_latest(
     tx.execute("UPDATE functions SET latest = ?2 WHERE name = ?1", params![name.as_str(), to_json(&next)?])
         .map_err(sql)?;
     if publish {
-        publish_in(tx, name, &PublishRequest::default())
+        publish_latest(tx, name, &PublishRequest::default())
     } else {
         Ok(next)
     }
-}
-
-pub(crate) fn publish(
-    tx: &Transaction<'_>,
-    name: &FunctionName,
-    request: &PublishRequest,
-) -> Result<FunctionConfig> {
-    publish_in(tx, name, request)
 }
 
 pub(crate) fn delete(tx: &Transaction<'_>, name: &FunctionName) -> Result<()> {

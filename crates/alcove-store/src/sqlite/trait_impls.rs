@@ -63,7 +63,7 @@ impl Store for SqliteStore {
 
     async fn publish_version(&self, name: &FunctionName, request: PublishRequest) -> Result<FunctionConfig> {
         let name = name.clone();
-        self.change_functions(move |tx| functions::publish(tx, &name, &request)).await
+        self.change_functions(move |tx| functions::publish_latest(tx, &name, &request)).await
     }
 
     async fn delete_function(&self, name: &FunctionName) -> Result<()> {
