@@ -18,7 +18,9 @@
 //! - A negative version was never written by Alcove; it is refused too.
 //!
 //! A future migration that rebuilds a table (SQLite's only way to change most column
-//! definitions) must turn `foreign_keys` off around it, or the cascades fire.
+//! definitions) needs `foreign_keys` off, or dropping the old table fires the cascades;
+//! the pragma is a no-op inside a transaction, so the runner would have to turn it off
+//! before opening its own.
 
 use rusqlite::{Connection, OptionalExtension, TransactionBehavior};
 
