@@ -1,6 +1,7 @@
 //! API Gateway REST APIs in SQLite: one JSON document per API (its whole resource tree),
 //! one per deployment (a frozen copy of that document) and one per stage. Each function
-//! here runs inside the caller's transaction, so a change is all or nothing.
+//! here runs inside the caller's transaction, so a change is all or nothing; the other
+//! feature modules follow the same pattern.
 
 use alcove_core::apigateway::{
     api_not_found, deployment_not_found, stage_not_found, Deployment, RestApi, Stage,
@@ -8,29 +9,7 @@ use alcove_core::apigateway::{
 use alcove_core::{DeploymentRequest, Error, Page, RestApiUpdate, Result, StageLookup};
 use rusqlite::{params, OptionalExtension, Transaction};
 
-use crate::sqlite::{from_json, paginate, sql, to_json};
-
-pub(crate) const SCHEMA: &str = r#"
-CREATE TABLE IF NOT EXISTS rest_apis (
-    id  TEXT PRIMARY KEY,
-    doc TEXT NOT NULL
-);
-CREATE TABLE IF NOT EXISTS rest_api_deployments (
-    api     TEXT NOT NULL REFERENCES rest_apis(id) ON DELETE CASCADE,
-    id      TEXT NOT NULL,
-    created INTEGER NOT NULL,
-    doc     TEXT NOT NULL,
-    PRIMARY KEY (api, id)
-);
-CREATE TABLE IF NOT EXISTS rest_api_stages (
-    api        TEXT NOT NULL REFERENCES rest_apis(id) ON DELETE CASCADE,
-    name       TEXT NOT NULL,
-    deployment TEXT NOT NULL,
-    doc        TEXT NOT NULL,
-    PRIMARY KEY (api, name),
-    FOREIGN KEY (api, deployment) REFERENCES rest_api_deployments(api, id)
-);
-"#;
+use super::rows::{from_json, paginate, sql, to_json};
 
 /// The JSON document `query` selects, if any.
 fn document<T: serde::de::DeserializeOwned>(

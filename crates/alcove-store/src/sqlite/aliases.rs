@@ -1,0 +1,190 @@
+//! Aliases: named pointers to one version of a function, one `aliases` row each. An alias
+//! may point only at a version that exists, and a version an alias points at cannot be
+//! deleted (see `functions::delete_version`); the rows go with their function.
+
+use alcove_core::{Alias, AliasName, AliasPatch, Error, FunctionConfig, FunctionName, Page, Result, Version};
+use rusqlite::{params, OptionalExtension, Transaction};
+
+use super::functions::{require_function, version_exists};
+use super::rows::{from_json, paginate, sql};
+
+const COLUMNS: &str = "function, name, version, description, revision_id";
+
+type Parts = (String, String, String, String, String);
+
+fn from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<Parts> {
+    Ok((row.get(0)?, row.get(1)?, row.get(2)?, row.get(3)?, row.get(4)?))
+}
+
+fn from_parts((function, name, version, description, revision_id): Parts) -> Result<Alias> {
+    Ok(Alias {
+        function: FunctionName::parse(&function)?,
+        name: AliasName::parse(&name)?,
+        version: from_json(&format!("\"{version}\""))?,
+        description,
+        revision_id,
+    })
+}
+
+fn missing_version(function: &FunctionName, version: Version) -> Error {
+    Error::NotFound(format!("Function not found: {function}:{version}"))
+}
+
+pub(crate) fn get(tx: &Transaction<'_>, function: &FunctionName, name: &AliasName) -> Result<Option<Alias>> {
+    tx.query_row(
+        &format!("SELECT {COLUMNS} FROM aliases WHERE function = ?1 AND name = ?2"),
+        params![function.as_str(), name.as_str()],
+        from_row,
+    )
+    .optional()
+    .map_err(sql)?
+    .map(from_parts)
+    .transpose()
+}
+
+pub(crate) fn create(tx: &Transaction<'_>, alias: Alias) -> Result<Alias> {
+    require_function(tx, &alias.function)?;
+    if !version_exists(tx, &alias.function, alias.version)? {
+        return Err(missing_version(&alias.function, alias.version));
+    }
+    let inserted = tx
+        .execute(
+            &format!("INSERT INTO aliases ({COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT DO NOTHING"),
+            params![
+                alias.function.as_str(),
+                alias.name.as_str(),
+                alias.version.to_string(),
+                alias.description,
+                alias.revision_id
+            ],
+        )
+        .map_err(sql)?;
+    if inserted == 0 {
+        return Err(Error::Conflict(format!("Alias already exists: {}:{}", alias.function, alias.name)));
+    }
+    Ok(alias)
+}
+
+/// A function's aliases by name, optionally only those pointing at `version`.
+pub(crate) fn list(
+    tx: &Transaction<'_>,
+    function: &FunctionName,
+    version: Option<Version>,
+    marker: Option<String>,
+    limit: usize,
+) -> Result<Page<Alias>> {
+    require_function(tx, function)?;
+    let rows = tx
+        .prepare(&format!(
+            "SELECT {COLUMNS} FROM aliases WHERE function = ?1 AND name > ?2
+             AND (?3 IS NULL OR version = ?3) ORDER BY name LIMIT ?4"
+        ))
+        .and_then(|mut stmt| {
+            stmt.query_map(
+                params![
+                    function.as_str(),
+                    marker.unwrap_or_default(),
+                    version.map(|v| v.to_string()),
+                    (limit + 1) as i64
+                ],
+                from_row,
+            )?
+            .collect::<rusqlite::Result<Vec<_>>>()
+        })
+        .map_err(sql)?;
+    let aliases = rows.into_iter().map(from_parts).collect::<Result<Vec<_>>>()?;
+    Ok(paginate(aliases, limit, |a: &Alias| a.name.to_string()))
+}
+
+pub(crate) fn update(
+    tx: &Transaction<'_>,
+    function: &FunctionName,
+    name: &AliasName,
+    patch: AliasPatch,
+) -> Result<Alias> {
+    let mut alias = get(tx, function, name)?
+        .ok_or_else(|| Error::NotFound(format!("Alias not found: {function}:{name}")))?;
+    if let Some(expected) = &patch.expected_revision {
+        if *expected != alias.revision_id {
+            return Err(Error::revision_mismatch());
+        }
+    }
+    if let Some(version) = patch.version {
+        if !version_exists(tx, function, version)? {
+            return Err(missing_version(function, version));
+        }
+        alias.version = version;
+    }
+    if let Some(description) = patch.description {
+        alias.description = description;
+    }
+    alias.revision_id = FunctionConfig::new_revision_id();
+    tx.execute(
+        "UPDATE aliases SET version = ?3, description = ?4, revision_id = ?5 WHERE function = ?1 AND name = ?2",
+        params![
+            function.as_str(),
+            name.as_str(),
+            alias.version.to_string(),
+            alias.description,
+            alias.revision_id
+        ],
+    )
+    .map_err(sql)?;
+    Ok(alias)
+}
+
+pub(crate) fn delete(tx: &Transaction<'_>, function: &FunctionName, name: &AliasName) -> Result<()> {
+    require_function(tx, function)?;
+    // Deleting an alias that does not exist succeeds, as in Lambda.
+    tx.execute(
+        "DELETE FROM aliases WHERE function = ?1 AND name = ?2",
+        params![function.as_str(), name.as_str()],
+    )
+    .map_err(sql)?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use alcove_core::Store;
+
+    use super::*;
+    use crate::sqlite::testing::{config, name};
+    use crate::SqliteStore;
+
+    #[tokio::test]
+    async fn aliases_guard_their_versions() {
+        let store = SqliteStore::open_in_memory().unwrap();
+        store.create_function(config("f", "aa"), true).await.unwrap();
+        let alias = Alias {
+            function: name("f"),
+            name: AliasName::parse("live").unwrap(),
+            version: Version::Published(1),
+            description: String::new(),
+            revision_id: "r".into(),
+        };
+        store.create_alias(alias.clone()).await.unwrap();
+        assert!(matches!(store.create_alias(alias.clone()).await, Err(Error::Conflict(_))));
+        assert!(matches!(store.delete_version(&name("f"), 1).await, Err(Error::Conflict(_))));
+        let missing = Alias {
+            name: AliasName::parse("next").unwrap(),
+            version: Version::Published(9),
+            ..alias.clone()
+        };
+        assert!(matches!(store.create_alias(missing).await, Err(Error::NotFound(_))));
+        let moved = store
+            .update_alias(
+                &name("f"),
+                &alias.name,
+                AliasPatch { version: Some(Version::Latest), ..Default::default() },
+            )
+            .await
+            .unwrap();
+        assert_eq!(moved.version, Version::Latest);
+        store.delete_version(&name("f"), 1).await.unwrap();
+        assert_eq!(store.list_aliases(&name("f"), None, None, 10).await.unwrap().items.len(), 1);
+        store.delete_function(&name("f")).await.unwrap();
+        store.create_function(config("f", "aa"), false).await.unwrap();
+        assert_eq!(store.get_alias(&name("f"), &alias.name).await.unwrap(), None);
+    }
+}

@@ -1,0 +1,409 @@
+//! Functions and their versions. A function is one `functions` row holding its `$LATEST`
+//! configuration as JSON, the last version number handed out (numbers are never reused,
+//! even after a delete) and its reserved concurrency; each published version is a frozen
+//! copy in `versions`. Tags belong to the function, so a tag change rewrites `$LATEST` and
+//! every version alike.
+//!
+//! Every other feature that hangs off a function asks [`require_function`] first, so a
+//! missing function is reported the same way everywhere.
+
+use alcove_core::store::{LatestUpdate, PublishRequest};
+use alcove_core::{
+    plan_publish, validate_tags, Error, FunctionConfig, FunctionName, Page, Result, Tags, Version,
+};
+use rusqlite::{params, OptionalExtension, Transaction};
+
+use super::rows::{from_json, paginate, sql, to_json};
+
+pub(crate) fn not_found(name: &FunctionName) -> Error {
+    Error::NotFound(format!("Function not found: {name}"))
+}
+
+/// Fails with `NotFound` unless the function exists.
+pub(crate) fn require_function(tx: &Transaction<'_>, name: &FunctionName) -> Result<()> {
+    tx.query_row("SELECT 1 FROM functions WHERE name = ?1", params![name.as_str()], |_| Ok(()))
+        .optional()
+        .map_err(sql)?
+        .ok_or_else(|| not_found(name))
+}
+
+/// `$LATEST` and the last version number handed out.
+fn load_latest(tx: &Transaction<'_>, name: &FunctionName) -> Result<Option<(FunctionConfig, u64)>> {
+    tx.query_row(
+        "SELECT latest, last_version FROM functions WHERE name = ?1",
+        params![name.as_str()],
+        |row| Ok((row.get::<_, String>(0)?, row.get::<_, i64>(1)?)),
+    )
+    .optional()
+    .map_err(sql)?
+    .map(|(raw, last)| Ok((from_json(&raw)?, last as u64)))
+    .transpose()
+}
+
+/// `$LATEST` of a function that must exist.
+fn require_latest(tx: &Transaction<'_>, name: &FunctionName) -> Result<FunctionConfig> {
+    load_latest(tx, name)?.map(|(latest, _)| latest).ok_or_else(|| not_found(name))
+}
+
+fn load_version(tx: &Transaction<'_>, name: &FunctionName, version: u64) -> Result<Option<FunctionConfig>> {
+    tx.query_row(
+        "SELECT config FROM versions WHERE function = ?1 AND version = ?2",
+        params![name.as_str(), version as i64],
+        |row| row.get::<_, String>(0),
+    )
+    .optional()
+    .map_err(sql)?
+    .map(|raw| from_json(&raw))
+    .transpose()
+}
+
+fn newest_version(tx: &Transaction<'_>, name: &FunctionName) -> Result<Option<FunctionConfig>> {
+    tx.query_row(
+        "SELECT config FROM versions WHERE function = ?1 ORDER BY version DESC LIMIT 1",
+        params![name.as_str()],
+        |row| row.get::<_, String>(0),
+    )
+    .optional()
+    .map_err(sql)?
+    .map(|raw| from_json(&raw))
+    .transpose()
+}
+
+/// Whether `version` of an existing function exists (`$LATEST` always does).
+pub(crate) fn version_exists(tx: &Transaction<'_>, name: &FunctionName, version: Version) -> Result<bool> {
+    match version {
+        Version::Latest => Ok(true),
+        Version::Published(n) => Ok(load_version(tx, name, n)?.is_some()),
+    }
+}
+
+/// Publishes `$LATEST` as it stands in the transaction, per the shared publishing rule.
+pub(crate) fn publish_latest(
+    tx: &Transaction<'_>,
+    name: &FunctionName,
+    request: &PublishRequest,
+) -> Result<FunctionConfig> {
+    let (latest, last_number) = load_latest(tx, name)?.ok_or_else(|| not_found(name))?;
+    let newest = newest_version(tx, name)?;
+    match plan_publish(&latest, newest.as_ref(), last_number, request)? {
+        None => Ok(newest.expect("plan_publish reuses only an existing version")),
+        Some(version) => {
+            let Version::Published(number) = version.version else {
+                return Err(Error::internal("publish planned an unnumbered version"));
+            };
+            tx.execute(
+                "INSERT INTO versions (function, version, config) VALUES (?1, ?2, ?3)",
+                params![name.as_str(), number as i64, to_json(&version)?],
+            )
+            .map_err(sql)?;
+            tx.execute(
+                "UPDATE functions SET last_version = ?2 WHERE name = ?1",
+                params![name.as_str(), number as i64],
+            )
+            .map_err(sql)?;
+            Ok(version)
+        }
+    }
+}
+
+/// Tags belong to the function, so `$LATEST` and every version carry the same ones.
+fn set_tags(tx: &Transaction<'_>, name: &FunctionName, tags: &Tags) -> Result<()> {
+    let tags = to_json(tags)?;
+    tx.execute(
+        "UPDATE functions SET latest = json_set(latest, '$.tags', json(?2)) WHERE name = ?1",
+        params![name.as_str(), tags],
+    )
+    .map_err(sql)?;
+    tx.execute(
+        "UPDATE versions SET config = json_set(config, '$.tags', json(?2)) WHERE function = ?1",
+        params![name.as_str(), tags],
+    )
+    .map_err(sql)?;
+    Ok(())
+}
+
+pub(crate) fn create(tx: &Transaction<'_>, latest: FunctionConfig, publish: bool) -> Result<FunctionConfig> {
+    let name = latest.name.clone();
+    let inserted = tx
+        .execute(
+            "INSERT INTO functions (name, latest) VALUES (?1, ?2) ON CONFLICT (name) DO NOTHING",
+            params![name.as_str(), to_json(&latest)?],
+        )
+        .map_err(sql)?;
+    if inserted == 0 {
+        return Err(Error::Conflict(format!("Function already exist: {name}")));
+    }
+    if publish {
+        publish_latest(tx, &name, &PublishRequest::default())
+    } else {
+        Ok(latest)
+    }
+}
+
+pub(crate) fn get(
+    tx: &Transaction<'_>,
+    name: &FunctionName,
+    version: Version,
+) -> Result<Option<FunctionConfig>> {
+    match version {
+        Version::Latest => Ok(load_latest(tx, name)?.map(|(config, _)| config)),
+        Version::Published(n) => load_version(tx, name, n),
+    }
+}
+
+pub(crate) fn list(
+    tx: &Transaction<'_>,
+    all_versions: bool,
+    marker: Option<String>,
+    limit: usize,
+) -> Result<Page<FunctionConfig>> {
+    // Rows are ordered by (name, version) with `$LATEST` as version 0; the marker is the
+    // last row's "name:version".
+    let (after_name, after_version) = match marker.as_deref().map(|m| m.rsplit_once(':')) {
+        None => (String::new(), -1i64),
+        Some(Some((name, version))) => (name.to_owned(), version.parse::<i64>().unwrap_or(i64::MAX)),
+        Some(None) => return Err(Error::invalid("Invalid marker")),
+    };
+    let mut stmt = tx
+        .prepare(&format!(
+            "SELECT n, v, c FROM (SELECT name AS n, 0 AS v, latest AS c FROM functions{})
+             WHERE n > ?1 OR (n = ?1 AND v > ?2) ORDER BY n, v LIMIT ?3",
+            if all_versions { " UNION ALL SELECT function, version, config FROM versions" } else { "" }
+        ))
+        .map_err(sql)?;
+    let rows = stmt
+        .query_map(params![after_name, after_version, (limit + 1) as i64], |row| {
+            Ok((row.get::<_, String>(0)?, row.get::<_, i64>(1)?, row.get::<_, String>(2)?))
+        })
+        .map_err(sql)?
+        .collect::<rusqlite::Result<Vec<_>>>()
+        .map_err(sql)?;
+    let items = rows
+        .into_iter()
+        .map(|(name, version, raw)| Ok((name, version, from_json::<FunctionConfig>(&raw)?)))
+        .collect::<Result<Vec<_>>>()?;
+    let page = paginate(items, limit, |(name, version, _)| format!("{name}:{version}"));
+    Ok(Page {
+        items: page.items.into_iter().map(|(_, _, config)| config).collect(),
+        next_marker: page.next_marker,
+    })
+}
+
+pub(crate) fn list_versions(
+    tx: &Transaction<'_>,
+    name: &FunctionName,
+    marker: Option<String>,
+    limit: usize,
+) -> Result<Page<FunctionConfig>> {
+    let after = match marker.as_deref() {
+        None => -1i64,
+        Some(m) => m.parse::<i64>().map_err(|_| Error::invalid("Invalid marker"))?,
+    };
+    let latest = require_latest(tx, name)?;
+    let mut items = Vec::new();
+    if after < 0 {
+        items.push(latest);
+    }
+    let mut stmt = tx
+        .prepare("SELECT config FROM versions WHERE function = ?1 AND version > ?2 ORDER BY version LIMIT ?3")
+        .map_err(sql)?;
+    let rows = stmt
+        .query_map(params![name.as_str(), after.max(0), (limit + 1) as i64], |row| row.get::<_, String>(0))
+        .map_err(sql)?
+        .collect::<rusqlite::Result<Vec<_>>>()
+        .map_err(sql)?;
+    for raw in rows {
+        items.push(from_json(&raw)?);
+    }
+    Ok(paginate(items, limit, |c: &FunctionConfig| match c.version {
+        Version::Latest => "0".to_owned(),
+        Version::Published(n) => n.to_string(),
+    }))
+}
+
+pub(crate) fn update_latest(
+    tx: &Transaction<'_>,
+    name: &FunctionName,
+    update: LatestUpdate,
+    publish: bool,
+) -> Result<FunctionConfig> {
+    let current = require_latest(tx, name)?;
+    let next = update(&current)?;
+    tx.execute("UPDATE functions SET latest = ?2 WHERE name = ?1", params![name.as_str(), to_json(&next)?])
+        .map_err(sql)?;
+    if publish {
+        publish_latest(tx, name, &PublishRequest::default())
+    } else {
+        Ok(next)
+    }
+}
+
+pub(crate) fn delete(tx: &Transaction<'_>, name: &FunctionName) -> Result<()> {
+    let deleted = tx.execute("DELETE FROM functions WHERE name = ?1", params![name.as_str()]).map_err(sql)?;
+    if deleted == 0 {
+        return Err(not_found(name));
+    }
+    Ok(())
+}
+
+pub(crate) fn tag(tx: &Transaction<'_>, name: &FunctionName, tags: Tags) -> Result<Tags> {
+    let latest = require_latest(tx, name)?;
+    validate_tags(&latest.tags, &tags)?;
+    let mut all = latest.tags;
+    all.extend(tags);
+    set_tags(tx, name, &all)?;
+    Ok(all)
+}
+
+pub(crate) fn untag(tx: &Transaction<'_>, name: &FunctionName, keys: &[String]) -> Result<Tags> {
+    let mut all = require_latest(tx, name)?.tags;
+    for key in keys {
+        all.remove(key);
+    }
+    set_tags(tx, name, &all)?;
+    Ok(all)
+}
+
+/// Deletes a published version no alias points at.
+pub(crate) fn delete_version(tx: &Transaction<'_>, name: &FunctionName, version: u64) -> Result<()> {
+    require_function(tx, name)?;
+    let aliases: Vec<String> = tx
+        .prepare("SELECT name FROM aliases WHERE function = ?1 AND version = ?2 ORDER BY name")
+        .and_then(|mut stmt| {
+            stmt.query_map(params![name.as_str(), version.to_string()], |row| row.get(0))?.collect()
+        })
+        .map_err(sql)?;
+    if !aliases.is_empty() {
+        return Err(Error::Conflict(format!(
+            "Unable to delete version because the following aliases reference it: [{}]",
+            aliases.join(", ")
+        )));
+    }
+    let deleted = tx
+        .execute(
+            "DELETE FROM versions WHERE function = ?1 AND version = ?2",
+            params![name.as_str(), version as i64],
+        )
+        .map_err(sql)?;
+    if deleted == 0 {
+        return Err(Error::NotFound(format!("Function not found: {name}:{version}")));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use alcove_core::{Store, TenantIsolationMode};
+
+    use super::*;
+    use crate::sqlite::testing::{config, name};
+    use crate::SqliteStore;
+
+    #[tokio::test]
+    async fn tags_belong_to_the_function_and_every_version() {
+        let store = SqliteStore::open_in_memory().unwrap();
+        let f = name("tagged");
+        store.create_function(config("tagged", "ab"), true).await.unwrap();
+        let added: Tags =
+            [("team".to_string(), "blue".to_string()), ("alcove:network".to_string(), "egress".to_string())]
+                .into();
+        assert_eq!(store.tag_function(&f, added.clone()).await.unwrap(), added);
+        for version in [Version::Latest, Version::Published(1)] {
+            assert_eq!(store.get_function(&f, version).await.unwrap().unwrap().tags, added);
+        }
+        assert!(store
+            .tag_function(&f, [("alcove:network".to_string(), "open".to_string())].into())
+            .await
+            .is_err());
+        let left = store.untag_function(&f, vec!["team".into(), "absent".into()]).await.unwrap();
+        assert_eq!(left.keys().collect::<Vec<_>>(), ["alcove:network"]);
+        assert_eq!(store.get_function(&f, Version::Published(1)).await.unwrap().unwrap().tags, left);
+        assert!(matches!(store.tag_function(&name("missing"), Tags::new()).await, Err(Error::NotFound(_))));
+    }
+
+    #[tokio::test]
+    async fn create_get_conflict_delete() {
+        let store = SqliteStore::open_in_memory().unwrap();
+        let created = store.create_function(config("f", "aa"), false).await.unwrap();
+        assert_eq!(store.get_function(&name("f"), Version::Latest).await.unwrap(), Some(created));
+        assert!(matches!(store.create_function(config("f", "aa"), false).await, Err(Error::Conflict(_))));
+        store.delete_function(&name("f")).await.unwrap();
+        assert_eq!(store.get_function(&name("f"), Version::Latest).await.unwrap(), None);
+        assert!(matches!(store.delete_function(&name("f")).await, Err(Error::NotFound(_))));
+    }
+
+    #[tokio::test]
+    async fn publishing_numbers_versions_and_reuses_unchanged() {
+        let store = SqliteStore::open_in_memory().unwrap();
+        let v1 = store.create_function(config("f", "aa"), true).await.unwrap();
+        assert_eq!(v1.version, Version::Published(1));
+        let again = store.publish_version(&name("f"), PublishRequest::default()).await.unwrap();
+        assert_eq!(again.version, Version::Published(1));
+        let update: LatestUpdate = Box::new(|c| {
+            let mut next = c.clone();
+            next.settings.timeout_secs = 30;
+            Ok(next)
+        });
+        store.update_latest(&name("f"), update, false).await.unwrap();
+        let v2 = store.publish_version(&name("f"), PublishRequest::default()).await.unwrap();
+        assert_eq!(v2.version, Version::Published(2));
+        assert_eq!(
+            store
+                .get_function(&name("f"), Version::Published(1))
+                .await
+                .unwrap()
+                .unwrap()
+                .settings
+                .timeout_secs,
+            3
+        );
+        assert_eq!(v2.tenancy, Some(TenantIsolationMode::PerTenant));
+        // Numbers are never reused after a delete.
+        store.delete_version(&name("f"), 2).await.unwrap();
+        let update: LatestUpdate = Box::new(|c| {
+            let mut next = c.clone();
+            next.settings.timeout_secs = 60;
+            Ok(next)
+        });
+        let v3 = store.update_latest(&name("f"), update, true).await.unwrap();
+        assert_eq!(v3.version, Version::Published(3));
+    }
+
+    #[tokio::test]
+    async fn publish_checks_preconditions() {
+        let store = SqliteStore::open_in_memory().unwrap();
+        store.create_function(config("f", "aa"), false).await.unwrap();
+        let wrong_revision = PublishRequest { expected_revision: Some("nope".into()), ..Default::default() };
+        assert!(matches!(
+            store.publish_version(&name("f"), wrong_revision).await,
+            Err(Error::PreconditionFailed(_))
+        ));
+        let wrong_sha = PublishRequest { expected_code_sha256: Some("nope".into()), ..Default::default() };
+        assert!(matches!(
+            store.publish_version(&name("f"), wrong_sha).await,
+            Err(Error::InvalidParameter(_))
+        ));
+    }
+
+    #[tokio::test]
+    async fn listing_pages_through_everything_once() {
+        let store = SqliteStore::open_in_memory().unwrap();
+        for n in ["c", "a", "b", "e", "d"] {
+            store.create_function(config(n, "aa"), n == "b").await.unwrap();
+        }
+        let mut seen = Vec::new();
+        let mut marker = None;
+        loop {
+            let page = store.list_functions(false, marker, 2).await.unwrap();
+            seen.extend(page.items.iter().map(|c| c.name.to_string()));
+            marker = page.next_marker;
+            if marker.is_none() {
+                break;
+            }
+        }
+        assert_eq!(seen, ["a", "b", "c", "d", "e"]);
+        let all = store.list_functions(true, None, 100).await.unwrap();
+        let labels: Vec<String> = all.items.iter().map(|c| format!("{}:{}", c.name, c.version)).collect();
+        assert_eq!(labels, ["a:$LATEST", "b:$LATEST", "b:1", "c:$LATEST", "d:$LATEST", "e:$LATEST"]);
+    }
+}

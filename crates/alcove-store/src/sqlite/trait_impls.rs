@@ -1,0 +1,344 @@
+//! The `Store` and `EventQueue` traits over the feature modules. Each method picks its
+//! transaction (one that changes functions or aliases also drops the read cache) and
+//! calls one feature function inside it; function and alias reads go through the cache.
+
+use alcove_core::apigateway::{Deployment, RestApi, Stage};
+use alcove_core::store::{AccountUsage, LatestUpdate, PublishRequest};
+use alcove_core::{
+    Alias, AliasName, AliasPatch, DeadLetter, DeploymentRequest, EventInvokeConfig, EventQueue,
+    FunctionConfig, FunctionName, Page, QueuedEvent, RestApiUpdate, Result, StageLookup, Store, Tags,
+    TenantLimits, UsageFilter, UsageRecord, Version,
+};
+use async_trait::async_trait;
+
+use super::{aliases, event_configs, functions, limits, policies, queue, rest_apis, usage, SqliteStore};
+
+#[async_trait]
+impl Store for SqliteStore {
+    async fn create_function(&self, latest: FunctionConfig, publish: bool) -> Result<FunctionConfig> {
+        self.change_functions(move |tx| functions::create(tx, latest, publish)).await
+    }
+
+    async fn get_function(&self, name: &FunctionName, version: Version) -> Result<Option<FunctionConfig>> {
+        if let Some(config) = self.cache.function(name, version) {
+            return Ok(Some(config));
+        }
+        let generation = self.cache.generation();
+        let name = name.clone();
+        let found = self.transaction(move |tx| functions::get(tx, &name, version)).await?;
+        if let Some(config) = &found {
+            self.cache.keep_function(generation, version, config);
+        }
+        Ok(found)
+    }
+
+    async fn list_functions(
+        &self,
+        all_versions: bool,
+        marker: Option<String>,
+        limit: usize,
+    ) -> Result<Page<FunctionConfig>> {
+        self.transaction(move |tx| functions::list(tx, all_versions, marker, limit)).await
+    }
+
+    async fn list_versions(
+        &self,
+        name: &FunctionName,
+        marker: Option<String>,
+        limit: usize,
+    ) -> Result<Page<FunctionConfig>> {
+        let name = name.clone();
+        self.transaction(move |tx| functions::list_versions(tx, &name, marker, limit)).await
+    }
+
+    async fn update_latest(
+        &self,
+        name: &FunctionName,
+        update: LatestUpdate,
+        publish: bool,
+    ) -> Result<FunctionConfig> {
+        let name = name.clone();
+        self.change_functions(move |tx| functions::update_latest(tx, &name, update, publish)).await
+    }
+
+    async fn publish_version(&self, name: &FunctionName, request: PublishRequest) -> Result<FunctionConfig> {
+        let name = name.clone();
+        self.change_functions(move |tx| functions::publish_latest(tx, &name, &request)).await
+    }
+
+    async fn delete_function(&self, name: &FunctionName) -> Result<()> {
+        let name = name.clone();
+        self.change_functions(move |tx| functions::delete(tx, &name)).await
+    }
+
+    async fn tag_function(&self, name: &FunctionName, tags: Tags) -> Result<Tags> {
+        let name = name.clone();
+        self.change_functions(move |tx| functions::tag(tx, &name, tags)).await
+    }
+
+    async fn untag_function(&self, name: &FunctionName, keys: Vec<String>) -> Result<Tags> {
+        let name = name.clone();
+        self.change_functions(move |tx| functions::untag(tx, &name, &keys)).await
+    }
+
+    async fn delete_version(&self, name: &FunctionName, version: u64) -> Result<()> {
+        let name = name.clone();
+        self.change_functions(move |tx| functions::delete_version(tx, &name, version)).await
+    }
+
+    async fn create_alias(&self, alias: Alias) -> Result<Alias> {
+        self.change_functions(move |tx| aliases::create(tx, alias)).await
+    }
+
+    async fn get_alias(&self, function: &FunctionName, name: &AliasName) -> Result<Option<Alias>> {
+        if let Some(alias) = self.cache.alias(function, name) {
+            return Ok(Some(alias));
+        }
+        let generation = self.cache.generation();
+        let (function, name) = (function.clone(), name.clone());
+        let found = self.transaction(move |tx| aliases::get(tx, &function, &name)).await?;
+        if let Some(alias) = &found {
+            self.cache.keep_alias(generation, alias);
+        }
+        Ok(found)
+    }
+
+    async fn list_aliases(
+        &self,
+        function: &FunctionName,
+        version: Option<Version>,
+        marker: Option<String>,
+        limit: usize,
+    ) -> Result<Page<Alias>> {
+        let function = function.clone();
+        self.transaction(move |tx| aliases::list(tx, &function, version, marker, limit)).await
+    }
+
+    async fn update_alias(
+        &self,
+        function: &FunctionName,
+        name: &AliasName,
+        patch: AliasPatch,
+    ) -> Result<Alias> {
+        let (function, name) = (function.clone(), name.clone());
+        self.change_functions(move |tx| aliases::update(tx, &function, &name, patch)).await
+    }
+
+    async fn delete_alias(&self, function: &FunctionName, name: &AliasName) -> Result<()> {
+        let (function, name) = (function.clone(), name.clone());
+        self.change_functions(move |tx| aliases::delete(tx, &function, &name)).await
+    }
+
+    async fn put_concurrency(
+        &self,
+        name: &FunctionName,
+        reserved: u32,
+        max_total_reserved: u64,
+    ) -> Result<()> {
+        let name = name.clone();
+        self.transaction(move |tx| limits::put_concurrency(tx, &name, reserved, max_total_reserved)).await
+    }
+
+    async fn get_concurrency(&self, name: &FunctionName) -> Result<Option<u32>> {
+        let name = name.clone();
+        self.transaction(move |tx| limits::get_concurrency(tx, &name)).await
+    }
+
+    async fn delete_concurrency(&self, name: &FunctionName) -> Result<()> {
+        let name = name.clone();
+        self.transaction(move |tx| limits::delete_concurrency(tx, &name)).await
+    }
+
+    async fn list_concurrency(&self) -> Result<Vec<(FunctionName, u32)>> {
+        self.transaction(limits::list_concurrency).await
+    }
+
+    async fn put_tenant_limits(&self, name: &FunctionName, tenant_limits: TenantLimits) -> Result<()> {
+        let name = name.clone();
+        self.transaction(move |tx| limits::put_tenant_limits(tx, &name, &tenant_limits)).await
+    }
+
+    async fn get_tenant_limits(&self, name: &FunctionName) -> Result<Option<TenantLimits>> {
+        let name = name.clone();
+        self.transaction(move |tx| limits::get_tenant_limits(tx, &name)).await
+    }
+
+    async fn list_tenant_limits(&self) -> Result<Vec<(FunctionName, TenantLimits)>> {
+        self.transaction(limits::list_tenant_limits).await
+    }
+
+    async fn put_event_invoke_config(
+        &self,
+        name: &FunctionName,
+        qualifier: &str,
+        config: EventInvokeConfig,
+    ) -> Result<()> {
+        let (name, qualifier) = (name.clone(), qualifier.to_owned());
+        self.transaction(move |tx| event_configs::put(tx, &name, &qualifier, &config)).await
+    }
+
+    async fn get_event_invoke_config(
+        &self,
+        name: &FunctionName,
+        qualifier: &str,
+    ) -> Result<Option<EventInvokeConfig>> {
+        let (name, qualifier) = (name.clone(), qualifier.to_owned());
+        self.transaction(move |tx| event_configs::get(tx, &name, &qualifier)).await
+    }
+
+    async fn delete_event_invoke_config(&self, name: &FunctionName, qualifier: &str) -> Result<bool> {
+        let (name, qualifier) = (name.clone(), qualifier.to_owned());
+        self.transaction(move |tx| event_configs::delete(tx, &name, &qualifier)).await
+    }
+
+    async fn list_event_invoke_configs(
+        &self,
+        name: &FunctionName,
+    ) -> Result<Vec<(String, EventInvokeConfig)>> {
+        let name = name.clone();
+        self.transaction(move |tx| event_configs::list(tx, &name)).await
+    }
+
+    async fn add_permission(
+        &self,
+        name: &FunctionName,
+        qualifier: &str,
+        statement_id: &str,
+        statement: serde_json::Value,
+    ) -> Result<()> {
+        let (name, qualifier, statement_id) = (name.clone(), qualifier.to_owned(), statement_id.to_owned());
+        self.transaction(move |tx| policies::add(tx, &name, &qualifier, &statement_id, &statement)).await
+    }
+
+    async fn remove_permission(
+        &self,
+        name: &FunctionName,
+        qualifier: &str,
+        statement_id: &str,
+    ) -> Result<bool> {
+        let (name, qualifier, statement_id) = (name.clone(), qualifier.to_owned(), statement_id.to_owned());
+        self.transaction(move |tx| policies::remove(tx, &name, &qualifier, &statement_id)).await
+    }
+
+    async fn policy(&self, name: &FunctionName, qualifier: &str) -> Result<Vec<serde_json::Value>> {
+        let (name, qualifier) = (name.clone(), qualifier.to_owned());
+        self.transaction(move |tx| policies::statements(tx, &name, &qualifier)).await
+    }
+
+    async fn add_dead_letter(&self, letter: DeadLetter) -> Result<()> {
+        self.transaction(move |tx| queue::add_dead_letter(tx, &letter)).await
+    }
+
+    async fn list_dead_letters(&self, name: Option<FunctionName>, limit: usize) -> Result<Vec<DeadLetter>> {
+        self.transaction(move |tx| queue::list_dead_letters(tx, name.as_ref(), limit)).await
+    }
+
+    async fn add_usage(&self, records: Vec<UsageRecord>) -> Result<()> {
+        self.transaction(move |tx| usage::add(tx, &records)).await
+    }
+
+    async fn usage(&self, filter: UsageFilter) -> Result<Vec<UsageRecord>> {
+        self.transaction(move |tx| usage::report(tx, &filter)).await
+    }
+
+    async fn account_usage(&self) -> Result<AccountUsage> {
+        self.transaction(usage::account).await
+    }
+
+    async fn create_rest_api(&self, api: RestApi) -> Result<RestApi> {
+        self.transaction(move |tx| rest_apis::create(tx, api)).await
+    }
+
+    async fn get_rest_api(&self, id: &str) -> Result<Option<RestApi>> {
+        let id = id.to_owned();
+        self.transaction(move |tx| rest_apis::get(tx, &id)).await
+    }
+
+    async fn list_rest_apis(&self, marker: Option<String>, limit: usize) -> Result<Page<RestApi>> {
+        self.transaction(move |tx| rest_apis::list(tx, marker, limit)).await
+    }
+
+    async fn update_rest_api(&self, id: &str, update: RestApiUpdate) -> Result<RestApi> {
+        let id = id.to_owned();
+        self.transaction(move |tx| rest_apis::update(tx, &id, update)).await
+    }
+
+    async fn delete_rest_api(&self, id: &str) -> Result<()> {
+        let id = id.to_owned();
+        self.transaction(move |tx| rest_apis::delete(tx, &id)).await
+    }
+
+    async fn create_deployment(&self, api_id: &str, request: DeploymentRequest) -> Result<Deployment> {
+        let api_id = api_id.to_owned();
+        self.transaction(move |tx| rest_apis::create_deployment(tx, &api_id, request)).await
+    }
+
+    async fn get_deployment(&self, api_id: &str, id: &str) -> Result<Deployment> {
+        let (api_id, id) = (api_id.to_owned(), id.to_owned());
+        self.transaction(move |tx| rest_apis::get_deployment(tx, &api_id, &id)).await
+    }
+
+    async fn list_deployments(&self, api_id: &str) -> Result<Vec<Deployment>> {
+        let api_id = api_id.to_owned();
+        self.transaction(move |tx| rest_apis::list_deployments(tx, &api_id)).await
+    }
+
+    async fn delete_deployment(&self, api_id: &str, id: &str) -> Result<()> {
+        let (api_id, id) = (api_id.to_owned(), id.to_owned());
+        self.transaction(move |tx| rest_apis::delete_deployment(tx, &api_id, &id)).await
+    }
+
+    async fn create_stage(&self, api_id: &str, stage: Stage) -> Result<Stage> {
+        let api_id = api_id.to_owned();
+        self.transaction(move |tx| rest_apis::create_stage(tx, &api_id, stage)).await
+    }
+
+    async fn get_stage(&self, api_id: &str, name: &str) -> Result<Stage> {
+        let (api_id, name) = (api_id.to_owned(), name.to_owned());
+        self.transaction(move |tx| rest_apis::get_stage(tx, &api_id, &name)).await
+    }
+
+    async fn list_stages(&self, api_id: &str, deployment_id: Option<String>) -> Result<Vec<Stage>> {
+        let api_id = api_id.to_owned();
+        self.transaction(move |tx| rest_apis::list_stages(tx, &api_id, deployment_id)).await
+    }
+
+    async fn delete_stage(&self, api_id: &str, name: &str) -> Result<()> {
+        let (api_id, name) = (api_id.to_owned(), name.to_owned());
+        self.transaction(move |tx| rest_apis::delete_stage(tx, &api_id, &name)).await
+    }
+
+    async fn deployed_stage(&self, api_id: &str, stage: &str) -> Result<StageLookup> {
+        let (api_id, stage) = (api_id.to_owned(), stage.to_owned());
+        self.transaction(move |tx| rest_apis::deployed_stage(tx, &api_id, &stage)).await
+    }
+}
+
+#[async_trait]
+impl EventQueue for SqliteStore {
+    async fn enqueue(&self, event: QueuedEvent) -> Result<()> {
+        self.transaction(move |tx| queue::enqueue(tx, &event)).await
+    }
+
+    async fn due(&self, now_ms: i64, exclude: Vec<String>, limit: usize) -> Result<Vec<QueuedEvent>> {
+        self.transaction(move |tx| queue::due(tx, now_ms, &exclude, limit)).await
+    }
+
+    async fn next_due_ms(&self) -> Result<Option<i64>> {
+        self.transaction(queue::next_due_ms).await
+    }
+
+    async fn reschedule(&self, id: &str, attempts: u32, next_attempt_ms: i64) -> Result<()> {
+        let id = id.to_owned();
+        self.transaction(move |tx| queue::reschedule(tx, &id, attempts, next_attempt_ms)).await
+    }
+
+    async fn complete(&self, id: &str) -> Result<()> {
+        let id = id.to_owned();
+        self.transaction(move |tx| queue::complete(tx, &id)).await
+    }
+
+    async fn pending_count(&self) -> Result<u64> {
+        self.transaction(queue::pending_count).await
+    }
+}
