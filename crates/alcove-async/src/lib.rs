@@ -13,18 +13,29 @@
 //! good, and a failure with nowhere to go is kept as a dead letter. Events over a
 //! concurrency limit stay queued and are tried again a second later, without counting
 //! an attempt.
+//!
+//! What becomes of an event (retry, when, fail for good, where its record goes) is
+//! decided by the pure functions of the `decision` module; this module carries the
+//! decisions out against the queue, the store and the environment manager.
+
+mod decision;
 
 use std::collections::HashSet;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use alcove_core::event_config::destination_function;
-use alcove_core::{DeadLetter, EventInvokeConfig, EventQueue, FailureCondition, QueuedEvent, Store};
+use alcove_core::{DeadLetter, EventQueue, FailureCondition, QueuedEvent, Store};
 use alcove_envs::{InvokeError, InvokeRequest, InvokeTarget, Manager};
 use alcove_store::CodeStore;
 use bytes::Bytes;
 use serde_json::{json, Value};
 use tokio::sync::{Notify, Semaphore};
+
+use crate::decision::{
+    after_attempt, before_attempt, destination_tenant, idle_sleep, Decision, Outcome, IDLE_POLL,
+    THROTTLE_DELAY,
+};
 
 #[derive(Debug, Clone)]
 pub struct AsyncSettings {
@@ -41,11 +52,6 @@ impl Default for AsyncSettings {
         AsyncSettings { retry_base: Duration::from_secs(60), concurrency: 16, region: "us-east-1".into() }
     }
 }
-
-/// Delay before throttled events are tried again (no attempt is counted).
-const THROTTLE_DELAY: Duration = Duration::from_secs(1);
-/// Longest the dispatcher sleeps without looking at the queue.
-const IDLE_POLL: Duration = Duration::from_secs(1);
 
 /// Accepts events and runs them in the background.
 #[derive(Clone)]
@@ -131,12 +137,7 @@ impl Worker {
                 }
             };
             if events.is_empty() {
-                let sleep = match self.queue.next_due_ms().await {
-                    Ok(Some(due)) => {
-                        Duration::from_millis((due - now_ms()).clamp(0, IDLE_POLL.as_millis() as i64) as u64)
-                    }
-                    _ => IDLE_POLL,
-                };
+                let sleep = idle_sleep(self.queue.next_due_ms().await.ok().flatten(), now_ms());
                 tokio::select! {
                     _ = self.wake.notified() => {}
                     _ = tokio::time::sleep(sleep) => {}
@@ -165,30 +166,37 @@ impl Worker {
             Ok(config) => config,
             Err(e) => {
                 tracing::error!(request_id = %event.id, error = %e, "cannot read async settings; trying again later");
-                self.record(
-                    &event,
-                    self.queue
-                        .reschedule(&event.id, event.attempts, now_ms() + THROTTLE_DELAY.as_millis() as i64)
-                        .await,
-                );
+                self.postpone(&event).await;
                 return;
             }
         };
-        let max_age_ms = i64::from(EventInvokeConfig::max_age_secs(config.as_ref())) * 1000;
-        if now_ms() - event.enqueued_ms > max_age_ms {
-            self.failed_for_good(&event, config.as_ref(), FailureCondition::EventAgeExceeded, None).await;
+        if let Some(decision) = before_attempt(event.attempts, event.enqueued_ms, config.as_ref(), now_ms()) {
+            self.carry_out(event, decision, None).await;
             return;
         }
-        let outcome = self.attempt(&event).await;
-        let result = match outcome {
-            Attempt::Done(response) => {
-                if let Some(destination) = config.as_ref().and_then(|c| c.on_success.clone()) {
+        let attempt = self.attempt(&event).await;
+        let decision = after_attempt(
+            event.attempts,
+            attempt.outcome(),
+            config.as_ref(),
+            self.settings.retry_base,
+            now_ms(),
+        );
+        self.carry_out(event, decision, attempt.response()).await;
+    }
+
+    /// Does what `decision` says with an event and the response of its attempt, if any.
+    async fn carry_out(&self, event: QueuedEvent, decision: Decision, response: Option<&Response>) {
+        let result = match decision {
+            Decision::Succeeded { destination } => {
+                if let Some(destination) = destination {
                     let record = destination_record(
                         &self.settings.region,
                         &event,
                         "Success",
                         event.attempts + 1,
-                        Some(&response),
+                        response,
+                        chrono::Utc::now(),
                     );
                     if let Err(reason) = self.send_to(&destination, &event, record).await {
                         tracing::warn!(request_id = %event.id, destination, reason, "on-success destination not reached");
@@ -196,34 +204,29 @@ impl Worker {
                 }
                 self.queue.complete(&event.id).await
             }
-            Attempt::Dropped(reason) => {
+            Decision::Drop { reason } => {
                 tracing::warn!(request_id = %event.id, function = %event.function, reason, "async event dropped");
                 self.queue.complete(&event.id).await
             }
-            Attempt::Throttled => {
-                self.queue
-                    .reschedule(&event.id, event.attempts, now_ms() + THROTTLE_DELAY.as_millis() as i64)
-                    .await
+            Decision::Postpone { at_ms } => self.queue.reschedule(&event.id, event.attempts, at_ms).await,
+            Decision::Retry { attempts, at_ms } => {
+                let delay_ms = at_ms - now_ms();
+                tracing::info!(request_id = %event.id, attempts, delay_ms, "async event will be retried");
+                self.queue.reschedule(&event.id, attempts, at_ms).await
             }
-            Attempt::Failed(response) => {
-                let attempts = event.attempts + 1;
-                if attempts > EventInvokeConfig::retries(config.as_ref()) {
-                    let event = QueuedEvent { attempts, ..event };
-                    self.failed_for_good(
-                        &event,
-                        config.as_ref(),
-                        FailureCondition::RetriesExhausted,
-                        Some(&response),
-                    )
-                    .await;
-                    return;
-                }
-                let delay = self.settings.retry_base * attempts;
-                tracing::info!(request_id = %event.id, attempts, delay_ms = delay.as_millis() as u64, "async event will be retried");
-                self.queue.reschedule(&event.id, attempts, now_ms() + delay.as_millis() as i64).await
+            Decision::FailedForGood { attempts, condition, destination } => {
+                let event = QueuedEvent { attempts, ..event };
+                self.failed_for_good(&event, destination, condition, response).await;
+                return;
             }
         };
         self.record(&event, result);
+    }
+
+    /// Puts an event that was not attempted back in the queue, its attempts unchanged.
+    async fn postpone(&self, event: &QueuedEvent) {
+        let at_ms = now_ms() + THROTTLE_DELAY.as_millis() as i64;
+        self.record(event, self.queue.reschedule(&event.id, event.attempts, at_ms).await);
     }
 
     fn record(&self, event: &QueuedEvent, result: alcove_core::Result<()>) {
@@ -239,14 +242,20 @@ impl Worker {
     async fn failed_for_good(
         &self,
         event: &QueuedEvent,
-        config: Option<&EventInvokeConfig>,
+        destination: Option<String>,
         condition: FailureCondition,
         response: Option<&Response>,
     ) {
         tracing::warn!(request_id = %event.id, function = %event.function, attempts = event.attempts, condition = condition.as_str(), "async event failed for good");
-        let record =
-            destination_record(&self.settings.region, event, condition.as_str(), event.attempts, response);
-        let sent = match config.and_then(|c| c.on_failure.clone()) {
+        let record = destination_record(
+            &self.settings.region,
+            event,
+            condition.as_str(),
+            event.attempts,
+            response,
+            chrono::Utc::now(),
+        );
+        let sent = match destination {
             Some(destination) => match self.send_to(&destination, event, record.clone()).await {
                 Ok(()) => true,
                 Err(reason) => {
@@ -267,12 +276,7 @@ impl Worker {
             };
             if let Err(e) = self.store.add_dead_letter(letter).await {
                 tracing::error!(request_id = %event.id, error = %e, "cannot keep a dead letter; the event stays queued");
-                self.record(
-                    event,
-                    self.queue
-                        .reschedule(&event.id, event.attempts, now_ms() + THROTTLE_DELAY.as_millis() as i64)
-                        .await,
-                );
+                self.postpone(event).await;
                 return;
             }
         }
@@ -289,13 +293,7 @@ impl Worker {
             Err(e) => return Err(e.to_string()),
         };
         let version = target.version;
-        let tenant = match (target.tenancy, &event.tenant) {
-            (Some(_), Some(tenant)) => Some(tenant.clone()),
-            (Some(_), None) => {
-                return Err("the destination isolates tenants and the event has no tenant".into())
-            }
-            (None, _) => None,
-        };
+        let tenant = destination_tenant(target.tenancy, event.tenant.as_ref()).map_err(|e| e.to_string())?;
         let now = now_ms();
         let queued = QueuedEvent {
             id: uuid::Uuid::new_v4().to_string(),
@@ -370,6 +368,7 @@ fn destination_record(
     condition: &str,
     invoke_count: u32,
     response: Option<&Response>,
+    timestamp: chrono::DateTime<chrono::Utc>,
 ) -> Value {
     let arn = format!("{}:{}", event.function.arn(region), event.qualifier.as_deref().unwrap_or("$LATEST"));
     let as_json = |bytes: &[u8]| {
@@ -378,7 +377,7 @@ fn destination_record(
     };
     let mut record = json!({
         "version": "1.0",
-        "timestamp": chrono::Utc::now().format("%Y-%m-%dT%H:%M:%S%.3fZ").to_string(),
+        "timestamp": timestamp.format("%Y-%m-%dT%H:%M:%S%.3fZ").to_string(),
         "requestContext": {
             "requestId": event.id,
             "functionArn": arn,
@@ -401,9 +400,119 @@ fn destination_record(
     record
 }
 
+/// How one attempt ended, with the function's response when it ran.
 enum Attempt {
     Done(Response),
     Failed(Response),
     Throttled,
     Dropped(&'static str),
+}
+
+impl Attempt {
+    fn outcome(&self) -> Outcome {
+        match self {
+            Attempt::Done(_) => Outcome::Succeeded,
+            Attempt::Failed(_) => Outcome::Failed,
+            Attempt::Throttled => Outcome::Throttled,
+            Attempt::Dropped(reason) => Outcome::Dropped(reason),
+        }
+    }
+
+    fn response(&self) -> Option<&Response> {
+        match self {
+            Attempt::Done(response) | Attempt::Failed(response) => Some(response),
+            Attempt::Throttled | Attempt::Dropped(_) => None,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use alcove_core::{FunctionName, TenantId, Version};
+
+    fn event(tenant: Option<&str>, qualifier: Option<&str>, payload: &[u8]) -> QueuedEvent {
+        QueuedEvent {
+            id: "req-1".into(),
+            function: FunctionName::parse("orders").unwrap(),
+            version: Version::Latest,
+            qualifier: qualifier.map(str::to_owned),
+            tenant: tenant.map(|t| TenantId::parse(t).unwrap()),
+            payload: payload.to_vec(),
+            client_context: None,
+            attempts: 0,
+            next_attempt_ms: 0,
+            enqueued_ms: 0,
+        }
+    }
+
+    fn at() -> chrono::DateTime<chrono::Utc> {
+        chrono::DateTime::parse_from_rfc3339("2026-01-02T03:04:05.678Z").unwrap().into()
+    }
+
+    #[test]
+    fn record_of_a_success_carries_the_response() {
+        let response =
+            Response { executed_version: "3".into(), function_error: false, body: Bytes::from("[1]") };
+        let record = destination_record(
+            "eu-west-1",
+            &event(Some("acme"), Some("live"), br#"{"n":1}"#),
+            "Success",
+            2,
+            Some(&response),
+            at(),
+        );
+        assert_eq!(
+            record,
+            json!({
+                "version": "1.0",
+                "timestamp": "2026-01-02T03:04:05.678Z",
+                "requestContext": {
+                    "requestId": "req-1",
+                    "functionArn": "arn:aws:lambda:eu-west-1:000000000000:function:orders:live",
+                    "condition": "Success",
+                    "approximateInvokeCount": 2,
+                    "tenantId": "acme",
+                },
+                "requestPayload": {"n": 1},
+                "responseContext": {"statusCode": 200, "executedVersion": "3"},
+                "responsePayload": [1],
+            })
+        );
+    }
+
+    #[test]
+    fn record_of_a_function_error_is_marked_unhandled() {
+        let response = Response {
+            executed_version: "$LATEST".into(),
+            function_error: true,
+            body: Bytes::from("not json"),
+        };
+        let record = destination_record(
+            "us-east-1",
+            &event(None, None, b"x"),
+            "RetriesExhausted",
+            3,
+            Some(&response),
+            at(),
+        );
+        assert_eq!(record["responseContext"]["functionError"], "Unhandled");
+        assert_eq!(record["responsePayload"], "not json", "a body that is not JSON is kept as a string");
+        assert_eq!(record["requestPayload"], "x");
+        assert_eq!(record["requestContext"]["approximateInvokeCount"], 3);
+        assert_eq!(
+            record["requestContext"]["functionArn"],
+            "arn:aws:lambda:us-east-1:000000000000:function:orders:$LATEST"
+        );
+        assert!(record["requestContext"].get("tenantId").is_none());
+    }
+
+    #[test]
+    fn record_of_an_event_never_run_has_no_response() {
+        let record =
+            destination_record("us-east-1", &event(None, None, b"{}"), "EventAgeExceeded", 0, None, at());
+        assert!(record.get("responseContext").is_none());
+        assert!(record.get("responsePayload").is_none());
+        assert_eq!(record["requestContext"]["condition"], "EventAgeExceeded");
+    }
 }
