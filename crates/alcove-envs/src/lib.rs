@@ -10,6 +10,7 @@
 mod admission;
 mod disk_watermark;
 mod environment;
+mod fair_queue;
 mod key;
 mod launch;
 mod lines;
