@@ -18,6 +18,7 @@ mod log_budget;
 mod logs;
 mod manager;
 mod output;
+mod pool;
 mod process;
 mod registry;
 mod usage;
