@@ -515,4 +515,190 @@ mod tests {
         assert!(record.get("responsePayload").is_none());
         assert_eq!(record["requestContext"]["condition"], "EventAgeExceeded");
     }
+
+    /// A dispatcher's worker over an in-memory store and queue; its environment manager
+    /// is never asked to run anything.
+    struct Fixture {
+        worker: Worker,
+        store: Arc<alcove_store::SqliteStore>,
+        dir: std::path::PathBuf,
+    }
+
+    impl Drop for Fixture {
+        fn drop(&mut self) {
+            let _ = std::fs::remove_dir_all(&self.dir);
+        }
+    }
+
+    fn fixture() -> Fixture {
+        let dir = std::env::temp_dir().join(format!("alcove-async-test-{}", uuid::Uuid::new_v4()));
+        let store = Arc::new(alcove_store::SqliteStore::open_in_memory().unwrap());
+        let envs = Manager::new(alcove_envs::ManagerSettings {
+            runtimes: alcove_envs::RuntimeSettings {
+                node: "node".into(),
+                node_bootstrap: "bootstrap.mjs".into(),
+                python: "python3".into(),
+                region: "us-east-1".into(),
+                sandbox: None,
+            },
+            logs_root: dir.join("logs"),
+            idle_timeout: Duration::from_secs(600),
+            max_environments: 1,
+            tenant_isolation_unavailable: None,
+            account_concurrency: 1,
+            queue_wait: Duration::ZERO,
+            log_limits: Default::default(),
+        });
+        let worker = Worker {
+            queue: Arc::clone(&store) as Arc<dyn EventQueue>,
+            store: Arc::clone(&store) as Arc<dyn Store>,
+            code: CodeStore::open(dir.join("code")).unwrap(),
+            envs,
+            settings: AsyncSettings::default(),
+            in_flight: Mutex::new(HashSet::new()),
+            wake: Arc::new(Notify::new()),
+        };
+        Fixture { worker, store, dir }
+    }
+
+    /// Creates function `name`, isolating tenants or not.
+    async fn create_function(store: &alcove_store::SqliteStore, name: &str, per_tenant: bool) {
+        let settings = alcove_core::SettingsPatch {
+            runtime: Some("python3.12".into()),
+            handler: Some("app.handler".into()),
+            role: Some("arn:aws:iam::123456789012:role/r".into()),
+            ..Default::default()
+        }
+        .create()
+        .unwrap();
+        let config = alcove_core::FunctionConfig {
+            name: FunctionName::parse(name).unwrap(),
+            version: Version::Latest,
+            settings,
+            tenancy: per_tenant.then_some(alcove_core::TenantIsolationMode::PerTenant),
+            code: alcove_core::CodeRef { sha256_hex: "ab".repeat(32), size: 10 },
+            last_modified: chrono::Utc::now(),
+            revision_id: alcove_core::FunctionConfig::new_revision_id(),
+            tags: Default::default(),
+        };
+        store.create_function(config, false).await.unwrap();
+    }
+
+    fn arn(name: &str) -> String {
+        format!("arn:aws:lambda:us-east-1:000000000000:function:{name}")
+    }
+
+    /// Every queued event, due or not.
+    async fn queued(store: &alcove_store::SqliteStore) -> Vec<QueuedEvent> {
+        store.due(i64::MAX, Vec::new(), 100).await.unwrap()
+    }
+
+    async fn dead_letters(store: &alcove_store::SqliteStore) -> Vec<DeadLetter> {
+        store.list_dead_letters(None, 100).await.unwrap()
+    }
+
+    fn failed(attempts: u32, destination: Option<String>) -> Decision {
+        Decision::FailedForGood { attempts, condition: FailureCondition::RetriesExhausted, destination }
+    }
+
+    fn function_error() -> Response {
+        Response { executed_version: "$LATEST".into(), function_error: true, body: Bytes::from("{}") }
+    }
+
+    #[tokio::test]
+    async fn a_failure_with_no_destination_becomes_a_dead_letter() {
+        let f = fixture();
+        let queued_event = event(Some("acme"), None, b"{}");
+        f.store.enqueue(queued_event.clone()).await.unwrap();
+        f.worker.carry_out(queued_event, failed(3, None), Some(&function_error())).await;
+        let letters = dead_letters(&f.store).await;
+        assert_eq!(letters.len(), 1);
+        assert_eq!(letters[0].id, "req-1");
+        assert_eq!(letters[0].tenant, Some(TenantId::parse("acme").unwrap()));
+        assert_eq!(letters[0].record["requestContext"]["condition"], "RetriesExhausted");
+        assert_eq!(letters[0].record["requestContext"]["approximateInvokeCount"], 3);
+        assert!(queued(&f.store).await.is_empty(), "the event left the queue");
+    }
+
+    #[tokio::test]
+    async fn a_failure_whose_destination_is_missing_becomes_a_dead_letter() {
+        let f = fixture();
+        let queued_event = event(None, None, b"{}");
+        f.store.enqueue(queued_event.clone()).await.unwrap();
+        f.worker.carry_out(queued_event, failed(1, Some(arn("nowhere"))), Some(&function_error())).await;
+        assert_eq!(dead_letters(&f.store).await.len(), 1);
+        assert!(queued(&f.store).await.is_empty());
+    }
+
+    #[tokio::test]
+    async fn a_failure_goes_to_its_destination_for_the_same_tenant() {
+        let f = fixture();
+        create_function(&f.store, "on-failure", true).await;
+        let queued_event = event(Some("acme"), None, br#"{"order":7}"#);
+        f.store.enqueue(queued_event.clone()).await.unwrap();
+        f.worker.carry_out(queued_event, failed(3, Some(arn("on-failure"))), Some(&function_error())).await;
+        assert!(dead_letters(&f.store).await.is_empty());
+        let queued = queued(&f.store).await;
+        assert_eq!(queued.len(), 1, "only the record for the destination is queued");
+        assert_eq!(queued[0].function.as_str(), "on-failure");
+        assert_eq!(queued[0].tenant, Some(TenantId::parse("acme").unwrap()));
+        assert_eq!(queued[0].attempts, 0);
+        let record: Value = serde_json::from_slice(&queued[0].payload).unwrap();
+        assert_eq!(record["requestPayload"], json!({"order": 7}));
+        assert_eq!(record["requestContext"]["condition"], "RetriesExhausted");
+    }
+
+    #[tokio::test]
+    async fn a_failure_without_a_tenant_is_kept_when_its_destination_isolates_tenants() {
+        let f = fixture();
+        create_function(&f.store, "on-failure", true).await;
+        let queued_event = event(None, None, b"{}");
+        f.store.enqueue(queued_event.clone()).await.unwrap();
+        f.worker.carry_out(queued_event, failed(1, Some(arn("on-failure"))), Some(&function_error())).await;
+        assert_eq!(dead_letters(&f.store).await.len(), 1);
+        assert!(queued(&f.store).await.is_empty());
+    }
+
+    #[tokio::test]
+    async fn a_success_goes_to_its_destination_and_never_to_the_dead_letters() {
+        let f = fixture();
+        create_function(&f.store, "on-success", false).await;
+        let queued_event = event(Some("acme"), None, b"{}");
+        f.store.enqueue(queued_event.clone()).await.unwrap();
+        let response =
+            Response { executed_version: "$LATEST".into(), function_error: false, body: Bytes::from("1") };
+        let decision = Decision::Succeeded { destination: Some(arn("on-success")) };
+        f.worker.carry_out(queued_event, decision, Some(&response)).await;
+        let queued = queued(&f.store).await;
+        assert_eq!(queued.len(), 1);
+        assert_eq!(queued[0].function.as_str(), "on-success");
+        assert_eq!(queued[0].tenant, None, "a shared destination runs for no tenant");
+        let record: Value = serde_json::from_slice(&queued[0].payload).unwrap();
+        assert_eq!(record["requestContext"]["condition"], "Success");
+        assert_eq!(record["requestContext"]["approximateInvokeCount"], 1);
+        assert!(dead_letters(&f.store).await.is_empty());
+    }
+
+    #[tokio::test]
+    async fn a_retry_stays_queued_with_its_attempts_and_due_time() {
+        let f = fixture();
+        let queued_event = event(None, None, b"{}");
+        f.store.enqueue(queued_event.clone()).await.unwrap();
+        let at_ms = now_ms() + 60_000;
+        f.worker.carry_out(queued_event, Decision::Retry { attempts: 1, at_ms }, None).await;
+        assert!(f.store.due(at_ms - 1, Vec::new(), 10).await.unwrap().is_empty(), "not due before its time");
+        let due = f.store.due(at_ms, Vec::new(), 10).await.unwrap();
+        assert_eq!((due.len(), due[0].attempts, due[0].next_attempt_ms), (1, 1, at_ms));
+        assert!(dead_letters(&f.store).await.is_empty());
+    }
+
+    #[tokio::test]
+    async fn a_dropped_event_leaves_the_queue_without_a_trace() {
+        let f = fixture();
+        let queued_event = event(None, None, b"{}");
+        f.store.enqueue(queued_event.clone()).await.unwrap();
+        f.worker.carry_out(queued_event, Decision::Drop { reason: "gone" }, None).await;
+        assert!(queued(&f.store).await.is_empty());
+        assert!(dead_letters(&f.store).await.is_empty());
+    }
 }
