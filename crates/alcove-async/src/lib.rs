@@ -13,20 +13,31 @@
 //! good, and a failure with nowhere to go is kept as a dead letter. Events over a
 //! concurrency limit stay queued and are tried again a second later, without counting
 //! an attempt.
+//!
+//! What becomes of an event (retry, when, fail for good, where its record goes) is
+//! decided by the pure functions of the `decision` module; this module carries the
+//! decisions out against the queue, the store and the environment manager.
 
 #![forbid(unsafe_code)]
+
+mod decision;
 
 use std::collections::HashSet;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use alcove_core::event_config::destination_function;
-use alcove_core::{DeadLetter, EventInvokeConfig, EventQueue, FailureCondition, QueuedEvent, Store};
+use alcove_core::{DeadLetter, EventQueue, FailureCondition, QueuedEvent, Store};
 use alcove_envs::{InvokeError, InvokeRequest, InvokeTarget, Manager};
 use alcove_store::CodeStore;
 use bytes::Bytes;
 use serde_json::{json, Value};
 use tokio::sync::{Notify, Semaphore};
+
+use crate::decision::{
+    after_attempt, before_attempt, destination_tenant, idle_sleep, Decision, Outcome, IDLE_POLL,
+    THROTTLE_DELAY,
+};
 
 #[derive(Debug, Clone)]
 pub struct AsyncSettings {
@@ -43,11 +54,6 @@ impl Default for AsyncSettings {
         AsyncSettings { retry_base: Duration::from_secs(60), concurrency: 16, region: "us-east-1".into() }
     }
 }
-
-/// Delay before throttled events are tried again (no attempt is counted).
-const THROTTLE_DELAY: Duration = Duration::from_secs(1);
-/// Longest the dispatcher sleeps without looking at the queue.
-const IDLE_POLL: Duration = Duration::from_secs(1);
 
 /// Accepts events and runs them in the background.
 #[derive(Clone)]
@@ -133,12 +139,7 @@ impl Worker {
                 }
             };
             if events.is_empty() {
-                let sleep = match self.queue.next_due_ms().await {
-                    Ok(Some(due)) => {
-                        Duration::from_millis((due - now_ms()).clamp(0, IDLE_POLL.as_millis() as i64) as u64)
-                    }
-                    _ => IDLE_POLL,
-                };
+                let sleep = idle_sleep(self.queue.next_due_ms().await.ok().flatten(), now_ms());
                 tokio::select! {
                     _ = self.wake.notified() => {}
                     _ = tokio::time::sleep(sleep) => {}
@@ -167,30 +168,37 @@ impl Worker {
             Ok(config) => config,
             Err(e) => {
                 tracing::error!(request_id = %event.id, error = %e, "cannot read async settings; trying again later");
-                self.record(
-                    &event,
-                    self.queue
-                        .reschedule(&event.id, event.attempts, now_ms() + THROTTLE_DELAY.as_millis() as i64)
-                        .await,
-                );
+                self.postpone(&event).await;
                 return;
             }
         };
-        let max_age_ms = i64::from(EventInvokeConfig::max_age_secs(config.as_ref())) * 1000;
-        if now_ms() - event.enqueued_ms > max_age_ms {
-            self.failed_for_good(&event, config.as_ref(), FailureCondition::EventAgeExceeded, None).await;
+        if let Some(decision) = before_attempt(event.attempts, event.enqueued_ms, config.as_ref(), now_ms()) {
+            self.carry_out(event, decision, None).await;
             return;
         }
-        let outcome = self.attempt(&event).await;
-        let result = match outcome {
-            Attempt::Done(response) => {
-                if let Some(destination) = config.as_ref().and_then(|c| c.on_success.clone()) {
+        let attempt = self.attempt(&event).await;
+        let decision = after_attempt(
+            event.attempts,
+            attempt.outcome(),
+            config.as_ref(),
+            self.settings.retry_base,
+            now_ms(),
+        );
+        self.carry_out(event, decision, attempt.response()).await;
+    }
+
+    /// Does what `decision` says with an event and the response of its attempt, if any.
+    async fn carry_out(&self, event: QueuedEvent, decision: Decision, response: Option<&Response>) {
+        let result = match decision {
+            Decision::Succeeded { destination } => {
+                if let Some(destination) = destination {
                     let record = destination_record(
                         &self.settings.region,
                         &event,
                         "Success",
                         event.attempts + 1,
-                        Some(&response),
+                        response,
+                        chrono::Utc::now(),
                     );
                     if let Err(reason) = self.send_to(&destination, &event, record).await {
                         tracing::warn!(request_id = %event.id, destination, reason, "on-success destination not reached");
@@ -198,34 +206,29 @@ impl Worker {
                 }
                 self.queue.complete(&event.id).await
             }
-            Attempt::Dropped(reason) => {
+            Decision::Drop { reason } => {
                 tracing::warn!(request_id = %event.id, function = %event.function, reason, "async event dropped");
                 self.queue.complete(&event.id).await
             }
-            Attempt::Throttled => {
-                self.queue
-                    .reschedule(&event.id, event.attempts, now_ms() + THROTTLE_DELAY.as_millis() as i64)
-                    .await
+            Decision::Postpone { at_ms } => self.queue.reschedule(&event.id, event.attempts, at_ms).await,
+            Decision::Retry { attempts, at_ms } => {
+                let delay_ms = at_ms - now_ms();
+                tracing::info!(request_id = %event.id, attempts, delay_ms, "async event will be retried");
+                self.queue.reschedule(&event.id, attempts, at_ms).await
             }
-            Attempt::Failed(response) => {
-                let attempts = event.attempts + 1;
-                if attempts > EventInvokeConfig::retries(config.as_ref()) {
-                    let event = QueuedEvent { attempts, ..event };
-                    self.failed_for_good(
-                        &event,
-                        config.as_ref(),
-                        FailureCondition::RetriesExhausted,
-                        Some(&response),
-                    )
-                    .await;
-                    return;
-                }
-                let delay = self.settings.retry_base * attempts;
-                tracing::info!(request_id = %event.id, attempts, delay_ms = delay.as_millis() as u64, "async event will be retried");
-                self.queue.reschedule(&event.id, attempts, now_ms() + delay.as_millis() as i64).await
+            Decision::FailedForGood { attempts, condition, destination } => {
+                let event = QueuedEvent { attempts, ..event };
+                self.failed_for_good(&event, destination, condition, response).await;
+                return;
             }
         };
         self.record(&event, result);
+    }
+
+    /// Puts an event that was not attempted back in the queue, its attempts unchanged.
+    async fn postpone(&self, event: &QueuedEvent) {
+        let at_ms = now_ms() + THROTTLE_DELAY.as_millis() as i64;
+        self.record(event, self.queue.reschedule(&event.id, event.attempts, at_ms).await);
     }
 
     fn record(&self, event: &QueuedEvent, result: alcove_core::Result<()>) {
@@ -241,14 +244,20 @@ impl Worker {
     async fn failed_for_good(
         &self,
         event: &QueuedEvent,
-        config: Option<&EventInvokeConfig>,
+        destination: Option<String>,
         condition: FailureCondition,
         response: Option<&Response>,
     ) {
         tracing::warn!(request_id = %event.id, function = %event.function, attempts = event.attempts, condition = condition.as_str(), "async event failed for good");
-        let record =
-            destination_record(&self.settings.region, event, condition.as_str(), event.attempts, response);
-        let sent = match config.and_then(|c| c.on_failure.clone()) {
+        let record = destination_record(
+            &self.settings.region,
+            event,
+            condition.as_str(),
+            event.attempts,
+            response,
+            chrono::Utc::now(),
+        );
+        let sent = match destination {
             Some(destination) => match self.send_to(&destination, event, record.clone()).await {
                 Ok(()) => true,
                 Err(reason) => {
@@ -269,12 +278,7 @@ impl Worker {
             };
             if let Err(e) = self.store.add_dead_letter(letter).await {
                 tracing::error!(request_id = %event.id, error = %e, "cannot keep a dead letter; the event stays queued");
-                self.record(
-                    event,
-                    self.queue
-                        .reschedule(&event.id, event.attempts, now_ms() + THROTTLE_DELAY.as_millis() as i64)
-                        .await,
-                );
+                self.postpone(event).await;
                 return;
             }
         }
@@ -291,13 +295,7 @@ impl Worker {
             Err(e) => return Err(e.to_string()),
         };
         let version = target.version;
-        let tenant = match (target.tenancy, &event.tenant) {
-            (Some(_), Some(tenant)) => Some(tenant.clone()),
-            (Some(_), None) => {
-                return Err("the destination isolates tenants and the event has no tenant".into())
-            }
-            (None, _) => None,
-        };
+        let tenant = destination_tenant(target.tenancy, event.tenant.as_ref()).map_err(|e| e.to_string())?;
         let now = now_ms();
         let queued = QueuedEvent {
             id: uuid::Uuid::new_v4().to_string(),
@@ -372,6 +370,7 @@ fn destination_record(
     condition: &str,
     invoke_count: u32,
     response: Option<&Response>,
+    timestamp: chrono::DateTime<chrono::Utc>,
 ) -> Value {
     let arn = format!("{}:{}", event.function.arn(region), event.qualifier.as_deref().unwrap_or("$LATEST"));
     let as_json = |bytes: &[u8]| {
@@ -380,7 +379,7 @@ fn destination_record(
     };
     let mut record = json!({
         "version": "1.0",
-        "timestamp": chrono::Utc::now().format("%Y-%m-%dT%H:%M:%S%.3fZ").to_string(),
+        "timestamp": timestamp.format("%Y-%m-%dT%H:%M:%S%.3fZ").to_string(),
         "requestContext": {
             "requestId": event.id,
             "functionArn": arn,
@@ -403,9 +402,305 @@ fn destination_record(
     record
 }
 
+/// How one attempt ended, with the function's response when it ran.
 enum Attempt {
     Done(Response),
     Failed(Response),
     Throttled,
     Dropped(&'static str),
+}
+
+impl Attempt {
+    fn outcome(&self) -> Outcome {
+        match self {
+            Attempt::Done(_) => Outcome::Succeeded,
+            Attempt::Failed(_) => Outcome::Failed,
+            Attempt::Throttled => Outcome::Throttled,
+            Attempt::Dropped(reason) => Outcome::Dropped(reason),
+        }
+    }
+
+    fn response(&self) -> Option<&Response> {
+        match self {
+            Attempt::Done(response) | Attempt::Failed(response) => Some(response),
+            Attempt::Throttled | Attempt::Dropped(_) => None,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use alcove_core::{FunctionName, TenantId, Version};
+
+    fn event(tenant: Option<&str>, qualifier: Option<&str>, payload: &[u8]) -> QueuedEvent {
+        QueuedEvent {
+            id: "req-1".into(),
+            function: FunctionName::parse("orders").unwrap(),
+            version: Version::Latest,
+            qualifier: qualifier.map(str::to_owned),
+            tenant: tenant.map(|t| TenantId::parse(t).unwrap()),
+            payload: payload.to_vec(),
+            client_context: None,
+            attempts: 0,
+            next_attempt_ms: 0,
+            enqueued_ms: 0,
+        }
+    }
+
+    fn at() -> chrono::DateTime<chrono::Utc> {
+        chrono::DateTime::parse_from_rfc3339("2026-01-02T03:04:05.678Z").unwrap().into()
+    }
+
+    #[test]
+    fn record_of_a_success_carries_the_response() {
+        let response =
+            Response { executed_version: "3".into(), function_error: false, body: Bytes::from("[1]") };
+        let record = destination_record(
+            "eu-west-1",
+            &event(Some("acme"), Some("live"), br#"{"n":1}"#),
+            "Success",
+            2,
+            Some(&response),
+            at(),
+        );
+        assert_eq!(
+            record,
+            json!({
+                "version": "1.0",
+                "timestamp": "2026-01-02T03:04:05.678Z",
+                "requestContext": {
+                    "requestId": "req-1",
+                    "functionArn": "arn:aws:lambda:eu-west-1:000000000000:function:orders:live",
+                    "condition": "Success",
+                    "approximateInvokeCount": 2,
+                    "tenantId": "acme",
+                },
+                "requestPayload": {"n": 1},
+                "responseContext": {"statusCode": 200, "executedVersion": "3"},
+                "responsePayload": [1],
+            })
+        );
+    }
+
+    #[test]
+    fn record_of_a_function_error_is_marked_unhandled() {
+        let response = Response {
+            executed_version: "$LATEST".into(),
+            function_error: true,
+            body: Bytes::from("not json"),
+        };
+        let record = destination_record(
+            "us-east-1",
+            &event(None, None, b"x"),
+            "RetriesExhausted",
+            3,
+            Some(&response),
+            at(),
+        );
+        assert_eq!(record["responseContext"]["functionError"], "Unhandled");
+        assert_eq!(record["responsePayload"], "not json", "a body that is not JSON is kept as a string");
+        assert_eq!(record["requestPayload"], "x");
+        assert_eq!(record["requestContext"]["approximateInvokeCount"], 3);
+        assert_eq!(
+            record["requestContext"]["functionArn"],
+            "arn:aws:lambda:us-east-1:000000000000:function:orders:$LATEST"
+        );
+        assert!(record["requestContext"].get("tenantId").is_none());
+    }
+
+    #[test]
+    fn record_of_an_event_never_run_has_no_response() {
+        let record =
+            destination_record("us-east-1", &event(None, None, b"{}"), "EventAgeExceeded", 0, None, at());
+        assert!(record.get("responseContext").is_none());
+        assert!(record.get("responsePayload").is_none());
+        assert_eq!(record["requestContext"]["condition"], "EventAgeExceeded");
+    }
+
+    /// A dispatcher's worker over an in-memory store and queue; its environment manager
+    /// is never asked to run anything.
+    struct Fixture {
+        worker: Worker,
+        store: Arc<alcove_store::SqliteStore>,
+        dir: std::path::PathBuf,
+    }
+
+    impl Drop for Fixture {
+        fn drop(&mut self) {
+            let _ = std::fs::remove_dir_all(&self.dir);
+        }
+    }
+
+    fn fixture() -> Fixture {
+        let dir = std::env::temp_dir().join(format!("alcove-async-test-{}", uuid::Uuid::new_v4()));
+        let store = Arc::new(alcove_store::SqliteStore::open_in_memory().unwrap());
+        let envs = Manager::new(alcove_envs::ManagerSettings {
+            runtimes: alcove_envs::RuntimeSettings {
+                node: "node".into(),
+                node_bootstrap: "bootstrap.mjs".into(),
+                python: "python3".into(),
+                region: "us-east-1".into(),
+                sandbox: None,
+            },
+            logs_root: dir.join("logs"),
+            idle_timeout: Duration::from_secs(600),
+            max_environments: 1,
+            tenant_isolation_unavailable: None,
+            account_concurrency: 1,
+            queue_wait: Duration::ZERO,
+            log_limits: Default::default(),
+        });
+        let worker = Worker {
+            queue: Arc::clone(&store) as Arc<dyn EventQueue>,
+            store: Arc::clone(&store) as Arc<dyn Store>,
+            code: CodeStore::open(dir.join("code")).unwrap(),
+            envs,
+            settings: AsyncSettings::default(),
+            in_flight: Mutex::new(HashSet::new()),
+            wake: Arc::new(Notify::new()),
+        };
+        Fixture { worker, store, dir }
+    }
+
+    /// Creates function `name`, isolating tenants or not.
+    async fn create_function(store: &alcove_store::SqliteStore, name: &str, per_tenant: bool) {
+        let settings = alcove_core::SettingsPatch {
+            runtime: Some("python3.12".into()),
+            handler: Some("app.handler".into()),
+            role: Some("arn:aws:iam::123456789012:role/r".into()),
+            ..Default::default()
+        }
+        .create()
+        .unwrap();
+        let config = alcove_core::FunctionConfig {
+            name: FunctionName::parse(name).unwrap(),
+            version: Version::Latest,
+            settings,
+            tenancy: per_tenant.then_some(alcove_core::TenantIsolationMode::PerTenant),
+            code: alcove_core::CodeRef { sha256_hex: "ab".repeat(32), size: 10 },
+            last_modified: chrono::Utc::now(),
+            revision_id: alcove_core::FunctionConfig::new_revision_id(),
+            tags: Default::default(),
+        };
+        store.create_function(config, false).await.unwrap();
+    }
+
+    fn arn(name: &str) -> String {
+        format!("arn:aws:lambda:us-east-1:000000000000:function:{name}")
+    }
+
+    /// Every queued event, due or not.
+    async fn queued(store: &alcove_store::SqliteStore) -> Vec<QueuedEvent> {
+        store.due(i64::MAX, Vec::new(), 100).await.unwrap()
+    }
+
+    async fn dead_letters(store: &alcove_store::SqliteStore) -> Vec<DeadLetter> {
+        store.list_dead_letters(None, 100).await.unwrap()
+    }
+
+    fn failed(attempts: u32, destination: Option<String>) -> Decision {
+        Decision::FailedForGood { attempts, condition: FailureCondition::RetriesExhausted, destination }
+    }
+
+    fn function_error() -> Response {
+        Response { executed_version: "$LATEST".into(), function_error: true, body: Bytes::from("{}") }
+    }
+
+    #[tokio::test]
+    async fn a_failure_with_no_destination_becomes_a_dead_letter() {
+        let f = fixture();
+        let queued_event = event(Some("acme"), None, b"{}");
+        f.store.enqueue(queued_event.clone()).await.unwrap();
+        f.worker.carry_out(queued_event, failed(3, None), Some(&function_error())).await;
+        let letters = dead_letters(&f.store).await;
+        assert_eq!(letters.len(), 1);
+        assert_eq!(letters[0].id, "req-1");
+        assert_eq!(letters[0].tenant, Some(TenantId::parse("acme").unwrap()));
+        assert_eq!(letters[0].record["requestContext"]["condition"], "RetriesExhausted");
+        assert_eq!(letters[0].record["requestContext"]["approximateInvokeCount"], 3);
+        assert!(queued(&f.store).await.is_empty(), "the event left the queue");
+    }
+
+    #[tokio::test]
+    async fn a_failure_whose_destination_is_missing_becomes_a_dead_letter() {
+        let f = fixture();
+        let queued_event = event(None, None, b"{}");
+        f.store.enqueue(queued_event.clone()).await.unwrap();
+        f.worker.carry_out(queued_event, failed(1, Some(arn("nowhere"))), Some(&function_error())).await;
+        assert_eq!(dead_letters(&f.store).await.len(), 1);
+        assert!(queued(&f.store).await.is_empty());
+    }
+
+    #[tokio::test]
+    async fn a_failure_goes_to_its_destination_for_the_same_tenant() {
+        let f = fixture();
+        create_function(&f.store, "on-failure", true).await;
+        let queued_event = event(Some("acme"), None, br#"{"order":7}"#);
+        f.store.enqueue(queued_event.clone()).await.unwrap();
+        f.worker.carry_out(queued_event, failed(3, Some(arn("on-failure"))), Some(&function_error())).await;
+        assert!(dead_letters(&f.store).await.is_empty());
+        let queued = queued(&f.store).await;
+        assert_eq!(queued.len(), 1, "only the record for the destination is queued");
+        assert_eq!(queued[0].function.as_str(), "on-failure");
+        assert_eq!(queued[0].tenant, Some(TenantId::parse("acme").unwrap()));
+        assert_eq!(queued[0].attempts, 0);
+        let record: Value = serde_json::from_slice(&queued[0].payload).unwrap();
+        assert_eq!(record["requestPayload"], json!({"order": 7}));
+        assert_eq!(record["requestContext"]["condition"], "RetriesExhausted");
+    }
+
+    #[tokio::test]
+    async fn a_failure_without_a_tenant_is_kept_when_its_destination_isolates_tenants() {
+        let f = fixture();
+        create_function(&f.store, "on-failure", true).await;
+        let queued_event = event(None, None, b"{}");
+        f.store.enqueue(queued_event.clone()).await.unwrap();
+        f.worker.carry_out(queued_event, failed(1, Some(arn("on-failure"))), Some(&function_error())).await;
+        assert_eq!(dead_letters(&f.store).await.len(), 1);
+        assert!(queued(&f.store).await.is_empty());
+    }
+
+    #[tokio::test]
+    async fn a_success_goes_to_its_destination_and_never_to_the_dead_letters() {
+        let f = fixture();
+        create_function(&f.store, "on-success", false).await;
+        let queued_event = event(Some("acme"), None, b"{}");
+        f.store.enqueue(queued_event.clone()).await.unwrap();
+        let response =
+            Response { executed_version: "$LATEST".into(), function_error: false, body: Bytes::from("1") };
+        let decision = Decision::Succeeded { destination: Some(arn("on-success")) };
+        f.worker.carry_out(queued_event, decision, Some(&response)).await;
+        let queued = queued(&f.store).await;
+        assert_eq!(queued.len(), 1);
+        assert_eq!(queued[0].function.as_str(), "on-success");
+        assert_eq!(queued[0].tenant, None, "a shared destination runs for no tenant");
+        let record: Value = serde_json::from_slice(&queued[0].payload).unwrap();
+        assert_eq!(record["requestContext"]["condition"], "Success");
+        assert_eq!(record["requestContext"]["approximateInvokeCount"], 1);
+        assert!(dead_letters(&f.store).await.is_empty());
+    }
+
+    #[tokio::test]
+    async fn a_retry_stays_queued_with_its_attempts_and_due_time() {
+        let f = fixture();
+        let queued_event = event(None, None, b"{}");
+        f.store.enqueue(queued_event.clone()).await.unwrap();
+        let at_ms = now_ms() + 60_000;
+        f.worker.carry_out(queued_event, Decision::Retry { attempts: 1, at_ms }, None).await;
+        assert!(f.store.due(at_ms - 1, Vec::new(), 10).await.unwrap().is_empty(), "not due before its time");
+        let due = f.store.due(at_ms, Vec::new(), 10).await.unwrap();
+        assert_eq!((due.len(), due[0].attempts, due[0].next_attempt_ms), (1, 1, at_ms));
+        assert!(dead_letters(&f.store).await.is_empty());
+    }
+
+    #[tokio::test]
+    async fn a_dropped_event_leaves_the_queue_without_a_trace() {
+        let f = fixture();
+        let queued_event = event(None, None, b"{}");
+        f.store.enqueue(queued_event.clone()).await.unwrap();
+        f.worker.carry_out(queued_event, Decision::Drop { reason: "gone" }, None).await;
+        assert!(queued(&f.store).await.is_empty());
+        assert!(dead_letters(&f.store).await.is_empty());
+    }
 }

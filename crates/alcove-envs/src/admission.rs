@@ -14,13 +14,19 @@
 //! slot frees, however long the flooder's queue.
 //!
 //! A granted invocation holds a [`Permit`]; dropping it frees the slot and hands it on.
+//!
+//! Whether an invocation fits is one pure function of the limits and the running counts
+//! (`admission_decision`), and the turn order is the generic `FairQueue`; this module
+//! keeps the counts and hands out the permits.
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::HashMap;
 use std::sync::{Arc, Mutex, Weak};
 use std::time::Duration;
 
 use alcove_core::{FunctionName, TenantId, TenantLimits};
 use tokio::sync::oneshot;
+
+use crate::fair_queue::FairQueue;
 
 /// Why an invocation could not start.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -46,6 +52,49 @@ impl ThrottleReason {
 
 type PairKey = (FunctionName, Option<TenantId>);
 
+/// The limits that apply to one invocation of one function for one tenant.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Limits {
+    account: u32,
+    /// Reserved concurrency of all functions together.
+    total_reserved: u32,
+    /// This function's reserved concurrency, if it has one.
+    reserved: Option<u32>,
+    /// The tenant's limit on this function, if it has one.
+    tenant: Option<u32>,
+}
+
+/// What runs now that counts against those limits.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+struct Running {
+    /// Invocations of every function without a reservation.
+    unreserved: u32,
+    /// Invocations of this function.
+    function: u32,
+    /// Invocations of this function for this tenant.
+    tenant: u32,
+}
+
+/// Whether one more invocation fits, or the first limit it would exceed: the function's
+/// reservation (it runs only within it, however idle the account), else the account's
+/// unreserved pool (what the reservations leave of the account limit); then the tenant's
+/// limit. A limit is reached when what runs *equals* it.
+fn admission_decision(limits: Limits, running: Running) -> Result<(), ThrottleReason> {
+    match limits.reserved {
+        Some(reserved) if running.function >= reserved => return Err(ThrottleReason::Reserved),
+        Some(_) => {}
+        None => {
+            if running.unreserved >= limits.account.saturating_sub(limits.total_reserved) {
+                return Err(ThrottleReason::Account);
+            }
+        }
+    }
+    if limits.tenant.is_some_and(|limit| running.tenant >= limit) {
+        return Err(ThrottleReason::Tenant);
+    }
+    Ok(())
+}
+
 #[derive(Default)]
 struct State {
     account_limit: u32,
@@ -55,35 +104,26 @@ struct State {
     unreserved_running: u32,
     running_per_function: HashMap<FunctionName, u32>,
     running_per_tenant: HashMap<(FunctionName, TenantId), u32>,
-    /// Pairs with waiting invocations, in the order they are served.
-    waiting: VecDeque<(PairKey, VecDeque<oneshot::Sender<Permit>>)>,
+    /// Invocations waiting for their turn, per (function, tenant) pair.
+    waiting: FairQueue<PairKey, oneshot::Sender<Permit>>,
 }
 
 impl State {
-    fn total_reserved(&self) -> u32 {
-        self.reserved.values().sum()
-    }
-
     fn check(&self, function: &FunctionName, tenant: Option<&TenantId>) -> Result<(), ThrottleReason> {
-        let running = self.running_per_function.get(function).copied().unwrap_or(0);
-        match self.reserved.get(function) {
-            Some(&reserved) if running >= reserved => return Err(ThrottleReason::Reserved),
-            Some(_) => {}
-            None => {
-                if self.unreserved_running >= self.account_limit.saturating_sub(self.total_reserved()) {
-                    return Err(ThrottleReason::Account);
-                }
-            }
-        }
-        if let Some(tenant) = tenant {
-            let limit = self.tenant_limits.get(function).and_then(|l| l.limit_for(tenant));
-            let running =
-                self.running_per_tenant.get(&(function.clone(), tenant.clone())).copied().unwrap_or(0);
-            if limit.is_some_and(|limit| running >= limit) {
-                return Err(ThrottleReason::Tenant);
-            }
-        }
-        Ok(())
+        let limits = Limits {
+            account: self.account_limit,
+            total_reserved: self.reserved.values().sum(),
+            reserved: self.reserved.get(function).copied(),
+            tenant: tenant.and_then(|t| self.tenant_limits.get(function).and_then(|l| l.limit_for(t))),
+        };
+        let running = Running {
+            unreserved: self.unreserved_running,
+            function: self.running_per_function.get(function).copied().unwrap_or(0),
+            tenant: tenant
+                .and_then(|t| self.running_per_tenant.get(&(function.clone(), t.clone())).copied())
+                .unwrap_or(0),
+        };
+        admission_decision(limits, running)
     }
 
     /// Counts a started invocation; returns whether it runs in the unreserved pool.
@@ -99,6 +139,17 @@ impl State {
         pooled
     }
 
+    /// Admits `function` for `tenant` if it fits; returns whether it runs in the
+    /// unreserved pool.
+    fn try_admit(
+        &mut self,
+        function: &FunctionName,
+        tenant: Option<&TenantId>,
+    ) -> Result<bool, ThrottleReason> {
+        self.check(function, tenant)?;
+        Ok(self.admit(function, tenant))
+    }
+
     fn release(&mut self, function: &FunctionName, tenant: Option<&TenantId>, pooled: bool) {
         if pooled {
             self.unreserved_running = self.unreserved_running.saturating_sub(1);
@@ -111,31 +162,12 @@ impl State {
 
     /// Starts waiting invocations that now fit, one pair at a time in turn.
     fn grant(&mut self) -> Vec<(oneshot::Sender<Permit>, PairKey, bool)> {
-        let mut granted = Vec::new();
-        let mut index = 0;
-        while index < self.waiting.len() {
-            let (key, waiters) = &mut self.waiting[index];
-            while waiters.front().is_some_and(oneshot::Sender::is_closed) {
-                waiters.pop_front();
-            }
-            if waiters.is_empty() {
-                self.waiting.remove(index);
-                continue;
-            }
-            let (function, tenant) = key.clone();
-            if self.check(&function, tenant.as_ref()).is_err() {
-                index += 1;
-                continue;
-            }
-            let pooled = self.admit(&function, tenant.as_ref());
-            let mut entry = self.waiting.remove(index).expect("index is in range");
-            let waiter = entry.1.pop_front().expect("waiters are not empty");
-            granted.push((waiter, (function, tenant), pooled));
-            // Served: this pair goes to the back of the line.
-            if !entry.1.is_empty() {
-                self.waiting.push_back(entry);
-            }
-        }
+        let mut waiting = std::mem::take(&mut self.waiting);
+        let granted = waiting.serve(
+            |(function, tenant)| self.try_admit(function, tenant.as_ref()).ok(),
+            oneshot::Sender::is_closed,
+        );
+        self.waiting = waiting;
         granted
     }
 }
@@ -192,20 +224,13 @@ impl Admission {
     ) -> Result<Permit, ThrottleReason> {
         let (reason, granted) = {
             let mut state = self.state();
-            let reason = match state.check(function, tenant) {
-                Ok(()) => {
-                    let pooled = state.admit(function, tenant);
-                    return Ok(self.permit(function.clone(), tenant.cloned(), pooled));
-                }
+            let reason = match state.try_admit(function, tenant) {
+                Ok(pooled) => return Ok(self.permit(function.clone(), tenant.cloned(), pooled)),
                 Err(reason) if wait.is_zero() => return Err(reason),
                 Err(reason) => reason,
             };
             let (sender, granted) = oneshot::channel();
-            let key = (function.clone(), tenant.cloned());
-            match state.waiting.iter_mut().find(|(k, _)| *k == key) {
-                Some((_, waiters)) => waiters.push_back(sender),
-                None => state.waiting.push_back((key, VecDeque::from([sender]))),
-            }
+            state.waiting.push((function.clone(), tenant.cloned()), sender);
             (reason, granted)
         };
         match tokio::time::timeout(wait, granted).await {
@@ -380,5 +405,140 @@ mod tests {
         drop(held);
         assert_eq!(admission.running(&f), 0);
         assert!(admission.acquire(&f, None, NOW).await.is_ok());
+    }
+
+    /// An account of `account` with no reservation and no tenant limit.
+    fn open(account: u32) -> Limits {
+        Limits { account, total_reserved: 0, reserved: None, tenant: None }
+    }
+
+    fn running(unreserved: u32, function: u32, tenant: u32) -> Running {
+        Running { unreserved, function, tenant }
+    }
+
+    #[test]
+    fn the_account_limit_is_reached_exactly_at_the_cap() {
+        assert_eq!(admission_decision(open(10), running(9, 9, 0)), Ok(()));
+        assert_eq!(admission_decision(open(10), running(10, 0, 0)), Err(ThrottleReason::Account));
+        assert_eq!(admission_decision(open(0), Running::default()), Err(ThrottleReason::Account));
+    }
+
+    #[test]
+    fn reservations_come_out_of_the_unreserved_pool() {
+        let limits = Limits { total_reserved: 4, ..open(10) };
+        assert_eq!(admission_decision(limits, running(5, 0, 0)), Ok(()));
+        assert_eq!(admission_decision(limits, running(6, 0, 0)), Err(ThrottleReason::Account));
+        // Reservations beyond the account limit leave nothing, without wrapping around.
+        let over = Limits { total_reserved: 12, ..open(10) };
+        assert_eq!(admission_decision(over, Running::default()), Err(ThrottleReason::Account));
+    }
+
+    #[test]
+    fn a_reserved_function_runs_within_its_reservation_only() {
+        let limits = Limits { total_reserved: 3, reserved: Some(3), ..open(10) };
+        assert_eq!(admission_decision(limits, running(0, 2, 0)), Ok(()));
+        assert_eq!(admission_decision(limits, running(0, 3, 0)), Err(ThrottleReason::Reserved));
+        // A full unreserved pool does not stop it...
+        assert_eq!(admission_decision(limits, running(7, 0, 0)), Ok(()));
+        // ...and an idle account does not let it past its reservation.
+        assert_eq!(admission_decision(limits, running(0, 3, 0)), Err(ThrottleReason::Reserved));
+    }
+
+    #[test]
+    fn a_reservation_of_zero_throttles_everything() {
+        let limits = Limits { total_reserved: 0, reserved: Some(0), ..open(10) };
+        assert_eq!(admission_decision(limits, Running::default()), Err(ThrottleReason::Reserved));
+    }
+
+    #[test]
+    fn the_tenant_limit_is_reached_exactly_at_the_cap() {
+        let limits = Limits { tenant: Some(2), ..open(10) };
+        assert_eq!(admission_decision(limits, running(5, 5, 1)), Ok(()));
+        assert_eq!(admission_decision(limits, running(5, 5, 2)), Err(ThrottleReason::Tenant));
+        let zero = Limits { tenant: Some(0), ..open(10) };
+        assert_eq!(admission_decision(zero, Running::default()), Err(ThrottleReason::Tenant));
+        // No tenant limit: only the function's and the account's apply.
+        assert_eq!(admission_decision(open(10), running(0, 0, 1_000)), Ok(()));
+    }
+
+    #[test]
+    fn function_limits_are_reported_before_the_tenants() {
+        let reserved = Limits { total_reserved: 1, reserved: Some(1), tenant: Some(1), ..open(10) };
+        assert_eq!(admission_decision(reserved, running(0, 1, 1)), Err(ThrottleReason::Reserved));
+        let pooled = Limits { tenant: Some(1), ..open(2) };
+        assert_eq!(admission_decision(pooled, running(2, 1, 1)), Err(ThrottleReason::Account));
+    }
+
+    fn tenant_state(account: u32) -> State {
+        State { account_limit: account, ..State::default() }
+    }
+
+    #[test]
+    fn state_counts_each_tenant_of_each_function_apart() {
+        let mut state = tenant_state(100);
+        let (f, g) = (name("f"), name("g"));
+        state
+            .tenant_limits
+            .insert(f.clone(), TenantLimits { default: Some(1), overrides: Default::default() });
+        let (a, b) = (tenant("a"), tenant("b"));
+        assert_eq!(state.try_admit(&f, Some(&a)), Ok(true));
+        assert_eq!(state.try_admit(&f, Some(&a)), Err(ThrottleReason::Tenant));
+        assert_eq!(state.try_admit(&f, Some(&b)), Ok(true), "another tenant has its own count");
+        assert_eq!(state.try_admit(&g, Some(&a)), Ok(true), "g has no tenant limit");
+        assert_eq!(state.try_admit(&g, Some(&a)), Ok(true));
+        state.release(&f, Some(&a), true);
+        assert_eq!(state.try_admit(&f, Some(&a)), Ok(true));
+        assert_eq!(state.unreserved_running, 4);
+    }
+
+    #[test]
+    fn state_keeps_reserved_invocations_out_of_the_pool() {
+        let mut state = tenant_state(3);
+        let (reserved, open) = (name("reserved"), name("open"));
+        state.reserved.insert(reserved.clone(), 1);
+        assert_eq!(state.try_admit(&reserved, None), Ok(false));
+        assert_eq!(state.try_admit(&open, None), Ok(true));
+        assert_eq!(state.try_admit(&open, None), Ok(true));
+        assert_eq!(state.try_admit(&open, None), Err(ThrottleReason::Account));
+        state.release(&reserved, None, false);
+        assert_eq!(state.unreserved_running, 2, "a reserved release frees nothing in the pool");
+        assert_eq!(state.try_admit(&open, None), Err(ThrottleReason::Account));
+        state.release(&open, None, true);
+        assert_eq!(state.try_admit(&open, None), Ok(true));
+    }
+
+    #[test]
+    fn grant_serves_pairs_in_turn_and_counts_what_it_grants() {
+        let mut state = tenant_state(100);
+        let f = name("f");
+        state.reserved.insert(f.clone(), 2);
+        let (flood, quiet) = (Some(tenant("flood")), Some(tenant("quiet")));
+        let mut receivers = Vec::new();
+        for who in [&flood, &flood, &flood, &quiet] {
+            let (sender, receiver) = oneshot::channel();
+            state.waiting.push((f.clone(), who.clone()), sender);
+            receivers.push(receiver);
+        }
+        // Both slots free: one each, the quiet tenant second, not fourth.
+        let granted: Vec<_> = state.grant().into_iter().map(|(_, (_, t), pooled)| (t, pooled)).collect();
+        assert_eq!(granted, [(flood.clone(), false), (quiet.clone(), false)]);
+        assert_eq!(state.running_per_function[&f], 2);
+        assert!(state.grant().is_empty(), "the reservation is in use");
+        state.release(&f, quiet.as_ref(), false);
+        let granted: Vec<_> = state.grant().into_iter().map(|(_, (_, t), _)| t).collect();
+        assert_eq!(granted, [flood]);
+    }
+
+    #[test]
+    fn grant_skips_waiters_that_gave_up() {
+        let mut state = tenant_state(1);
+        let f = name("f");
+        let (gave_up, _) = oneshot::channel::<Permit>();
+        state.waiting.push((f.clone(), None), gave_up);
+        let (waiting, _receiver) = oneshot::channel();
+        state.waiting.push((f.clone(), Some(tenant("t"))), waiting);
+        let granted: Vec<_> = state.grant().into_iter().map(|(_, (_, t), _)| t).collect();
+        assert_eq!(granted, [Some(tenant("t"))]);
+        assert_eq!(state.unreserved_running, 1, "the waiter that gave up took no slot");
     }
 }

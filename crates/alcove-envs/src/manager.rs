@@ -8,8 +8,11 @@
 //! invoking in a loop sends its next request well within that, and finds its environment
 //! running instead of paying a freeze and a thaw (two cgroup writes and the wake-up of
 //! every process in it) on each invoke.
+//!
+//! Which environment an invoke gets, and which are evicted, reaped or retired, is decided
+//! by the pool bookkeeping of the `pool` module; this module starts, invokes and shuts
+//! down the environments it names.
 
-use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -23,6 +26,7 @@ use crate::environment::{Environment, FunctionFailure, InvokeReport};
 use crate::key::EnvKey;
 use crate::launch::RuntimeSettings;
 use crate::log_budget::{LogBudgets, LogLimits};
+use crate::pool::{Claim, Pools};
 use crate::registry::{EnvState, EnvironmentInfo, Registry};
 use crate::usage::UsageMeter;
 
@@ -98,7 +102,7 @@ pub struct Manager {
 
 struct Inner {
     settings: ManagerSettings,
-    pools: Mutex<Pools>,
+    pools: Mutex<Pools<Environment>>,
     admission: Arc<Admission>,
     usage: UsageMeter,
     registry: Arc<Registry>,
@@ -121,44 +125,6 @@ fn throttle_message(reason: ThrottleReason) -> &'static str {
         ThrottleReason::Reserved => "the function's reserved concurrency is in use",
         ThrottleReason::Account => "the account's unreserved concurrency is in use",
         ThrottleReason::Tenant => "the tenant's concurrency limit for this function is in use",
-    }
-}
-
-#[derive(Default)]
-struct Pools {
-    /// Idle environments per key, most recently used last.
-    idle: HashMap<EnvKey, Vec<Environment>>,
-    /// Environments alive: idle, busy or starting.
-    alive: usize,
-    /// Bumped when a function, or one of its versions, changes or goes away; an
-    /// environment started under an older epoch is not reused.
-    epochs: HashMap<FunctionName, u64>,
-    version_epochs: HashMap<(FunctionName, Version), u64>,
-}
-
-impl Pools {
-    /// The epoch an environment of `key` is current under: (function, version) pair.
-    fn epoch(&self, key: &EnvKey) -> (u64, u64) {
-        let function = self.epochs.get(key.function()).copied().unwrap_or(0);
-        let version = self.version_epochs.get(&(key.function().clone(), key.version())).copied().unwrap_or(0);
-        (function, version)
-    }
-
-    /// Removes the least recently used idle environment of any key.
-    fn take_least_recently_used(&mut self) -> Option<Environment> {
-        let key = self
-            .idle
-            .iter()
-            .filter_map(|(key, envs)| envs.first().map(|e| (key, e.last_used)))
-            .min_by_key(|(_, used)| *used)
-            .map(|(key, _)| key.clone())?;
-        let envs = self.idle.get_mut(&key)?;
-        let env = envs.remove(0);
-        if envs.is_empty() {
-            self.idle.remove(&key);
-        }
-        self.alive -= 1;
-        Some(env)
     }
 }
 
@@ -209,7 +175,7 @@ impl Manager {
         &self.inner.admission
     }
 
-    fn pools(&self) -> std::sync::MutexGuard<'_, Pools> {
+    fn pools(&self) -> std::sync::MutexGuard<'_, Pools<Environment>> {
         self.inner.pools.lock().unwrap_or_else(|p| p.into_inner())
     }
 
@@ -242,36 +208,19 @@ impl Manager {
                 },
             )?;
         let key = EnvKey::new(&target.config, target.tenant.clone());
-        let (warm, epoch, evicted) = {
-            let mut pools = self.pools();
-            let epoch = pools.epoch(&key);
-            let warm = pools.idle.get_mut(&key).and_then(Vec::pop);
-            if pools.idle.get(&key).is_some_and(Vec::is_empty) {
-                pools.idle.remove(&key);
-            }
-            let mut evicted = None;
-            if warm.is_none() {
-                if pools.alive >= self.inner.settings.max_environments {
-                    evicted = pools.take_least_recently_used();
-                    if evicted.is_none() {
-                        return Err(InvokeError::AtCapacity(self.inner.settings.max_environments));
-                    }
-                }
-                pools.alive += 1;
-            }
-            (warm, epoch, evicted)
-        };
-        if let Some(old) = evicted {
-            tracing::debug!(environment = %old.id, "evicted least recently used idle environment");
-            dispose(vec![old]);
-        }
-        let cold_start = warm.is_none();
-        let mut env = match warm {
-            Some(env) => {
+        let claim = self.pools().claim(&key, self.inner.settings.max_environments);
+        let cold_start = !matches!(claim, Claim::Warm(_));
+        let mut env = match claim {
+            Claim::Warm(env) => {
                 self.inner.registry.update(&env.id, EnvState::Busy, env.invokes);
                 env
             }
-            None => {
+            Claim::AtCapacity => return Err(InvokeError::AtCapacity(self.inner.settings.max_environments)),
+            Claim::Cold { epoch, evicted } => {
+                if let Some(old) = evicted {
+                    tracing::debug!(environment = %old.id, "evicted least recently used idle environment");
+                    dispose(vec![old]);
+                }
                 let started = Environment::start(
                     &self.inner.settings.runtimes,
                     &self.inner.settings.logs_root,
@@ -294,7 +243,7 @@ impl Manager {
                         env
                     }
                     Err(failure) => {
-                        self.pools().alive -= 1;
+                        self.pools().start_failed();
                         let report = InvokeReport {
                             duration: Duration::ZERO,
                             billed_ms: 0,
@@ -339,16 +288,17 @@ impl Manager {
     /// Returns an environment to its pool, or destroys it.
     fn release(&self, env: Environment, reusable: bool) {
         let mut pools = self.pools();
-        if reusable && env.epoch == pools.epoch(&env.key) {
-            self.inner.registry.update(&env.id, env.idle_state(), env.invokes);
-            let idle = IdleSince { key: env.key.clone(), id: env.id.clone(), since: env.last_used };
-            pools.idle.entry(env.key.clone()).or_default().push(env);
-            drop(pools);
-            let _ = self.inner.to_freeze.send(idle);
-        } else {
-            pools.alive -= 1;
-            drop(pools);
-            dispose(vec![env]);
+        match pools.give_back(env, reusable) {
+            Ok(env) => {
+                self.inner.registry.update(&env.id, env.idle_state(), env.invokes);
+                let idle = IdleSince { key: env.key.clone(), id: env.id.clone(), since: env.last_used };
+                drop(pools);
+                let _ = self.inner.to_freeze.send(idle);
+            }
+            Err(env) => {
+                drop(pools);
+                dispose(vec![env]);
+            }
         }
     }
 
@@ -356,44 +306,24 @@ impl Manager {
     /// idle ones now, busy ones when their invoke ends. Called when code or configuration
     /// changes, or when the function or version is deleted.
     pub fn retire(&self, function: &FunctionName, version: Option<Version>) {
-        let retired: Vec<Environment> = {
-            let mut pools = self.pools();
-            match version {
-                None => *pools.epochs.entry(function.clone()).or_default() += 1,
-                Some(v) => *pools.version_epochs.entry((function.clone(), v)).or_default() += 1,
-            }
-            let keys: Vec<EnvKey> = pools
-                .idle
-                .keys()
-                .filter(|k| k.function() == function && version.is_none_or(|v| k.version() == v))
-                .cloned()
-                .collect();
-            let envs: Vec<Environment> = keys.iter().filter_map(|k| pools.idle.remove(k)).flatten().collect();
-            pools.alive -= envs.len();
-            envs
-        };
+        let retired = self.pools().retire(function, version);
         dispose(retired);
     }
 
     /// Number of environments alive (idle, busy or starting).
     pub fn alive(&self) -> usize {
-        self.pools().alive
+        self.pools().alive()
     }
 
     /// Environments alive, and how many of them are idle.
     pub fn counts(&self) -> (usize, usize) {
         let pools = self.pools();
-        (pools.alive, pools.idle.values().map(Vec::len).sum())
+        (pools.alive(), pools.idle())
     }
 
     /// Shuts down every idle environment; used when the server stops.
     pub async fn shutdown(&self) {
-        let envs: Vec<Environment> = {
-            let mut pools = self.pools();
-            let envs: Vec<Environment> = pools.idle.drain().flat_map(|(_, v)| v).collect();
-            pools.alive -= envs.len();
-            envs
-        };
+        let envs = self.pools().drain();
         for env in envs {
             env.shutdown().await;
         }
@@ -412,10 +342,7 @@ impl Manager {
                 let Some(inner) = weak.upgrade() else { break };
                 let mut pools = inner.pools.lock().unwrap_or_else(|p| p.into_inner());
                 // Taken and released again since: a later entry is due for it.
-                let still_idle = pools.idle.get_mut(&entry.key).and_then(|envs| {
-                    envs.iter_mut().find(|e| e.id == entry.id && e.last_used == entry.since)
-                });
-                if let Some(env) = still_idle {
+                if let Some(env) = pools.idle_since(&entry.key, &entry.id, entry.since) {
                     env.freeze();
                     inner.registry.update(&env.id, env.idle_state(), env.invokes);
                 }
@@ -432,20 +359,8 @@ impl Manager {
             loop {
                 tick.tick().await;
                 let Some(inner) = weak.upgrade() else { break };
-                let expired: Vec<Environment> = {
-                    let mut pools = inner.pools.lock().unwrap_or_else(|p| p.into_inner());
-                    let now = Instant::now();
-                    let mut expired = Vec::new();
-                    for envs in pools.idle.values_mut() {
-                        let (old, fresh): (Vec<_>, Vec<_>) =
-                            envs.drain(..).partition(|e| now.duration_since(e.last_used) >= idle_timeout);
-                        *envs = fresh;
-                        expired.extend(old);
-                    }
-                    pools.idle.retain(|_, envs| !envs.is_empty());
-                    pools.alive -= expired.len();
-                    expired
-                };
+                let expired =
+                    inner.pools.lock().unwrap_or_else(|p| p.into_inner()).reap(Instant::now(), idle_timeout);
                 if !expired.is_empty() {
                     tracing::debug!(count = expired.len(), "reaping idle environments");
                 }

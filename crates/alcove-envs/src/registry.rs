@@ -90,3 +90,67 @@ impl Registry {
         self.entries().values().cloned().collect()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn info(id: &str) -> EnvironmentInfo {
+        EnvironmentInfo {
+            id: id.into(),
+            function: FunctionName::parse("f").unwrap(),
+            version: Version::Latest,
+            tenant: Some(TenantId::parse("acme").unwrap()),
+            state: EnvState::Busy,
+            started: SystemTime::now(),
+            invokes: 0,
+            sandboxed: true,
+            memory_file: None,
+        }
+    }
+
+    fn listed(registry: &Registry) -> Vec<(String, EnvState, u64)> {
+        registry.list().into_iter().map(|i| (i.id, i.state, i.invokes)).collect()
+    }
+
+    #[test]
+    fn an_environment_is_listed_while_its_registration_lives() {
+        let registry = Arc::new(Registry::default());
+        let b = registry.register(info("b"));
+        let a = registry.register(info("a"));
+        assert_eq!(listed(&registry), [("a".into(), EnvState::Busy, 0), ("b".into(), EnvState::Busy, 0)]);
+        drop(b);
+        assert_eq!(listed(&registry), [("a".into(), EnvState::Busy, 0)]);
+        drop(a);
+        assert!(registry.list().is_empty());
+    }
+
+    #[test]
+    fn updates_change_state_and_count_of_that_environment_only() {
+        let registry = Arc::new(Registry::default());
+        let _a = registry.register(info("a"));
+        let _b = registry.register(info("b"));
+        registry.update("a", EnvState::Frozen, 3);
+        assert_eq!(listed(&registry), [("a".into(), EnvState::Frozen, 3), ("b".into(), EnvState::Busy, 0)]);
+    }
+
+    #[test]
+    fn an_update_after_the_environment_is_gone_does_not_bring_it_back() {
+        let registry = Arc::new(Registry::default());
+        drop(registry.register(info("gone")));
+        registry.update("gone", EnvState::Idle, 1);
+        assert!(registry.list().is_empty());
+    }
+
+    #[test]
+    fn memory_is_read_from_the_cgroup_file_when_there_is_one() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("memory.current");
+        std::fs::write(&file, "1048576\n").unwrap();
+        let with_file = EnvironmentInfo { memory_file: Some(file), ..info("a") };
+        assert_eq!(with_file.memory_used_bytes(), Some(1_048_576));
+        assert_eq!(info("b").memory_used_bytes(), None);
+        let missing = EnvironmentInfo { memory_file: Some(dir.path().join("absent")), ..info("c") };
+        assert_eq!(missing.memory_used_bytes(), None);
+    }
+}
