@@ -72,12 +72,7 @@ struct Worker {
     wake: Arc<Notify>,
 }
 
-pub fn now_ms() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_millis() as i64)
-        .unwrap_or_default()
-}
+use alcove_core::clock::epoch_ms as now_ms;
 
 impl Dispatcher {
     /// Starts dispatching whatever the queue holds, including events accepted before a

@@ -8,6 +8,7 @@
 #![forbid(unsafe_code)]
 
 pub mod apigateway;
+pub mod clock;
 pub mod error;
 pub mod event_config;
 pub mod function;

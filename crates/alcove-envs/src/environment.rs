@@ -225,7 +225,8 @@ impl Environment {
             return InvokeEnd { result: Err(failure), report, log_tail: Vec::new(), reusable: false };
         }
         let started = Instant::now();
-        invocation.deadline_ms = epoch_ms() + self.timeout.as_millis() as u64;
+        invocation.deadline_ms =
+            alcove_core::clock::epoch_ms().max(0) as u64 + self.timeout.as_millis() as u64;
         if capture_tail {
             self.log.begin_capture();
         }
@@ -419,11 +420,4 @@ fn describe_exit(status: Option<std::process::ExitStatus>) -> String {
         Some(s) => format!("signal: {}", s.signal().unwrap_or_default()),
         None => "unknown status".into(),
     }
-}
-
-fn epoch_ms() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_millis() as u64)
-        .unwrap_or_default()
 }

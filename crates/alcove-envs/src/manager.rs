@@ -372,10 +372,7 @@ impl Manager {
 
 /// An X-Ray style trace header for the invoke.
 fn trace_id() -> String {
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_secs())
-        .unwrap_or_default();
+    let now = alcove_core::clock::epoch_secs();
     let random = uuid::Uuid::new_v4().simple().to_string();
     format!("Root=1-{now:08x}-{};Parent={};Sampled=0", &random[..24], &random[16..32])
 }

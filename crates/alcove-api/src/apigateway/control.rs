@@ -19,9 +19,7 @@ use crate::AppState;
 
 type Created = (StatusCode, Json<Value>);
 
-pub(crate) fn now() -> i64 {
-    chrono::Utc::now().timestamp()
-}
+pub(crate) use alcove_core::clock::epoch_secs as now;
 
 async fn load(state: &AppState, id: &str) -> GatewayResult<RestApi> {
     state.store.get_rest_api(id).await?.ok_or_else(|| api_not_found(id).into())

@@ -174,7 +174,7 @@ pub async fn invoke(
     match kind {
         InvocationType::DryRun => Ok(StatusCode::NO_CONTENT.into_response()),
         InvocationType::Event => {
-            let now = alcove_async::now_ms();
+            let now = alcove_core::clock::epoch_ms();
             let event = QueuedEvent {
                 id: uuid::Uuid::new_v4().to_string(),
                 function: config.name.clone(),
