@@ -92,7 +92,7 @@ impl From<alcove_core::Error> for ApiError {
                 ApiError::user(StatusCode::PRECONDITION_FAILED, "PreconditionFailedException", m)
             }
             E::TooLarge(m) => ApiError::entity_too_large(m),
-            E::Internal(m) => ApiError::internal(m),
+            error @ E::Internal { .. } => ApiError::internal(error.chain()),
         }
     }
 }
@@ -209,8 +209,8 @@ impl From<alcove_core::Error> for GatewayError {
             }
             E::NotFound(m) => GatewayError::not_found(m),
             E::Conflict(m) => GatewayError::conflict(m),
-            E::Internal(m) => {
-                tracing::error!(error = %m, "internal error");
+            error @ E::Internal { .. } => {
+                tracing::error!(error = %error.chain(), "internal error");
                 GatewayError::new(
                     StatusCode::INTERNAL_SERVER_ERROR,
                     "InternalFailure",

@@ -23,6 +23,11 @@ use alcove_core::{CodeRef, Error, Result, LIMITS};
 use sha2::{Digest, Sha256};
 use zip::ZipArchive;
 
+/// A file-system failure of ours, naming what was being done and to which path.
+fn at(doing: &str, path: &Path, error: io::Error) -> Error {
+    Error::caused(format!("{doing} {}", path.display()), error)
+}
+
 const UNZIP_FAILED: &str = "Could not unzip uploaded file. Please check your file, then try to upload again.";
 
 #[derive(Debug, Clone)]
@@ -50,24 +55,26 @@ impl CodeStore {
         let code = CodeRef { sha256_hex, size: zip.len() as u64 };
         let tree = self.task_root(&code.sha256_hex);
         if !tree.is_dir() {
-            let staging =
-                tempfile::TempDir::with_prefix_in(".unpack-", &self.root).map_err(Error::internal)?;
+            let staging = tempfile::TempDir::with_prefix_in(".unpack-", &self.root)
+                .map_err(|e| at("creating a directory in", &self.root, e))?;
             unpack(zip, staging.path())?;
             fs::set_permissions(staging.path(), fs::Permissions::from_mode(0o755))
-                .map_err(Error::internal)?;
+                .map_err(|e| at("setting the mode of", staging.path(), e))?;
             match fs::rename(staging.path(), &tree) {
                 Ok(()) => std::mem::forget(staging),
                 // Another request unpacked the same package first; ours is dropped.
                 Err(_) if tree.is_dir() => {}
-                Err(e) => return Err(Error::internal(e)),
+                Err(e) => return Err(at("moving the unpacked package to", &tree, e)),
             }
         }
         let zip_path = self.zip_path(&code.sha256_hex);
         if !zip_path.is_file() {
-            let mut file =
-                tempfile::NamedTempFile::with_prefix_in(".upload-", &self.root).map_err(Error::internal)?;
-            file.write_all(zip).and_then(|_| file.as_file().sync_all()).map_err(Error::internal)?;
-            file.persist(&zip_path).map_err(|e| Error::internal(e.error))?;
+            let mut file = tempfile::NamedTempFile::with_prefix_in(".upload-", &self.root)
+                .map_err(|e| at("creating a file in", &self.root, e))?;
+            file.write_all(zip)
+                .and_then(|_| file.as_file().sync_all())
+                .map_err(|e| at("writing", file.path(), e))?;
+            file.persist(&zip_path).map_err(|e| at("storing", &zip_path, e.error))?;
         }
         Ok(code)
     }
@@ -119,11 +126,11 @@ fn unpack(zip: &[u8], dest: &Path) -> Result<()> {
             })?;
         let target = dest.join(&relative);
         if entry.is_dir() {
-            fs::create_dir_all(&target).map_err(Error::internal)?;
+            fs::create_dir_all(&target).map_err(|e| at("creating", &target, e))?;
             continue;
         }
         if let Some(parent) = target.parent() {
-            fs::create_dir_all(parent).map_err(Error::internal)?;
+            fs::create_dir_all(parent).map_err(|e| at("creating", parent, e))?;
         }
         if entry.is_symlink() {
             let mut link = String::new();
@@ -142,7 +149,8 @@ fn unpack(zip: &[u8], dest: &Path) -> Result<()> {
         budget -= written;
         let executable = entry.unix_mode().is_some_and(|m| m & 0o111 != 0);
         let mode = if executable { 0o755 } else { 0o644 };
-        fs::set_permissions(&target, fs::Permissions::from_mode(mode)).map_err(Error::internal)?;
+        fs::set_permissions(&target, fs::Permissions::from_mode(mode))
+            .map_err(|e| at("setting the mode of", &target, e))?;
     }
     let targets: HashMap<PathBuf, PathBuf> =
         links.iter().map(|(at, to, _)| (at.clone(), to.clone())).collect();

@@ -235,9 +235,10 @@ async fn a_database_from_a_newer_alcove_is_refused_untouched() {
         .unwrap();
     }
     let before = std::fs::read(&path).unwrap();
-    let Err(Error::Internal(message)) = SqliteStore::open(&path) else {
+    let Err(error @ Error::Internal { .. }) = SqliteStore::open(&path) else {
         panic!("a database of schema version 1000 must be refused")
     };
+    let message = error.chain();
     assert!(message.contains("schema version 1000") && message.contains("newer Alcove"), "{message}");
     assert_eq!(std::fs::read(&path).unwrap(), before, "the refused database was written to");
     assert!(!dir.path().join("alcove.db-wal").exists());

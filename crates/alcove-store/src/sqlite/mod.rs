@@ -52,7 +52,7 @@ impl SqliteStore {
         conn.pragma_update(None, "foreign_keys", "ON").map_err(rows::sql)?;
         // The schema first: a database this build must refuse is refused before anything,
         // the journal mode included, is written to it.
-        let migrated = schema::migrate(&mut conn).map_err(Error::internal)?;
+        let migrated = schema::migrate(&mut conn).map_err(|e| Error::caused("migrating the database", e))?;
         if migrated.adopted {
             tracing::info!("database from before schema versions adopted as schema version 1");
         }
@@ -104,7 +104,7 @@ impl SqliteStore {
             Ok(value)
         })
         .await
-        .map_err(Error::internal)?
+        .map_err(|e| Error::caused("the database task", e))?
     }
 }
 

@@ -10,15 +10,15 @@ use alcove_core::{Error, Page, Result};
 
 /// The domain error for a failed SQLite call.
 pub(crate) fn sql(e: rusqlite::Error) -> Error {
-    Error::internal(format!("database: {e}"))
+    Error::caused("database", e)
 }
 
 pub(crate) fn to_json<T: serde::Serialize>(value: &T) -> Result<String> {
-    serde_json::to_string(value).map_err(Error::internal)
+    serde_json::to_string(value).map_err(|e| Error::caused("encoding a record", e))
 }
 
 pub(crate) fn from_json<T: serde::de::DeserializeOwned>(raw: &str) -> Result<T> {
-    serde_json::from_str(raw).map_err(|e| Error::internal(format!("corrupt record: {e}")))
+    serde_json::from_str(raw).map_err(|e| Error::caused("corrupt record", e))
 }
 
 /// Splits a listing fetched with one row of look-ahead into a page and its next marker.
