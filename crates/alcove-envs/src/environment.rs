@@ -108,10 +108,13 @@ impl Environment {
                     tmp_mb: config.settings.ephemeral_storage_mb,
                     egress: config.network_access() == NetworkAccess::Egress,
                 };
-                let Launched { process, stdout, stderr, runtime_api, confinement } = sandbox
-                    .launch(&spec)
-                    .await
-                    .map_err(|e| FunctionFailure::platform(PlatformError::SandboxFailure, &e.to_string()))?;
+                let Launched { process, stdout, stderr, runtime_api, confinement } =
+                    sandbox.launch(&spec).await.map_err(|e| {
+                        FunctionFailure::platform(
+                            PlatformError::SandboxFailure,
+                            &alcove_core::error::chain(&e),
+                        )
+                    })?;
                 let served = TcpListener::from_std(runtime_api).and_then(RuntimeApi::serve).and_then(|api| {
                     let stdout = pipe::Receiver::from_owned_fd(stdout)?;
                     let stderr = pipe::Receiver::from_owned_fd(stderr)?;

@@ -21,12 +21,20 @@ pub enum SandboxError {
     /// The host cannot sandbox (no bwrap, no user namespaces, no cgroups...).
     #[error("this host cannot sandbox execution environments: {0}")]
     Unsupported(String),
-    #[error("starting the sandbox failed: {0}")]
-    Launch(String),
+    /// A step of starting one sandbox failed; `source` says why.
+    #[error("starting the sandbox failed: {step}")]
+    Launch {
+        step: &'static str,
+        #[source]
+        source: std::io::Error,
+    },
+    /// The spawner thread, which prepares every sandbox, has ended.
+    #[error("starting the sandbox failed: the spawner thread is gone")]
+    SpawnerGone,
 }
 
-fn launch_error(what: &str, e: impl std::fmt::Display) -> SandboxError {
-    SandboxError::Launch(format!("{what}: {e}"))
+fn launch_error(step: &'static str) -> impl FnOnce(std::io::Error) -> SandboxError {
+    move |source| SandboxError::Launch { step, source }
 }
 
 /// Waiting sandboxes a launch tries before it gives up (one that died while it waited
@@ -164,18 +172,19 @@ impl Sandbox {
             env: spec.env.clone(),
             seccomp: self.seccomp.clone(),
         };
-        let mut last_error = None;
-        for _ in 0..ACTIVATION_ATTEMPTS {
+        let mut attempt = 1;
+        loop {
             let slot = self.spawner.take(spec.egress).await?;
             match activate(slot, spec.memory_mb, &activation) {
                 Ok(launched) => return Ok(launched),
-                Err(e) => {
-                    tracing::warn!(error = %e, "a waiting sandbox could not be activated; trying another");
-                    last_error = Some(e);
+                Err(e) if attempt < ACTIVATION_ATTEMPTS => {
+                    let cause = std::error::Error::source(&e).map(ToString::to_string).unwrap_or_default();
+                    tracing::warn!(error = %e, %cause, "a waiting sandbox could not be activated; trying another");
+                    attempt += 1;
                 }
+                Err(e) => return Err(e),
             }
         }
-        Err(last_error.unwrap_or_else(|| SandboxError::Launch("no waiting sandbox".into())))
     }
 }
 
@@ -185,8 +194,8 @@ fn activate(slot: Slot, memory_mb: u32, activation: &Activation) -> Result<Launc
     let Started { process, stdout, stderr, activation: pipe } = started;
     let sent = cgroup
         .limit(memory_mb)
-        .map_err(|e| launch_error("cgroup", e))
-        .and_then(|()| activation::send(pipe, activation).map_err(|e| launch_error("activation", e)));
+        .map_err(launch_error("setting the cgroup's limits"))
+        .and_then(|()| activation::send(pipe, activation).map_err(launch_error("sending the activation")));
     let confinement = Confinement { cgroup, uid, _egress: egress };
     match sent {
         Ok(()) => Ok(Launched { process, stdout, stderr, runtime_api, confinement }),

@@ -74,7 +74,7 @@ impl Spawner {
             .lock()
             .unwrap_or_else(|p| p.into_inner())
             .send(message)
-            .map_err(|_| SandboxError::Launch("the spawner thread is gone".into()))
+            .map_err(|_| SandboxError::SpawnerGone)
     }
 
     /// A slot of the kind asked for: a ready one, or one made now.
@@ -92,8 +92,8 @@ impl Spawner {
         self.send(Message::Make { egress, reply })?;
         answer
             .await
-            .map_err(|_| SandboxError::Launch("the spawner thread is gone".into()))?
-            .map_err(|e| SandboxError::Launch(format!("preparing the sandbox: {e}")))
+            .map_err(|_| SandboxError::SpawnerGone)?
+            .map_err(|source| SandboxError::Launch { step: "preparing the sandbox", source })
     }
 }
 
