@@ -106,6 +106,8 @@ pub(crate) enum DestinationRefused {
     NoTenant,
 }
 
+impl std::error::Error for DestinationRefused {}
+
 impl std::fmt::Display for DestinationRefused {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {

@@ -35,8 +35,8 @@ use serde_json::{json, Value};
 use tokio::sync::{Notify, Semaphore};
 
 use crate::decision::{
-    after_attempt, before_attempt, destination_tenant, idle_sleep, Decision, Outcome, IDLE_POLL,
-    THROTTLE_DELAY,
+    after_attempt, before_attempt, destination_tenant, idle_sleep, Decision, DestinationRefused, Outcome,
+    IDLE_POLL, THROTTLE_DELAY,
 };
 
 #[derive(Debug, Clone)]
@@ -53,6 +53,19 @@ impl Default for AsyncSettings {
     fn default() -> Self {
         AsyncSettings { retry_base: Duration::from_secs(60), concurrency: 16, region: "us-east-1".into() }
     }
+}
+
+/// Why an invocation record did not reach its destination.
+#[derive(Debug, thiserror::Error)]
+enum Undelivered {
+    #[error("the destination is not a function")]
+    NotAFunction(#[source] alcove_core::Error),
+    #[error("no function {0}")]
+    NoSuchFunction(String),
+    #[error("the destination refused the record")]
+    Refused(#[source] DestinationRefused),
+    #[error("the store failed")]
+    Store(#[source] alcove_core::Error),
 }
 
 /// Accepts events and runs them in the background.
@@ -196,6 +209,7 @@ impl Worker {
                         chrono::Utc::now(),
                     );
                     if let Err(reason) = self.send_to(&destination, &event, record).await {
+                        let reason = alcove_core::error::chain(&reason);
                         tracing::warn!(request_id = %event.id, destination, reason, "on-success destination not reached");
                     }
                 }
@@ -256,6 +270,7 @@ impl Worker {
             Some(destination) => match self.send_to(&destination, event, record.clone()).await {
                 Ok(()) => true,
                 Err(reason) => {
+                    let reason = alcove_core::error::chain(&reason);
                     tracing::warn!(request_id = %event.id, destination, reason, "on-failure destination not reached; kept as a dead letter");
                     false
                 }
@@ -282,15 +297,21 @@ impl Worker {
 
     /// Queues `record` as an Event invocation of the destination function, for the same
     /// tenant when the destination isolates tenants.
-    async fn send_to(&self, destination: &str, event: &QueuedEvent, record: Value) -> Result<(), String> {
-        let reference = destination_function(destination).map_err(|e| e.to_string())?;
+    async fn send_to(
+        &self,
+        destination: &str,
+        event: &QueuedEvent,
+        record: Value,
+    ) -> Result<(), Undelivered> {
+        let reference = destination_function(destination).map_err(Undelivered::NotAFunction)?;
         let target = match alcove_core::resolve_reference(self.store.as_ref(), &reference).await {
             Ok(Some(config)) => config,
-            Ok(None) => return Err(format!("no function {destination}")),
-            Err(e) => return Err(e.to_string()),
+            Ok(None) => return Err(Undelivered::NoSuchFunction(destination.to_owned())),
+            Err(e) => return Err(Undelivered::Store(e)),
         };
         let version = target.version;
-        let tenant = destination_tenant(target.tenancy, event.tenant.as_ref()).map_err(|e| e.to_string())?;
+        let tenant =
+            destination_tenant(target.tenancy, event.tenant.as_ref()).map_err(Undelivered::Refused)?;
         let now = now_ms();
         let queued = QueuedEvent {
             id: uuid::Uuid::new_v4().to_string(),
@@ -304,7 +325,7 @@ impl Worker {
             next_attempt_ms: now,
             enqueued_ms: now,
         };
-        self.queue.enqueue(queued).await.map_err(|e| e.to_string())?;
+        self.queue.enqueue(queued).await.map_err(Undelivered::Store)?;
         self.wake.notify_one();
         Ok(())
     }
