@@ -51,14 +51,16 @@ pub struct SettingsInput {
 }
 
 impl SettingsInput {
-    pub fn into_patch(self, architectures: Option<Vec<String>>) -> Result<SettingsPatch, String> {
+    pub fn into_patch(self, architectures: Option<Vec<String>>) -> alcove_core::Result<SettingsPatch> {
         if self.layers.as_ref().is_some_and(|l| !l.is_empty()) {
-            return Err("Layers are not supported by this server yet.".into());
+            return Err(alcove_core::Error::invalid("Layers are not supported by this server yet."));
         }
         let ephemeral_storage_mb = match self.ephemeral_storage {
             Some(EphemeralStorageInput { size: Some(size) }) => Some(size),
             Some(EphemeralStorageInput { size: None }) => {
-                return Err("EphemeralStorage.Size is required when EphemeralStorage is given.".into())
+                return Err(alcove_core::Error::invalid(
+                    "EphemeralStorage.Size is required when EphemeralStorage is given.",
+                ))
             }
             None => None,
         };

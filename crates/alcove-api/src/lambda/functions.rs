@@ -35,8 +35,7 @@ pub async fn create(
             "PackageType {kind} is not supported by this server; use Zip."
         )));
     }
-    let settings =
-        request.settings.into_patch(request.architectures).map_err(ApiError::invalid_parameter)?.create()?;
+    let settings = request.settings.into_patch(request.architectures)?.create()?;
     let tenancy = request
         .tenancy_config
         .map(|t| {
@@ -226,7 +225,7 @@ pub async fn update_configuration(
         return Err(ApiError::invalid_parameter(message));
     }
     let request: UpdateFunctionConfigurationRequest = parse_json(body.to_string().as_bytes())?;
-    let patch = request.settings.into_patch(None).map_err(ApiError::invalid_parameter)?;
+    let patch = request.settings.into_patch(None)?;
     let update = latest_update(request.revision_id, move |current| {
         Ok((patch.apply(&current.settings)?, current.code.clone()))
     });
