@@ -140,7 +140,7 @@ impl Worker {
                 match self.queue.due(now_ms(), exclude, free).await {
                     Ok(events) => events,
                     Err(e) => {
-                        tracing::error!(error = %e, "cannot read the async queue");
+                        tracing::error!(error = %e.chain(), "cannot read the async queue");
                         tokio::time::sleep(IDLE_POLL).await;
                         continue;
                     }
@@ -175,7 +175,7 @@ impl Worker {
         let config = match self.store.get_event_invoke_config(&event.function, &qualifier).await {
             Ok(config) => config,
             Err(e) => {
-                tracing::error!(request_id = %event.id, error = %e, "cannot read async settings; trying again later");
+                tracing::error!(request_id = %event.id, error = %e.chain(), "cannot read async settings; trying again later");
                 self.postpone(&event).await;
                 return;
             }
@@ -242,7 +242,7 @@ impl Worker {
 
     fn record(&self, event: &QueuedEvent, result: alcove_core::Result<()>) {
         if let Err(e) = result {
-            tracing::error!(request_id = %event.id, error = %e, "cannot record an async event's outcome");
+            tracing::error!(request_id = %event.id, error = %e.chain(), "cannot record an async event's outcome");
         }
     }
 
@@ -287,7 +287,7 @@ impl Worker {
                 failed_ms: now_ms(),
             };
             if let Err(e) = self.store.add_dead_letter(letter).await {
-                tracing::error!(request_id = %event.id, error = %e, "cannot keep a dead letter; the event stays queued");
+                tracing::error!(request_id = %event.id, error = %e.chain(), "cannot keep a dead letter; the event stays queued");
                 self.postpone(event).await;
                 return;
             }
@@ -335,7 +335,7 @@ impl Worker {
             Ok(Some(config)) => config,
             Ok(None) => return Attempt::Dropped("the function or version no longer exists"),
             Err(e) => {
-                tracing::error!(error = %e, "cannot load an async event's function");
+                tracing::error!(error = %e.chain(), "cannot load an async event's function");
                 return Attempt::Throttled;
             }
         };

@@ -250,7 +250,7 @@ async fn serve(
 ) -> anyhow::Result<()> {
     let database = args.data_dir.join("alcove.db");
     let store = SqliteStore::open(&database)
-        .map_err(|e| anyhow::anyhow!("opening database {}: {e}", database.display()))?;
+        .map_err(|e| anyhow::anyhow!("opening database {}: {}", database.display(), e.chain()))?;
     let code = CodeStore::open(args.data_dir.join("code")).context("opening the code store")?;
     let (sandbox, tenant_isolation_unavailable) = sandbox(staging, args.max_environments);
     let envs = Manager::new(ManagerSettings {
@@ -323,7 +323,7 @@ async fn serve(
     }
     usage_flusher.abort();
     if let Err(e) = alcove_api::flush_usage(store.as_ref(), &envs).await {
-        tracing::error!(error = %e, "cannot store the last usage counts");
+        tracing::error!(error = %e.chain(), "cannot store the last usage counts");
     }
     tracing::info!("stopped");
     Ok(())
@@ -335,7 +335,7 @@ async fn flush_usage_every_second(store: Arc<SqliteStore>, envs: Manager) {
     loop {
         tick.tick().await;
         if let Err(e) = alcove_api::flush_usage(store.as_ref(), &envs).await {
-            tracing::error!(error = %e, "cannot store usage counts");
+            tracing::error!(error = %e.chain(), "cannot store usage counts");
         }
     }
 }
