@@ -26,6 +26,7 @@ use std::collections::HashSet;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use alcove_core::clock::epoch_ms as now_ms;
 use alcove_core::event_config::destination_function;
 use alcove_core::{DeadLetter, EventQueue, FailureCondition, QueuedEvent, Store};
 use alcove_envs::{InvokeError, InvokeRequest, InvokeTarget, Manager};
@@ -84,8 +85,6 @@ struct Worker {
     in_flight: Mutex<HashSet<String>>,
     wake: Arc<Notify>,
 }
-
-use alcove_core::clock::epoch_ms as now_ms;
 
 impl Dispatcher {
     /// Starts dispatching whatever the queue holds, including events accepted before a

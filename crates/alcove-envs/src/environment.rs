@@ -12,8 +12,7 @@ use bytes::Bytes;
 use nix::sys::signal::Signal;
 use tokio::net::TcpListener;
 
-pub(crate) use crate::failure::FunctionFailure;
-use crate::failure::PlatformError;
+use crate::failure::{FunctionFailure, PlatformError};
 use crate::key::EnvKey;
 use crate::launch::{self, RuntimeSettings};
 use crate::log_budget::LogBudgets;

@@ -22,7 +22,8 @@ use alcove_runtime_api::Invocation;
 use bytes::Bytes;
 
 use crate::admission::{Admission, ThrottleReason};
-use crate::environment::{Environment, FunctionFailure, InvokeReport};
+use crate::environment::{Environment, InvokeReport};
+use crate::failure::FunctionFailure;
 use crate::key::EnvKey;
 use crate::launch::RuntimeSettings;
 use crate::log_budget::{LogBudgets, LogLimits};
