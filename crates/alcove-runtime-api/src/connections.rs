@@ -10,9 +10,14 @@
 //! asks [`Connections::evict_idle`] to close the connection idle for longest, once it has
 //! been idle for a grace period: a connection just admitted gets the time to send its
 //! first request before the next one in line can push it out (and a flood cannot turn
-//! the loop into an accept-and-close spin). Busy connections are never evicted; a
-//! legitimate runtime's one connection is busy except for the instant between a response
-//! and its next `/next`.
+//! the loop into an accept-and-close spin). Busy connections are never evicted, and
+//! neither are *reserved* ones: the connection whose `/next` delivered the invocation in
+//! progress stays reserved until that invocation is settled. Between receiving an event
+//! and posting its result the runtime's connection has no request in flight, for as long
+//! as the handler runs; without the reservation, the function's own code could open
+//! connections until that one was evicted, and the result's `POST` would race the close.
+//! A legitimate runtime's connection is therefore never evictable except for the instant
+//! between a result and its next `/next`.
 
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
@@ -39,6 +44,8 @@ impl Signals {
 #[derive(Debug)]
 pub(crate) struct Activity {
     in_flight: AtomicUsize,
+    /// Invocations delivered on this connection and not yet settled (0 or 1).
+    reservations: AtomicUsize,
     /// Requests started on this connection so far.
     started: AtomicU64,
     /// When it last became idle, in nanoseconds since the registry was made.
@@ -54,8 +61,19 @@ impl Activity {
         InFlight(Arc::clone(self))
     }
 
+    /// Keeps the connection from being evicted until the returned guard is dropped,
+    /// without making it busy (its header deadline still applies).
+    pub fn reserve(self: &Arc<Self>) -> Reservation {
+        self.reservations.fetch_add(1, Ordering::SeqCst);
+        Reservation(Arc::clone(self))
+    }
+
     pub fn is_idle(&self) -> bool {
         self.in_flight.load(Ordering::SeqCst) == 0
+    }
+
+    fn is_evictable(&self) -> bool {
+        self.is_idle() && self.reservations.load(Ordering::SeqCst) == 0
     }
 
     pub fn requests_started(&self) -> u64 {
@@ -71,6 +89,21 @@ impl Drop for InFlight {
     fn drop(&mut self) {
         let activity = &self.0;
         if activity.in_flight.fetch_sub(1, Ordering::SeqCst) == 1 {
+            activity.idle_since.store(activity.signals.now(), Ordering::SeqCst);
+            activity.signals.changed.notify_one();
+        }
+    }
+}
+
+/// The connection that delivered the invocation in progress; see the module doc.
+#[derive(Debug)]
+pub(crate) struct Reservation(Arc<Activity>);
+
+impl Drop for Reservation {
+    fn drop(&mut self) {
+        let activity = &self.0;
+        if activity.reservations.fetch_sub(1, Ordering::SeqCst) == 1 && activity.is_idle() {
+            // Idle since its last request ended, but evictable only from now on.
             activity.idle_since.store(activity.signals.now(), Ordering::SeqCst);
             activity.signals.changed.notify_one();
         }
@@ -139,6 +172,7 @@ impl Connections {
         let id = self.next_id.fetch_add(1, Ordering::SeqCst);
         let activity = Arc::new(Activity {
             in_flight: AtomicUsize::new(0),
+            reservations: AtomicUsize::new(0),
             started: AtomicU64::new(0),
             idle_since: AtomicU64::new(self.signals.now()),
             signals: Arc::clone(&self.signals),
@@ -148,13 +182,13 @@ impl Connections {
         Admission { activity, evicted, registration: Registration { id, connections: Arc::clone(self) } }
     }
 
-    /// Closes the connection that has been idle for longest, if it has been idle for at
-    /// least `grace`.
+    /// Closes the connection that has been idle (and unreserved) for longest, if it has
+    /// been so for at least `grace`.
     pub fn evict_idle(&self, grace: Duration) -> Eviction {
         let mut entries = self.lock();
         let longest_idle = entries
             .iter_mut()
-            .filter(|entry| entry.evict.is_some() && entry.activity.is_idle())
+            .filter(|entry| entry.evict.is_some() && entry.activity.is_evictable())
             .min_by_key(|entry| entry.activity.idle_since.load(Ordering::SeqCst));
         let Some(entry) = longest_idle else {
             return Eviction::NothingIdle;
@@ -209,6 +243,26 @@ mod tests {
             "a connection with a request in flight is never evicted"
         );
         assert!(busy_evicted.try_recv().is_err_and(|e| e == oneshot::error::TryRecvError::Empty));
+    }
+
+    #[test]
+    fn a_reserved_connection_is_not_evicted_until_its_reservation_ends() {
+        let connections = Connections::new();
+        let Admission { activity, mut evicted, registration: _registration } = connections.admit();
+        // The runtime's `/next` was answered with an event: no request in flight, but the
+        // handler is running and the result will come on this connection.
+        drop(activity.begin());
+        let reservation = activity.reserve();
+        assert!(activity.is_idle());
+        assert_eq!(connections.evict_idle(Duration::ZERO), Eviction::NothingIdle);
+        drop(reservation);
+        let grace = Duration::from_secs(60);
+        assert!(
+            matches!(connections.evict_idle(grace), Eviction::NotBefore(wait) if wait > grace - Duration::from_secs(5)),
+            "the grace counts from the end of the reservation"
+        );
+        assert_eq!(connections.evict_idle(Duration::ZERO), Eviction::Evicted);
+        assert!(evicted.try_recv().is_err_and(|e| e == oneshot::error::TryRecvError::Closed));
     }
 
     #[test]

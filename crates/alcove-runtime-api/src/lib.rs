@@ -479,6 +479,28 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn the_connection_of_a_running_handler_is_not_evicted_by_a_flood() {
+        let api = start_with(limits(2, SOON)).await;
+        let mut runtime = Raw::connect(&api).await;
+        runtime.send(next_request()).await;
+        let settled = api.deliver(invocation("h", None)).await.unwrap();
+        assert_eq!(runtime.response(SOON).await.map(|r| r.0), Some(200));
+        // While the handler runs, its code opens connection after connection: each one
+        // served makes room for the next by being evicted itself, never the runtime's.
+        let mut flood = Vec::new();
+        for _ in 0..4 {
+            let mut raw = Raw::connect(&api).await;
+            raw.send(&post("invocation/nobody/response", 0, "")).await;
+            assert_eq!(raw.response(SOON).await.map(|r| r.0), Some(400));
+            flood.push(raw);
+        }
+        tokio::time::sleep(NOT_YET).await;
+        runtime.send(&post("invocation/h/response", 4, "done")).await;
+        assert_eq!(runtime.response(SOON).await.map(|r| r.0), Some(202));
+        assert!(matches!(settled.await.unwrap(), Outcome::Response(b) if b == "done"));
+    }
+
+    #[tokio::test]
     async fn a_dribbled_head_times_out_but_an_idle_connection_does_not() {
         let timeout = Duration::from_millis(300);
         let api = start_with(limits(2, timeout)).await;

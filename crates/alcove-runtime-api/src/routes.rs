@@ -15,7 +15,7 @@
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use axum::body::Body;
-use axum::extract::{Path, State};
+use axum::extract::{Extension, Path, State};
 use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -25,6 +25,8 @@ use serde_json::json;
 use tokio::sync::{mpsc, oneshot};
 
 use crate::body::{self, BodyError};
+use crate::connections::Reservation;
+use crate::server::Connection;
 use crate::state::{InvalidStateTransition, Phase, Readiness};
 use crate::{headers, Invocation, Lifecycle, Outcome, ERROR_LIMIT, RESPONSE_LIMIT};
 
@@ -41,9 +43,17 @@ struct RuntimeState {
     /// How the end of init reaches the manager; taken by the first report.
     init_report: Option<oneshot::Sender<Lifecycle>>,
     /// The invocation handed out and not yet settled.
-    current: Option<(String, oneshot::Sender<Outcome>)>,
+    current: Option<Current>,
     /// Held for the `/next` waiting now; replacing it tells that one it is superseded.
     waiting: Option<oneshot::Sender<()>>,
+}
+
+struct Current {
+    request_id: String,
+    settle: oneshot::Sender<Outcome>,
+    /// Keeps the connection that received the event from being evicted while the handler
+    /// runs (see `connections`).
+    _connection: Option<Reservation>,
 }
 
 impl Shared {
@@ -67,7 +77,7 @@ impl Shared {
     fn settle(&self, id: &str) -> Option<oneshot::Sender<Outcome>> {
         let mut state = self.state();
         match &state.current {
-            Some((current, _)) if current == id => state.current.take().map(|(_, tx)| tx),
+            Some(current) if current.request_id == id => state.current.take().map(|current| current.settle),
             _ => None,
         }
     }
@@ -109,7 +119,7 @@ fn header(value: &str) -> Option<HeaderValue> {
     HeaderValue::from_str(value).ok()
 }
 
-async fn next(State(shared): State<Arc<Shared>>) -> Response {
+async fn next(State(shared): State<Arc<Shared>>, connection: Option<Extension<Connection>>) -> Response {
     let superseded = {
         let mut state = shared.state();
         match state.phase.ready() {
@@ -154,7 +164,11 @@ async fn next(State(shared): State<Arc<Shared>>) -> Response {
     put(headers::COGNITO_IDENTITY, invocation.cognito_identity.as_deref().and_then(header));
     put(headers::TENANT_ID, invocation.tenant_id.as_ref().and_then(|t| header(t.as_str())));
     response_headers.insert(axum::http::header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
-    shared.state().current = Some((invocation.request_id, settle));
+    shared.state().current = Some(Current {
+        request_id: invocation.request_id,
+        settle,
+        _connection: connection.map(|Extension(Connection(activity))| activity.reserve()),
+    });
     (StatusCode::OK, response_headers, invocation.payload).into_response()
 }
 

@@ -35,7 +35,7 @@ use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use tokio::task::JoinSet;
 use tower_service::Service;
 
-use crate::connections::{Admission, Connections, Eviction, InFlight};
+use crate::connections::{Activity, Admission, Connections, Eviction, InFlight};
 use crate::header_deadline::HeaderDeadline;
 
 /// How much of the server one environment's runtime may use.
@@ -159,8 +159,9 @@ async fn serve_connection(
 ) {
     let Admission { activity, evicted, registration: _registration } = admission;
     let io = TokioIo::new(HeaderDeadline::new(stream, Arc::clone(&activity), header_timeout));
-    let service = hyper::service::service_fn(move |request: Request<Incoming>| {
+    let service = hyper::service::service_fn(move |mut request: Request<Incoming>| {
         let in_flight = activity.begin();
+        request.extensions_mut().insert(Connection(Arc::clone(&activity)));
         let mut router = router.clone();
         async move {
             let response = router.call(request).await.unwrap_or_else(|never: Infallible| match never {});
@@ -176,6 +177,10 @@ async fn serve_connection(
         _ = evicted => tracing::debug!("runtime API connection evicted to make room"),
     }
 }
+
+/// The connection a request arrived on, for the routes that reserve it.
+#[derive(Clone)]
+pub(crate) struct Connection(pub Arc<Activity>);
 
 /// A response body that keeps its request in flight until hyper is done with it.
 struct Tracked {
