@@ -287,7 +287,8 @@ async fn invoke(
         })?;
     let result = outcome.map_err(|e| refused(format!("{}: {}", e.code, e.message)))?.result;
     match result {
-        Ok(payload) => response::translate(&payload).map_err(|reason| {
+        Ok(payload) => response::translate(&payload).map_err(|malformed| {
+            let reason = alcove_core::error::chain(&malformed);
             bad_gateway(target, &request_id, &format!("Malformed Lambda proxy response: {reason}"))
         }),
         Err(failure) => Err(bad_gateway(
