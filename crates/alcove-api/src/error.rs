@@ -8,7 +8,7 @@
 use axum::http::{HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
-use serde_json::json;
+use serde::Serialize;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ApiError {
@@ -97,6 +97,16 @@ impl From<alcove_core::Error> for ApiError {
     }
 }
 
+/// Lambda's error body: `{"Type": "User", "message": ..., "Reason": ...}`.
+#[derive(Debug, Serialize)]
+struct LambdaErrorBody<'a> {
+    #[serde(rename = "Type")]
+    fault: &'static str,
+    message: &'a str,
+    #[serde(rename = "Reason", skip_serializing_if = "Option::is_none")]
+    reason: Option<&'static str>,
+}
+
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         // The one place a failed request is logged.
@@ -107,10 +117,7 @@ impl IntoResponse for ApiError {
         } else {
             tracing::debug!(code = self.code, message = %self.message, "request rejected");
         }
-        let mut body = json!({ "Type": self.fault, "message": self.message });
-        if let Some(reason) = self.reason {
-            body["Reason"] = json!(reason);
-        }
+        let body = LambdaErrorBody { fault: self.fault, message: &self.message, reason: self.reason };
         let mut response = (self.status, Json(body)).into_response();
         response.headers_mut().insert("x-amzn-ErrorType", HeaderValue::from_static(self.code));
         response
@@ -221,10 +228,17 @@ impl From<alcove_core::Error> for GatewayError {
     }
 }
 
+/// API Gateway's error body: `{"message": ...}`.
+#[derive(Debug, Serialize)]
+struct GatewayErrorBody<'a> {
+    message: &'a str,
+}
+
 impl IntoResponse for GatewayError {
     fn into_response(self) -> Response {
         tracing::debug!(code = self.code, status = %self.status, message = %self.message, "API Gateway error");
-        let mut response = (self.status, Json(json!({ "message": self.message }))).into_response();
+        let body = GatewayErrorBody { message: &self.message };
+        let mut response = (self.status, Json(body)).into_response();
         response.headers_mut().insert("x-amzn-ErrorType", HeaderValue::from_static(self.code));
         response
     }
@@ -235,6 +249,7 @@ pub type GatewayResult<T> = Result<T, GatewayError>;
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::json;
 
     async fn rendered(response: Response) -> (StatusCode, String, serde_json::Value) {
         let status = response.status();
@@ -262,5 +277,15 @@ mod tests {
         let (status, kind, body) = rendered(ApiError::not_found("gone").into_response()).await;
         assert_eq!((status, kind.as_str()), (StatusCode::NOT_FOUND, "ResourceNotFoundException"));
         assert_eq!(body, json!({"Type": "User", "message": "gone"}));
+        let (status, _, body) = rendered(
+            ApiError::too_many_requests("ReservedFunctionConcurrentInvocationLimitExceeded", "slow down")
+                .into_response(),
+        )
+        .await;
+        assert_eq!(status, StatusCode::TOO_MANY_REQUESTS);
+        assert_eq!(
+            body,
+            json!({"Type": "User", "message": "slow down", "Reason": "ReservedFunctionConcurrentInvocationLimitExceeded"})
+        );
     }
 }

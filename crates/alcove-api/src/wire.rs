@@ -6,7 +6,6 @@ use std::collections::BTreeMap;
 
 use alcove_core::{Alias, FunctionConfig, SettingsPatch, Version};
 use serde::{Deserialize, Serialize};
-use serde_json::{json, Value};
 
 #[derive(Debug, Default, Deserialize)]
 #[serde(rename_all = "PascalCase")]
@@ -158,68 +157,181 @@ pub struct QualifierQuery {
     pub qualifier: Option<String>,
 }
 
-/// `FunctionConfiguration` as botocore expects it.
-pub fn function_configuration(config: &FunctionConfig, region: &str) -> Value {
+/// `FunctionConfiguration` as botocore expects it. Members that describe features this
+/// server does not offer (tracing, SnapStart, log formats) carry Lambda's defaults.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct FunctionConfiguration {
+    pub function_name: String,
+    /// Unqualified for `$LATEST` (qualified in a version listing), qualified for a version.
+    pub function_arn: String,
+    pub runtime: String,
+    pub role: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub handler: Option<String>,
+    pub code_size: u64,
+    pub description: String,
+    pub timeout: u32,
+    pub memory_size: u32,
+    pub last_modified: String,
+    pub code_sha256: String,
+    pub version: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub environment: Option<EnvironmentResponse>,
+    pub tracing_config: TracingConfig,
+    pub revision_id: String,
+    pub state: &'static str,
+    pub last_update_status: &'static str,
+    pub package_type: &'static str,
+    pub architectures: [&'static str; 1],
+    pub ephemeral_storage: EphemeralStorage,
+    pub snap_start: SnapStartResponse,
+    pub logging_config: LoggingConfig,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tenancy_config: Option<TenancyConfig>,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct EnvironmentResponse {
+    pub variables: BTreeMap<String, String>,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct TracingConfig {
+    pub mode: &'static str,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct EphemeralStorage {
+    pub size: u32,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct SnapStartResponse {
+    pub apply_on: &'static str,
+    pub optimization_status: &'static str,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct LoggingConfig {
+    pub log_format: &'static str,
+    pub log_group: String,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct TenancyConfig {
+    pub tenant_isolation_mode: &'static str,
+}
+
+pub fn function_configuration(config: &FunctionConfig, region: &str) -> FunctionConfiguration {
     let s = &config.settings;
-    let arn = match config.version {
+    let function_arn = match config.version {
         Version::Latest => config.arn(region),
         Version::Published(_) => config.qualified_arn(region),
     };
-    let mut doc = json!({
-        "FunctionName": config.name.as_str(),
-        "FunctionArn": arn,
-        "Runtime": s.runtime.as_str(),
-        "Role": s.role,
-        "Handler": s.handler,
-        "CodeSize": config.code.size,
-        "Description": s.description,
-        "Timeout": s.timeout_secs,
-        "MemorySize": s.memory_mb,
-        "LastModified": config.last_modified_string(),
-        "CodeSha256": config.code.sha256_base64(),
-        "Version": config.version.to_string(),
-        "TracingConfig": { "Mode": "PassThrough" },
-        "RevisionId": config.revision_id,
-        "State": "Active",
-        "LastUpdateStatus": "Successful",
-        "PackageType": "Zip",
-        "Architectures": [s.architecture.as_str()],
-        "EphemeralStorage": { "Size": s.ephemeral_storage_mb },
-        "SnapStart": { "ApplyOn": "None", "OptimizationStatus": "Off" },
-        "LoggingConfig": { "LogFormat": "Text", "LogGroup": format!("/aws/lambda/{}", config.name) },
-    });
-    let fields = doc.as_object_mut().expect("a JSON object");
-    if s.handler.is_none() {
-        fields.remove("Handler");
+    FunctionConfiguration {
+        function_name: config.name.as_str().to_owned(),
+        function_arn,
+        runtime: s.runtime.as_str().to_owned(),
+        role: s.role.clone(),
+        handler: s.handler.clone(),
+        code_size: config.code.size,
+        description: s.description.clone(),
+        timeout: s.timeout_secs,
+        memory_size: s.memory_mb,
+        last_modified: config.last_modified_string(),
+        code_sha256: config.code.sha256_base64(),
+        version: config.version.to_string(),
+        environment: (!s.environment.is_empty())
+            .then(|| EnvironmentResponse { variables: s.environment.clone() }),
+        tracing_config: TracingConfig { mode: "PassThrough" },
+        revision_id: config.revision_id.clone(),
+        state: "Active",
+        last_update_status: "Successful",
+        package_type: "Zip",
+        architectures: [s.architecture.as_str()],
+        ephemeral_storage: EphemeralStorage { size: s.ephemeral_storage_mb },
+        snap_start: SnapStartResponse { apply_on: "None", optimization_status: "Off" },
+        logging_config: LoggingConfig {
+            log_format: "Text",
+            log_group: format!("/aws/lambda/{}", config.name),
+        },
+        tenancy_config: config.tenancy.map(|mode| TenancyConfig { tenant_isolation_mode: mode.as_str() }),
     }
-    if !s.environment.is_empty() {
-        fields.insert("Environment".into(), json!({ "Variables": s.environment }));
-    }
-    if let Some(mode) = config.tenancy {
-        fields.insert("TenancyConfig".into(), json!({ "TenantIsolationMode": mode.as_str() }));
-    }
-    doc
 }
 
-/// A listing page: `{"<key>": [...], "NextMarker": "..."}`, the marker only when more
-/// items follow.
-pub fn page_document(key: &str, items: Vec<Value>, next_marker: Option<String>) -> Value {
-    let mut doc = json!({ key: items });
-    if let Some(marker) = next_marker {
-        doc["NextMarker"] = json!(marker);
-    }
-    doc
+/// `GetFunction`'s answer: the configuration, where the code is, and the function's
+/// reserved concurrency and tags when it has them.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct GetFunctionResponse {
+    pub configuration: FunctionConfiguration,
+    pub code: FunctionCodeLocation,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub concurrency: Option<ConcurrencyDocument>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tags: Option<alcove_core::Tags>,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct FunctionCodeLocation {
+    pub repository_type: &'static str,
+    pub location: String,
+}
+
+/// `ListFunctions`' answer; `NextMarker` only when more functions follow.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct ListFunctionsResponse {
+    pub functions: Vec<FunctionConfiguration>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub next_marker: Option<String>,
+}
+
+/// `ListVersionsByFunction`'s answer; `NextMarker` only when more versions follow.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct ListVersionsResponse {
+    pub versions: Vec<FunctionConfiguration>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub next_marker: Option<String>,
 }
 
 /// `AliasConfiguration`.
-pub fn alias_configuration(alias: &Alias, region: &str) -> Value {
-    json!({
-        "AliasArn": format!("{}:{}", alias.function.arn(region), alias.name),
-        "Name": alias.name.as_str(),
-        "FunctionVersion": alias.version.to_string(),
-        "Description": alias.description,
-        "RevisionId": alias.revision_id,
-    })
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct AliasConfiguration {
+    pub alias_arn: String,
+    pub name: String,
+    pub function_version: String,
+    pub description: String,
+    pub revision_id: String,
+}
+
+pub fn alias_configuration(alias: &Alias, region: &str) -> AliasConfiguration {
+    AliasConfiguration {
+        alias_arn: format!("{}:{}", alias.function.arn(region), alias.name),
+        name: alias.name.as_str().to_owned(),
+        function_version: alias.version.to_string(),
+        description: alias.description.clone(),
+        revision_id: alias.revision_id.clone(),
+    }
+}
+
+/// `ListAliases`' answer; `NextMarker` only when more aliases follow.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct ListAliasesResponse {
+    pub aliases: Vec<AliasConfiguration>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub next_marker: Option<String>,
 }
 
 /// The answer of `PutFunctionConcurrency` and `GetFunctionConcurrency`.

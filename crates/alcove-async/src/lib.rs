@@ -580,24 +580,8 @@ mod tests {
 
     /// Creates function `name`, isolating tenants or not.
     async fn create_function(store: &alcove_store::SqliteStore, name: &str, per_tenant: bool) {
-        let settings = alcove_core::SettingsPatch {
-            runtime: Some("python3.12".into()),
-            handler: Some("app.handler".into()),
-            role: Some("arn:aws:iam::123456789012:role/r".into()),
-            ..Default::default()
-        }
-        .create()
-        .unwrap();
-        let config = alcove_core::FunctionConfig {
-            name: FunctionName::parse(name).unwrap(),
-            version: Version::Latest,
-            settings,
-            tenancy: per_tenant.then_some(alcove_core::TenantIsolationMode::PerTenant),
-            code: alcove_core::CodeRef { sha256_hex: "ab".repeat(32), size: 10 },
-            last_modified: chrono::Utc::now(),
-            revision_id: alcove_core::FunctionConfig::new_revision_id(),
-            tags: Default::default(),
-        };
+        let tenancy = per_tenant.then_some(alcove_core::TenantIsolationMode::PerTenant);
+        let config = alcove_core::testing::function_config(name).with_tenancy(tenancy);
         store.create_function(config, false).await.unwrap();
     }
 

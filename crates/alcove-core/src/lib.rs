@@ -18,6 +18,8 @@ pub mod runtime;
 pub mod store;
 pub mod tags;
 pub mod tenant;
+#[cfg(any(test, feature = "test-support"))]
+pub mod testing;
 pub mod usage;
 
 pub use error::{Error, Result};

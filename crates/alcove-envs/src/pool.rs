@@ -204,7 +204,8 @@ impl<E: Pooled> Pools<E> {
 
 #[cfg(test)]
 mod tests {
-    use alcove_core::{CodeRef, FunctionConfig, SettingsPatch, TenantId, TenantIsolationMode};
+    use alcove_core::testing::function_config;
+    use alcove_core::{FunctionConfig, TenantId};
 
     use super::*;
 
@@ -233,24 +234,7 @@ mod tests {
     }
 
     fn config(function: &str, version: Version, revision: &str) -> FunctionConfig {
-        let settings = SettingsPatch {
-            runtime: Some("python3.12".into()),
-            handler: Some("app.handler".into()),
-            role: Some("arn:aws:iam::123456789012:role/r".into()),
-            ..Default::default()
-        }
-        .create()
-        .unwrap();
-        FunctionConfig {
-            name: FunctionName::parse(function).unwrap(),
-            version,
-            settings,
-            tenancy: Some(TenantIsolationMode::PerTenant),
-            code: CodeRef { sha256_hex: "ab".repeat(32), size: 10 },
-            last_modified: chrono::Utc::now(),
-            revision_id: revision.into(),
-            tags: Default::default(),
-        }
+        function_config(function).with_version(version).with_revision(revision)
     }
 
     fn key(function: &str, tenant: &str) -> EnvKey {

@@ -10,14 +10,13 @@ use alcove_core::RestApiUpdate;
 use axum::extract::{FromRequest, Path, Query, Request, State};
 use axum::http::StatusCode;
 use axum::Json;
-use serde_json::Value;
 
 use super::openapi::{self, ImportMode};
 use super::wire::{self, GatewayJson};
 use crate::error::{GatewayError, GatewayResult};
 use crate::AppState;
 
-type Created = (StatusCode, Json<Value>);
+type Created<T> = (StatusCode, Json<T>);
 
 pub(crate) use alcove_core::clock::epoch_secs as now;
 
@@ -37,7 +36,7 @@ pub async fn create_rest_api(
     State(state): State<AppState>,
     Query(query): Query<wire::ImportQuery>,
     request: Request,
-) -> GatewayResult<Created> {
+) -> GatewayResult<Created<wire::RestApiDocument>> {
     // ImportRestApi shares the path: `POST /restapis?mode=import`.
     if query.mode.as_deref() == Some("import") {
         return import_rest_api(state, query, request).await;
@@ -82,7 +81,7 @@ async fn import_rest_api(
     state: AppState,
     query: wire::ImportQuery,
     request: Request,
-) -> GatewayResult<Created> {
+) -> GatewayResult<Created<wire::RestApiDocument>> {
     let body = wire::read_body(request).await?;
     let definition = openapi::parse(&body)?;
     let warnings = definition.check_warnings(fail_on_warnings(&query))?;
@@ -92,10 +91,7 @@ async fn import_rest_api(
     let mut api = RestApi::new(new_id(ID_LEN), name, now());
     definition.apply(&mut api, ImportMode::Overwrite)?;
     let created = state.store.create_rest_api(api).await?;
-    let mut doc = wire::rest_api(&created);
-    if !warnings.is_empty() {
-        doc["warnings"] = serde_json::json!(warnings);
-    }
+    let doc = wire::RestApiDocument { warnings, ..wire::rest_api(&created) };
     Ok((StatusCode::CREATED, Json(doc)))
 }
 
@@ -105,7 +101,7 @@ pub async fn put_rest_api(
     Path(api_id): Path<String>,
     Query(query): Query<wire::ImportQuery>,
     request: Request,
-) -> GatewayResult<Json<Value>> {
+) -> GatewayResult<Json<wire::RestApiDocument>> {
     let mode = match query.mode.as_deref() {
         None | Some("merge") => ImportMode::Merge,
         Some("overwrite") => ImportMode::Overwrite,
@@ -117,17 +113,13 @@ pub async fn put_rest_api(
     let definition = openapi::parse(&body)?;
     let warnings = definition.check_warnings(fail_on_warnings(&query))?;
     let updated = update(&state, &api_id, Box::new(move |api| definition.apply(api, mode))).await?;
-    let mut doc = wire::rest_api(&updated);
-    if !warnings.is_empty() {
-        doc["warnings"] = serde_json::json!(warnings);
-    }
-    Ok(Json(doc))
+    Ok(Json(wire::RestApiDocument { warnings, ..wire::rest_api(&updated) }))
 }
 
 pub async fn get_rest_apis(
     State(state): State<AppState>,
     Query(query): Query<wire::PageQuery>,
-) -> GatewayResult<Json<Value>> {
+) -> GatewayResult<Json<wire::Page<wire::RestApiDocument>>> {
     let limit = wire::page_limit(query.limit.as_deref())?;
     let page = state.store.list_rest_apis(query.position, limit).await?;
     Ok(Json(wire::page(page.items.iter().map(wire::rest_api).collect(), page.next_marker)))
@@ -136,7 +128,7 @@ pub async fn get_rest_apis(
 pub async fn get_rest_api(
     State(state): State<AppState>,
     Path(api_id): Path<String>,
-) -> GatewayResult<Json<Value>> {
+) -> GatewayResult<Json<wire::RestApiDocument>> {
     Ok(Json(wire::rest_api(&load(&state, &api_id).await?)))
 }
 
@@ -156,7 +148,7 @@ pub async fn get_resources(
     State(state): State<AppState>,
     Path(api_id): Path<String>,
     Query(query): Query<wire::PageQuery>,
-) -> GatewayResult<Json<Value>> {
+) -> GatewayResult<Json<wire::Page<wire::ResourceDocument>>> {
     let limit = wire::page_limit(query.limit.as_deref())?;
     let embed = query.embed.as_deref().is_some_and(|e| e.split(',').any(|e| e == "methods"));
     let api = load(&state, &api_id).await?;
@@ -174,7 +166,7 @@ pub async fn get_resource(
     State(state): State<AppState>,
     Path((api_id, resource_id)): Path<(String, String)>,
     Query(query): Query<wire::PageQuery>,
-) -> GatewayResult<Json<Value>> {
+) -> GatewayResult<Json<wire::ResourceDocument>> {
     let embed = query.embed.as_deref().is_some_and(|e| e.split(',').any(|e| e == "methods"));
     let api = load(&state, &api_id).await?;
     Ok(Json(wire::resource(api.resource(&resource_id)?, embed)))
@@ -184,7 +176,7 @@ pub async fn create_resource(
     State(state): State<AppState>,
     Path((api_id, parent_id)): Path<(String, String)>,
     GatewayJson(body): GatewayJson<wire::CreateResourceRequest>,
-) -> GatewayResult<Created> {
+) -> GatewayResult<Created<wire::ResourceDocument>> {
     let part = body.path_part.ok_or_else(|| GatewayError::bad_request("pathPart is required"))?;
     let id = new_id(ID_LEN);
     let chosen = id.clone();
@@ -234,7 +226,7 @@ pub async fn put_method(
     State(state): State<AppState>,
     Path((api_id, resource_id, http_method)): Path<(String, String, String)>,
     GatewayJson(body): GatewayJson<wire::PutMethodRequest>,
-) -> GatewayResult<Created> {
+) -> GatewayResult<Created<wire::MethodDocument>> {
     let method = method_from(http_method.clone(), body)?;
     let resource = resource_id.clone();
     let api =
@@ -245,7 +237,7 @@ pub async fn put_method(
 pub async fn get_method(
     State(state): State<AppState>,
     Path((api_id, resource_id, http_method)): Path<(String, String, String)>,
-) -> GatewayResult<Json<Value>> {
+) -> GatewayResult<Json<wire::MethodDocument>> {
     let api = load(&state, &api_id).await?;
     Ok(Json(wire::method(api.method(&resource_id, &http_method)?)))
 }
@@ -294,7 +286,7 @@ pub async fn put_integration(
     State(state): State<AppState>,
     Path((api_id, resource_id, http_method)): Path<(String, String, String)>,
     GatewayJson(body): GatewayJson<wire::PutIntegrationRequest>,
-) -> GatewayResult<Created> {
+) -> GatewayResult<Created<wire::IntegrationDocument>> {
     let integration = integration_from(body, &resource_id)?;
     let (resource, method) = (resource_id.clone(), http_method.clone());
     let api = update(
@@ -309,7 +301,7 @@ pub async fn put_integration(
 pub async fn get_integration(
     State(state): State<AppState>,
     Path((api_id, resource_id, http_method)): Path<(String, String, String)>,
-) -> GatewayResult<Json<Value>> {
+) -> GatewayResult<Json<wire::IntegrationDocument>> {
     let api = load(&state, &api_id).await?;
     Ok(Json(wire::integration(api.integration(&resource_id, &http_method)?)))
 }

@@ -200,6 +200,8 @@ async fn serve(state: AppState, target: Target, request: Request) -> GatewayResu
             time_ms,
         },
     });
+    // Mapping expressions address the event by its JSON paths.
+    let event = serde_json::to_value(event).map_err(|e| refused(&target, e.to_string()))?;
     let tenant =
         integration.tenant_source().and_then(|source| mapped_value(&source, &event, &stage.variables));
     tracing::debug!(api = %target.api_id, stage = %stage.name, resource = %route.resource.path, %http_method, "API Gateway request");
@@ -285,7 +287,8 @@ async fn invoke(
         })?;
     let result = outcome.map_err(|e| refused(format!("{}: {}", e.code, e.message)))?.result;
     match result {
-        Ok(payload) => response::translate(&payload).map_err(|reason| {
+        Ok(payload) => response::translate(&payload).map_err(|malformed| {
+            let reason = alcove_core::error::chain(&malformed);
             bad_gateway(target, &request_id, &format!("Malformed Lambda proxy response: {reason}"))
         }),
         Err(failure) => Err(bad_gateway(

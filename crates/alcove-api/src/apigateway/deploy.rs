@@ -9,7 +9,6 @@ use alcove_core::{DeploymentRequest, StageRequest};
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::Json;
-use serde_json::Value;
 
 use super::control::now;
 use super::wire::{self, GatewayJson};
@@ -23,7 +22,7 @@ pub async fn create_deployment(
     State(state): State<AppState>,
     Path(api_id): Path<String>,
     GatewayJson(body): GatewayJson<wire::CreateDeploymentRequest>,
-) -> GatewayResult<(StatusCode, Json<Value>)> {
+) -> GatewayResult<(StatusCode, Json<wire::DeploymentDocument>)> {
     if body.canary_settings.is_some() {
         return Err(GatewayError::bad_request("Canary settings are not supported by this server yet."));
     }
@@ -54,7 +53,7 @@ pub async fn create_deployment(
 pub async fn get_deployments(
     State(state): State<AppState>,
     Path(api_id): Path<String>,
-) -> GatewayResult<Json<Value>> {
+) -> GatewayResult<Json<wire::Page<wire::DeploymentDocument>>> {
     let deployments = state.store.list_deployments(&api_id).await?;
     Ok(Json(wire::page(deployments.iter().map(wire::deployment).collect(), None)))
 }
@@ -62,7 +61,7 @@ pub async fn get_deployments(
 pub async fn get_deployment(
     State(state): State<AppState>,
     Path((api_id, id)): Path<(String, String)>,
-) -> GatewayResult<Json<Value>> {
+) -> GatewayResult<Json<wire::DeploymentDocument>> {
     Ok(Json(wire::deployment(&state.store.get_deployment(&api_id, &id).await?)))
 }
 
@@ -78,7 +77,7 @@ pub async fn create_stage(
     State(state): State<AppState>,
     Path(api_id): Path<String>,
     GatewayJson(body): GatewayJson<wire::CreateStageRequest>,
-) -> GatewayResult<(StatusCode, Json<Value>)> {
+) -> GatewayResult<(StatusCode, Json<wire::StageDocument>)> {
     let name = StageName::parse(body.stage_name.as_deref().unwrap_or_default())?;
     let deployment_id =
         body.deployment_id.ok_or_else(|| GatewayError::bad_request("deploymentId is required"))?;
@@ -102,7 +101,7 @@ pub async fn get_stages(
     State(state): State<AppState>,
     Path(api_id): Path<String>,
     Query(query): Query<wire::PageQuery>,
-) -> GatewayResult<Json<Value>> {
+) -> GatewayResult<Json<wire::Page<wire::StageDocument>>> {
     let stages = state.store.list_stages(&api_id, query.deployment_id).await?;
     Ok(Json(wire::page(stages.iter().map(wire::stage).collect(), None)))
 }
@@ -110,7 +109,7 @@ pub async fn get_stages(
 pub async fn get_stage(
     State(state): State<AppState>,
     Path((api_id, name)): Path<(String, String)>,
-) -> GatewayResult<Json<Value>> {
+) -> GatewayResult<Json<wire::StageDocument>> {
     Ok(Json(wire::stage(&state.store.get_stage(&api_id, &name).await?)))
 }
 

@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 
 use axum::http::HeaderMap;
 use base64::Engine as _;
-use serde_json::{json, Map, Value};
+use serde::Serialize;
 
 /// Who asked and where, for `requestContext`.
 #[derive(Debug, Clone)]
@@ -62,22 +62,22 @@ pub fn query_values(query: Option<&str>) -> BTreeMap<String, Vec<String>> {
     values
 }
 
+/// Values by name, each with its last value.
+type SingleValues = BTreeMap<String, String>;
+/// Values by name, each with all of its values.
+type MultiValues = BTreeMap<String, Vec<String>>;
+
 /// `{name: last value}` and `{name: [values]}`, or nulls when empty.
-fn single_and_multi(values: &BTreeMap<String, Vec<String>>) -> (Value, Value) {
+fn single_and_multi(values: MultiValues) -> (Option<SingleValues>, Option<MultiValues>) {
     if values.is_empty() {
-        return (Value::Null, Value::Null);
+        return (None, None);
     }
-    let single: Map<String, Value> =
-        values.iter().filter_map(|(k, v)| v.last().map(|last| (k.clone(), json!(last)))).collect();
-    (Value::Object(single), json!(values))
+    let single = values.iter().filter_map(|(k, v)| v.last().map(|last| (k.clone(), last.clone()))).collect();
+    (Some(single), Some(values))
 }
 
-fn map_or_null(map: &BTreeMap<String, String>) -> Value {
-    if map.is_empty() {
-        Value::Null
-    } else {
-        json!(map)
-    }
+fn map_or_null(map: &BTreeMap<String, String>) -> Option<BTreeMap<String, String>> {
+    (!map.is_empty()).then(|| map.clone())
 }
 
 /// Whether `content_type` is one of `binary_media_types` (`type/subtype`, `type/*`, `*/*`).
@@ -99,72 +99,134 @@ fn request_time(time_ms: i64) -> String {
         .to_string()
 }
 
-/// The event, as JSON.
-pub fn build(request: &ProxyRequest<'_>) -> Value {
+/// The event (payload format 1.0). Absent maps and bodies are `null`, not omitted.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ProxyEvent {
+    pub resource: String,
+    pub path: String,
+    pub http_method: String,
+    pub headers: Option<SingleValues>,
+    pub multi_value_headers: Option<MultiValues>,
+    pub query_string_parameters: Option<SingleValues>,
+    pub multi_value_query_string_parameters: Option<MultiValues>,
+    pub path_parameters: Option<BTreeMap<String, String>>,
+    pub stage_variables: Option<BTreeMap<String, String>>,
+    pub request_context: ProxyRequestContext,
+    pub body: Option<String>,
+    pub is_base64_encoded: bool,
+}
+
+/// `requestContext`: the API, stage and resource, and who called.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ProxyRequestContext {
+    pub account_id: &'static str,
+    pub api_id: String,
+    pub domain_name: String,
+    pub domain_prefix: String,
+    pub extended_request_id: String,
+    pub http_method: String,
+    pub identity: Identity,
+    pub path: String,
+    pub protocol: String,
+    pub request_id: String,
+    pub request_time: String,
+    pub request_time_epoch: i64,
+    pub resource_id: String,
+    pub resource_path: String,
+    pub stage: String,
+}
+
+/// `requestContext.identity`. There is no IAM or Cognito caller: only the source address
+/// and user agent are known; the other members are `null`, as for an unauthenticated call.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Identity {
+    pub access_key: Option<String>,
+    pub account_id: Option<String>,
+    pub caller: Option<String>,
+    pub cognito_authentication_provider: Option<String>,
+    pub cognito_authentication_type: Option<String>,
+    pub cognito_identity_id: Option<String>,
+    pub cognito_identity_pool_id: Option<String>,
+    pub principal_org_id: Option<String>,
+    pub source_ip: String,
+    pub user: Option<String>,
+    pub user_agent: Option<String>,
+    pub user_arn: Option<String>,
+}
+
+pub fn build(request: &ProxyRequest<'_>) -> ProxyEvent {
     let headers = header_values(request.headers);
-    let (single_headers, multi_headers) = single_and_multi(&headers);
-    let (single_query, multi_query) = single_and_multi(&query_values(request.query));
-    let content_type = headers.get("content-type").and_then(|v| v.last()).map(String::as_str);
+    let content_type = headers.get("content-type").and_then(|v| v.last()).cloned();
+    let user_agent = headers.get("user-agent").and_then(|v| v.last()).cloned();
+    let (single_headers, multi_headers) = single_and_multi(headers);
+    let (single_query, multi_query) = single_and_multi(query_values(request.query));
     let (body, is_base64) = if request.body.is_empty() {
-        (Value::Null, false)
+        (None, false)
     } else {
         match std::str::from_utf8(request.body) {
-            Ok(text) if !is_binary_media_type(content_type, request.binary_media_types) => {
-                (json!(text), false)
+            Ok(text) if !is_binary_media_type(content_type.as_deref(), request.binary_media_types) => {
+                (Some(text.to_owned()), false)
             }
-            _ => (json!(base64::engine::general_purpose::STANDARD.encode(request.body)), true),
+            _ => (Some(base64::engine::general_purpose::STANDARD.encode(request.body)), true),
         }
     };
     let context = &request.context;
-    let user_agent = headers.get("user-agent").and_then(|v| v.last());
-    json!({
-        "resource": request.resource_path,
-        "path": request.path,
-        "httpMethod": request.http_method,
-        "headers": single_headers,
-        "multiValueHeaders": multi_headers,
-        "queryStringParameters": single_query,
-        "multiValueQueryStringParameters": multi_query,
-        "pathParameters": map_or_null(request.path_parameters),
-        "stageVariables": map_or_null(request.stage_variables),
-        "requestContext": {
-            "accountId": alcove_core::ACCOUNT_ID,
-            "apiId": context.api_id,
-            "domainName": context.domain_name,
-            "domainPrefix": context.api_id,
-            "extendedRequestId": context.request_id,
-            "httpMethod": request.http_method,
-            "identity": {
-                "accessKey": null,
-                "accountId": null,
-                "caller": null,
-                "cognitoAuthenticationProvider": null,
-                "cognitoAuthenticationType": null,
-                "cognitoIdentityId": null,
-                "cognitoIdentityPoolId": null,
-                "principalOrgId": null,
-                "sourceIp": context.source_ip,
-                "user": null,
-                "userAgent": user_agent,
-                "userArn": null,
+    ProxyEvent {
+        resource: request.resource_path.to_owned(),
+        path: request.path.to_owned(),
+        http_method: request.http_method.to_owned(),
+        headers: single_headers,
+        multi_value_headers: multi_headers,
+        query_string_parameters: single_query,
+        multi_value_query_string_parameters: multi_query,
+        path_parameters: map_or_null(request.path_parameters),
+        stage_variables: map_or_null(request.stage_variables),
+        request_context: ProxyRequestContext {
+            account_id: alcove_core::ACCOUNT_ID,
+            api_id: context.api_id.to_owned(),
+            domain_name: context.domain_name.to_owned(),
+            domain_prefix: context.api_id.to_owned(),
+            extended_request_id: context.request_id.to_owned(),
+            http_method: request.http_method.to_owned(),
+            identity: Identity {
+                access_key: None,
+                account_id: None,
+                caller: None,
+                cognito_authentication_provider: None,
+                cognito_authentication_type: None,
+                cognito_identity_id: None,
+                cognito_identity_pool_id: None,
+                principal_org_id: None,
+                source_ip: context.source_ip.to_owned(),
+                user: None,
+                user_agent,
+                user_arn: None,
             },
-            "path": format!("/{}{}", context.stage, request.path),
-            "protocol": context.protocol,
-            "requestId": context.request_id,
-            "requestTime": request_time(context.time_ms),
-            "requestTimeEpoch": context.time_ms,
-            "resourceId": request.resource_id,
-            "resourcePath": request.resource_path,
-            "stage": context.stage,
+            path: format!("/{}{}", context.stage, request.path),
+            protocol: context.protocol.to_owned(),
+            request_id: context.request_id.to_owned(),
+            request_time: request_time(context.time_ms),
+            request_time_epoch: context.time_ms,
+            resource_id: request.resource_id.to_owned(),
+            resource_path: request.resource_path.to_owned(),
+            stage: context.stage.to_owned(),
         },
-        "body": body,
-        "isBase64Encoded": is_base64,
-    })
+        body,
+        is_base64_encoded: is_base64,
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::{json, Value};
+
+    fn build(request: &ProxyRequest<'_>) -> Value {
+        serde_json::to_value(super::build(request)).unwrap()
+    }
 
     fn request<'a>(
         headers: &'a HeaderMap,

@@ -7,8 +7,8 @@ use std::collections::BTreeMap;
 use alcove_core::apigateway::{Deployment, Integration, Method, Resource, RestApi, Stage};
 use axum::extract::{FromRequest, Request};
 use serde::de::DeserializeOwned;
-use serde::Deserialize;
-use serde_json::{json, Map, Value};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
 
 use crate::error::GatewayError;
 use crate::request::read_limited;
@@ -129,130 +129,235 @@ pub struct ImportQuery {
     pub failonwarnings: Option<String>,
 }
 
-/// Inserts `key` only when the map is not empty, as API Gateway omits empty maps.
-fn put_map<V: serde::Serialize>(doc: &mut Map<String, Value>, key: &str, map: &BTreeMap<String, V>) {
-    if !map.is_empty() {
-        doc.insert(key.into(), json!(map));
-    }
+/// The map, or None when it is empty: API Gateway omits empty maps.
+fn non_empty<K: Clone, V: Clone>(map: &BTreeMap<K, V>) -> Option<BTreeMap<K, V>> {
+    (!map.is_empty()).then(|| map.clone())
 }
 
-fn put_opt(doc: &mut Map<String, Value>, key: &str, value: &Option<String>) {
-    if let Some(v) = value {
-        doc.insert(key.into(), json!(v));
-    }
-}
+/// An object with no members, `{}`.
+#[derive(Debug, Serialize)]
+pub struct NoMembers {}
 
-fn object(value: Value) -> Map<String, Value> {
-    match value {
-        Value::Object(map) => map,
-        _ => Map::new(),
-    }
+#[derive(Debug, Serialize)]
+pub struct EndpointConfiguration {
+    pub types: Vec<String>,
 }
 
 /// `RestApi`.
-pub fn rest_api(api: &RestApi) -> Value {
-    let mut doc = object(json!({
-        "id": api.id,
-        "name": api.name,
-        "createdDate": api.created_date,
-        "apiKeySource": api.api_key_source,
-        "endpointConfiguration": { "types": api.endpoint_types },
-        "disableExecuteApiEndpoint": api.disable_execute_api_endpoint,
-        "rootResourceId": api.root_resource_id,
-        "apiStatus": "AVAILABLE",
-    }));
-    put_opt(&mut doc, "description", &api.description);
-    put_opt(&mut doc, "version", &api.version);
-    if !api.binary_media_types.is_empty() {
-        doc.insert("binaryMediaTypes".into(), json!(api.binary_media_types));
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RestApiDocument {
+    pub id: String,
+    pub name: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub version: Option<String>,
+    pub created_date: i64,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub binary_media_types: Vec<String>,
+    pub api_key_source: String,
+    pub endpoint_configuration: EndpointConfiguration,
+    pub disable_execute_api_endpoint: bool,
+    pub root_resource_id: String,
+    pub api_status: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tags: Option<BTreeMap<String, String>>,
+    /// What ImportRestApi and PutRestApi ignored in the definition.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub warnings: Vec<String>,
+}
+
+pub fn rest_api(api: &RestApi) -> RestApiDocument {
+    RestApiDocument {
+        id: api.id.clone(),
+        name: api.name.clone(),
+        description: api.description.clone(),
+        version: api.version.clone(),
+        created_date: api.created_date,
+        binary_media_types: api.binary_media_types.clone(),
+        api_key_source: api.api_key_source.clone(),
+        endpoint_configuration: EndpointConfiguration { types: api.endpoint_types.clone() },
+        disable_execute_api_endpoint: api.disable_execute_api_endpoint,
+        root_resource_id: api.root_resource_id.clone(),
+        api_status: "AVAILABLE",
+        tags: non_empty(&api.tags),
+        warnings: Vec::new(),
     }
-    put_map(&mut doc, "tags", &api.tags);
-    Value::Object(doc)
 }
 
 /// `Integration`.
-pub fn integration(integration: &Integration) -> Value {
-    let mut doc = object(json!({
-        "type": integration.kind.as_str(),
-        "httpMethod": integration.http_method,
-        "uri": integration.uri,
-        "passthroughBehavior": integration.passthrough_behavior,
-        "timeoutInMillis": integration.timeout_ms,
-        "cacheNamespace": integration.cache_namespace,
-        "cacheKeyParameters": integration.cache_key_parameters,
-    }));
-    put_map(&mut doc, "requestParameters", &integration.request_parameters);
-    put_map(&mut doc, "requestTemplates", &integration.request_templates);
-    put_opt(&mut doc, "contentHandling", &integration.content_handling);
-    Value::Object(doc)
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct IntegrationDocument {
+    #[serde(rename = "type")]
+    pub kind: &'static str,
+    pub http_method: String,
+    pub uri: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub request_parameters: Option<BTreeMap<String, String>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub request_templates: Option<BTreeMap<String, String>>,
+    pub passthrough_behavior: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub content_handling: Option<String>,
+    pub timeout_in_millis: u32,
+    pub cache_namespace: String,
+    pub cache_key_parameters: Vec<String>,
+}
+
+pub fn integration(integration: &Integration) -> IntegrationDocument {
+    IntegrationDocument {
+        kind: integration.kind.as_str(),
+        http_method: integration.http_method.clone(),
+        uri: integration.uri.clone(),
+        request_parameters: non_empty(&integration.request_parameters),
+        request_templates: non_empty(&integration.request_templates),
+        passthrough_behavior: integration.passthrough_behavior.clone(),
+        content_handling: integration.content_handling.clone(),
+        timeout_in_millis: integration.timeout_ms,
+        cache_namespace: integration.cache_namespace.clone(),
+        cache_key_parameters: integration.cache_key_parameters.clone(),
+    }
 }
 
 /// `Method`, with its integration.
-pub fn method(method: &Method) -> Value {
-    let mut doc = object(json!({
-        "httpMethod": method.http_method,
-        "authorizationType": method.authorization_type,
-        "apiKeyRequired": method.api_key_required,
-    }));
-    put_map(&mut doc, "requestParameters", &method.request_parameters);
-    put_map(&mut doc, "requestModels", &method.request_models);
-    put_opt(&mut doc, "operationName", &method.operation_name);
-    if let Some(i) = &method.integration {
-        doc.insert("methodIntegration".into(), integration(i));
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct MethodDocument {
+    pub http_method: String,
+    pub authorization_type: String,
+    pub api_key_required: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub operation_name: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub request_parameters: Option<BTreeMap<String, bool>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub request_models: Option<BTreeMap<String, String>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub method_integration: Option<IntegrationDocument>,
+}
+
+pub fn method(method: &Method) -> MethodDocument {
+    MethodDocument {
+        http_method: method.http_method.clone(),
+        authorization_type: method.authorization_type.clone(),
+        api_key_required: method.api_key_required,
+        operation_name: method.operation_name.clone(),
+        request_parameters: non_empty(&method.request_parameters),
+        request_models: non_empty(&method.request_models),
+        method_integration: method.integration.as_ref().map(integration),
     }
-    Value::Object(doc)
+}
+
+/// A method under `resourceMethods`: in full with `embed=methods`, else `{}`.
+#[derive(Debug, Serialize)]
+#[serde(untagged)]
+pub enum ResourceMethod {
+    Embedded(Box<MethodDocument>),
+    Named(NoMembers),
+}
+
+/// `Resource`. The root resource has no `parentId` and no `pathPart`.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ResourceDocument {
+    pub id: String,
+    pub path: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub parent_id: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub path_part: Option<String>,
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub resource_methods: BTreeMap<String, ResourceMethod>,
 }
 
 /// `Resource`; its methods in full with `embed=methods`, else as empty objects.
-pub fn resource(resource: &Resource, embed_methods: bool) -> Value {
-    let mut doc = object(json!({ "id": resource.id, "path": resource.path }));
-    if let Some(parent) = &resource.parent_id {
-        doc.insert("parentId".into(), json!(parent));
-        doc.insert("pathPart".into(), json!(resource.path_part));
-    }
-    if !resource.methods.is_empty() {
-        let methods: Map<String, Value> = resource
+pub fn resource(resource: &Resource, embed_methods: bool) -> ResourceDocument {
+    ResourceDocument {
+        id: resource.id.clone(),
+        path: resource.path.clone(),
+        parent_id: resource.parent_id.clone(),
+        path_part: resource.parent_id.as_ref().map(|_| resource.path_part.clone()),
+        resource_methods: resource
             .methods
             .iter()
-            .map(|(name, m)| (name.clone(), if embed_methods { method(m) } else { json!({}) }))
-            .collect();
-        doc.insert("resourceMethods".into(), Value::Object(methods));
+            .map(|(name, m)| {
+                let doc = if embed_methods {
+                    ResourceMethod::Embedded(Box::new(method(m)))
+                } else {
+                    ResourceMethod::Named(NoMembers {})
+                };
+                (name.clone(), doc)
+            })
+            .collect(),
     }
-    Value::Object(doc)
 }
 
 /// `Deployment`.
-pub fn deployment(deployment: &Deployment) -> Value {
-    let mut doc = object(json!({ "id": deployment.id, "createdDate": deployment.created_date }));
-    put_opt(&mut doc, "description", &deployment.description);
-    Value::Object(doc)
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DeploymentDocument {
+    pub id: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    pub created_date: i64,
 }
 
-/// `Stage`.
-pub fn stage(stage: &Stage) -> Value {
-    let mut doc = object(json!({
-        "deploymentId": stage.deployment_id,
-        "stageName": stage.name.as_str(),
-        "cacheClusterEnabled": false,
-        "cacheClusterStatus": "NOT_AVAILABLE",
-        "methodSettings": {},
-        "tracingEnabled": false,
-        "createdDate": stage.created_date,
-        "lastUpdatedDate": stage.last_updated_date,
-    }));
-    put_opt(&mut doc, "description", &stage.description);
-    put_map(&mut doc, "variables", &stage.variables);
-    put_map(&mut doc, "tags", &stage.tags);
-    Value::Object(doc)
+pub fn deployment(deployment: &Deployment) -> DeploymentDocument {
+    DeploymentDocument {
+        id: deployment.id.clone(),
+        description: deployment.description.clone(),
+        created_date: deployment.created_date,
+    }
+}
+
+/// `Stage`. Caching and tracing are not offered: their members say so.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct StageDocument {
+    pub deployment_id: String,
+    pub stage_name: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    pub cache_cluster_enabled: bool,
+    pub cache_cluster_status: &'static str,
+    pub method_settings: NoMembers,
+    pub tracing_enabled: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub variables: Option<BTreeMap<String, String>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tags: Option<BTreeMap<String, String>>,
+    pub created_date: i64,
+    pub last_updated_date: i64,
+}
+
+pub fn stage(stage: &Stage) -> StageDocument {
+    StageDocument {
+        deployment_id: stage.deployment_id.clone(),
+        stage_name: stage.name.as_str().to_owned(),
+        description: stage.description.clone(),
+        cache_cluster_enabled: false,
+        cache_cluster_status: "NOT_AVAILABLE",
+        method_settings: NoMembers {},
+        tracing_enabled: false,
+        variables: non_empty(&stage.variables),
+        tags: non_empty(&stage.tags),
+        created_date: stage.created_date,
+        last_updated_date: stage.last_updated_date,
+    }
 }
 
 /// A listing page: `{"item": [...], "position": "..."}`, the position only when more follow.
-pub fn page(items: Vec<Value>, position: Option<String>) -> Value {
-    let mut doc = json!({ "item": items });
-    if let Some(p) = position {
-        doc["position"] = json!(p);
-    }
-    doc
+#[derive(Debug, Serialize)]
+pub struct Page<T> {
+    pub item: Vec<T>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub position: Option<String>,
+}
+
+pub fn page<T>(item: Vec<T>, position: Option<String>) -> Page<T> {
+    Page { item, position }
 }
 
 /// `limit` of the listing operations: 1..=500, default 25.
@@ -263,5 +368,38 @@ pub fn page_limit(limit: Option<&str>) -> Result<usize, GatewayError> {
             Ok(n) if (1..=500).contains(&n) => Ok(n),
             _ => Err(GatewayError::bad_request(format!("Invalid limit {raw}: it must be between 1 and 500"))),
         },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn documents_omit_what_is_empty() {
+        let mut api = RestApi::new("api1".into(), "pets".into(), 1_700_000_000);
+        let root = api.root_resource_id.clone();
+        let doc = serde_json::to_value(rest_api(&api)).unwrap();
+        for absent in ["description", "version", "binaryMediaTypes", "tags", "warnings"] {
+            assert!(doc.get(absent).is_none(), "{absent}");
+        }
+        assert_eq!(doc["apiStatus"], "AVAILABLE");
+        assert_eq!(doc["endpointConfiguration"], json!({"types": api.endpoint_types}));
+
+        let doc = serde_json::to_value(resource(api.resource(&root).unwrap(), false)).unwrap();
+        assert_eq!(doc, json!({"id": root, "path": "/"}));
+
+        api.add_resource_with_id("r1".into(), &root, "pets").unwrap();
+        api.put_method("r1", Method::new("GET")).unwrap();
+        let listed = serde_json::to_value(resource(api.resource("r1").unwrap(), false)).unwrap();
+        assert_eq!(listed["resourceMethods"], json!({"GET": {}}));
+        assert_eq!(
+            (listed["parentId"].as_str(), listed["pathPart"].as_str()),
+            (Some(root.as_str()), Some("pets"))
+        );
+        let embedded = serde_json::to_value(resource(api.resource("r1").unwrap(), true)).unwrap();
+        assert_eq!(embedded["resourceMethods"]["GET"]["httpMethod"], "GET");
+        assert!(embedded["resourceMethods"]["GET"].get("methodIntegration").is_none());
     }
 }

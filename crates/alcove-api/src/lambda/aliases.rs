@@ -4,12 +4,13 @@ use alcove_core::{Alias, AliasName, AliasPatch, FunctionConfig, FunctionName, Qu
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::Json;
-use serde_json::Value;
 
 use super::{function_not_found, page_size, unqualified};
 use crate::error::{ApiError, ApiResult};
 use crate::request::{AwsJson, Region};
-use crate::wire::{alias_configuration, page_document, AliasRequest, ListQuery, RoutingConfigInput};
+use crate::wire::{
+    alias_configuration, AliasConfiguration, AliasRequest, ListAliasesResponse, ListQuery, RoutingConfigInput,
+};
 use crate::AppState;
 
 /// `FunctionVersion` of an alias: `$LATEST` or a published version number.
@@ -59,7 +60,7 @@ pub async fn create(
     Region(region): Region,
     Path(function): Path<String>,
     AwsJson(request): AwsJson<AliasRequest>,
-) -> ApiResult<(StatusCode, Json<Value>)> {
+) -> ApiResult<(StatusCode, Json<AliasConfiguration>)> {
     let function = unqualified(&function)?;
     let name = AliasName::parse(
         request
@@ -97,7 +98,7 @@ pub async fn get(
     State(state): State<AppState>,
     Region(region): Region,
     Path((function, alias)): Path<(String, String)>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<AliasConfiguration>> {
     let function = unqualified(&function)?;
     let alias = AliasName::parse(&alias)?;
     let found = state
@@ -113,7 +114,7 @@ pub async fn list(
     Region(region): Region,
     Path(function): Path<String>,
     Query(query): Query<ListQuery>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<ListAliasesResponse>> {
     let function = unqualified(&function)?;
     let limit = page_size(query.max_items.as_deref())?;
     let version = query.function_version.as_deref().map(target_version).transpose()?;
@@ -122,8 +123,8 @@ pub async fn list(
         .list_aliases(&function, version, query.marker, limit)
         .await
         .map_err(|e| missing_version(e, &function, None, &region))?;
-    let aliases: Vec<Value> = page.items.iter().map(|a| alias_configuration(a, &region)).collect();
-    Ok(Json(page_document("Aliases", aliases, page.next_marker)))
+    let aliases = page.items.iter().map(|a| alias_configuration(a, &region)).collect();
+    Ok(Json(ListAliasesResponse { aliases, next_marker: page.next_marker }))
 }
 
 pub async fn update(
@@ -131,7 +132,7 @@ pub async fn update(
     Region(region): Region,
     Path((function, alias)): Path<(String, String)>,
     AwsJson(request): AwsJson<AliasRequest>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<AliasConfiguration>> {
     let function = unqualified(&function)?;
     let alias = AliasName::parse(&alias)?;
     refuse_weighted_routing(request.routing_config.as_ref())?;

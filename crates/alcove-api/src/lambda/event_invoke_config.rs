@@ -6,13 +6,12 @@ use alcove_core::{EventInvokeConfig, FunctionName, FunctionRef};
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::Json;
-use serde::Deserialize;
-use serde_json::{json, Value};
+use serde::{Deserialize, Serialize};
 
 use super::{page_size, qualified_target, resolve, unqualified, with_function_not_found, QualifiedTarget};
 use crate::error::{ApiError, ApiResult};
 use crate::request::{AwsJson, Region};
-use crate::wire::{page_document, QualifierQuery};
+use crate::wire::QualifierQuery;
 use crate::AppState;
 
 #[derive(Debug, Default, Deserialize)]
@@ -43,25 +42,63 @@ pub struct ListConfigsQuery {
     pub max_items: Option<String>,
 }
 
-fn document(name: &FunctionName, qualifier: &str, config: &EventInvokeConfig, region: &str) -> Value {
-    let mut doc = json!({
-        "FunctionArn": format!("{}:{qualifier}", name.arn(region)),
-        "LastModified": config.last_modified.timestamp_millis() as f64 / 1000.0,
-        "DestinationConfig": {},
-    });
-    if let Some(n) = config.maximum_retry_attempts {
-        doc["MaximumRetryAttempts"] = json!(n);
+/// `FunctionEventInvokeConfig`: the members set, and the destinations (an empty
+/// `DestinationConfig` when there are none).
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct EventInvokeConfigDocument {
+    pub function_arn: String,
+    /// Epoch seconds, with milliseconds.
+    pub last_modified: f64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub maximum_retry_attempts: Option<u32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub maximum_event_age_in_seconds: Option<u32>,
+    pub destination_config: DestinationConfigDocument,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct DestinationConfigDocument {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub on_success: Option<DestinationDocument>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub on_failure: Option<DestinationDocument>,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct DestinationDocument {
+    pub destination: String,
+}
+
+/// `ListFunctionEventInvokeConfigs`' answer; `NextMarker` only when more follow.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct ListEventInvokeConfigsResponse {
+    pub function_event_invoke_configs: Vec<EventInvokeConfigDocument>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub next_marker: Option<String>,
+}
+
+fn document(
+    name: &FunctionName,
+    qualifier: &str,
+    config: &EventInvokeConfig,
+    region: &str,
+) -> EventInvokeConfigDocument {
+    let destination =
+        |arn: &Option<String>| arn.clone().map(|destination| DestinationDocument { destination });
+    EventInvokeConfigDocument {
+        function_arn: format!("{}:{qualifier}", name.arn(region)),
+        last_modified: config.last_modified.timestamp_millis() as f64 / 1000.0,
+        maximum_retry_attempts: config.maximum_retry_attempts,
+        maximum_event_age_in_seconds: config.maximum_event_age_secs,
+        destination_config: DestinationConfigDocument {
+            on_success: destination(&config.on_success),
+            on_failure: destination(&config.on_failure),
+        },
     }
-    if let Some(n) = config.maximum_event_age_secs {
-        doc["MaximumEventAgeInSeconds"] = json!(n);
-    }
-    if let Some(arn) = &config.on_success {
-        doc["DestinationConfig"]["OnSuccess"] = json!({ "Destination": arn });
-    }
-    if let Some(arn) = &config.on_failure {
-        doc["DestinationConfig"]["OnFailure"] = json!({ "Destination": arn });
-    }
-    doc
 }
 
 /// Applies `request` to `base` (Put starts from nothing, Update from what is stored).
@@ -115,7 +152,7 @@ async fn save(
     qualifier: Option<&str>,
     request: EventInvokeConfigRequest,
     merge: bool,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<EventInvokeConfigDocument>> {
     let QualifiedTarget { config: target, qualifier, .. } =
         qualified_target(state, function, qualifier, region).await?;
     let name = target.name;
@@ -135,7 +172,7 @@ pub async fn put(
     Path(function): Path<String>,
     Query(query): Query<QualifierQuery>,
     AwsJson(request): AwsJson<EventInvokeConfigRequest>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<EventInvokeConfigDocument>> {
     save(&state, &region, &function, query.qualifier.as_deref(), request, false).await
 }
 
@@ -145,7 +182,7 @@ pub async fn update(
     Path(function): Path<String>,
     Query(query): Query<QualifierQuery>,
     AwsJson(request): AwsJson<EventInvokeConfigRequest>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<EventInvokeConfigDocument>> {
     save(&state, &region, &function, query.qualifier.as_deref(), request, true).await
 }
 
@@ -154,7 +191,7 @@ pub async fn get(
     Region(region): Region,
     Path(function): Path<String>,
     Query(query): Query<QualifierQuery>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<EventInvokeConfigDocument>> {
     let QualifiedTarget { config: target, qualifier, .. } =
         qualified_target(&state, &function, query.qualifier.as_deref(), &region).await?;
     let name = target.name;
@@ -186,7 +223,7 @@ pub async fn list(
     Region(region): Region,
     Path(function): Path<String>,
     Query(query): Query<ListConfigsQuery>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<ListEventInvokeConfigsResponse>> {
     let name = unqualified(&function)?;
     resolve(&state, &FunctionRef::parse(name.as_str())?, &region).await?;
     let limit = page_size(query.max_items.as_deref())?;
@@ -194,6 +231,7 @@ pub async fn list(
     let after: Vec<&(String, EventInvokeConfig)> =
         all.iter().filter(|(q, _)| query.marker.as_ref().is_none_or(|m| q.as_str() > m.as_str())).collect();
     let next_marker = (after.len() > limit).then(|| after[limit - 1].0.clone());
-    let items = after.iter().take(limit).map(|(q, c)| document(&name, q, c, &region)).collect();
-    Ok(Json(page_document("FunctionEventInvokeConfigs", items, next_marker)))
+    let function_event_invoke_configs =
+        after.iter().take(limit).map(|(q, c)| document(&name, q, c, &region)).collect();
+    Ok(Json(ListEventInvokeConfigsResponse { function_event_invoke_configs, next_marker }))
 }

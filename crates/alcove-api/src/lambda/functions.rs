@@ -10,13 +10,14 @@ use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use base64::Engine as _;
-use serde_json::{json, Value};
+use serde_json::Value;
 
 use super::{function_not_found, function_ref, page_size, resolve, unqualified, with_function_not_found};
 use crate::error::{ApiError, ApiResult};
 use crate::request::{parse_json, AwsJson, Region};
 use crate::wire::{
-    function_configuration, page_document, CodeInput, CreateFunctionRequest, ListQuery, QualifierQuery,
+    function_configuration, CodeInput, ConcurrencyDocument, CreateFunctionRequest, FunctionCodeLocation,
+    FunctionConfiguration, GetFunctionResponse, ListFunctionsResponse, ListQuery, QualifierQuery,
     UpdateFunctionCodeRequest, UpdateFunctionConfigurationRequest,
 };
 use crate::AppState;
@@ -110,24 +111,21 @@ pub async fn get(
     headers: HeaderMap,
     Path(function): Path<String>,
     Query(query): Query<QualifierQuery>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<GetFunctionResponse>> {
     let reference = function_ref(&function, query.qualifier.as_deref())?;
     let config = resolve(&state, &reference, &region).await?;
     let host = headers.get(header::HOST).and_then(|h| h.to_str().ok()).unwrap_or("127.0.0.1:9000");
-    let mut doc = json!({
-        "Configuration": function_configuration(&config, &region),
-        "Code": {
-            "RepositoryType": "S3",
-            "Location": format!("http://{host}/alcove/v1/code/{}.zip", config.code.sha256_hex),
+    let concurrency = state.store.get_concurrency(&config.name).await?;
+    Ok(Json(GetFunctionResponse {
+        configuration: function_configuration(&config, &region),
+        code: FunctionCodeLocation {
+            repository_type: "S3",
+            location: format!("http://{host}/alcove/v1/code/{}.zip", config.code.sha256_hex),
         },
-    });
-    if let Some(reserved) = state.store.get_concurrency(&config.name).await? {
-        doc["Concurrency"] = json!({ "ReservedConcurrentExecutions": reserved });
-    }
-    if !config.tags.is_empty() {
-        doc["Tags"] = json!(config.tags);
-    }
-    Ok(Json(doc))
+        concurrency: concurrency
+            .map(|reserved| ConcurrencyDocument { reserved_concurrent_executions: Some(reserved) }),
+        tags: (!config.tags.is_empty()).then(|| config.tags.clone()),
+    }))
 }
 
 pub async fn get_configuration(
@@ -135,7 +133,7 @@ pub async fn get_configuration(
     Region(region): Region,
     Path(function): Path<String>,
     Query(query): Query<QualifierQuery>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<FunctionConfiguration>> {
     let reference = function_ref(&function, query.qualifier.as_deref())?;
     let config = resolve(&state, &reference, &region).await?;
     Ok(Json(function_configuration(&config, &region)))
@@ -145,7 +143,7 @@ pub async fn list(
     State(state): State<AppState>,
     Region(region): Region,
     Query(query): Query<ListQuery>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<ListFunctionsResponse>> {
     let limit = page_size(query.max_items.as_deref())?;
     let all_versions = match query.function_version.as_deref() {
         None => false,
@@ -158,8 +156,10 @@ pub async fn list(
         }
     };
     let page = state.store.list_functions(all_versions, query.marker, limit).await?;
-    let functions: Vec<Value> = page.items.iter().map(|c| function_configuration(c, &region)).collect();
-    Ok(Json(page_document("Functions", functions, page.next_marker)))
+    Ok(Json(ListFunctionsResponse {
+        functions: page.items.iter().map(|c| function_configuration(c, &region)).collect(),
+        next_marker: page.next_marker,
+    }))
 }
 
 pub async fn delete(
@@ -211,7 +211,7 @@ pub async fn update_configuration(
     Region(region): Region,
     Path(function): Path<String>,
     AwsJson(body): AwsJson<Value>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<FunctionConfiguration>> {
     let name = unqualified(&function)?;
     if let Some(key) = CREATION_ONLY.iter().find(|k| body.get(**k).is_some()) {
         let message = if *key == "TenancyConfig" {
@@ -244,7 +244,7 @@ pub async fn update_code(
     Region(region): Region,
     Path(function): Path<String>,
     AwsJson(request): AwsJson<UpdateFunctionCodeRequest>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<FunctionConfiguration>> {
     let name = unqualified(&function)?;
     let current = state
         .store

@@ -8,8 +8,8 @@
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::Json;
-use serde::Deserialize;
-use serde_json::{json, Value};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
 
 use super::{qualified_target, QualifiedTarget};
 use crate::error::{ApiError, ApiResult};
@@ -45,15 +45,91 @@ fn check_statement_id(id: &str) -> ApiResult<()> {
     }
 }
 
-fn principal(raw: &str) -> Value {
+/// One statement of the policy, in IAM's format.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "PascalCase")]
+struct Statement {
+    sid: String,
+    effect: &'static str,
+    principal: Principal,
+    action: String,
+    resource: String,
+    #[serde(skip_serializing_if = "Condition::is_empty")]
+    condition: Condition,
+}
+
+/// Who is granted: `"*"`, an account or role (`{"AWS": arn}`), or a service
+/// (`{"Service": "apigateway.amazonaws.com"}`).
+#[derive(Debug, Serialize)]
+enum Principal {
+    #[serde(rename = "*")]
+    Anyone,
+    #[serde(rename = "AWS")]
+    Aws(String),
+    Service(String),
+}
+
+#[derive(Debug, Default, Serialize)]
+#[serde(rename_all = "PascalCase")]
+struct Condition {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    arn_like: Option<SourceArn>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    string_equals: Option<SourceAccount>,
+}
+
+impl Condition {
+    fn is_empty(&self) -> bool {
+        self.arn_like.is_none() && self.string_equals.is_none()
+    }
+}
+
+#[derive(Debug, Serialize)]
+struct SourceArn {
+    #[serde(rename = "AWS:SourceArn")]
+    source_arn: String,
+}
+
+#[derive(Debug, Serialize)]
+struct SourceAccount {
+    #[serde(rename = "AWS:SourceAccount")]
+    source_account: String,
+}
+
+/// `AddPermission`'s answer: the statement added, as a JSON string.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct AddPermissionResponse {
+    pub statement: String,
+}
+
+/// The policy document `GetPolicy` returns as a string. The statements are stored
+/// documents, passed through as they were saved.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "PascalCase")]
+struct PolicyDocument {
+    version: &'static str,
+    id: &'static str,
+    statement: Vec<Value>,
+}
+
+/// `GetPolicy`'s answer.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct GetPolicyResponse {
+    pub policy: String,
+    pub revision_id: String,
+}
+
+fn principal(raw: &str) -> Principal {
     if raw == "*" {
-        json!("*")
+        Principal::Anyone
     } else if raw.len() == 12 && raw.chars().all(|c| c.is_ascii_digit()) {
-        json!({ "AWS": format!("arn:aws:iam::{raw}:root") })
+        Principal::Aws(format!("arn:aws:iam::{raw}:root"))
     } else if raw.starts_with("arn:") {
-        json!({ "AWS": raw })
+        Principal::Aws(raw.to_owned())
     } else {
-        json!({ "Service": raw })
+        Principal::Service(raw.to_owned())
     }
 }
 
@@ -63,7 +139,7 @@ pub async fn add(
     Path(function): Path<String>,
     Query(query): Query<QualifierQuery>,
     AwsJson(request): AwsJson<AddPermissionRequest>,
-) -> ApiResult<(StatusCode, Json<Value>)> {
+) -> ApiResult<(StatusCode, Json<AddPermissionResponse>)> {
     let statement_id = required(request.statement_id, "StatementId")?;
     check_statement_id(&statement_id)?;
     let action = required(request.action, "Action")?;
@@ -79,21 +155,20 @@ pub async fn add(
     if request.revision_id.as_ref().is_some_and(|expected| *expected != config.revision_id) {
         return Err(alcove_core::Error::revision_mismatch().into());
     }
-    let mut statement = json!({
-        "Sid": statement_id,
-        "Effect": "Allow",
-        "Principal": principal(&principal_raw),
-        "Action": action,
-        "Resource": resource,
-    });
-    if let Some(arn) = request.source_arn {
-        statement["Condition"]["ArnLike"] = json!({ "AWS:SourceArn": arn });
-    }
-    if let Some(account) = request.source_account {
-        statement["Condition"]["StringEquals"] = json!({ "AWS:SourceAccount": account });
-    }
+    let statement = Statement {
+        sid: statement_id.clone(),
+        effect: "Allow",
+        principal: principal(&principal_raw),
+        action,
+        resource,
+        condition: Condition {
+            arn_like: request.source_arn.map(|source_arn| SourceArn { source_arn }),
+            string_equals: request.source_account.map(|source_account| SourceAccount { source_account }),
+        },
+    };
+    let statement = serde_json::to_value(statement).map_err(|e| ApiError::internal(e.to_string()))?;
     state.store.add_permission(&config.name, &qualifier, &statement_id, statement.clone()).await?;
-    Ok((StatusCode::CREATED, Json(json!({ "Statement": statement.to_string() }))))
+    Ok((StatusCode::CREATED, Json(AddPermissionResponse { statement: statement.to_string() })))
 }
 
 pub async fn remove(
@@ -117,13 +192,62 @@ pub async fn get(
     Region(region): Region,
     Path(function): Path<String>,
     Query(query): Query<QualifierQuery>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<GetPolicyResponse>> {
     let QualifiedTarget { config, qualifier, .. } =
         qualified_target(&state, &function, query.qualifier.as_deref(), &region).await?;
     let statements = state.store.policy(&config.name, &qualifier).await?;
     if statements.is_empty() {
         return Err(ApiError::not_found("The resource you requested does not exist."));
     }
-    let policy = json!({ "Version": "2012-10-17", "Id": "default", "Statement": statements });
-    Ok(Json(json!({ "Policy": policy.to_string(), "RevisionId": config.revision_id })))
+    let policy = PolicyDocument { version: "2012-10-17", id: "default", statement: statements };
+    let policy = serde_json::to_string(&policy).map_err(|e| ApiError::internal(e.to_string()))?;
+    Ok(Json(GetPolicyResponse { policy, revision_id: config.revision_id }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn statement(principal_raw: &str, condition: Condition) -> Value {
+        serde_json::to_value(Statement {
+            sid: "s1".into(),
+            effect: "Allow",
+            principal: principal(principal_raw),
+            action: "lambda:InvokeFunction".into(),
+            resource: "arn:f".into(),
+            condition,
+        })
+        .unwrap()
+    }
+
+    #[test]
+    fn principals_take_iam_shapes() {
+        let shape = |raw: &str| statement(raw, Condition::default())["Principal"].clone();
+        assert_eq!(shape("*"), json!("*"));
+        assert_eq!(shape("123456789012"), json!({"AWS": "arn:aws:iam::123456789012:root"}));
+        assert_eq!(shape("arn:aws:iam::1:role/r"), json!({"AWS": "arn:aws:iam::1:role/r"}));
+        assert_eq!(shape("apigateway.amazonaws.com"), json!({"Service": "apigateway.amazonaws.com"}));
+    }
+
+    #[test]
+    fn conditions_appear_only_when_given() {
+        let bare = statement("*", Condition::default());
+        assert_eq!(
+            bare,
+            json!({"Sid": "s1", "Effect": "Allow", "Principal": "*", "Action": "lambda:InvokeFunction",
+                   "Resource": "arn:f"})
+        );
+        let both = statement(
+            "*",
+            Condition {
+                arn_like: Some(SourceArn { source_arn: "arn:src".into() }),
+                string_equals: Some(SourceAccount { source_account: "123456789012".into() }),
+            },
+        );
+        assert_eq!(
+            both["Condition"],
+            json!({"ArnLike": {"AWS:SourceArn": "arn:src"}, "StringEquals": {"AWS:SourceAccount": "123456789012"}})
+        );
+    }
 }

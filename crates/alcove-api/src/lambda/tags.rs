@@ -6,8 +6,7 @@ use alcove_core::{FunctionName, Tags, NETWORK_TAG};
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::Json;
-use serde::Deserialize;
-use serde_json::{json, Value};
+use serde::{Deserialize, Serialize};
 
 use super::{unqualified, with_function_not_found};
 use crate::error::{ApiError, ApiResult};
@@ -20,18 +19,25 @@ pub struct TagResourceRequest {
     pub tags: Option<Tags>,
 }
 
+/// `ListTags`' answer: every tag, `{}` when there are none.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct ListTagsResponse {
+    pub tags: Tags,
+}
+
 pub async fn list(
     State(state): State<AppState>,
     Region(region): Region,
     Path(resource): Path<String>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<ListTagsResponse>> {
     let name = unqualified(&resource)?;
     let config = state
         .store
         .get_function(&name, alcove_core::Version::Latest)
         .await?
         .ok_or_else(|| super::function_not_found(&name, &region, None))?;
-    Ok(Json(json!({ "Tags": config.tags })))
+    Ok(Json(ListTagsResponse { tags: config.tags }))
 }
 
 pub async fn tag(

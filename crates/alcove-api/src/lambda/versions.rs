@@ -4,12 +4,13 @@ use alcove_core::PublishRequest;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::Json;
-use serde_json::{json, Value};
 
 use super::{page_size, unqualified, with_function_not_found};
 use crate::error::ApiResult;
 use crate::request::{AwsJson, Region};
-use crate::wire::{function_configuration, page_document, ListQuery, PublishVersionRequest};
+use crate::wire::{
+    function_configuration, FunctionConfiguration, ListQuery, ListVersionsResponse, PublishVersionRequest,
+};
 use crate::AppState;
 
 pub async fn publish(
@@ -17,7 +18,7 @@ pub async fn publish(
     Region(region): Region,
     Path(function): Path<String>,
     AwsJson(request): AwsJson<PublishVersionRequest>,
-) -> ApiResult<(StatusCode, Json<Value>)> {
+) -> ApiResult<(StatusCode, Json<FunctionConfiguration>)> {
     let name = unqualified(&function)?;
     let request = PublishRequest {
         description: request.description,
@@ -38,7 +39,7 @@ pub async fn list(
     Region(region): Region,
     Path(function): Path<String>,
     Query(query): Query<ListQuery>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<ListVersionsResponse>> {
     let name = unqualified(&function)?;
     let limit = page_size(query.max_items.as_deref())?;
     let page = state
@@ -46,15 +47,14 @@ pub async fn list(
         .list_versions(&name, query.marker, limit)
         .await
         .map_err(|e| with_function_not_found(e, &name, &region))?;
-    let versions: Vec<Value> = page
+    let versions = page
         .items
         .iter()
-        .map(|config| {
+        .map(|config| FunctionConfiguration {
             // In a version listing, `$LATEST` carries its qualifier in the ARN too.
-            let mut doc = function_configuration(config, &region);
-            doc["FunctionArn"] = json!(config.qualified_arn(&region));
-            doc
+            function_arn: config.qualified_arn(&region),
+            ..function_configuration(config, &region)
         })
         .collect();
-    Ok(Json(page_document("Versions", versions, page.next_marker)))
+    Ok(Json(ListVersionsResponse { versions, next_marker: page.next_marker }))
 }

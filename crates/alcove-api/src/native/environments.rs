@@ -4,8 +4,7 @@
 
 use axum::extract::{Query, State};
 use axum::Json;
-use serde::Deserialize;
-use serde_json::{json, Value};
+use serde::{Deserialize, Serialize};
 
 use crate::AppState;
 
@@ -14,26 +13,50 @@ pub struct EnvironmentsQuery {
     pub function: Option<String>,
 }
 
-pub async fn list(State(state): State<AppState>, Query(query): Query<EnvironmentsQuery>) -> Json<Value> {
+/// The answer: `{"Environments": [...]}`.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct EnvironmentsResponse {
+    pub environments: Vec<EnvironmentDocument>,
+}
+
+/// One execution environment. `TenantId` is `null` for a function without tenant
+/// isolation; `MemoryUsedBytes` is `null` when the sandbox cannot tell.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct EnvironmentDocument {
+    pub id: String,
+    pub function_name: String,
+    pub version: String,
+    pub tenant_id: Option<String>,
+    pub state: &'static str,
+    pub age_seconds: f64,
+    pub invocations: u64,
+    pub memory_used_bytes: Option<u64>,
+    pub sandboxed: bool,
+}
+
+pub async fn list(
+    State(state): State<AppState>,
+    Query(query): Query<EnvironmentsQuery>,
+) -> Json<EnvironmentsResponse> {
     let now = std::time::SystemTime::now();
-    let environments: Vec<Value> = state
+    let environments = state
         .envs
         .environments()
         .into_iter()
         .filter(|env| query.function.as_deref().is_none_or(|f| env.function.as_str() == f))
-        .map(|env| {
-            json!({
-                "Id": env.id,
-                "FunctionName": env.function.as_str(),
-                "Version": env.version.to_string(),
-                "TenantId": env.tenant.as_ref().map(|t| t.as_str()),
-                "State": env.state.as_str(),
-                "AgeSeconds": now.duration_since(env.started).map(|d| d.as_secs_f64()).unwrap_or(0.0),
-                "Invocations": env.invokes,
-                "MemoryUsedBytes": env.memory_used_bytes(),
-                "Sandboxed": env.sandboxed,
-            })
+        .map(|env| EnvironmentDocument {
+            id: env.id.clone(),
+            function_name: env.function.as_str().to_owned(),
+            version: env.version.to_string(),
+            tenant_id: env.tenant.as_ref().map(|t| t.as_str().to_owned()),
+            state: env.state.as_str(),
+            age_seconds: now.duration_since(env.started).map(|d| d.as_secs_f64()).unwrap_or(0.0),
+            invocations: env.invokes,
+            memory_used_bytes: env.memory_used_bytes(),
+            sandboxed: env.sandboxed,
         })
         .collect();
-    Json(json!({ "Environments": environments }))
+    Json(EnvironmentsResponse { environments })
 }
