@@ -139,12 +139,15 @@ fn throttled_duration(bytes: usize) -> Duration {
 pub(crate) async fn pump(mut body: Body, parts: mpsc::Sender<StreamPart>, limit: usize) -> Result<(), BodyError> {
     let mut pace = Pace { sent: 0, throttled_since: None };
     let mut error = None;
+    let mut refused = None;
     loop {
         let frame = match body.frame().await {
             None => break,
             Some(Ok(frame)) => frame,
             Some(Err(_)) => {
-                let _ = parts.send(interrupted(BodyError::Interrupted)).await;
+                if refused.is_none() {
+                    let _ = parts.send(interrupted(BodyError::Interrupted)).await;
+                }
                 return Err(BodyError::Interrupted);
             }
         };
@@ -153,11 +156,17 @@ pub(crate) async fn pump(mut body: Body, parts: mpsc::Sender<StreamPart>, limit:
                 if data.is_empty() {
                     continue;
                 }
+                if refused.is_some() {
+                    continue;
+                }
                 pace.sent += data.len();
                 if pace.sent > limit {
-                    let refused = BodyError::TooLarge { limit };
-                    let _ = parts.send(interrupted(refused)).await;
-                    return Err(refused);
+                    // The invoke ends here; the rest is read and dropped so that the
+                    // runtime finishes its POST and hears why.
+                    let too_large = BodyError::TooLarge { limit };
+                    let _ = parts.send(interrupted(too_large)).await;
+                    refused = Some(too_large);
+                    continue;
                 }
                 let delay = pace.delay(Instant::now());
                 if !delay.is_zero() {
@@ -172,6 +181,9 @@ pub(crate) async fn pump(mut body: Body, parts: mpsc::Sender<StreamPart>, limit:
                 }
             }
         }
+    }
+    if let Some(refused) = refused {
+        return Err(refused);
     }
     let _ = parts.send(error.unwrap_or(StreamPart::Done)).await;
     Ok(())
@@ -243,6 +255,7 @@ mod tests {
         let body = body_of(vec![
             http_body::Frame::data(Bytes::from_static(b"12345")),
             http_body::Frame::data(Bytes::from_static(b"678901")),
+            http_body::Frame::data(Bytes::from_static(b"read and dropped")),
         ]);
         let (pumped, parts) = tokio::join!(pump(body, tx, 10), collect(stream));
         assert_eq!(pumped, Err(BodyError::TooLarge { limit: 10 }));
