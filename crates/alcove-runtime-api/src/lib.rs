@@ -40,9 +40,7 @@ mod server;
 mod state;
 mod streaming;
 
-pub use streaming::{
-    ResponseStream, StreamPart, STREAMED_RESPONSE_LIMIT, THROTTLED_RATE, UNTHROTTLED_BYTES,
-};
+pub use streaming::{ResponseStream, StreamPart, STREAMED_RESPONSE_LIMIT, THROTTLED_RATE, UNTHROTTLED_BYTES};
 
 use std::net::SocketAddr;
 use std::time::Duration;

@@ -136,7 +136,11 @@ fn throttled_duration(bytes: usize) -> Duration {
 /// ends the stream with `Done` or `Failed`. The body is read to its end even when nobody
 /// listens any more, so the runtime is never left blocked on its POST. Returns how the
 /// body itself ended, for the runtime's reply.
-pub(crate) async fn pump(mut body: Body, parts: mpsc::Sender<StreamPart>, limit: usize) -> Result<(), BodyError> {
+pub(crate) async fn pump(
+    mut body: Body,
+    parts: mpsc::Sender<StreamPart>,
+    limit: usize,
+) -> Result<(), BodyError> {
     let mut pace = Pace { sent: 0, throttled_since: None };
     let mut error = None;
     let mut refused = None;
@@ -278,7 +282,9 @@ mod tests {
         let (tx, stream) = channel();
         drop(tx);
         let parts = collect(stream).await;
-        assert!(matches!(&parts[..], [StreamPart::Failed { error_type, .. }] if error_type == "Runtime.InvalidResponse"));
+        assert!(
+            matches!(&parts[..], [StreamPart::Failed { error_type, .. }] if error_type == "Runtime.InvalidResponse")
+        );
     }
 
     #[test]
