@@ -137,9 +137,9 @@ mod tests {
     #[test]
     fn only_request_response_and_dry_run_are_accepted() {
         let mut headers = HeaderMap::new();
-        assert_eq!(dry_run(&headers).unwrap(), false);
+        assert!(!dry_run(&headers).unwrap());
         headers.insert("x-amz-invocation-type", HeaderValue::from_static("DryRun"));
-        assert_eq!(dry_run(&headers).unwrap(), true);
+        assert!(dry_run(&headers).unwrap());
         headers.insert("x-amz-invocation-type", HeaderValue::from_static("Event"));
         assert!(dry_run(&headers).is_err());
     }
