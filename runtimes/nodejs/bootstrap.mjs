@@ -33,9 +33,15 @@
  *
  * Deliberately not implemented: the platform telemetry log descriptor
  * (`_LAMBDA_TELEMETRY_LOG_FD`; logs go to stdout, which the server captures), the X-Ray
- * error-cause header, multi-concurrency (`AWS_LAMBDA_MAX_CONCURRENCY`), and true response
- * streaming: a handler wrapped with `awslambda.streamifyResponse` works, but what it writes
- * is collected and posted as one buffered response.
+ * error-cause header and multi-concurrency (`AWS_LAMBDA_MAX_CONCURRENCY`).
+ *
+ * A handler wrapped with `awslambda.streamifyResponse` streams as on AWS: the response is
+ * one `POST .../response` with `Lambda-Runtime-Function-Response-Mode: streaming` and a
+ * chunked body, opened at the first write (until then `setContentType` may change the
+ * content type), each write sent as it is made and subject to the connection's
+ * backpressure; an error after the first write ends the body with the trailers
+ * `Lambda-Runtime-Function-Error-Type` and `Lambda-Runtime-Function-Error-Body` (base64 of
+ * the error document), an error before it is posted to `/error`.
  */
 
 import fs from 'node:fs';
@@ -50,6 +56,8 @@ const require = createRequire(import.meta.url);
 
 const API_VERSION = '/2018-06-01';
 const ERROR_TYPE_HEADER = 'Lambda-Runtime-Function-Error-Type';
+const ERROR_BODY_TRAILER = 'Lambda-Runtime-Function-Error-Body';
+const RESPONSE_MODE_HEADER = 'Lambda-Runtime-Function-Response-Mode';
 
 /** The major Node.js runtime version named by `AWS_EXECUTION_ENV`, or 0. */
 const RUNTIME_MAJOR = (() => {
@@ -316,6 +324,40 @@ class RuntimeApiClient {
     reportRejected(res, urlPath);
   }
 
+  /**
+   * Opens `POST .../response` in streaming mode. The caller writes the body to `req` and
+   * ends it; `done` settles with the Runtime API's answer once the whole body was read.
+   */
+  openStreamingResponse(id, contentType) {
+    const urlPath = `${API_VERSION}/runtime/invocation/${encodeURIComponent(id)}/response`;
+    let req;
+    const done = new Promise((resolve, reject) => {
+      req = http.request(
+        {
+          hostname: this.hostname,
+          port: this.port,
+          path: urlPath,
+          method: 'POST',
+          agent: this.agent,
+          headers: {
+            [RESPONSE_MODE_HEADER]: 'streaming',
+            'Content-Type': contentType,
+            'Transfer-Encoding': 'chunked',
+            Trailer: `${ERROR_TYPE_HEADER}, ${ERROR_BODY_TRAILER}`,
+          },
+        },
+        (res) => {
+          const chunks = [];
+          res.on('data', (chunk) => chunks.push(chunk));
+          res.on('end', () => resolve({ status: res.statusCode, headers: res.headers, body: Buffer.concat(chunks) }));
+          res.on('error', reject);
+        },
+      );
+      req.on('error', reject);
+    });
+    return { req, done: done.then((res) => reportRejected(res, urlPath)) };
+  }
+
   async postInvocationError(id, error) {
     const urlPath = `${API_VERSION}/runtime/invocation/${encodeURIComponent(id)}/error`;
     reportRejected(await this.postError(urlPath, error), urlPath);
@@ -531,21 +573,34 @@ function setupGlobals() {
 }
 
 /**
- * The `responseStream` a streaming handler writes to. Everything written is kept and posted
- * as one response once the stream ends.
+ * The `responseStream` a streaming handler writes to. The POST to the Runtime API is opened
+ * at the first write (or at the end, for an empty response), each chunk is passed to it as
+ * it is written, and a write waits while the connection is full. `fail` ends an opened
+ * response with the error trailers; `opened()` says whether there is one to end.
  */
-function createBufferedResponseStream() {
-  const chunks = [];
+function createStreamingResponse(invokeId, highWaterMark) {
   let contentType = 'application/octet-stream';
   let written = false;
+  let post;
   let settle;
   const done = new Promise((resolve, reject) => (settle = { resolve, reject }));
-  const stream = new Writable({
+  const open = () => {
+    if (!post) post = client.openStreamingResponse(invokeId, contentType);
+    return post.req;
+  };
+  const options = {
     write(chunk, _encoding, callback) {
-      chunks.push(chunk);
+      const req = open();
+      if (req.write(chunk)) callback();
+      else req.once('drain', () => callback());
+    },
+    final(callback) {
+      open().end();
       callback();
     },
-  });
+  };
+  if (Number.isInteger(highWaterMark)) options.highWaterMark = highWaterMark;
+  const stream = new Writable(options);
   const writeRaw = stream.write.bind(stream);
   const endRaw = stream.end.bind(stream);
   const beforeFirstWrite = () => {
@@ -578,7 +633,24 @@ function createBufferedResponseStream() {
     if (!stream.writableFinished) settle.reject('Response stream is not finished.');
   });
   done.catch(() => {});
-  return { stream, done, body: () => Buffer.concat(chunks), contentType: () => contentType };
+  return {
+    stream,
+    done,
+    opened: () => post !== undefined,
+    /** Resolves once the Runtime API has read the whole response. */
+    completed: () => post.done,
+    /** Ends the opened response with the error in its trailers. */
+    fail(error) {
+      const response = toRapidResponse(error);
+      const req = post.req;
+      req.addTrailers({
+        [ERROR_TYPE_HEADER]: headerSafe(String(response.errorType)),
+        [ERROR_BODY_TRAILER]: Buffer.from(JSON.stringify(response), 'utf8').toString('base64'),
+      });
+      if (!req.writableEnded) req.end();
+      return post.done;
+    },
+  };
 }
 
 // ---------------------------------------------------------------------------------------
@@ -795,9 +867,11 @@ async function handleOnceStreaming() {
     beforeExitListener = NO_OP;
     post().then(scheduleIteration, onTopLevelError);
   };
+  let response;
   const fail = (error) =>
     settle(() => {
       structuredConsole.logError('Invoke Error', error);
+      if (response?.opened()) return response.fail(error);
       return client.postInvocationError(invoke.invokeId, error);
     });
 
@@ -819,7 +893,7 @@ async function handleOnceStreaming() {
           },
       invoke,
     );
-    const response = createBufferedResponseStream();
+    response = createStreamingResponse(invoke.invokeId, handler[HANDLER_HIGHWATERMARK]);
     const result = handler(JSON.parse(bodyJson), response.stream, context);
     if (!isPromise(result)) {
       fail('Streaming does not support non-async handlers.');
@@ -828,7 +902,7 @@ async function handleOnceStreaming() {
     if ((await result) !== undefined) console.warn('Streaming handlers ignore return values.');
     handlerReturned = true;
     await response.done;
-    settle(() => client.postInvocationResponse(invoke.invokeId, response.body(), response.contentType()));
+    settle(() => response.completed());
   } catch (error) {
     fail(error);
   }

@@ -7,7 +7,7 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 use alcove_core::{FunctionConfig, NetworkAccess};
-use alcove_runtime_api::{Invocation, Lifecycle, Outcome, RuntimeApi};
+use alcove_runtime_api::{Invocation, Lifecycle, RuntimeApi};
 use bytes::Bytes;
 use nix::sys::signal::Signal;
 use tokio::net::TcpListener;
@@ -20,6 +20,7 @@ use crate::logs::LogStream;
 use crate::output::Output;
 use crate::process::RuntimeProcess;
 use crate::registry::{EnvState, EnvironmentInfo, Registration, Registry};
+use crate::response::{self, ResponseSink};
 use alcove_sandbox::{Confinement, Launched, SandboxSpec};
 use std::sync::Arc;
 use tokio::net::unix::pipe;
@@ -36,6 +37,21 @@ pub struct InvokeReport {
     pub billed_ms: u64,
     pub max_memory_used_mb: u64,
     pub init_duration: Option<Duration>,
+}
+
+/// Why an environment did not start, and what its log shows of it when the invoke that
+/// started it asked for the tail.
+#[derive(Debug)]
+pub(crate) struct StartFailure {
+    pub failure: FunctionFailure,
+    /// The runtime's output during init and the `INIT_REPORT` line, when captured.
+    pub log_tail: Vec<u8>,
+}
+
+impl From<FunctionFailure> for StartFailure {
+    fn from(failure: FunctionFailure) -> Self {
+        StartFailure { failure, log_tail: Vec::new() }
+    }
 }
 
 /// How an invoke ended, and whether the environment survived it.
@@ -74,7 +90,11 @@ fn unavailable(e: std::io::Error) -> FunctionFailure {
 }
 
 impl Environment {
-    /// Starts the runtime and waits for it to ask for its first event.
+    /// Starts the runtime and waits for it to ask for its first event. With `capture_tail`,
+    /// the log is captured from the start, so that when init fails, what the runtime printed
+    /// and the `INIT_REPORT` line are in the failed invoke's tail. When init succeeds the
+    /// invoke's own capture starts afresh at its `START` line, as on AWS.
+    #[allow(clippy::too_many_arguments)]
     pub async fn start(
         settings: &RuntimeSettings,
         logs_root: &Path,
@@ -83,10 +103,14 @@ impl Environment {
         task_root: &Path,
         key: EnvKey,
         epoch: (u64, u64),
-    ) -> Result<Environment, FunctionFailure> {
+        capture_tail: bool,
+    ) -> Result<Environment, StartFailure> {
         let id = uuid::Uuid::new_v4().simple().to_string();
         let log =
             Arc::new(LogStream::create(logs_root, config.name.as_str(), &config.version.to_string(), &id));
+        if capture_tail {
+            log.begin_capture();
+        }
         let started = Instant::now();
         let mut output = Output::new(log_budgets.environment(&config.name));
         let (mut process, mut api, confinement) = match &settings.sandbox {
@@ -124,7 +148,7 @@ impl Environment {
                     Err(e) => {
                         drop(process);
                         tokio::task::spawn_blocking(move || confinement.release());
-                        return Err(unavailable(e));
+                        return Err(unavailable(e).into());
                     }
                 };
                 output.copy(stdout, Arc::clone(&log));
@@ -193,23 +217,27 @@ impl Environment {
         match outcome {
             Ok(()) => Ok(environment),
             Err(failure) => {
+                // What the runtime printed before it failed goes in before the report.
+                environment.output.settle().await;
                 environment.log.line(&format!(
                     "INIT_REPORT Init Duration: {:.2} ms Phase: init Status: error Error Type: {}",
                     init_duration.as_secs_f64() * 1000.0,
                     failure.error_type
                 ));
+                let log_tail = if capture_tail { environment.log.end_capture() } else { Vec::new() };
                 environment.shutdown().await;
-                Err(failure)
+                Err(StartFailure { failure, log_tail })
             }
         }
     }
 
-    /// Runs one invocation to its end.
+    /// Runs one invocation to its end: until its response has reached `sink` whole.
     pub async fn invoke(
         &mut self,
         mut invocation: Invocation,
         executed_version: &str,
         capture_tail: bool,
+        sink: &ResponseSink,
     ) -> InvokeEnd {
         let request_id = invocation.request_id.clone();
         if let Err(e) = self.thaw() {
@@ -237,13 +265,17 @@ impl Environment {
         let (result, reusable) = match delivered {
             Err(_) => (Err(self.crash(&request_id).await), false),
             Ok(settled) => {
+                // A streamed response is part of the invoke: its timeout and the runtime's
+                // exit apply until the last chunk.
+                let received = async {
+                    match settled.await {
+                        Ok(outcome) => Ok(response::receive(outcome, sink).await),
+                        Err(closed) => Err(closed),
+                    }
+                };
                 tokio::select! {
-                    outcome = settled => match outcome {
-                        Ok(Outcome::Response(body)) => (Ok(body), true),
-                        Ok(Outcome::Error { error_type, body }) => (
-                            Err(FunctionFailure { error_type: error_type.unwrap_or_else(|| "Unhandled".into()), body }),
-                            true,
-                        ),
+                    outcome = received => match outcome {
+                        Ok(result) => (result, true),
                         Err(_) => (Err(self.crash(&request_id).await), false),
                     },
                     status = self.process.wait() => {

@@ -26,6 +26,8 @@ pub enum PlatformError {
     SandboxFailure,
     /// The invoke ran past the function's timeout.
     Timeout,
+    /// A response streamed to a caller that wanted it whole was over the synchronous limit.
+    ResponseSizeTooLarge,
 }
 
 impl PlatformError {
@@ -39,6 +41,7 @@ impl PlatformError {
             PlatformError::Unavailable => "Runtime.Unavailable",
             PlatformError::SandboxFailure => "Sandbox.Failure",
             PlatformError::Timeout => "Sandbox.Timedout",
+            PlatformError::ResponseSizeTooLarge => "Function.ResponseSizeTooLarge",
         }
     }
 }

@@ -24,6 +24,7 @@ mod output;
 mod pool;
 mod process;
 mod registry;
+mod response;
 mod usage;
 
 pub use admission::{Admission, Permit, ThrottleReason};
@@ -35,6 +36,8 @@ pub use key::EnvKey;
 pub use launch::RuntimeSettings;
 pub use lines::MAX_LINE;
 pub use log_budget::{LogLimits, LogRate};
-pub use manager::{InvokeError, InvokeRequest, InvokeResponse, InvokeTarget, Manager, ManagerSettings};
+pub use manager::{
+    InvokeError, InvokeRequest, InvokeResponse, InvokeTarget, Manager, ManagerSettings, StreamedInvoke,
+};
 pub use registry::{EnvState, EnvironmentInfo};
 pub use usage::{FunctionTotals, UsageMeter};

@@ -21,14 +21,15 @@ use alcove_core::{FunctionConfig, FunctionName, TenantId, Version};
 use alcove_runtime_api::Invocation;
 use bytes::Bytes;
 
-use crate::admission::{Admission, ThrottleReason};
-use crate::environment::{Environment, InvokeReport};
+use crate::admission::{Admission, Permit, ThrottleReason};
+use crate::environment::{Environment, InvokeReport, StartFailure};
 use crate::failure::FunctionFailure;
 use crate::key::EnvKey;
 use crate::launch::RuntimeSettings;
 use crate::log_budget::{LogBudgets, LogLimits};
 use crate::pool::{Claim, Pools};
 use crate::registry::{EnvState, EnvironmentInfo, Registry};
+use crate::response::ResponseSink;
 use crate::usage::UsageMeter;
 
 /// How long an environment stays idle before its processes are frozen.
@@ -81,6 +82,31 @@ pub struct InvokeResponse {
     pub cold_start: bool,
     /// Last 4 KB of this invoke's log, when asked for.
     pub log_tail: Vec<u8>,
+}
+
+/// An invoke whose response is streamed: its chunks as the function produces them, then,
+/// once the channel has ended, how the invoke ended (its `result` is empty on success:
+/// the body went through `chunks`).
+pub struct StreamedInvoke {
+    pub chunks: tokio::sync::mpsc::Receiver<Bytes>,
+    pub end: tokio::sync::oneshot::Receiver<InvokeResponse>,
+}
+
+/// Chunks of a streamed response held between the environment and its caller.
+const STREAMED_CHUNKS: usize = 4;
+
+/// An invoke that may run: its concurrency permit (held until the invoke ends) and the
+/// environment it got from the pool, or the right to start one.
+struct Admitted {
+    _permit: Permit,
+    key: EnvKey,
+    slot: Slot,
+}
+
+/// What the pool gave an admitted invoke.
+enum Slot {
+    Warm(Environment),
+    Cold { epoch: (u64, u64), evicted: Option<Environment> },
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -189,19 +215,45 @@ impl Manager {
         request: InvokeRequest,
     ) -> Result<InvokeResponse, InvokeError> {
         let manager = self.clone();
-        tokio::spawn(async move { manager.run(target, request).await })
-            .await
-            .unwrap_or_else(|panic| std::panic::resume_unwind(panic.into_panic()))
+        tokio::spawn(async move {
+            let admitted = manager.admit(&target, request.may_wait).await?;
+            Ok(manager.run(admitted, target, request, ResponseSink::Buffered).await)
+        })
+        .await
+        .unwrap_or_else(|panic| std::panic::resume_unwind(panic.into_panic()))
     }
 
-    async fn run(&self, target: InvokeTarget, request: InvokeRequest) -> Result<InvokeResponse, InvokeError> {
+    /// Like [`Manager::invoke`], but the response is handed out chunk by chunk as the
+    /// function produces it. Admission (throttling, capacity) is decided before this
+    /// returns; from then on the invoke runs in its own task, its environment busy until the
+    /// last chunk has been taken or the caller has gone.
+    pub async fn invoke_streamed(
+        &self,
+        target: InvokeTarget,
+        request: InvokeRequest,
+    ) -> Result<StreamedInvoke, InvokeError> {
+        let admitted = self.admit(&target, request.may_wait).await?;
+        let (chunks, receiver) = tokio::sync::mpsc::channel(STREAMED_CHUNKS);
+        let (ended, end) = tokio::sync::oneshot::channel();
+        let manager = self.clone();
+        tokio::spawn(async move {
+            let response = manager.run(admitted, target, request, ResponseSink::Streamed(chunks)).await;
+            let _ = ended.send(response);
+        });
+        Ok(StreamedInvoke { chunks: receiver, end })
+    }
+
+    /// Takes the target's concurrency and an environment of its key (or the right to start
+    /// one), or says why the invoke may not run. Nothing here awaits after the claim, so a
+    /// caller that goes away never leaves a claim behind.
+    async fn admit(&self, target: &InvokeTarget, may_wait: bool) -> Result<Admitted, InvokeError> {
         if let (Some(_), Some(reason)) =
             (target.config.tenancy, &self.inner.settings.tenant_isolation_unavailable)
         {
             return Err(InvokeError::IsolationUnavailable(reason.clone()));
         }
-        let wait = if request.may_wait { self.inner.settings.queue_wait } else { Duration::ZERO };
-        let _permit =
+        let wait = if may_wait { self.inner.settings.queue_wait } else { Duration::ZERO };
+        let permit =
             self.inner.admission.acquire(&target.config.name, target.tenant.as_ref(), wait).await.map_err(
                 |reason| {
                     self.inner.usage.throttled(&target.config, target.tenant.as_ref(), reason);
@@ -209,15 +261,29 @@ impl Manager {
                 },
             )?;
         let key = EnvKey::new(&target.config, target.tenant.clone());
-        let claim = self.pools().claim(&key, self.inner.settings.max_environments);
-        let cold_start = !matches!(claim, Claim::Warm(_));
-        let mut env = match claim {
-            Claim::Warm(env) => {
+        let slot = match self.pools().claim(&key, self.inner.settings.max_environments) {
+            Claim::AtCapacity => return Err(InvokeError::AtCapacity(self.inner.settings.max_environments)),
+            Claim::Warm(env) => Slot::Warm(env),
+            Claim::Cold { epoch, evicted } => Slot::Cold { epoch, evicted },
+        };
+        Ok(Admitted { _permit: permit, key, slot })
+    }
+
+    async fn run(
+        &self,
+        admitted: Admitted,
+        target: InvokeTarget,
+        request: InvokeRequest,
+        sink: ResponseSink,
+    ) -> InvokeResponse {
+        let Admitted { _permit, key, slot } = admitted;
+        let cold_start = !matches!(slot, Slot::Warm(_));
+        let mut env = match slot {
+            Slot::Warm(env) => {
                 self.inner.registry.update(&env.id, EnvState::Busy, env.invokes);
                 env
             }
-            Claim::AtCapacity => return Err(InvokeError::AtCapacity(self.inner.settings.max_environments)),
-            Claim::Cold { epoch, evicted } => {
+            Slot::Cold { epoch, evicted } => {
                 if let Some(old) = evicted {
                     tracing::debug!(environment = %old.id, "evicted least recently used idle environment");
                     dispose(vec![old]);
@@ -230,6 +296,7 @@ impl Manager {
                     &target.task_root,
                     key.clone(),
                     epoch,
+                    request.want_log_tail,
                 )
                 .await;
                 match started {
@@ -243,7 +310,7 @@ impl Manager {
                         );
                         env
                     }
-                    Err(failure) => {
+                    Err(StartFailure { failure, log_tail }) => {
                         self.pools().start_failed();
                         let report = InvokeReport {
                             duration: Duration::ZERO,
@@ -252,12 +319,7 @@ impl Manager {
                             init_duration: None,
                         };
                         self.inner.usage.invoked(&target.config, target.tenant.as_ref(), &report, true, true);
-                        return Ok(InvokeResponse {
-                            result: Err(failure),
-                            report,
-                            cold_start: true,
-                            log_tail: Vec::new(),
-                        });
+                        return InvokeResponse { result: Err(failure), report, cold_start: true, log_tail };
                     }
                 }
             }
@@ -274,7 +336,7 @@ impl Manager {
             tenant_id: tenant,
         };
         let version = target.config.version.to_string();
-        let end = env.invoke(invocation, &version, request.want_log_tail).await;
+        let end = env.invoke(invocation, &version, request.want_log_tail, &sink).await;
         self.release(env, end.reusable);
         self.inner.usage.invoked(
             &target.config,
@@ -283,7 +345,7 @@ impl Manager {
             cold_start,
             end.result.is_err(),
         );
-        Ok(InvokeResponse { result: end.result, report: end.report, cold_start, log_tail: end.log_tail })
+        InvokeResponse { result: end.result, report: end.report, cold_start, log_tail: end.log_tail }
     }
 
     /// Returns an environment to its pool, or destroys it.

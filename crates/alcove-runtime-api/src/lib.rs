@@ -16,7 +16,9 @@
 //!   through one oneshot, so no report can pile up. Only one `/next` waits at a time.
 //! - **Bodies** (`body`): only the invocation in progress and the one accepted
 //!   `init/error` have their bodies read, each up to its limit ([`RESPONSE_LIMIT`],
-//!   [`ERROR_LIMIT`]); a larger declared `Content-Length` is refused before reading.
+//!   [`ERROR_LIMIT`]); a larger declared `Content-Length` is refused before reading. A
+//!   streamed response (`streaming`) is passed on chunk by chunk through a bounded
+//!   channel, never held whole, and cut off past [`STREAMED_RESPONSE_LIMIT`].
 //! - **Connections** (`server`, `connections`): at most [`MAX_CONNECTIONS`], counted
 //!   before `accept` (plus one accepted and waiting for room), so a connection flood waits
 //!   in the kernel's backlog instead of consuming the server's file descriptors. Idle
@@ -36,6 +38,9 @@ mod header_deadline;
 mod routes;
 mod server;
 mod state;
+mod streaming;
+
+pub use streaming::{ResponseStream, StreamPart, STREAMED_RESPONSE_LIMIT, THROTTLED_RATE, UNTHROTTLED_BYTES};
 
 use std::net::SocketAddr;
 use std::time::Duration;
@@ -102,9 +107,12 @@ pub struct Invocation {
 }
 
 /// How the runtime settled an invocation.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug)]
 pub enum Outcome {
     Response(Bytes),
+    /// The runtime streams its response (`Lambda-Runtime-Function-Response-Mode:
+    /// streaming`): the parts arrive while the function runs.
+    Streamed(ResponseStream),
     /// The function failed; `body` is the runtime's `{errorMessage, errorType, ...}`.
     Error {
         error_type: Option<String>,
@@ -225,7 +233,7 @@ mod tests {
         let ok =
             http.post(format!("{base}/invocation/req-1/response")).body("\"done\"").send().await.unwrap();
         assert_eq!(ok.status(), 202);
-        assert_eq!(outcome.await.unwrap(), Outcome::Response(Bytes::from_static(b"\"done\"")));
+        assert!(matches!(outcome.await.unwrap(), Outcome::Response(b) if b == "\"done\""));
         // Settled once only.
         let again = http.post(format!("{base}/invocation/req-1/response")).body("x").send().await.unwrap();
         assert_eq!(again.status(), 400);
@@ -530,7 +538,7 @@ mod tests {
         assert_eq!(runtime.response(SOON).await.map(|r| r.0), Some(200));
         runtime.send(&post("invocation/late/response", 2, "ok")).await;
         assert_eq!(runtime.response(SOON).await.map(|r| r.0), Some(202));
-        assert_eq!(settled.await.unwrap(), Outcome::Response(Bytes::from_static(b"ok")));
+        assert!(matches!(settled.await.unwrap(), Outcome::Response(b) if b == "ok"));
     }
 
     #[tokio::test]
@@ -560,5 +568,41 @@ mod tests {
         } else {
             assert_eq!(reply, (0, String::new()));
         }
+    }
+
+    #[tokio::test]
+    async fn a_streamed_response_arrives_chunk_by_chunk_with_its_trailer_error() {
+        let api = start_with(limits(2, SOON)).await;
+        let mut runtime = Raw::connect(&api).await;
+        runtime.send(next_request()).await;
+        let settled = api.deliver(invocation("s", None)).await.unwrap();
+        assert_eq!(runtime.response(SOON).await.map(|r| r.0), Some(200));
+        runtime
+            .send(
+                "POST /2018-06-01/runtime/invocation/s/response HTTP/1.1\r\nHost: rapi\r\n\
+                 Lambda-Runtime-Function-Response-Mode: streaming\r\nTransfer-Encoding: chunked\r\n\
+                 Trailer: Lambda-Runtime-Function-Error-Type, Lambda-Runtime-Function-Error-Body\r\n\r\n\
+                 5\r\nfirst\r\n",
+            )
+            .await;
+        let Outcome::Streamed(mut stream) = settled.await.unwrap() else { panic!("not streamed") };
+        // The first chunk is passed on before the body has ended.
+        assert_eq!(stream.next().await, Some(StreamPart::Data(Bytes::from_static(b"first"))));
+        let document = r#"{"errorType":"Error","errorMessage":"mid-stream"}"#;
+        use base64::Engine as _;
+        let encoded = base64::engine::general_purpose::STANDARD.encode(document);
+        runtime
+            .send(&format!(
+                "6\r\nsecond\r\n0\r\nLambda-Runtime-Function-Error-Type: Error\r\n\
+                 Lambda-Runtime-Function-Error-Body: {encoded}\r\n\r\n"
+            ))
+            .await;
+        assert_eq!(stream.next().await, Some(StreamPart::Data(Bytes::from_static(b"second"))));
+        assert_eq!(
+            stream.next().await,
+            Some(StreamPart::Failed { error_type: "Error".into(), body: Bytes::from(document) })
+        );
+        assert_eq!(stream.next().await, None);
+        assert_eq!(runtime.response(SOON).await.map(|r| r.0), Some(202));
     }
 }

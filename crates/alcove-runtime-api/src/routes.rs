@@ -6,7 +6,8 @@
 //!   for instance after reconnecting, and the newest is the one it is listening to.
 //! - `POST /invocation/{id}/response` and `/error` are read only when `{id}` is the
 //!   invocation in progress, and settle it once; any other id is refused before its body
-//!   is read.
+//!   is read. A response in streaming mode settles the invocation with a stream at once,
+//!   and its body is then passed on as it arrives (see `streaming`).
 //! - `POST /init/error` is accepted once, before the first `/next` (see `state`).
 //!
 //! Nothing the runtime sends is queued: the manager learns of init through one oneshot,
@@ -28,7 +29,8 @@ use crate::body::{self, BodyError};
 use crate::connections::Reservation;
 use crate::server::Connection;
 use crate::state::{InvalidStateTransition, Phase, Readiness};
-use crate::{headers, Invocation, Lifecycle, Outcome, ERROR_LIMIT, RESPONSE_LIMIT};
+use crate::streaming;
+use crate::{headers, Invocation, Lifecycle, Outcome, ERROR_LIMIT, RESPONSE_LIMIT, STREAMED_RESPONSE_LIMIT};
 
 pub(crate) type Delivery = (Invocation, oneshot::Sender<Outcome>);
 
@@ -237,7 +239,26 @@ async fn response(
     request_headers: HeaderMap,
     body: Body,
 ) -> Response {
-    settle_with(&shared, &id, &request_headers, body, RESPONSE_LIMIT, Outcome::Response).await
+    if !is_streamed(&request_headers) {
+        return settle_with(&shared, &id, &request_headers, body, RESPONSE_LIMIT, Outcome::Response).await;
+    }
+    let Some(tx) = shared.settle(&id) else {
+        return unknown_request(&id);
+    };
+    let (parts, stream) = streaming::channel();
+    let _ = tx.send(Outcome::Streamed(stream));
+    match streaming::pump(body, parts, STREAMED_RESPONSE_LIMIT).await {
+        Ok(()) => accepted(),
+        Err(refused) => refused.into_response(),
+    }
+}
+
+/// Whether the runtime streams this response rather than posting it whole.
+fn is_streamed(request_headers: &HeaderMap) -> bool {
+    request_headers
+        .get(streaming::headers::RESPONSE_MODE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|mode| mode.eq_ignore_ascii_case(streaming::headers::STREAMING))
 }
 
 async fn error(

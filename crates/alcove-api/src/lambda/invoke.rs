@@ -29,7 +29,7 @@ enum InvocationType {
     DryRun,
 }
 
-fn header<'a>(headers: &'a HeaderMap, name: &str) -> ApiResult<Option<&'a str>> {
+pub(crate) fn header<'a>(headers: &'a HeaderMap, name: &str) -> ApiResult<Option<&'a str>> {
     headers
         .get(name)
         .map(|v| {
@@ -50,7 +50,7 @@ fn invocation_type(headers: &HeaderMap) -> ApiResult<InvocationType> {
     }
 }
 
-fn wants_tail(headers: &HeaderMap) -> ApiResult<bool> {
+pub(crate) fn wants_tail(headers: &HeaderMap) -> ApiResult<bool> {
     match header(headers, "x-amz-log-type")? {
         None | Some("None") => Ok(false),
         Some("Tail") => Ok(true),
@@ -62,7 +62,7 @@ fn wants_tail(headers: &HeaderMap) -> ApiResult<bool> {
 }
 
 /// `X-Amz-Client-Context` is base64 of a JSON object; the runtime receives the JSON.
-fn client_context(headers: &HeaderMap) -> ApiResult<Option<String>> {
+pub(crate) fn client_context(headers: &HeaderMap) -> ApiResult<Option<String>> {
     let Some(encoded) = header(headers, "x-amz-client-context")? else { return Ok(None) };
     let invalid =
         || ApiError::invalid_parameter("Client context must be a valid Base64-encoded JSON object.");
@@ -100,7 +100,7 @@ pub(crate) fn tenant_for(
 }
 
 /// The payload as the runtime receives it: valid JSON, `{}` when empty.
-fn payload(bytes: Bytes) -> ApiResult<Bytes> {
+pub(crate) fn payload(bytes: Bytes) -> ApiResult<Bytes> {
     if bytes.iter().all(u8::is_ascii_whitespace) {
         return Ok(Bytes::from_static(b"{}"));
     }
@@ -134,7 +134,12 @@ pub(crate) async fn run_sync(state: &AppState, invoke: SyncInvoke) -> ApiResult<
         want_log_tail: invoke.want_log_tail,
         may_wait: true,
     };
-    state.envs.invoke(target, request).await.map_err(|e| match e {
+    state.envs.invoke(target, request).await.map_err(refused)
+}
+
+/// Why the manager would not run an invoke, as Lambda answers it.
+pub(crate) fn refused(e: InvokeError) -> ApiError {
+    match e {
         InvokeError::AtCapacity(_) => {
             ApiError::too_many_requests("ConcurrentInvocationLimitExceeded", format!("Rate Exceeded. {e}."))
         }
@@ -142,7 +147,7 @@ pub(crate) async fn run_sync(state: &AppState, invoke: SyncInvoke) -> ApiResult<
             ApiError::too_many_requests(reason.as_str(), format!("Rate Exceeded: {e}."))
         }
         InvokeError::IsolationUnavailable(_) => ApiError::service(format!("{e}.")),
-    })
+    }
 }
 
 pub async fn invoke(

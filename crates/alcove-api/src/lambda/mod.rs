@@ -5,8 +5,10 @@ mod aliases;
 mod code;
 mod concurrency;
 mod event_invoke_config;
+mod event_stream;
 mod functions;
 pub(crate) mod invoke;
+mod invoke_stream;
 mod policy;
 mod tags;
 mod versions;
@@ -40,6 +42,10 @@ pub fn routes() -> Router<AppState> {
         )
         .route("/2019-09-30/functions/{function}/concurrency", get(concurrency::get))
         .route("/2015-03-31/functions/{function}/invocations", post(invoke::invoke))
+        .route(
+            "/2021-11-15/functions/{function}/response-streaming-invocations",
+            post(invoke_stream::invoke_with_response_stream),
+        )
         .route(
             "/2019-09-25/functions/{function}/event-invoke-config",
             put(event_invoke_config::put)

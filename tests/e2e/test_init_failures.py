@@ -1,0 +1,71 @@
+"""A runtime that dies during init: what it printed and the platform's INIT_REPORT line are
+in the `LogType: Tail` log of the invoke that started it, and in the environment's log
+stream, in that order."""
+
+import base64
+import glob
+import json
+import os
+
+from harness import make_zip
+from helpers import create, unique
+
+
+def log_stream_text(server, function):
+    """Every log stream of `function`, concatenated: the one place this suite reads logs."""
+    text = ""
+    for path in sorted(glob.glob(os.path.join(server.data_dir, "logs", function, "**", "*.log"),
+                                 recursive=True)):
+        with open(path, errors="replace") as f:
+            text += f.read()
+    return text
+
+
+def in_order(text, *parts):
+    """Asserts each of `parts` is in `text`, each after the one before it."""
+    position = 0
+    for part in parts:
+        found = text.find(part, position)
+        assert found >= 0, f"{part!r} missing after offset {position} in:\n{text}"
+        position = found + len(part)
+
+
+def invoke_with_tail(client, name):
+    response = client.invoke(FunctionName=name, LogType="Tail", Payload=b"{}")
+    assert response["FunctionError"] == "Unhandled"
+    return json.loads(response["Payload"].read()), base64.b64decode(response["LogResult"]).decode()
+
+
+def test_a_python_import_of_a_missing_module(server, lambda_client):
+    name = unique("import-fails")
+    code = make_zip({"app.py": "print('loading app', flush=True)\nimport no_such_module_xyz\n"
+                               "def handler(event, context):\n    return 1\n"})
+    create(lambda_client, name, code)
+    error, tail = invoke_with_tail(lambda_client, name)
+    assert error["errorType"] == "Runtime.ImportModuleError", error
+    expected = ("loading app", "No module named 'no_such_module_xyz'",
+                "INIT_REPORT Init Duration:", "Phase: init Status: error Error Type: Runtime.ImportModuleError")
+    in_order(tail, *expected)
+    in_order(log_stream_text(server, name), *expected)
+
+
+def test_a_bootstrap_with_a_shell_error(server, lambda_client):
+    name = unique("shell-fails")
+    bootstrap = b"#!/bin/sh\necho 'bootstrap starting'\nno_such_command_xyz --now\n"
+    create(lambda_client, name, make_zip({"bootstrap": (bootstrap, 0o755)}),
+           Runtime="provided.al2023", Handler="bootstrap")
+    error, tail = invoke_with_tail(lambda_client, name)
+    assert error["errorType"] == "Runtime.ExitError", error
+    assert "exit status 127" in error["errorMessage"], error
+    expected = ("bootstrap starting", "no_such_command_xyz: not found",
+                "INIT_REPORT Init Duration:", "Error Type: Runtime.ExitError")
+    in_order(tail, *expected)
+    in_order(log_stream_text(server, name), *expected)
+
+
+def test_without_tail_nothing_is_captured_but_the_stream_has_it(server, lambda_client):
+    name = unique("quiet-fail")
+    create(lambda_client, name, make_zip({"app.py": "raise RuntimeError('broken at import')\n"}))
+    response = lambda_client.invoke(FunctionName=name, Payload=b"{}")
+    assert response["FunctionError"] == "Unhandled" and "LogResult" not in response
+    in_order(log_stream_text(server, name), "broken at import", "INIT_REPORT Init Duration:")
