@@ -4,7 +4,7 @@
 
 use std::collections::BTreeMap;
 
-use alcove_core::{Alias, FunctionConfig, SettingsPatch, Version};
+use alcove_core::{Alias, FunctionConfig, LoggingPatch, SettingsPatch, SnapStartApplyOn, Version};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
@@ -18,6 +18,40 @@ pub struct EnvironmentInput {
 #[serde(rename_all = "PascalCase")]
 pub struct EphemeralStorageInput {
     pub size: Option<i64>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct LoggingConfigInput {
+    pub log_format: Option<String>,
+    pub application_log_level: Option<String>,
+    pub system_log_level: Option<String>,
+    pub log_group: Option<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct TracingConfigInput {
+    pub mode: Option<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct SnapStartInput {
+    pub apply_on: Option<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct DeadLetterConfigInput {
+    pub target_arn: Option<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct VpcConfigInput {
+    pub subnet_ids: Option<Vec<String>>,
+    pub security_group_ids: Option<Vec<String>>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -48,13 +82,67 @@ pub struct SettingsInput {
     pub environment: Option<EnvironmentInput>,
     pub ephemeral_storage: Option<EphemeralStorageInput>,
     pub layers: Option<Vec<String>>,
+    pub logging_config: Option<LoggingConfigInput>,
+    pub tracing_config: Option<TracingConfigInput>,
+    pub snap_start: Option<SnapStartInput>,
+    #[serde(rename = "KMSKeyArn")]
+    pub kms_key_arn: Option<String>,
+    pub dead_letter_config: Option<DeadLetterConfigInput>,
+    pub vpc_config: Option<VpcConfigInput>,
+    pub file_system_configs: Option<Vec<Value>>,
+    pub image_config: Option<Value>,
+    pub capacity_provider_config: Option<Value>,
+    pub durable_config: Option<Value>,
+}
+
+/// Whether a member that names a feature this server does not have asks for it: present
+/// and not empty (`{}`, `[]` and `null` ask for nothing, and clear nothing that exists).
+fn asks_for(value: &Option<Value>) -> bool {
+    match value {
+        None | Some(Value::Null) => false,
+        Some(Value::Array(items)) => !items.is_empty(),
+        Some(Value::Object(members)) => members.values().any(|v| asks_for(&Some(v.clone()))),
+        Some(_) => true,
+    }
 }
 
 impl SettingsInput {
-    pub fn into_patch(self, architectures: Option<Vec<String>>) -> alcove_core::Result<SettingsPatch> {
+    /// Refuses members whose feature this server does not have, with a message that says
+    /// so, rather than ignoring them.
+    fn refuse_unsupported(&self) -> alcove_core::Result<()> {
+        let refuse = |what: &str| Err(alcove_core::Error::invalid(what.to_owned()));
         if self.layers.as_ref().is_some_and(|l| !l.is_empty()) {
-            return Err(alcove_core::Error::invalid("Layers are not supported by this server yet."));
+            return refuse("Layers are not supported by this server yet.");
         }
+        if self.vpc_config.as_ref().is_some_and(|v| {
+            v.subnet_ids.as_ref().is_some_and(|s| !s.is_empty())
+                || v.security_group_ids.as_ref().is_some_and(|s| !s.is_empty())
+        }) {
+            return refuse(
+                "VpcConfig is not supported by this server: it has no VPCs. A function's network \
+                 access is set with the alcove:network tag.",
+            );
+        }
+        if self.file_system_configs.as_ref().is_some_and(|f| !f.is_empty()) {
+            return refuse("FileSystemConfigs are not supported by this server: it has no EFS file systems.");
+        }
+        if asks_for(&self.image_config) {
+            return refuse("ImageConfig is not supported for functions with package type Zip.");
+        }
+        if asks_for(&self.capacity_provider_config) {
+            return refuse(
+                "CapacityProviderConfig is not supported by this server: Lambda Managed Instances do \
+                 not exist here.",
+            );
+        }
+        if asks_for(&self.durable_config) {
+            return refuse("DurableConfig is not supported by this server: durable functions do not exist here.");
+        }
+        Ok(())
+    }
+
+    pub fn into_patch(self, architectures: Option<Vec<String>>) -> alcove_core::Result<SettingsPatch> {
+        self.refuse_unsupported()?;
         let ephemeral_storage_mb = match self.ephemeral_storage {
             Some(EphemeralStorageInput { size: Some(size) }) => Some(size),
             Some(EphemeralStorageInput { size: None }) => {
@@ -74,6 +162,16 @@ impl SettingsInput {
             environment: self.environment.map(|e| e.variables.unwrap_or_default()),
             architectures,
             ephemeral_storage_mb,
+            logging: self.logging_config.map(|l| LoggingPatch {
+                log_format: l.log_format,
+                application_log_level: l.application_log_level,
+                system_log_level: l.system_log_level,
+                log_group: l.log_group,
+            }),
+            tracing_mode: self.tracing_config.and_then(|t| t.mode),
+            snap_start: self.snap_start.and_then(|s| s.apply_on),
+            kms_key_arn: self.kms_key_arn,
+            dead_letter_target: self.dead_letter_config.map(|d| d.target_arn.unwrap_or_default()),
         })
     }
 }
@@ -88,6 +186,8 @@ pub struct CreateFunctionRequest {
     pub architectures: Option<Vec<String>>,
     pub tenancy_config: Option<TenancyConfigInput>,
     pub tags: Option<alcove_core::Tags>,
+    pub code_signing_config_arn: Option<String>,
+    pub publish_to: Option<String>,
     #[serde(flatten)]
     pub settings: SettingsInput,
 }
@@ -178,15 +278,15 @@ pub fn function_configuration(config: &FunctionConfig, region: &str) -> Value {
         "LastModified": config.last_modified_string(),
         "CodeSha256": config.code.sha256_base64(),
         "Version": config.version.to_string(),
-        "TracingConfig": { "Mode": "PassThrough" },
+        "TracingConfig": { "Mode": s.tracing_mode.as_str() },
         "RevisionId": config.revision_id,
         "State": "Active",
         "LastUpdateStatus": "Successful",
         "PackageType": "Zip",
         "Architectures": [s.architecture.as_str()],
         "EphemeralStorage": { "Size": s.ephemeral_storage_mb },
-        "SnapStart": { "ApplyOn": "None", "OptimizationStatus": "Off" },
-        "LoggingConfig": { "LogFormat": "Text", "LogGroup": format!("/aws/lambda/{}", config.name) },
+        "SnapStart": { "ApplyOn": s.snap_start.as_str(), "OptimizationStatus": snap_start_status(config) },
+        "LoggingConfig": logging_config(config),
     });
     let fields = doc.as_object_mut().expect("a JSON object");
     if s.handler.is_none() {
@@ -198,7 +298,35 @@ pub fn function_configuration(config: &FunctionConfig, region: &str) -> Value {
     if let Some(mode) = config.tenancy {
         fields.insert("TenancyConfig".into(), json!({ "TenantIsolationMode": mode.as_str() }));
     }
+    if let Some(arn) = &s.kms_key_arn {
+        fields.insert("KMSKeyArn".into(), json!(arn));
+    }
+    if let Some(arn) = &s.dead_letter_target {
+        fields.insert("DeadLetterConfig".into(), json!({ "TargetArn": arn }));
+    }
     doc
+}
+
+/// `LoggingConfig`: the levels only for JSON, as Lambda reports them.
+fn logging_config(config: &FunctionConfig) -> Value {
+    let logging = &config.settings.logging;
+    let mut doc = json!({ "LogFormat": logging.format.as_str(), "LogGroup": config.log_group() });
+    if let Some(level) = logging.application_level {
+        doc["ApplicationLogLevel"] = json!(level.as_str());
+    }
+    if let Some(level) = logging.system_level {
+        doc["SystemLogLevel"] = json!(level.as_str());
+    }
+    doc
+}
+
+/// `SnapStart.OptimizationStatus`: Lambda snapshots published versions only, so `$LATEST`
+/// always reports `Off`, and a version published with `PublishedVersions` reports `On`.
+fn snap_start_status(config: &FunctionConfig) -> &'static str {
+    match (config.version, config.settings.snap_start) {
+        (Version::Published(_), SnapStartApplyOn::PublishedVersions) => "On",
+        _ => "Off",
+    }
 }
 
 /// A listing page: `{"<key>": [...], "NextMarker": "..."}`, the marker only when more
