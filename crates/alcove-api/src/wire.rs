@@ -136,7 +136,9 @@ impl SettingsInput {
             );
         }
         if asks_for(&self.durable_config) {
-            return refuse("DurableConfig is not supported by this server: durable functions do not exist here.");
+            return refuse(
+                "DurableConfig is not supported by this server: durable functions do not exist here.",
+            );
         }
         Ok(())
     }

@@ -531,7 +531,10 @@ mod tests {
             "ephemeral_storage_mb":512}"#;
         let settings: FunctionSettings = serde_json::from_str(old).unwrap();
         assert_eq!(settings.logging, LoggingConfig::default());
-        assert_eq!((settings.tracing_mode, settings.snap_start), (TracingMode::PassThrough, SnapStartApplyOn::None));
+        assert_eq!(
+            (settings.tracing_mode, settings.snap_start),
+            (TracingMode::PassThrough, SnapStartApplyOn::None)
+        );
         assert_eq!(settings, patch().create().unwrap());
     }
 
@@ -546,7 +549,8 @@ mod tests {
         .create()
         .unwrap();
         assert_eq!(s.tracing_mode, TracingMode::Active);
-        let cleared = SettingsPatch { kms_key_arn: Some(String::new()), ..Default::default() }.apply(&s).unwrap();
+        let cleared =
+            SettingsPatch { kms_key_arn: Some(String::new()), ..Default::default() }.apply(&s).unwrap();
         assert_eq!((cleared.kms_key_arn, cleared.dead_letter_target.is_some()), (None, true));
         let json: FunctionSettings = serde_json::from_str(&serde_json::to_string(&s).unwrap()).unwrap();
         assert_eq!(json, s);

@@ -156,7 +156,8 @@ const LEVEL_NEEDS_JSON: &str = "LogLevel is not supported when LogFormat is set 
 impl LoggingPatch {
     pub fn apply(self, current: &LoggingConfig) -> Result<LoggingConfig> {
         let format = self.log_format.as_deref().map(LogFormat::parse).transpose()?;
-        let application = self.application_log_level.as_deref().map(LogLevel::parse_application).transpose()?;
+        let application =
+            self.application_log_level.as_deref().map(LogLevel::parse_application).transpose()?;
         let system = self.system_log_level.as_deref().map(LogLevel::parse_system).transpose()?;
         if let Some(group) = &self.log_group {
             validate_log_group(group)?;
@@ -212,7 +213,10 @@ mod tests {
     fn json_gets_info_levels_by_default() {
         let config = patch(Some("JSON"), None, None).apply(&LoggingConfig::default()).unwrap();
         assert_eq!(config.format, LogFormat::Json);
-        assert_eq!((config.application_level, config.system_level), (Some(LogLevel::Info), Some(LogLevel::Info)));
+        assert_eq!(
+            (config.application_level, config.system_level),
+            (Some(LogLevel::Info), Some(LogLevel::Info))
+        );
     }
 
     #[test]
@@ -239,7 +243,10 @@ mod tests {
     fn updates_merge_and_text_clears_levels() {
         let json = patch(Some("JSON"), Some("WARN"), None).apply(&LoggingConfig::default()).unwrap();
         let debug = patch(None, None, Some("DEBUG")).apply(&json).unwrap();
-        assert_eq!((debug.application_level, debug.system_level), (Some(LogLevel::Warn), Some(LogLevel::Debug)));
+        assert_eq!(
+            (debug.application_level, debug.system_level),
+            (Some(LogLevel::Warn), Some(LogLevel::Debug))
+        );
         let text = patch(Some("Text"), None, None).apply(&debug).unwrap();
         assert_eq!(text, LoggingConfig::default());
     }

@@ -150,7 +150,10 @@ mod tests {
     fn enums() {
         assert_eq!(TracingMode::parse("Active").unwrap(), TracingMode::Active);
         assert!(TracingMode::parse("active").unwrap_err().to_string().contains("[Active, PassThrough]"));
-        assert_eq!(SnapStartApplyOn::parse("PublishedVersions").unwrap(), SnapStartApplyOn::PublishedVersions);
+        assert_eq!(
+            SnapStartApplyOn::parse("PublishedVersions").unwrap(),
+            SnapStartApplyOn::PublishedVersions
+        );
         assert!(SnapStartApplyOn::parse("Always").is_err());
     }
 
@@ -166,13 +169,17 @@ mod tests {
         assert!(on.check(&runtime("nodejs22.x"), None).is_err());
         let tenant = on.check(&runtime("python3.12"), Some(TenantIsolationMode::PerTenant)).unwrap_err();
         assert!(tenant.to_string().contains("tenant isolation"), "{tenant}");
-        assert!(SnapStartApplyOn::None.check(&runtime("nodejs22.x"), Some(TenantIsolationMode::PerTenant)).is_ok());
+        assert!(SnapStartApplyOn::None
+            .check(&runtime("nodejs22.x"), Some(TenantIsolationMode::PerTenant))
+            .is_ok());
     }
 
     #[test]
     fn arns() {
         assert_eq!(parse_arn_setting("kMSKeyArn", "").unwrap(), None);
-        assert!(parse_arn_setting("kMSKeyArn", "arn:aws:kms:us-east-1:000000000000:key/abc").unwrap().is_some());
+        assert!(parse_arn_setting("kMSKeyArn", "arn:aws:kms:us-east-1:000000000000:key/abc")
+            .unwrap()
+            .is_some());
         assert!(parse_arn_setting("kMSKeyArn", "not-an-arn").is_err());
         assert!(parse_arn_setting("kMSKeyArn", "arn:aws:KMS:x").is_err());
     }

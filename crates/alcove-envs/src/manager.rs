@@ -21,7 +21,7 @@ use alcove_core::{FunctionConfig, FunctionName, TenantId, Version};
 use alcove_runtime_api::Invocation;
 use bytes::Bytes;
 
-use crate::admission::{Admission, ThrottleReason};
+use crate::admission::{tenant_environment_cap, Admission, ThrottleReason};
 use crate::environment::{Environment, InvokeReport};
 use crate::failure::FunctionFailure;
 use crate::key::EnvKey;
@@ -89,6 +89,13 @@ pub enum InvokeError {
     Throttled(ThrottleReason),
     #[error("all {0} execution environments are busy")]
     AtCapacity(usize),
+    /// A `PER_TENANT` function has as many environments as Lambda's quota allows (2,500 per
+    /// 1,000 of its concurrency), active or idle.
+    #[error(
+        "the function has {0} tenant execution environments, active or idle, the most its \
+         concurrency allows (2,500 for every 1,000 concurrent executions)"
+    )]
+    TenantEnvironmentsExhausted(usize),
     #[error(
         "this server cannot isolate tenants ({0}); PER_TENANT functions run only on a host that can \
          sandbox, or on a server started with --insecure-no-sandbox"
@@ -209,7 +216,11 @@ impl Manager {
                 },
             )?;
         let key = EnvKey::new(&target.config, target.tenant.clone());
-        let claim = self.pools().claim(&key, self.inner.settings.max_environments);
+        let function_cap = target
+            .config
+            .tenancy
+            .map(|_| tenant_environment_cap(self.inner.admission.function_concurrency(&target.config.name)));
+        let claim = self.pools().claim_within(&key, self.inner.settings.max_environments, function_cap);
         let cold_start = !matches!(claim, Claim::Warm(_));
         let mut env = match claim {
             Claim::Warm(env) => {
@@ -217,6 +228,9 @@ impl Manager {
                 env
             }
             Claim::AtCapacity => return Err(InvokeError::AtCapacity(self.inner.settings.max_environments)),
+            Claim::FunctionAtCapacity => {
+                return Err(InvokeError::TenantEnvironmentsExhausted(function_cap.unwrap_or_default()))
+            }
             Claim::Cold { epoch, evicted } => {
                 if let Some(old) = evicted {
                     tracing::debug!(environment = %old.id, "evicted least recently used idle environment");
@@ -244,7 +258,7 @@ impl Manager {
                         env
                     }
                     Err(failure) => {
-                        self.pools().start_failed();
+                        self.pools().start_failed(&key);
                         let report = InvokeReport {
                             duration: Duration::ZERO,
                             billed_ms: 0,
