@@ -341,3 +341,18 @@ def test_tenant_environments_are_capped_by_concurrency(lam):
     # Raising the concurrency raises the quota.
     lam.put_function_concurrency(FunctionName=name, ReservedConcurrentExecutions=2)
     assert lam.invoke(FunctionName=name, TenantId="third", Payload=b"{}")["StatusCode"] == 200
+
+
+def test_failed_init_writes_platform_init_report(server, lam):
+    name = unique("json-init-fail")
+    create(lam, name, code=make_zip({"app.py": "raise RuntimeError('broken at import')\n"}),
+           TenancyConfig=PER_TENANT, LoggingConfig={"LogFormat": "JSON"})
+    response = lam.invoke(FunctionName=name, TenantId="doomed", Payload=b"{}")
+    assert response.get("FunctionError") == "Unhandled"
+    [path] = stream_files(server, name)
+    with open(path) as f:
+        records = platform_records(f.read().splitlines())
+    report = records["platform.initReport"]["record"]
+    assert report["status"] == "error" and report["tenantId"] == "doomed", report
+    assert report["errorType"] == json.loads(response["Payload"].read())["errorType"]
+    assert records["platform.initStart"]["record"]["tenantId"] == "doomed"
