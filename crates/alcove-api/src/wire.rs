@@ -4,8 +4,9 @@
 
 use std::collections::BTreeMap;
 
-use alcove_core::{Alias, FunctionConfig, SettingsPatch, Version};
+use alcove_core::{Alias, FunctionConfig, LoggingPatch, SettingsPatch, SnapStartApplyOn, Version};
 use serde::{Deserialize, Serialize};
+use serde_json::Value;
 
 #[derive(Debug, Default, Deserialize)]
 #[serde(rename_all = "PascalCase")]
@@ -17,6 +18,40 @@ pub struct EnvironmentInput {
 #[serde(rename_all = "PascalCase")]
 pub struct EphemeralStorageInput {
     pub size: Option<i64>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct LoggingConfigInput {
+    pub log_format: Option<String>,
+    pub application_log_level: Option<String>,
+    pub system_log_level: Option<String>,
+    pub log_group: Option<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct TracingConfigInput {
+    pub mode: Option<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct SnapStartInput {
+    pub apply_on: Option<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct DeadLetterConfigInput {
+    pub target_arn: Option<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct VpcConfigInput {
+    pub subnet_ids: Option<Vec<String>>,
+    pub security_group_ids: Option<Vec<String>>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -47,13 +82,69 @@ pub struct SettingsInput {
     pub environment: Option<EnvironmentInput>,
     pub ephemeral_storage: Option<EphemeralStorageInput>,
     pub layers: Option<Vec<String>>,
+    pub logging_config: Option<LoggingConfigInput>,
+    pub tracing_config: Option<TracingConfigInput>,
+    pub snap_start: Option<SnapStartInput>,
+    #[serde(rename = "KMSKeyArn")]
+    pub kms_key_arn: Option<String>,
+    pub dead_letter_config: Option<DeadLetterConfigInput>,
+    pub vpc_config: Option<VpcConfigInput>,
+    pub file_system_configs: Option<Vec<Value>>,
+    pub image_config: Option<Value>,
+    pub capacity_provider_config: Option<Value>,
+    pub durable_config: Option<Value>,
+}
+
+/// Whether a member that names a feature this server does not have asks for it: present
+/// and not empty (`{}`, `[]` and `null` ask for nothing, and clear nothing that exists).
+fn asks_for(value: &Option<Value>) -> bool {
+    match value {
+        None | Some(Value::Null) => false,
+        Some(Value::Array(items)) => !items.is_empty(),
+        Some(Value::Object(members)) => members.values().any(|v| asks_for(&Some(v.clone()))),
+        Some(_) => true,
+    }
 }
 
 impl SettingsInput {
-    pub fn into_patch(self, architectures: Option<Vec<String>>) -> alcove_core::Result<SettingsPatch> {
+    /// Refuses members whose feature this server does not have, with a message that says
+    /// so, rather than ignoring them.
+    fn refuse_unsupported(&self) -> alcove_core::Result<()> {
+        let refuse = |what: &str| Err(alcove_core::Error::invalid(what.to_owned()));
         if self.layers.as_ref().is_some_and(|l| !l.is_empty()) {
-            return Err(alcove_core::Error::invalid("Layers are not supported by this server yet."));
+            return refuse("Layers are not supported by this server yet.");
         }
+        if self.vpc_config.as_ref().is_some_and(|v| {
+            v.subnet_ids.as_ref().is_some_and(|s| !s.is_empty())
+                || v.security_group_ids.as_ref().is_some_and(|s| !s.is_empty())
+        }) {
+            return refuse(
+                "VpcConfig is not supported by this server: it has no VPCs. A function's network \
+                 access is set with the alcove:network tag.",
+            );
+        }
+        if self.file_system_configs.as_ref().is_some_and(|f| !f.is_empty()) {
+            return refuse("FileSystemConfigs are not supported by this server: it has no EFS file systems.");
+        }
+        if asks_for(&self.image_config) {
+            return refuse("ImageConfig is not supported for functions with package type Zip.");
+        }
+        if asks_for(&self.capacity_provider_config) {
+            return refuse(
+                "CapacityProviderConfig is not supported by this server: Lambda Managed Instances do \
+                 not exist here.",
+            );
+        }
+        if asks_for(&self.durable_config) {
+            return refuse(
+                "DurableConfig is not supported by this server: durable functions do not exist here.",
+            );
+        }
+        Ok(())
+    }
+
+    pub fn into_patch(self, architectures: Option<Vec<String>>) -> alcove_core::Result<SettingsPatch> {
+        self.refuse_unsupported()?;
         let ephemeral_storage_mb = match self.ephemeral_storage {
             Some(EphemeralStorageInput { size: Some(size) }) => Some(size),
             Some(EphemeralStorageInput { size: None }) => {
@@ -73,6 +164,16 @@ impl SettingsInput {
             environment: self.environment.map(|e| e.variables.unwrap_or_default()),
             architectures,
             ephemeral_storage_mb,
+            logging: self.logging_config.map(|l| LoggingPatch {
+                log_format: l.log_format,
+                application_log_level: l.application_log_level,
+                system_log_level: l.system_log_level,
+                log_group: l.log_group,
+            }),
+            tracing_mode: self.tracing_config.and_then(|t| t.mode),
+            snap_start: self.snap_start.and_then(|s| s.apply_on),
+            kms_key_arn: self.kms_key_arn,
+            dead_letter_target: self.dead_letter_config.map(|d| d.target_arn.unwrap_or_default()),
         })
     }
 }
@@ -87,6 +188,8 @@ pub struct CreateFunctionRequest {
     pub architectures: Option<Vec<String>>,
     pub tenancy_config: Option<TenancyConfigInput>,
     pub tags: Option<alcove_core::Tags>,
+    pub code_signing_config_arn: Option<String>,
+    pub publish_to: Option<String>,
     #[serde(flatten)]
     pub settings: SettingsInput,
 }
@@ -157,8 +260,8 @@ pub struct QualifierQuery {
     pub qualifier: Option<String>,
 }
 
-/// `FunctionConfiguration` as botocore expects it. Members that describe features this
-/// server does not offer (tracing, SnapStart, log formats) carry Lambda's defaults.
+/// `FunctionConfiguration` as botocore expects it. Settings this server accepts without
+/// effect (tracing, SnapStart, the KMS key, the dead-letter target) are returned as given.
 #[derive(Debug, Serialize)]
 #[serde(rename_all = "PascalCase")]
 pub struct FunctionConfiguration {
@@ -189,6 +292,10 @@ pub struct FunctionConfiguration {
     pub logging_config: LoggingConfig,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub tenancy_config: Option<TenancyConfig>,
+    #[serde(rename = "KMSKeyArn", skip_serializing_if = "Option::is_none")]
+    pub kms_key_arn: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub dead_letter_config: Option<DeadLetterConfig>,
 }
 
 #[derive(Debug, Serialize)]
@@ -216,11 +323,22 @@ pub struct SnapStartResponse {
     pub optimization_status: &'static str,
 }
 
+/// `LoggingConfig`: the levels only for JSON, as Lambda reports them.
 #[derive(Debug, Serialize)]
 #[serde(rename_all = "PascalCase")]
 pub struct LoggingConfig {
     pub log_format: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub application_log_level: Option<&'static str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub system_log_level: Option<&'static str>,
     pub log_group: String,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct DeadLetterConfig {
+    pub target_arn: String,
 }
 
 #[derive(Debug, Serialize)]
@@ -250,19 +368,35 @@ pub fn function_configuration(config: &FunctionConfig, region: &str) -> Function
         version: config.version.to_string(),
         environment: (!s.environment.is_empty())
             .then(|| EnvironmentResponse { variables: s.environment.clone() }),
-        tracing_config: TracingConfig { mode: "PassThrough" },
+        tracing_config: TracingConfig { mode: s.tracing_mode.as_str() },
         revision_id: config.revision_id.clone(),
         state: "Active",
         last_update_status: "Successful",
         package_type: "Zip",
         architectures: [s.architecture.as_str()],
         ephemeral_storage: EphemeralStorage { size: s.ephemeral_storage_mb },
-        snap_start: SnapStartResponse { apply_on: "None", optimization_status: "Off" },
+        snap_start: SnapStartResponse {
+            apply_on: s.snap_start.as_str(),
+            optimization_status: snap_start_status(config),
+        },
         logging_config: LoggingConfig {
-            log_format: "Text",
-            log_group: format!("/aws/lambda/{}", config.name),
+            log_format: s.logging.format.as_str(),
+            application_log_level: s.logging.application_level.map(|level| level.as_str()),
+            system_log_level: s.logging.system_level.map(|level| level.as_str()),
+            log_group: config.log_group(),
         },
         tenancy_config: config.tenancy.map(|mode| TenancyConfig { tenant_isolation_mode: mode.as_str() }),
+        kms_key_arn: s.kms_key_arn.clone(),
+        dead_letter_config: s.dead_letter_target.clone().map(|target_arn| DeadLetterConfig { target_arn }),
+    }
+}
+
+/// `SnapStart.OptimizationStatus`: Lambda snapshots published versions only, so `$LATEST`
+/// always reports `Off`, and a version published with `PublishedVersions` reports `On`.
+fn snap_start_status(config: &FunctionConfig) -> &'static str {
+    match (config.version, config.settings.snap_start) {
+        (Version::Published(_), SnapStartApplyOn::PublishedVersions) => "On",
+        _ => "Off",
     }
 }
 

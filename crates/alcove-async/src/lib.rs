@@ -363,7 +363,11 @@ impl Worker {
                     Attempt::Failed(Response { executed_version, function_error: true, body: failure.body })
                 }
             },
-            Err(InvokeError::AtCapacity(_) | InvokeError::Throttled(_)) => Attempt::Throttled,
+            Err(
+                InvokeError::AtCapacity(_)
+                | InvokeError::Throttled(_)
+                | InvokeError::TenantEnvironmentsExhausted(_),
+            ) => Attempt::Throttled,
             Err(InvokeError::IsolationUnavailable(_)) => {
                 Attempt::Dropped("this server cannot isolate tenants")
             }

@@ -10,7 +10,9 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
+use crate::logging::{LoggingConfig, LoggingPatch};
 use crate::names::FunctionName;
+use crate::recorded::{parse_arn_setting, SnapStartApplyOn, TracingMode};
 use crate::runtime::Runtime;
 use crate::tags::{NetworkAccess, Tags};
 use crate::tenant::TenantIsolationMode;
@@ -148,6 +150,22 @@ pub struct FunctionSettings {
     pub environment: BTreeMap<String, String>,
     pub architecture: Architecture,
     pub ephemeral_storage_mb: u32,
+    /// `LoggingConfig` (absent from versions stored before it existed: Lambda's default).
+    #[serde(default)]
+    pub logging: LoggingConfig,
+    /// `TracingConfig.Mode`: stored and returned, without effect (no X-Ray here).
+    #[serde(default)]
+    pub tracing_mode: TracingMode,
+    /// `SnapStart.ApplyOn`: stored and returned, without effect (no snapshots here).
+    #[serde(default)]
+    pub snap_start: SnapStartApplyOn,
+    /// `KMSKeyArn`: stored and returned, without effect.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kms_key_arn: Option<String>,
+    /// `DeadLetterConfig.TargetArn`: stored and returned, without effect (failed events go to
+    /// Alcove's own dead letters and the event invoke config's destinations).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dead_letter_target: Option<String>,
 }
 
 /// A requested change to settings; absent fields keep their value (or take the default on
@@ -163,6 +181,13 @@ pub struct SettingsPatch {
     pub environment: Option<BTreeMap<String, String>>,
     pub architectures: Option<Vec<String>>,
     pub ephemeral_storage_mb: Option<i64>,
+    pub logging: Option<LoggingPatch>,
+    pub tracing_mode: Option<String>,
+    pub snap_start: Option<String>,
+    /// The empty string clears it.
+    pub kms_key_arn: Option<String>,
+    /// The empty string clears it.
+    pub dead_letter_target: Option<String>,
 }
 
 impl SettingsPatch {
@@ -188,6 +213,11 @@ impl SettingsPatch {
             environment: BTreeMap::new(),
             architecture: Architecture::X86_64,
             ephemeral_storage_mb: 512,
+            logging: LoggingConfig::default(),
+            tracing_mode: TracingMode::default(),
+            snap_start: SnapStartApplyOn::default(),
+            kms_key_arn: None,
+            dead_letter_target: None,
         };
         self.apply(&base)
     }
@@ -237,7 +267,30 @@ impl SettingsPatch {
             validate_environment(&env)?;
             next.environment = env;
         }
+        if let Some(logging) = self.logging {
+            next.logging = logging.apply(&next.logging)?;
+        }
+        if let Some(mode) = self.tracing_mode {
+            next.tracing_mode = TracingMode::parse(&mode)?;
+        }
+        if let Some(apply_on) = self.snap_start {
+            next.snap_start = SnapStartApplyOn::parse(&apply_on)?;
+        }
+        if let Some(arn) = self.kms_key_arn {
+            next.kms_key_arn = parse_arn_setting("kMSKeyArn", &arn)?;
+        }
+        if let Some(arn) = self.dead_letter_target {
+            next.dead_letter_target = parse_arn_setting("deadLetterConfig.targetArn", &arn)?;
+        }
         Ok(next)
+    }
+}
+
+impl FunctionSettings {
+    /// The rules that depend on the function's tenant isolation mode, which is set at
+    /// creation and not part of the settings: checked after every create and update.
+    pub fn check_tenancy(&self, tenancy: Option<TenantIsolationMode>) -> Result<()> {
+        self.snap_start.check(&self.runtime, tenancy)
     }
 }
 
@@ -359,6 +412,12 @@ impl FunctionConfig {
         self.code == published.code && strip(&self.settings) == strip(&published.settings)
     }
 
+    /// The CloudWatch log group the function's logs belong to: its `LoggingConfig.LogGroup`,
+    /// else Lambda's default `/aws/lambda/<name>`.
+    pub fn log_group(&self) -> String {
+        self.settings.logging.log_group(&self.name)
+    }
+
     /// `LastModified` in Lambda's format, e.g. `2026-11-25T07:00:00.000+0000`.
     pub fn last_modified_string(&self) -> String {
         self.last_modified.format("%Y-%m-%dT%H:%M:%S%.3f%z").to_string()
@@ -463,6 +522,45 @@ mod tests {
         assert_eq!(r.architecture, Architecture::Arm64);
         assert!(SettingsPatch { architectures: Some(vec!["mips".into()]), ..patch() }.create().is_err());
         assert!(SettingsPatch { architectures: Some(vec![]), ..patch() }.create().is_err());
+    }
+
+    #[test]
+    fn settings_stored_before_logging_config_still_load() {
+        let old = r#"{"runtime":"python3.12","handler":"app.handler","role":"arn:aws:iam::123456789012:role/lambda-role",
+            "description":"","timeout_secs":3,"memory_mb":128,"environment":{},"architecture":"x86_64",
+            "ephemeral_storage_mb":512}"#;
+        let settings: FunctionSettings = serde_json::from_str(old).unwrap();
+        assert_eq!(settings.logging, LoggingConfig::default());
+        assert_eq!(
+            (settings.tracing_mode, settings.snap_start),
+            (TracingMode::PassThrough, SnapStartApplyOn::None)
+        );
+        assert_eq!(settings, patch().create().unwrap());
+    }
+
+    #[test]
+    fn recorded_settings_round_trip_and_clear() {
+        let s = SettingsPatch {
+            tracing_mode: Some("Active".into()),
+            kms_key_arn: Some("arn:aws:kms:us-east-1:000000000000:key/k".into()),
+            dead_letter_target: Some("arn:aws:sqs:us-east-1:000000000000:dlq".into()),
+            ..patch()
+        }
+        .create()
+        .unwrap();
+        assert_eq!(s.tracing_mode, TracingMode::Active);
+        let cleared =
+            SettingsPatch { kms_key_arn: Some(String::new()), ..Default::default() }.apply(&s).unwrap();
+        assert_eq!((cleared.kms_key_arn, cleared.dead_letter_target.is_some()), (None, true));
+        let json: FunctionSettings = serde_json::from_str(&serde_json::to_string(&s).unwrap()).unwrap();
+        assert_eq!(json, s);
+    }
+
+    #[test]
+    fn snap_start_is_refused_for_tenant_isolation() {
+        let s = SettingsPatch { snap_start: Some("PublishedVersions".into()), ..patch() }.create().unwrap();
+        assert!(s.check_tenancy(None).is_ok());
+        assert!(s.check_tenancy(Some(TenantIsolationMode::PerTenant)).is_err());
     }
 
     #[test]

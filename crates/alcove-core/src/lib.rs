@@ -13,7 +13,9 @@ pub mod error;
 pub mod event_config;
 pub mod function;
 pub mod limits;
+pub mod logging;
 pub mod names;
+pub mod recorded;
 pub mod runtime;
 pub mod store;
 pub mod tags;
@@ -26,7 +28,9 @@ pub use error::{Error, Result};
 pub use event_config::{DeadLetter, EventInvokeConfig, FailureCondition};
 pub use function::{Architecture, CodeRef, FunctionConfig, FunctionSettings, SettingsPatch, Version, LIMITS};
 pub use limits::TenantLimits;
+pub use logging::{LogFormat, LogLevel, LoggingConfig, LoggingPatch};
 pub use names::{AliasName, FunctionName, FunctionRef, Qualifier, ACCOUNT_ID};
+pub use recorded::{SnapStartApplyOn, TracingMode};
 pub use runtime::Runtime;
 pub use store::{
     plan_publish, resolve_reference, AccountUsage, Alias, AliasPatch, DeploymentRequest, EventQueue,

@@ -95,6 +95,15 @@ fn admission_decision(limits: Limits, running: Running) -> Result<(), ThrottleRe
     Ok(())
 }
 
+/// Lambda's quota on the execution environments of a `PER_TENANT` function: "Lambda limits
+/// the maximum number of tenant-aware execution environments (active or idle) that can
+/// exist at a time to 2,500 for every 1,000 concurrent executions of your function"
+/// (developer guide, "Troubleshooting tenant isolation"). The proportion is applied to
+/// the function's concurrency and rounded down: 1 gives 2, 1,000 gives 2,500.
+pub fn tenant_environment_cap(concurrency: u32) -> usize {
+    (u64::from(concurrency) * 2_500 / 1_000) as usize
+}
+
 #[derive(Default)]
 struct State {
     account_limit: u32,
@@ -295,6 +304,16 @@ impl Admission {
         self.state().tenant_limits.get(function).cloned().unwrap_or_default()
     }
 
+    /// The concurrency a function may use: its reservation, else the account's unreserved
+    /// concurrency (what the reservations leave of the account limit).
+    pub fn function_concurrency(&self, function: &FunctionName) -> u32 {
+        let state = self.state();
+        match state.reserved.get(function) {
+            Some(reserved) => *reserved,
+            None => state.account_limit.saturating_sub(state.reserved.values().sum()),
+        }
+    }
+
     /// Invocations of one function running now.
     pub fn running(&self, function: &FunctionName) -> u32 {
         self.state().running_per_function.get(function).copied().unwrap_or(0)
@@ -314,6 +333,25 @@ mod tests {
     }
 
     const NOW: Duration = Duration::ZERO;
+
+    #[test]
+    fn tenant_environment_cap_is_two_and_a_half_per_unit_of_concurrency() {
+        assert_eq!(tenant_environment_cap(0), 0);
+        assert_eq!(tenant_environment_cap(1), 2);
+        assert_eq!(tenant_environment_cap(2), 5);
+        assert_eq!(tenant_environment_cap(1_000), 2_500);
+        assert_eq!(tenant_environment_cap(u32::MAX), u32::MAX as usize / 2 * 5 + 2);
+    }
+
+    #[test]
+    fn function_concurrency_is_the_reservation_or_the_unreserved_pool() {
+        let admission = Admission::new(1_000);
+        let (reserved, open) = (name("reserved"), name("open"));
+        assert_eq!(admission.function_concurrency(&open), 1_000);
+        admission.set_reserved(&reserved, Some(1));
+        assert_eq!(admission.function_concurrency(&reserved), 1);
+        assert_eq!(admission.function_concurrency(&open), 999);
+    }
 
     #[tokio::test]
     async fn reserved_and_unreserved_limits() {

@@ -12,12 +12,14 @@ use bytes::Bytes;
 use nix::sys::signal::Signal;
 use tokio::net::TcpListener;
 
+use crate::app_log_level::AppLogFilter;
 use crate::failure::{FunctionFailure, PlatformError};
 use crate::key::EnvKey;
 use crate::launch::{self, RuntimeSettings};
 use crate::log_budget::LogBudgets;
 use crate::logs::LogStream;
 use crate::output::Output;
+use crate::platform_log::{InvokeStatus, PlatformLog, ReportFigures};
 use crate::process::RuntimeProcess;
 use crate::registry::{EnvState, EnvironmentInfo, Registration, Registry};
 use crate::response::{self, ResponseSink};
@@ -72,6 +74,8 @@ pub(crate) struct Environment {
     process: RuntimeProcess,
     api: RuntimeApi,
     log: Arc<LogStream>,
+    /// Writes the platform's records in the function's log format.
+    platform: PlatformLog,
     memory_mb: u32,
     timeout: Duration,
     pending_init: Option<Duration>,
@@ -108,11 +112,14 @@ impl Environment {
         let id = uuid::Uuid::new_v4().simple().to_string();
         let log =
             Arc::new(LogStream::create(logs_root, config.name.as_str(), &config.version.to_string(), &id));
+        let platform = PlatformLog::new(config, key.tenant());
+        write_platform(&log, platform.init_start(chrono::Utc::now()));
         if capture_tail {
             log.begin_capture();
         }
         let started = Instant::now();
-        let mut output = Output::new(log_budgets.environment(&config.name));
+        let mut output =
+            Output::new(log_budgets.environment(&config.name)).with_filter(AppLogFilter::of(config));
         let (mut process, mut api, confinement) = match &settings.sandbox {
             Some(sandbox) => {
                 let plan = launch::plan(
@@ -206,6 +213,7 @@ impl Environment {
             process,
             api,
             log,
+            platform,
             memory_mb: config.settings.memory_mb,
             timeout: Duration::from_secs(u64::from(config.settings.timeout_secs)),
             pending_init: Some(init_duration),
@@ -219,11 +227,9 @@ impl Environment {
             Err(failure) => {
                 // What the runtime printed before it failed goes in before the report.
                 environment.output.settle().await;
-                environment.log.line(&format!(
-                    "INIT_REPORT Init Duration: {:.2} ms Phase: init Status: error Error Type: {}",
-                    init_duration.as_secs_f64() * 1000.0,
-                    failure.error_type
-                ));
+                let line =
+                    environment.platform.init_failed(chrono::Utc::now(), init_duration, &failure.error_type);
+                write_platform(&environment.log, line);
                 let log_tail = if capture_tail { environment.log.end_capture() } else { Vec::new() };
                 environment.shutdown().await;
                 Err(StartFailure { failure, log_tail })
@@ -260,7 +266,7 @@ impl Environment {
         if capture_tail {
             self.log.begin_capture();
         }
-        self.log.line(&format!("START RequestId: {request_id} Version: {executed_version}"));
+        write_platform(&self.log, self.platform.start(chrono::Utc::now(), &request_id, executed_version));
         let delivered = self.api.deliver(invocation).await;
         let (result, reusable) = match delivered {
             Err(_) => (Err(self.crash(&request_id).await), false),
@@ -315,21 +321,18 @@ impl Environment {
             max_memory_used_mb: self.max_memory_used_mb(),
             init_duration,
         };
-        self.log.line(&format!("END RequestId: {request_id}"));
-        let mut line = format!(
-            "REPORT RequestId: {request_id}\tDuration: {:.2} ms\tBilled Duration: {} ms\tMemory Size: {} MB\tMax Memory Used: {} MB",
-            duration.as_secs_f64() * 1000.0,
-            report.billed_ms,
-            self.memory_mb,
-            report.max_memory_used_mb
-        );
-        if let Some(init) = init_duration {
-            line.push_str(&format!("\tInit Duration: {:.2} ms", init.as_secs_f64() * 1000.0));
-        }
-        if result.as_ref().is_err_and(|f| f.is(PlatformError::Timeout)) {
-            line.push_str("\tStatus: timeout");
-        }
-        self.log.line(&line);
+        let status = InvokeStatus::of(&result, reusable);
+        let produced = result.as_ref().map_or_else(|f| f.body.len(), Bytes::len);
+        let now = chrono::Utc::now();
+        write_platform(&self.log, self.platform.end(now, &request_id, &status, duration, produced));
+        let figures = ReportFigures {
+            duration,
+            billed_ms: report.billed_ms,
+            memory_mb: self.memory_mb,
+            max_memory_used_mb: report.max_memory_used_mb,
+            init_duration,
+        };
+        write_platform(&self.log, self.platform.report(now, &request_id, &status, &figures));
         let log_tail = if capture_tail { self.log.end_capture() } else { Vec::new() };
         self.invokes += 1;
         self.last_used = Instant::now();
@@ -444,6 +447,13 @@ impl Environment {
             tokio::task::spawn_blocking(move || confinement.release());
         }
         tracing::debug!(environment = %self.id, invokes = self.invokes, "environment shut down");
+    }
+}
+
+/// Writes a platform record, unless the log level left it out.
+fn write_platform(log: &LogStream, line: Option<String>) {
+    if let Some(line) = line {
+        log.line(&line);
     }
 }
 

@@ -119,12 +119,19 @@ pub fn plan(
     set("AWS_LAMBDA_FUNCTION_NAME", &config.name.as_str());
     set("AWS_LAMBDA_FUNCTION_VERSION", &config.version.to_string());
     set("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", &s.memory_mb.to_string());
-    set("AWS_LAMBDA_LOG_GROUP_NAME", &format!("/aws/lambda/{}", config.name));
+    set("AWS_LAMBDA_LOG_GROUP_NAME", &config.log_group());
     set("AWS_LAMBDA_LOG_STREAM_NAME", &log_stream);
     set("AWS_LAMBDA_INITIALIZATION_TYPE", &"on-demand");
     set("AWS_REGION", &settings.region);
     set("AWS_DEFAULT_REGION", &settings.region);
     set("AWS_EXECUTION_ENV", &format!("AWS_Lambda_{runtime}"));
+    // With the JSON format the runtime clients write their log records as JSON lines
+    // (with `requestId`, and `tenantId` on PER_TENANT functions) and filter them at the
+    // application level themselves.
+    if let (true, Some(level)) = (s.logging.is_json(), s.logging.application_level) {
+        set("AWS_LAMBDA_LOG_FORMAT", &"JSON");
+        set("AWS_LAMBDA_LOG_LEVEL", &level.as_str());
+    }
     for (k, v) in &s.environment {
         set(k, v);
     }

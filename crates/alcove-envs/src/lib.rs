@@ -10,6 +10,7 @@
 #![forbid(unsafe_code)]
 
 mod admission;
+mod app_log_level;
 mod disk_watermark;
 mod environment;
 mod failure;
@@ -21,6 +22,7 @@ mod log_budget;
 mod logs;
 mod manager;
 mod output;
+mod platform_log;
 mod pool;
 mod process;
 mod registry;

@@ -21,7 +21,7 @@ use alcove_core::{FunctionConfig, FunctionName, TenantId, Version};
 use alcove_runtime_api::Invocation;
 use bytes::Bytes;
 
-use crate::admission::{Admission, Permit, ThrottleReason};
+use crate::admission::{tenant_environment_cap, Admission, Permit, ThrottleReason};
 use crate::environment::{Environment, InvokeReport, StartFailure};
 use crate::failure::FunctionFailure;
 use crate::key::EnvKey;
@@ -115,6 +115,13 @@ pub enum InvokeError {
     Throttled(ThrottleReason),
     #[error("all {0} execution environments are busy")]
     AtCapacity(usize),
+    /// A `PER_TENANT` function has as many environments as Lambda's quota allows (2,500 per
+    /// 1,000 of its concurrency), active or idle.
+    #[error(
+        "the function has {0} tenant execution environments, active or idle, the most its \
+         concurrency allows (2,500 for every 1,000 concurrent executions)"
+    )]
+    TenantEnvironmentsExhausted(usize),
     #[error(
         "this server cannot isolate tenants ({0}); PER_TENANT functions run only on a host that can \
          sandbox, or on a server started with --insecure-no-sandbox"
@@ -261,8 +268,15 @@ impl Manager {
                 },
             )?;
         let key = EnvKey::new(&target.config, target.tenant.clone());
-        let slot = match self.pools().claim(&key, self.inner.settings.max_environments) {
+        let function_cap = target
+            .config
+            .tenancy
+            .map(|_| tenant_environment_cap(self.inner.admission.function_concurrency(&target.config.name)));
+        let slot = match self.pools().claim_within(&key, self.inner.settings.max_environments, function_cap) {
             Claim::AtCapacity => return Err(InvokeError::AtCapacity(self.inner.settings.max_environments)),
+            Claim::FunctionAtCapacity => {
+                return Err(InvokeError::TenantEnvironmentsExhausted(function_cap.unwrap_or_default()))
+            }
             Claim::Warm(env) => Slot::Warm(env),
             Claim::Cold { epoch, evicted } => Slot::Cold { epoch, evicted },
         };
@@ -311,7 +325,7 @@ impl Manager {
                         env
                     }
                     Err(StartFailure { failure, log_tail }) => {
-                        self.pools().start_failed();
+                        self.pools().start_failed(&key);
                         let report = InvokeReport {
                             duration: Duration::ZERO,
                             billed_ms: 0,

@@ -15,6 +15,8 @@
 //! batch. Output over budget is read and dropped rather than left in the pipe, where it
 //! would block the function, up to a discard rate above which the copier pauses (see
 //! `log_budget.rs`); at a settle the copier writes the markers of what was dropped.
+//! A JSON-format function's lines below its application log level are left out before
+//! the budget sees them (`app_log_level.rs`).
 
 use std::os::fd::AsFd;
 use std::sync::Arc;
@@ -24,6 +26,7 @@ use nix::errno::Errno;
 use tokio::io::{AsyncRead, AsyncReadExt};
 use tokio::sync::{mpsc, oneshot};
 
+use crate::app_log_level::AppLogFilter;
 use crate::lines::LineSplitter;
 use crate::log_budget::EnvironmentBudget;
 use crate::logs::LogStream;
@@ -44,13 +47,19 @@ type Barrier = oneshot::Sender<()>;
 /// The copiers of one environment's output pipes.
 pub struct Output {
     budget: Arc<EnvironmentBudget>,
+    filter: Option<AppLogFilter>,
     copiers: Vec<mpsc::UnboundedSender<Barrier>>,
 }
 
 impl Output {
     /// Copiers whose output goes through `budget` (shared by all of them).
     pub fn new(budget: Arc<EnvironmentBudget>) -> Output {
-        Output { budget, copiers: Vec::new() }
+        Output { budget, filter: None, copiers: Vec::new() }
+    }
+
+    /// Leaves out the lines `filter` does not admit.
+    pub fn with_filter(self, filter: Option<AppLogFilter>) -> Output {
+        Output { filter, ..self }
     }
 
     /// Starts copying `pipe` (the runtime's stdout or stderr) into `log`.
@@ -59,7 +68,7 @@ impl Output {
         P: AsyncRead + AsFd + Unpin + Send + 'static,
     {
         let (barriers, requests) = mpsc::unbounded_channel();
-        let copier = Copier::new(log, Arc::clone(&self.budget));
+        let copier = Copier::new(log, Arc::clone(&self.budget), self.filter);
         tokio::spawn(copy(pipe, copier, requests));
         self.copiers.push(barriers);
     }
@@ -88,22 +97,27 @@ enum Drained {
 struct Copier {
     log: Arc<LogStream>,
     budget: Arc<EnvironmentBudget>,
+    filter: Option<AppLogFilter>,
     splitter: LineSplitter,
     /// The lines of one read that passed the budget, written at once.
     batch: Vec<u8>,
 }
 
 impl Copier {
-    fn new(log: Arc<LogStream>, budget: Arc<EnvironmentBudget>) -> Self {
-        Copier { log, budget, splitter: LineSplitter::new(), batch: Vec::new() }
+    fn new(log: Arc<LogStream>, budget: Arc<EnvironmentBudget>, filter: Option<AppLogFilter>) -> Self {
+        Copier { log, budget, filter, splitter: LineSplitter::new(), batch: Vec::new() }
     }
 
     /// Logs the lines `bytes` complete, as far as the budget allows. Returns how long to
     /// wait before reading more, when output is dropped faster than the discard rate.
     fn take(&mut self, bytes: &[u8]) -> Option<Duration> {
         let mut pass = self.budget.open();
-        let batch = &mut self.batch;
-        self.splitter.feed(bytes, &mut |line| pass.offer(line, batch));
+        let (batch, filter) = (&mut self.batch, self.filter);
+        self.splitter.feed(bytes, &mut |line| {
+            if filter.is_none_or(|f| f.admits(line)) {
+                pass.offer(line, batch)
+            }
+        });
         let wait = self.budget.close(pass);
         self.write_batch();
         wait
@@ -112,8 +126,12 @@ impl Copier {
     /// The pipe closed: its partial line is a line too.
     fn finish(&mut self) {
         let mut pass = self.budget.open();
-        let batch = &mut self.batch;
-        self.splitter.finish(&mut |line| pass.offer(line, batch));
+        let (batch, filter) = (&mut self.batch, self.filter);
+        self.splitter.finish(&mut |line| {
+            if filter.is_none_or(|f| f.admits(line)) {
+                pass.offer(line, batch)
+            }
+        });
         self.budget.close(pass);
         self.write_batch();
         self.report_dropped();

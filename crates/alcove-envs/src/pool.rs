@@ -54,6 +54,10 @@ pub(crate) enum Claim<E> {
     Cold { epoch: (u64, u64), evicted: Option<E> },
     /// Nowhere: every environment is busy and the cap is reached.
     AtCapacity,
+    /// Nowhere: the function has as many environments as its cap allows, busy or idle (the
+    /// tenant environment quota of `PER_TENANT` functions; idle environments of other
+    /// tenants are not evicted for it).
+    FunctionAtCapacity,
 }
 
 pub(crate) struct Pools<E> {
@@ -61,6 +65,8 @@ pub(crate) struct Pools<E> {
     idle: HashMap<EnvKey, Vec<E>>,
     /// Environments alive: idle, busy or starting.
     alive: usize,
+    /// The same, per function.
+    alive_per_function: HashMap<FunctionName, usize>,
     /// Bumped when a function, or one of its versions, changes or goes away; an
     /// environment started under an older epoch is not reused.
     epochs: HashMap<FunctionName, u64>,
@@ -69,7 +75,13 @@ pub(crate) struct Pools<E> {
 
 impl<E> Default for Pools<E> {
     fn default() -> Self {
-        Pools { idle: HashMap::new(), alive: 0, epochs: HashMap::new(), version_epochs: HashMap::new() }
+        Pools {
+            idle: HashMap::new(),
+            alive: 0,
+            alive_per_function: HashMap::new(),
+            epochs: HashMap::new(),
+            version_epochs: HashMap::new(),
+        }
     }
 }
 
@@ -89,7 +101,19 @@ impl<E: Pooled> Pools<E> {
     /// Finds an invoke of `key` an environment: the most recently used idle one of that
     /// key (the warmest), else room for a new one, evicting the least recently used idle
     /// environment of any key when `max_environments` are alive.
+    #[cfg(test)]
     pub fn claim(&mut self, key: &EnvKey, max_environments: usize) -> Claim<E> {
+        self.claim_within(key, max_environments, None)
+    }
+
+    /// [`Pools::claim`], with at most `function_cap` environments of the key's function
+    /// alive: when it has that many, a new one is refused even if some are idle.
+    pub fn claim_within(
+        &mut self,
+        key: &EnvKey,
+        max_environments: usize,
+        function_cap: Option<usize>,
+    ) -> Claim<E> {
         let epoch = self.epoch(key);
         let warm = self.idle.get_mut(key).and_then(Vec::pop);
         if self.idle.get(key).is_some_and(Vec::is_empty) {
@@ -97,6 +121,9 @@ impl<E: Pooled> Pools<E> {
         }
         if let Some(env) = warm {
             return Claim::Warm(env);
+        }
+        if function_cap.is_some_and(|cap| self.alive_of(key.function()) >= cap) {
+            return Claim::FunctionAtCapacity;
         }
         let mut evicted = None;
         if self.alive >= max_environments {
@@ -106,12 +133,35 @@ impl<E: Pooled> Pools<E> {
             }
         }
         self.alive += 1;
+        *self.alive_per_function.entry(key.function().clone()).or_default() += 1;
         Claim::Cold { epoch, evicted }
     }
 
-    /// Gives back the place of a [`Claim::Cold`] environment that did not start.
-    pub fn start_failed(&mut self) {
-        self.alive -= 1;
+    /// Gives back the place of a [`Claim::Cold`] environment of `key` that did not start.
+    pub fn start_failed(&mut self, key: &EnvKey) {
+        self.forget(key.function(), 1);
+    }
+
+    /// Environments of `function` alive (idle, busy or starting).
+    pub fn alive_of(&self, function: &FunctionName) -> usize {
+        self.alive_per_function.get(function).copied().unwrap_or(0)
+    }
+
+    /// Takes `count` environments of `function` out of the counts.
+    fn forget(&mut self, function: &FunctionName, count: usize) {
+        self.alive -= count;
+        if let Some(alive) = self.alive_per_function.get_mut(function) {
+            *alive = alive.saturating_sub(count);
+            if *alive == 0 {
+                self.alive_per_function.remove(function);
+            }
+        }
+    }
+
+    fn forget_all(&mut self, envs: &[E]) {
+        for env in envs {
+            self.forget(&env.key().function().clone(), 1);
+        }
     }
 
     /// Removes the least recently used idle environment of any key. Within a key the
@@ -128,7 +178,7 @@ impl<E: Pooled> Pools<E> {
         if envs.is_empty() {
             self.idle.remove(&key);
         }
-        self.alive -= 1;
+        self.forget(key.function(), 1);
         Some(env)
     }
 
@@ -137,7 +187,7 @@ impl<E: Pooled> Pools<E> {
     /// used), else out of the count (returned as the error, to be shut down).
     pub fn give_back(&mut self, env: E, reusable: bool) -> Result<&E, E> {
         if !(reusable && env.epoch() == self.epoch(env.key())) {
-            self.alive -= 1;
+            self.forget(&env.key().function().clone(), 1);
             return Err(env);
         }
         let envs = self.idle.entry(env.key().clone()).or_default();
@@ -160,7 +210,7 @@ impl<E: Pooled> Pools<E> {
             .cloned()
             .collect();
         let envs: Vec<E> = keys.iter().filter_map(|k| self.idle.remove(k)).flatten().collect();
-        self.alive -= envs.len();
+        self.forget_all(&envs);
         envs
     }
 
@@ -174,14 +224,14 @@ impl<E: Pooled> Pools<E> {
             reaped.extend(old);
         }
         self.idle.retain(|_, envs| !envs.is_empty());
-        self.alive -= reaped.len();
+        self.forget_all(&reaped);
         reaped
     }
 
     /// Takes out every idle environment.
     pub fn drain(&mut self) -> Vec<E> {
         let envs: Vec<E> = self.idle.drain().flat_map(|(_, v)| v).collect();
-        self.alive -= envs.len();
+        self.forget_all(&envs);
         envs
     }
 
@@ -353,6 +403,27 @@ mod tests {
     }
 
     #[test]
+    fn a_function_cap_counts_idle_environments_and_evicts_none() {
+        let clock = Clock(Instant::now());
+        let mut pools = Pools::default();
+        idle(&mut pools, &key("f", "a"), "a1", clock.at(1));
+        idle(&mut pools, &key("f", "b"), "b1", clock.at(2));
+        assert_eq!(pools.alive_of(&key("f", "a").function().clone()), 2);
+        // Two of f's environments exist, idle: a third tenant is refused, not given one of theirs.
+        assert!(matches!(pools.claim_within(&key("f", "c"), 10, Some(2)), Claim::FunctionAtCapacity));
+        assert_eq!(pools.idle(), 2, "nothing was evicted");
+        // A tenant with an idle environment still gets it, and other functions are not counted.
+        assert_eq!(warm_id(pools.claim_within(&key("f", "a"), 10, Some(2))), "a1");
+        assert!(matches!(pools.claim_within(&key("g", "c"), 10, Some(2)), Claim::Cold { .. }));
+        // Once one of f's environments is gone, there is room again.
+        let reaped = pools.reap(clock.at(100), Duration::from_secs(1));
+        assert_eq!(reaped.len(), 1);
+        assert!(matches!(pools.claim_within(&key("f", "c"), 10, Some(2)), Claim::Cold { .. }));
+        pools.start_failed(&key("f", "c"));
+        assert_eq!(pools.alive_of(&key("f", "c").function().clone()), 1, "only the busy a1 is left");
+    }
+
+    #[test]
     fn eviction_within_a_key_takes_its_first_idle_environment() {
         let clock = Clock(Instant::now());
         let mut pools = Pools::default();
@@ -394,7 +465,7 @@ mod tests {
     fn a_start_that_failed_frees_its_place() {
         let mut pools = Pools::<Fake>::default();
         assert!(matches!(pools.claim(&key("f", "a"), 1), Claim::Cold { .. }));
-        pools.start_failed();
+        pools.start_failed(&key("f", "a"));
         assert_eq!(pools.alive(), 0);
         assert!(matches!(pools.claim(&key("f", "b"), 1), Claim::Cold { evicted: None, .. }));
     }

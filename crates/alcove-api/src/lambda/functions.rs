@@ -36,6 +36,16 @@ pub async fn create(
             "PackageType {kind} is not supported by this server; use Zip."
         )));
     }
+    if request.code_signing_config_arn.as_deref().is_some_and(|arn| !arn.is_empty()) {
+        return Err(ApiError::invalid_parameter(
+            "CodeSigningConfigArn is not supported by this server: it has no code signing configurations.",
+        ));
+    }
+    if request.publish_to.is_some() {
+        return Err(ApiError::invalid_parameter(
+            "PublishTo is not supported by this server: it applies to Lambda Managed Instances only.",
+        ));
+    }
     let settings = request.settings.into_patch(request.architectures)?.create()?;
     let tenancy = request
         .tenancy_config
@@ -46,6 +56,7 @@ pub async fn create(
             Ok::<_, ApiError>(TenantIsolationMode::parse(&mode)?)
         })
         .transpose()?;
+    settings.check_tenancy(tenancy)?;
     let tags = request.tags.unwrap_or_default();
     alcove_core::validate_tags(&alcove_core::Tags::new(), &tags)?;
     if state.store.get_function(&name, Version::Latest).await?.is_some() {
@@ -227,7 +238,9 @@ pub async fn update_configuration(
     let request: UpdateFunctionConfigurationRequest = parse_json(body.to_string().as_bytes())?;
     let patch = request.settings.into_patch(None)?;
     let update = latest_update(request.revision_id, move |current| {
-        Ok((patch.apply(&current.settings)?, current.code.clone()))
+        let settings = patch.apply(&current.settings)?;
+        settings.check_tenancy(current.tenancy)?;
+        Ok((settings, current.code.clone()))
     });
     let updated = state
         .store

@@ -146,6 +146,11 @@ pub(crate) fn refused(e: InvokeError) -> ApiError {
         InvokeError::Throttled(reason) => {
             ApiError::too_many_requests(reason.as_str(), format!("Rate Exceeded: {e}."))
         }
+        // Lambda answers this quota with its plain throttling message, "Rate exceeded";
+        // the reason follows it for whoever reads the message.
+        InvokeError::TenantEnvironmentsExhausted(_) => {
+            ApiError::too_many_requests("ConcurrentInvocationLimitExceeded", format!("Rate exceeded: {e}."))
+        }
         InvokeError::IsolationUnavailable(_) => ApiError::service(format!("{e}.")),
     }
 }
