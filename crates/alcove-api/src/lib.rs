@@ -10,6 +10,7 @@
 mod apigateway;
 pub mod error;
 mod lambda;
+mod logs;
 mod native;
 mod request;
 mod wire;
@@ -68,6 +69,7 @@ pub use native::usage::flush as flush_usage;
 /// The whole HTTP application.
 pub fn router(state: AppState) -> Router {
     let services = lambda::routes()
+        .route("/", axum::routing::post(logs::dispatch))
         .merge(apigateway::routes())
         .merge(native::routes())
         .fallback(unknown_operation)
@@ -128,7 +130,8 @@ mod tests {
                 region: "us-east-1".into(),
                 sandbox: None,
             },
-            logs_root: dir.join("logs"),
+            logs_root: dir.to_path_buf(),
+            log_store: alcove_envs::LogStore::open(&dir.join("logs.db"), Default::default()).unwrap(),
             idle_timeout: Duration::from_secs(60),
             max_environments: 1,
             tenant_isolation_unavailable: None,

@@ -331,6 +331,12 @@ fn validate_environment(env: &BTreeMap<String, String>) -> Result<()> {
     Ok(())
 }
 
+/// The log group a function's environments write to: `/aws/lambda/<name>`, as Lambda's
+/// default. The one place the name is made (environments, `alcove logs`).
+pub fn log_group_name(config: &FunctionConfig) -> String {
+    format!("/aws/lambda/{}", config.name.as_str())
+}
+
 /// One version of a function: `$LATEST` (mutable) or a published snapshot.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct FunctionConfig {

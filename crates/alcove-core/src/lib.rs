@@ -22,7 +22,9 @@ pub mod usage;
 
 pub use error::{Error, Result};
 pub use event_config::{DeadLetter, EventInvokeConfig, FailureCondition};
-pub use function::{Architecture, CodeRef, FunctionConfig, FunctionSettings, SettingsPatch, Version, LIMITS};
+pub use function::{
+    log_group_name, Architecture, CodeRef, FunctionConfig, FunctionSettings, SettingsPatch, Version, LIMITS,
+};
 pub use limits::TenantLimits;
 pub use names::{AliasName, FunctionName, FunctionRef, Qualifier, ACCOUNT_ID};
 pub use runtime::Runtime;

@@ -7,6 +7,7 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 use alcove_core::{FunctionConfig, NetworkAccess};
+use alcove_logs::LogStore;
 use alcove_runtime_api::{Invocation, Lifecycle, Outcome, RuntimeApi};
 use bytes::Bytes;
 use nix::sys::signal::Signal;
@@ -77,7 +78,7 @@ impl Environment {
     /// Starts the runtime and waits for it to ask for its first event.
     pub async fn start(
         settings: &RuntimeSettings,
-        logs_root: &Path,
+        log_store: &LogStore,
         log_budgets: &LogBudgets,
         config: &FunctionConfig,
         task_root: &Path,
@@ -85,8 +86,7 @@ impl Environment {
         epoch: (u64, u64),
     ) -> Result<Environment, FunctionFailure> {
         let id = uuid::Uuid::new_v4().simple().to_string();
-        let log =
-            Arc::new(LogStream::create(logs_root, config.name.as_str(), &config.version.to_string(), &id));
+        let log = Arc::new(LogStream::create(log_store, config, key.tenant(), &id));
         let started = Instant::now();
         let mut output = Output::new(log_budgets.environment(&config.name));
         let (mut process, mut api, confinement) = match &settings.sandbox {
@@ -150,7 +150,7 @@ impl Environment {
                 (RuntimeProcess::host(child), api, None)
             }
         };
-        tracing::debug!(environment = %id, log = %log.path().display(), sandboxed = confinement.is_some(), "environment starting");
+        tracing::debug!(environment = %id, log_stream = %log.name(), sandboxed = confinement.is_some(), "environment starting");
         let outcome = tokio::time::timeout(INIT_TIMEOUT, async {
             tokio::select! {
                 event = api.lifecycle() => match event {

@@ -37,6 +37,13 @@ pub struct LogStoreSettings {
     pub max_bytes: u64,
 }
 
+impl Default for LogStoreSettings {
+    /// A cap of 1 GiB.
+    fn default() -> Self {
+        LogStoreSettings { max_bytes: 1 << 30 }
+    }
+}
+
 /// A log group, as `DescribeLogGroups` reports it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LogGroup {
