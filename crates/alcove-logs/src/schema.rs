@@ -66,5 +66,7 @@ pub fn open(path: &std::path::Path, migrate: bool) -> Result<Connection, LogsErr
     // loss may lose the last ones (docs/LOGS.md).
     conn.pragma_update(None, "journal_mode", "WAL")?;
     conn.pragma_update(None, "synchronous", "NORMAL")?;
+    // After a burst, the write-ahead log shrinks back to this once checkpointed.
+    conn.pragma_update(None, "journal_size_limit", 64 << 20)?;
     Ok(conn)
 }

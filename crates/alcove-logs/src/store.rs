@@ -27,6 +27,9 @@ pub const EVENT_OVERHEAD: u64 = 26;
 /// on CloudWatch); at least one event is always returned.
 pub const MAX_RESPONSE_BYTES: usize = 1 << 20;
 
+/// How often the write-ahead log is copied into the database, once the sweeper runs.
+pub const CHECKPOINT_EVERY: Duration = Duration::from_secs(1);
+
 /// Most events one `FilterLogEvents` call examines before it answers with a `nextToken`.
 pub const FILTER_SCAN_LIMIT: usize = 100_000;
 
@@ -203,6 +206,9 @@ pub struct LogStore {
 struct Shared {
     writer: Mutex<Connection>,
     reader: Mutex<Connection>,
+    /// Copies the write-ahead log into the database (and syncs both) off the append path,
+    /// once the sweeper runs.
+    checkpointer: Mutex<Connection>,
     settings: LogStoreSettings,
     /// Stored bytes of all streams (kept in step with `log_streams.stored_bytes`).
     total_bytes: AtomicU64,
@@ -232,12 +238,14 @@ impl LogStore {
     pub fn open(path: &Path, settings: LogStoreSettings) -> Result<LogStore, LogsError> {
         let writer = schema::open(path, true)?;
         let reader = schema::open(path, false)?;
+        let checkpointer = schema::open(path, false)?;
         let total: i64 =
             writer.query_row("SELECT COALESCE(SUM(stored_bytes), 0) FROM log_streams", [], |r| r.get(0))?;
         Ok(LogStore {
             shared: Arc::new(Shared {
                 writer: Mutex::new(writer),
                 reader: Mutex::new(reader),
+                checkpointer: Mutex::new(checkpointer),
                 settings,
                 total_bytes: AtomicU64::new(total.max(0) as u64),
                 open: Mutex::default(),
@@ -250,13 +258,26 @@ impl LogStore {
         self.shared.total_bytes.load(Ordering::Relaxed)
     }
 
-    /// Runs [`LogStore::sweep`] every `every` on a thread of its own, while the store lives.
-    pub fn start_sweeper(&self, every: Duration) {
+    /// Starts the store's background thread, for as long as the store lives: it
+    /// checkpoints the write-ahead log every [`CHECKPOINT_EVERY`] (so appends never wait
+    /// for a disk sync) and runs [`LogStore::sweep`] every `sweep_every`.
+    pub fn start_sweeper(&self, sweep_every: Duration) {
+        if let Err(e) = lock(&self.shared.writer).pragma_update(None, "wal_autocheckpoint", 0) {
+            tracing::warn!(error = %e, "cannot move log checkpoints off the append path");
+        }
         let store: Weak<Shared> = Arc::downgrade(&self.shared);
+        let mut next_sweep = std::time::Instant::now() + sweep_every;
         let spawned = std::thread::Builder::new().name("alcove-logs-sweeper".into()).spawn(move || loop {
-            std::thread::sleep(every);
+            std::thread::sleep(CHECKPOINT_EVERY.min(sweep_every));
             let Some(shared) = store.upgrade() else { return };
             let store = LogStore { shared };
+            if let Err(e) = lock(&store.shared.checkpointer).execute_batch("PRAGMA wal_checkpoint(PASSIVE)") {
+                tracing::warn!(error = %e, "cannot checkpoint the log store");
+            }
+            if std::time::Instant::now() < next_sweep {
+                continue;
+            }
+            next_sweep = std::time::Instant::now() + sweep_every;
             match store.sweep(now_ms()) {
                 Ok(report) if report != SweepReport::default() => {
                     tracing::info!(?report, "log retention applied")
