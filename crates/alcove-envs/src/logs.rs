@@ -24,6 +24,8 @@ pub struct LogStream {
     /// None when the store could not open the stream: the invoke still runs, and Tail
     /// still works.
     writer: Option<StreamWriter>,
+    /// Whether a failed write was reported already: once per stream is enough.
+    failed: std::sync::atomic::AtomicBool,
     capture: Mutex<Option<Vec<u8>>>,
 }
 
@@ -50,7 +52,7 @@ impl LogStream {
             .open_stream(owner)
             .map_err(|e| tracing::warn!(stream = %name, error = %e, "cannot open log stream"))
             .ok();
-        LogStream { name, writer, capture: Mutex::new(None) }
+        LogStream { name, writer, failed: Default::default(), capture: Mutex::new(None) }
     }
 
     pub fn name(&self) -> &str {
@@ -69,7 +71,10 @@ impl LogStream {
     pub fn write_lines(&self, lines: &[u8]) {
         if let Some(writer) = &self.writer {
             if let Err(e) = writer.append_lines(lines) {
-                tracing::warn!(stream = %self.name, error = %e, "cannot write log lines");
+                if !self.failed.swap(true, std::sync::atomic::Ordering::Relaxed) {
+                    let error = alcove_core::error::chain(&e);
+                    tracing::warn!(stream = %self.name, %error, "cannot write log lines (reported once per stream)");
+                }
             }
         }
         if let Some(capture) = self.capture.lock().unwrap_or_else(|p| p.into_inner()).as_mut() {

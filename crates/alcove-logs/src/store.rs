@@ -214,6 +214,10 @@ struct Shared {
     total_bytes: AtomicU64,
     /// Streams an environment is writing now: the cap drops them last.
     open: Mutex<HashSet<i64>>,
+    /// Whether the background thread runs (checkpoints, cap, retention).
+    background: std::sync::atomic::AtomicBool,
+    /// Wakes the background thread when an append takes the total over the cap.
+    wake: (Mutex<bool>, std::sync::Condvar),
 }
 
 pub fn now_ms() -> i64 {
@@ -249,6 +253,8 @@ impl LogStore {
                 settings,
                 total_bytes: AtomicU64::new(total.max(0) as u64),
                 open: Mutex::default(),
+                background: Default::default(),
+                wake: Default::default(),
             }),
         })
     }
@@ -258,36 +264,55 @@ impl LogStore {
         self.shared.total_bytes.load(Ordering::Relaxed)
     }
 
-    /// Starts the store's background thread, for as long as the store lives: it
-    /// checkpoints the write-ahead log every [`CHECKPOINT_EVERY`] (so appends never wait
-    /// for a disk sync) and runs [`LogStore::sweep`] every `sweep_every`.
+    /// Starts the store's background thread, for as long as the store lives. From then
+    /// on the append path neither syncs nor deletes: the thread checkpoints the
+    /// write-ahead log every [`CHECKPOINT_EVERY`], applies the size cap as soon as an
+    /// append takes the total over it, and runs [`LogStore::sweep`] every `sweep_every`.
     pub fn start_sweeper(&self, sweep_every: Duration) {
         if let Err(e) = lock(&self.shared.writer).pragma_update(None, "wal_autocheckpoint", 0) {
             tracing::warn!(error = %e, "cannot move log checkpoints off the append path");
         }
+        self.shared.background.store(true, Ordering::Relaxed);
         let store: Weak<Shared> = Arc::downgrade(&self.shared);
         let mut next_sweep = std::time::Instant::now() + sweep_every;
         let spawned = std::thread::Builder::new().name("alcove-logs-sweeper".into()).spawn(move || loop {
-            std::thread::sleep(CHECKPOINT_EVERY.min(sweep_every));
             let Some(shared) = store.upgrade() else { return };
+            {
+                let (woken, signal) = &shared.wake;
+                let wait = CHECKPOINT_EVERY.min(sweep_every);
+                let (mut woken, _) = signal
+                    .wait_timeout_while(lock(woken), wait, |woken| !*woken)
+                    .unwrap_or_else(|p| p.into_inner());
+                *woken = false;
+            }
             let store = LogStore { shared };
-            if let Err(e) = lock(&store.shared.checkpointer).execute_batch("PRAGMA wal_checkpoint(PASSIVE)") {
-                tracing::warn!(error = %e, "cannot checkpoint the log store");
-            }
-            if std::time::Instant::now() < next_sweep {
-                continue;
-            }
-            next_sweep = std::time::Instant::now() + sweep_every;
-            match store.sweep(now_ms()) {
-                Ok(report) if report != SweepReport::default() => {
-                    tracing::info!(?report, "log retention applied")
-                }
-                Ok(_) => {}
-                Err(e) => tracing::error!(error = %e, "cannot apply log retention"),
-            }
+            store.background_work(&mut next_sweep, sweep_every);
         });
         if let Err(e) = spawned {
-            tracing::error!(error = %e, "cannot start the log retention sweeper");
+            tracing::error!(error = %e, "cannot start the log store's background thread");
+        }
+    }
+
+    /// One round of the background thread: the cap if over it, a checkpoint, the sweep if due.
+    fn background_work(&self, next_sweep: &mut std::time::Instant, sweep_every: Duration) {
+        if self.total_bytes() > self.shared.settings.max_bytes {
+            if let Err(e) = self.enforce_cap(&mut lock(&self.shared.writer)) {
+                tracing::error!(error = %e, "cannot apply the log size cap");
+            }
+        }
+        if let Err(e) = lock(&self.shared.checkpointer).execute_batch("PRAGMA wal_checkpoint(PASSIVE)") {
+            tracing::warn!(error = %e, "cannot checkpoint the log store");
+        }
+        if std::time::Instant::now() < *next_sweep {
+            return;
+        }
+        *next_sweep = std::time::Instant::now() + sweep_every;
+        match self.sweep(now_ms()) {
+            Ok(report) if report != SweepReport::default() => {
+                tracing::info!(?report, "log retention applied")
+            }
+            Ok(_) => {}
+            Err(e) => tracing::error!(error = %e, "cannot apply log retention"),
         }
     }
 
@@ -445,11 +470,18 @@ impl LogStore {
         self.added(&mut conn, added)
     }
 
-    /// Counts `added` bytes in and applies the size cap if they took the total over it.
+    /// Counts `added` bytes in; if they took the total over the cap, has the background
+    /// thread apply it (or applies it now, without one).
     fn added(&self, conn: &mut Connection, added: u64) -> Result<(), LogsError> {
         let total = self.shared.total_bytes.fetch_add(added, Ordering::Relaxed) + added;
         if total > self.shared.settings.max_bytes {
-            self.enforce_cap(conn)?;
+            if self.shared.background.load(Ordering::Relaxed) {
+                let (woken, signal) = &self.shared.wake;
+                *lock(woken) = true;
+                signal.notify_one();
+            } else {
+                self.enforce_cap(conn)?;
+            }
         }
         Ok(())
     }

@@ -315,6 +315,24 @@ fn the_cap_drops_closed_streams_oldest_first_before_open_ones() {
 }
 
 #[test]
+fn with_the_background_thread_the_cap_is_applied_off_the_append_path() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open(dir.path(), 10_000);
+    store.start_sweeper(Duration::from_secs(3600));
+    let line = format!("{}\n", "x".repeat(973));
+    drop(store.open_stream(owner("old", "a")).unwrap().append_lines(line.repeat(5).as_bytes()));
+    let writer = store.open_stream(owner("new", "b")).unwrap();
+    writer.append_lines(line.repeat(6).as_bytes()).unwrap();
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    while store.total_bytes() > 9000 && std::time::Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let names: Vec<String> =
+        store.streams_of_tenant("/aws/lambda/f", None).unwrap().into_iter().map(|s| s.name).collect();
+    assert_eq!(names, ["new"]);
+}
+
+#[test]
 fn a_deleted_group_comes_back_on_the_next_write() {
     let dir = tempfile::tempdir().unwrap();
     let store = open(dir.path(), u64::MAX);
