@@ -7,6 +7,7 @@ import io
 import json
 import os
 import signal
+import sqlite3
 import subprocess
 import threading
 import zipfile
@@ -134,17 +135,29 @@ class Server:
 
     def function_output(self, marker):
         """JSON documents printed by functions as `<marker> <json>` lines, read from every
-        environment's log stream through the CloudWatch Logs API: how tests observe
-        functions that cannot write outside their sandbox."""
-        logs = self.client("logs")
-        groups = [g["logGroupName"] for page in logs.get_paginator("describe_log_groups").paginate()
-                  for g in page["logGroups"]]
-        found = []
-        for group in groups:
-            for event in self.log_events(group):
-                if event["message"].startswith(marker + " "):
-                    found.append(json.loads(event["message"][len(marker) + 1:]))
-        return found
+        environment's log stream: how tests observe functions that cannot write outside
+        their sandbox. Through the CloudWatch Logs API while the server runs; while it is
+        down (killed), from the log store's database, which is what it serves once
+        restarted."""
+        if self.proc is not None and self.proc.poll() is None:
+            logs = self.client("logs")
+            groups = [g["logGroupName"] for page in logs.get_paginator("describe_log_groups").paginate()
+                      for g in page["logGroups"]]
+            messages = [event["message"] for group in groups for event in self.log_events(group)]
+        else:
+            messages = self.stored_messages()
+        return [json.loads(m[len(marker) + 1:]) for m in messages if m.startswith(marker + " ")]
+
+    def stored_messages(self):
+        """Every stored log event's message, read-only from `logs/logs.db`."""
+        path = os.path.join(self.data_dir, "logs", "logs.db")
+        if not os.path.exists(path):
+            return []
+        connection = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+        try:
+            return [row[0] for row in connection.execute("SELECT message FROM log_events ORDER BY ts, id")]
+        finally:
+            connection.close()
 
     def log_events(self, group, **filters):
         """Every event of a log group (FilterLogEvents, all pages), in time order; none
