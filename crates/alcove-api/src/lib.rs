@@ -1,9 +1,11 @@
 //! Alcove's HTTP surfaces: the Lambda API (REST-JSON, as botocore's service model
 //! defines it: control plane and Invoke), the download of stored code packages, API
-//! Gateway REST APIs (control plane and the stage URLs that invoke functions), and
-//! Alcove's own API under `/alcove/v1` (tenant limits, usage, environments) and `/metrics`. Handlers
-//! turn wire shapes into domain calls; every failure leaves through [`error::ApiError`]
-//! or, for API Gateway, [`error::GatewayError`].
+//! Gateway REST APIs (control plane and the stage URLs that invoke functions), CloudWatch
+//! Logs (JSON 1.1 on `POST /`, by `X-Amz-Target`), and Alcove's own API under
+//! `/alcove/v1` (tenant limits, usage, environments, logs by tenant) and `/metrics`.
+//! Handlers turn wire shapes into domain calls; every failure leaves through
+//! [`error::ApiError`] or, for API Gateway and CloudWatch Logs, [`error::GatewayError`]
+//! and [`error::LogsApiError`].
 
 #![forbid(unsafe_code)]
 
