@@ -3,11 +3,11 @@
 Shared by the end-to-end suites: a server on an ephemeral port with its own data
 directory, boto3 clients and the AWS CLI pointed at it, and zip building."""
 
-import glob
 import io
 import json
 import os
 import signal
+import sqlite3
 import subprocess
 import threading
 import zipfile
@@ -136,14 +136,43 @@ class Server:
     def function_output(self, marker):
         """JSON documents printed by functions as `<marker> <json>` lines, read from every
         environment's log stream: how tests observe functions that cannot write outside
-        their sandbox."""
-        found = []
-        for path in glob.glob(os.path.join(self.data_dir, "logs", "**", "*.log"), recursive=True):
-            with open(path, errors="replace") as f:
-                for line in f:
-                    if line.startswith(marker + " "):
-                        found.append(json.loads(line[len(marker) + 1:]))
-        return found
+        their sandbox. Through the CloudWatch Logs API while the server runs; while it is
+        down (killed), from the log store's database, which is what it serves once
+        restarted."""
+        if self.proc is not None and self.proc.poll() is None:
+            logs = self.client("logs")
+            groups = [g["logGroupName"] for page in logs.get_paginator("describe_log_groups").paginate()
+                      for g in page["logGroups"]]
+            messages = [event["message"] for group in groups for event in self.log_events(group)]
+        else:
+            messages = self.stored_messages()
+        return [json.loads(m[len(marker) + 1:]) for m in messages if m.startswith(marker + " ")]
+
+    def stored_messages(self):
+        """Every stored log event's message, read-only from `logs/logs.db`."""
+        path = os.path.join(self.data_dir, "logs", "logs.db")
+        if not os.path.exists(path):
+            return []
+        connection = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+        try:
+            return [row[0] for row in connection.execute("SELECT message FROM log_events ORDER BY ts, id")]
+        finally:
+            connection.close()
+
+    def log_events(self, group, **filters):
+        """Every event of a log group (FilterLogEvents, all pages), in time order; none
+        when the group does not exist yet."""
+        logs = self.client("logs")
+        try:
+            pages = logs.get_paginator("filter_log_events").paginate(logGroupName=group, **filters)
+            return [event for page in pages for event in page["events"]]
+        except logs.exceptions.ResourceNotFoundException:
+            return []
+
+    def log_text(self, function):
+        """A function's log: its events' messages (each a line with its newline) in time
+        order, as its environments wrote them."""
+        return "".join(event["message"] for event in self.log_events(f"/aws/lambda/{function}"))
 
     def stop(self):
         if self.proc and self.proc.poll() is None:

@@ -97,6 +97,23 @@ impl From<alcove_core::Error> for ApiError {
     }
 }
 
+/// Alcove's own log endpoint answers in Lambda's shape.
+impl From<alcove_logs::LogsError> for ApiError {
+    fn from(error: alcove_logs::LogsError) -> Self {
+        match error {
+            alcove_logs::LogsError::GroupNotFound | alcove_logs::LogsError::StreamNotFound => {
+                ApiError::not_found(error.to_string())
+            }
+            alcove_logs::LogsError::GroupExists
+            | alcove_logs::LogsError::StreamExists
+            | alcove_logs::LogsError::InvalidParameter(_) => ApiError::invalid_parameter(error.to_string()),
+            alcove_logs::LogsError::Storage(_) | alcove_logs::LogsError::NewerSchema(_) => {
+                ApiError::internal(alcove_core::error::chain(&error))
+            }
+        }
+    }
+}
+
 /// Lambda's error body: `{"Type": "User", "message": ..., "Reason": ...}`.
 #[derive(Debug, Serialize)]
 struct LambdaErrorBody<'a> {
@@ -287,5 +304,90 @@ mod tests {
             body,
             json!({"Type": "User", "message": "slow down", "Reason": "ReservedFunctionConcurrentInvocationLimitExceeded"})
         );
+    }
+}
+
+/// CloudWatch Logs' error shape (JSON 1.1): HTTP 400 (500 for our faults), the code in
+/// `x-amzn-ErrorType` and in the body's `__type`, and `message`; botocore raises the
+/// modelled exception class named by `__type`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LogsApiError {
+    pub status: StatusCode,
+    pub code: &'static str,
+    pub message: String,
+    /// What went wrong inside, for the server's log only.
+    pub internal: Option<String>,
+}
+
+impl LogsApiError {
+    fn new(code: &'static str, message: impl Into<String>) -> Self {
+        LogsApiError { status: StatusCode::BAD_REQUEST, code, message: message.into(), internal: None }
+    }
+
+    pub fn invalid_parameter(message: impl Into<String>) -> Self {
+        Self::new("InvalidParameterException", message)
+    }
+
+    pub fn serialization(message: impl Into<String>) -> Self {
+        Self::new("SerializationException", message)
+    }
+
+    pub fn unknown_operation() -> Self {
+        Self::new("UnknownOperationException", "")
+    }
+
+    /// A failure of ours: a generic message to the caller, the cause in the log.
+    pub fn internal(cause: impl Into<String>) -> Self {
+        LogsApiError {
+            status: StatusCode::INTERNAL_SERVER_ERROR,
+            code: "ServiceUnavailableException",
+            message: "The service cannot complete the request; see the server log.".into(),
+            internal: Some(cause.into()),
+        }
+    }
+
+    /// A required member is missing, in AWS's validation wording.
+    pub fn missing(member: &str) -> Self {
+        Self::invalid_parameter(format!(
+            "1 validation error detected: Value null at '{member}' failed to satisfy constraint: Member must not be null"
+        ))
+    }
+}
+
+impl From<alcove_logs::LogsError> for LogsApiError {
+    fn from(error: alcove_logs::LogsError) -> Self {
+        use alcove_logs::LogsError as E;
+        match error {
+            E::GroupNotFound | E::StreamNotFound => Self::new("ResourceNotFoundException", error.to_string()),
+            E::GroupExists | E::StreamExists => {
+                Self::new("ResourceAlreadyExistsException", error.to_string())
+            }
+            E::InvalidParameter(message) => Self::invalid_parameter(message),
+            E::Storage(_) | E::NewerSchema(_) => Self::internal(alcove_core::error::chain(&error)),
+        }
+    }
+}
+
+/// The JSON 1.1 protocol's error body: `{"__type": ..., "message": ...}`.
+#[derive(Debug, Serialize)]
+struct LogsErrorBody<'a> {
+    #[serde(rename = "__type")]
+    code: &'static str,
+    message: &'a str,
+}
+
+impl IntoResponse for LogsApiError {
+    fn into_response(self) -> Response {
+        if let Some(cause) = &self.internal {
+            tracing::error!(code = self.code, error = %cause, "internal error");
+        } else {
+            tracing::debug!(code = self.code, message = %self.message, "request rejected");
+        }
+        let body = LogsErrorBody { code: self.code, message: &self.message };
+        let mut response = (self.status, Json(body)).into_response();
+        let headers = response.headers_mut();
+        headers.insert("x-amzn-ErrorType", HeaderValue::from_static(self.code));
+        headers.insert("content-type", HeaderValue::from_static("application/x-amz-json-1.1"));
+        response
     }
 }

@@ -1,15 +1,18 @@
 //! Alcove's HTTP surfaces: the Lambda API (REST-JSON, as botocore's service model
 //! defines it: control plane and Invoke), the download of stored code packages, API
-//! Gateway REST APIs (control plane and the stage URLs that invoke functions), and
-//! Alcove's own API under `/alcove/v1` (tenant limits, usage, environments) and `/metrics`. Handlers
-//! turn wire shapes into domain calls; every failure leaves through [`error::ApiError`]
-//! or, for API Gateway, [`error::GatewayError`].
+//! Gateway REST APIs (control plane and the stage URLs that invoke functions), CloudWatch
+//! Logs (JSON 1.1 on `POST /`, by `X-Amz-Target`), and Alcove's own API under
+//! `/alcove/v1` (tenant limits, usage, environments, logs by tenant) and `/metrics`.
+//! Handlers turn wire shapes into domain calls; every failure leaves through
+//! [`error::ApiError`] or, for API Gateway and CloudWatch Logs, [`error::GatewayError`]
+//! and [`error::LogsApiError`].
 
 #![forbid(unsafe_code)]
 
 mod apigateway;
 pub mod error;
 mod lambda;
+mod logs;
 mod native;
 mod request;
 mod wire;
@@ -68,6 +71,7 @@ pub use native::usage::flush as flush_usage;
 /// The whole HTTP application.
 pub fn router(state: AppState) -> Router {
     let services = lambda::routes()
+        .route("/", axum::routing::post(logs::dispatch))
         .merge(apigateway::routes())
         .merge(native::routes())
         .fallback(unknown_operation)
@@ -128,7 +132,8 @@ mod tests {
                 region: "us-east-1".into(),
                 sandbox: None,
             },
-            logs_root: dir.join("logs"),
+            logs_root: dir.to_path_buf(),
+            log_store: alcove_envs::LogStore::open(&dir.join("logs.db"), Default::default()).unwrap(),
             idle_timeout: Duration::from_secs(60),
             max_environments: 1,
             tenant_isolation_unavailable: None,

@@ -562,7 +562,11 @@ mod tests {
                 region: "us-east-1".into(),
                 sandbox: None,
             },
-            logs_root: dir.join("logs"),
+            logs_root: dir.clone(),
+            log_store: {
+                std::fs::create_dir_all(&dir).unwrap();
+                alcove_envs::LogStore::open(&dir.join("logs.db"), Default::default()).unwrap()
+            },
             idle_timeout: Duration::from_secs(600),
             max_environments: 1,
             tenant_isolation_unavailable: None,

@@ -7,6 +7,7 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 use alcove_core::{FunctionConfig, NetworkAccess};
+use alcove_logs::LogStore;
 use alcove_runtime_api::{Invocation, Lifecycle, RuntimeApi};
 use bytes::Bytes;
 use nix::sys::signal::Signal;
@@ -101,7 +102,7 @@ impl Environment {
     #[allow(clippy::too_many_arguments)]
     pub async fn start(
         settings: &RuntimeSettings,
-        logs_root: &Path,
+        log_store: &LogStore,
         log_budgets: &LogBudgets,
         config: &FunctionConfig,
         task_root: &Path,
@@ -110,8 +111,7 @@ impl Environment {
         capture_tail: bool,
     ) -> Result<Environment, StartFailure> {
         let id = uuid::Uuid::new_v4().simple().to_string();
-        let log =
-            Arc::new(LogStream::create(logs_root, config.name.as_str(), &config.version.to_string(), &id));
+        let log = Arc::new(LogStream::create(log_store, config, key.tenant(), &id));
         let platform = PlatformLog::new(config, key.tenant());
         write_platform(&log, platform.init_start(chrono::Utc::now()));
         if capture_tail {
@@ -181,7 +181,7 @@ impl Environment {
                 (RuntimeProcess::host(child), api, None)
             }
         };
-        tracing::debug!(environment = %id, log = %log.path().display(), sandboxed = confinement.is_some(), "environment starting");
+        tracing::debug!(environment = %id, log_stream = %log.name(), sandboxed = confinement.is_some(), "environment starting");
         let outcome = tokio::time::timeout(INIT_TIMEOUT, async {
             tokio::select! {
                 event = api.lifecycle() => match event {

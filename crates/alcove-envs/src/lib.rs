@@ -30,6 +30,7 @@ mod response;
 mod usage;
 
 pub use admission::{Admission, Permit, ThrottleReason};
+pub use alcove_logs::{LogStore, LogStoreSettings};
 pub use disk_watermark::DiskReserve;
 pub use environment::InvokeReport;
 pub use failure::FunctionFailure;

@@ -18,6 +18,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use alcove_core::{FunctionConfig, FunctionName, TenantId, Version};
+use alcove_logs::LogStore;
 use alcove_runtime_api::Invocation;
 use bytes::Bytes;
 
@@ -38,8 +39,10 @@ pub const FREEZE_AFTER: Duration = Duration::from_millis(2);
 #[derive(Clone)]
 pub struct ManagerSettings {
     pub runtimes: RuntimeSettings,
-    /// Where log streams are written.
+    /// The directory of the log store: the disk watermark measures its file system.
     pub logs_root: PathBuf,
+    /// Where environments' log streams are written.
+    pub log_store: LogStore,
     /// Idle environments older than this are shut down.
     pub idle_timeout: Duration,
     /// Most environments alive at once, busy or idle.
@@ -194,6 +197,11 @@ impl Manager {
         manager
     }
 
+    /// The log store environments write their streams to.
+    pub fn log_store(&self) -> &LogStore {
+        &self.inner.settings.log_store
+    }
+
     /// The environments alive now.
     pub fn environments(&self) -> Vec<EnvironmentInfo> {
         self.inner.registry.list()
@@ -304,7 +312,7 @@ impl Manager {
                 }
                 let started = Environment::start(
                     &self.inner.settings.runtimes,
-                    &self.inner.settings.logs_root,
+                    &self.inner.settings.log_store,
                     &self.inner.log_budgets,
                     &target.config,
                     &target.task_root,

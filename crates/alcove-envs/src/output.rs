@@ -227,6 +227,7 @@ mod tests {
     use super::*;
     use crate::disk_watermark::DiskReserve;
     use crate::log_budget::{LogBudgets, LogLimits, LogRate};
+    use crate::logs::{testing, written};
     use std::process::Stdio;
 
     fn budget(dir: &std::path::Path, limits: LogLimits) -> Arc<EnvironmentBudget> {
@@ -246,27 +247,29 @@ mod tests {
     #[tokio::test]
     async fn settle_takes_whole_lines_written_so_far() {
         let dir = tempfile::tempdir().unwrap();
-        let log = Arc::new(LogStream::create(dir.path(), "f", "$LATEST", "env"));
+        let store = testing::store(dir.path());
+        let log = Arc::new(LogStream::create(&store, &testing::config(), None, "env"));
         let mut child = spawn("printf 'one\\ntwo\\npartial'; exec sleep 5");
         let mut output = Output::new(budget(dir.path(), LogLimits::default()));
         output.copy(child.stdout.take().unwrap(), Arc::clone(&log));
         // Let the shell write; `settle` must then see both lines however the reader was scheduled.
         std::thread::sleep(Duration::from_millis(300));
         output.settle().await;
-        let text = std::fs::read_to_string(log.path()).unwrap();
+        let text = written(&store, &log);
         assert!(text.contains("one\ntwo\n"), "{text}");
         assert!(!text.contains("partial"), "a line without its end waits: {text}");
         child.kill().await.unwrap();
         // At end of file the partial line is written too.
         tokio::time::sleep(Duration::from_millis(200)).await;
         output.settle().await;
-        assert!(std::fs::read_to_string(log.path()).unwrap().contains("partial"));
+        assert!(written(&store, &log).contains("partial"));
     }
 
     #[tokio::test]
     async fn a_flood_is_dropped_past_the_budget_and_reported_at_the_settle() {
         let dir = tempfile::tempdir().unwrap();
-        let log = Arc::new(LogStream::create(dir.path(), "f", "$LATEST", "env"));
+        let store = testing::store(dir.path());
+        let log = Arc::new(LogStream::create(&store, &testing::config(), None, "env"));
         let limits = LogLimits {
             environment: LogRate { bytes_per_second: 1024, burst_bytes: 512 * 1024 },
             function: LogRate { bytes_per_second: 1 << 30, burst_bytes: 1 << 30 },
@@ -280,7 +283,7 @@ mod tests {
         // The writer ends once the copier has read all but a pipe-full; the settle takes the rest.
         child.wait().await.unwrap();
         output.settle().await;
-        let text = std::fs::read_to_string(log.path()).unwrap();
+        let text = written(&store, &log);
         let elapsed = started.elapsed().as_secs() + 1;
         assert!(
             text.len() as u64 <= 512 * 1024 + elapsed * 1024 + 512,

@@ -33,6 +33,8 @@ enum Command {
     Envs(cli::envs::EnvsArgs),
     /// Async invocations that failed for good with no on-failure destination.
     DeadLetters(cli::dead_letters::DeadLettersArgs),
+    /// A function's log events, by tenant, from a running server.
+    Logs(cli::logs::LogsArgs),
 }
 
 fn main() -> anyhow::Result<()> {
@@ -58,5 +60,6 @@ fn main() -> anyhow::Result<()> {
         Command::TenantLimits(args) => cli::tenant_limits::run(args),
         Command::Envs(args) => cli::envs::run(args),
         Command::DeadLetters(args) => cli::dead_letters::run(args),
+        Command::Logs(args) => cli::logs::run(args),
     }
 }

@@ -10,7 +10,9 @@ use std::time::Duration;
 use alcove_api::{AccountConfig, AppState};
 use alcove_async::{AsyncSettings, Dispatcher};
 use alcove_core::PriceTable;
-use alcove_envs::{DiskReserve, LogLimits, LogRate, Manager, ManagerSettings, RuntimeSettings};
+use alcove_envs::{
+    DiskReserve, LogLimits, LogRate, LogStore, LogStoreSettings, Manager, ManagerSettings, RuntimeSettings,
+};
 use alcove_sandbox::{Sandbox, SandboxError, Staging};
 use alcove_store::{CodeStore, SqliteStore};
 use anyhow::Context;
@@ -103,6 +105,15 @@ pub struct ServeArgs {
     /// the two reserves applies.
     #[arg(long, env = "ALCOVE_LOG_DISK_RESERVE_PERCENT", default_value_t = 5.0, value_parser = non_negative)]
     log_disk_reserve_percent: f64,
+
+    /// MiB all stored function logs may take together (messages plus 26 bytes per event);
+    /// over it the oldest are dropped first (docs/LOGS.md).
+    #[arg(long, env = "ALCOVE_LOGS_MAX_MIB", default_value_t = 1024.0, value_parser = positive)]
+    logs_max_mib: f64,
+
+    /// Seconds between two applications of log groups' retention policies.
+    #[arg(long, env = "ALCOVE_LOGS_SWEEP_INTERVAL", default_value_t = 300.0, value_parser = positive)]
+    logs_sweep_interval: f64,
 }
 
 /// A number of MiB (or MiB per second) greater than zero.
@@ -253,6 +264,12 @@ async fn serve(
         .map_err(|e| anyhow::anyhow!("opening database {}: {}", database.display(), e.chain()))?;
     let code = CodeStore::open(args.data_dir.join("code")).context("opening the code store")?;
     let (sandbox, tenant_isolation_unavailable) = sandbox(staging, args.max_environments);
+    let logs_root = args.data_dir.join("logs");
+    std::fs::create_dir_all(&logs_root).context("creating the logs directory")?;
+    let log_store =
+        LogStore::open(&logs_root.join("logs.db"), LogStoreSettings { max_bytes: mib(args.logs_max_mib) })
+            .map_err(|e| anyhow::anyhow!("opening the log store: {}", alcove_core::error::chain(&e)))?;
+    log_store.start_sweeper(Duration::from_secs_f64(args.logs_sweep_interval));
     let envs = Manager::new(ManagerSettings {
         runtimes: RuntimeSettings {
             node: runtimes.node,
@@ -262,7 +279,8 @@ async fn serve(
             sandbox: sandbox.clone(),
         },
         tenant_isolation_unavailable,
-        logs_root: args.data_dir.join("logs"),
+        logs_root,
+        log_store,
         idle_timeout: Duration::from_secs(args.idle_timeout),
         max_environments: args.max_environments as usize,
         account_concurrency: args.account_concurrency,

@@ -1,11 +1,12 @@
 //! Alcove's own API, under `/alcove/v1`: what Lambda has no operation for. Per-tenant
 //! concurrency limits, usage and billing reports, the live list of environments, the
-//! dead letters of async invocation; and `/metrics` for Prometheus. The
+//! dead letters of async invocation, a function's logs with their tenants; and `/metrics` for Prometheus. The
 //! wire style follows Lambda's (PascalCase JSON, the same error shapes), so the same
 //! clients and habits work.
 
 mod dead_letters;
 mod environments;
+mod logs;
 mod metrics;
 mod tenant_limits;
 pub mod usage;
@@ -27,6 +28,7 @@ pub fn routes() -> Router<AppState> {
         )
         .route("/alcove/v1/usage", get(usage::report))
         .route("/alcove/v1/environments", get(environments::list))
+        .route("/alcove/v1/functions/{function}/logs", get(logs::events))
         .route("/alcove/v1/dead-letters", get(dead_letters::list))
         .route("/metrics", get(metrics::render))
 }

@@ -1,8 +1,9 @@
 //! Sub-commands that talk to a running server over its HTTP API: usage reports,
-//! per-tenant limits, the live list of environments, dead letters.
+//! per-tenant limits, the live list of environments, dead letters, function logs.
 
 pub mod dead_letters;
 pub mod envs;
+pub mod logs;
 pub mod tenant_limits;
 pub mod usage;
 
