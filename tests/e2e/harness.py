@@ -169,6 +169,30 @@ class Server:
         except logs.exceptions.ResourceNotFoundException:
             return []
 
+    def log_streams(self, group):
+        """`{stream name: its events' messages, joined in order}` for every stream of a log
+        group (DescribeLogStreams, then GetLogEvents from the head until the forward token
+        stops moving); empty when the group does not exist yet."""
+        logs = self.client("logs")
+        try:
+            names = [stream["logStreamName"]
+                     for page in logs.get_paginator("describe_log_streams").paginate(logGroupName=group)
+                     for stream in page["logStreams"]]
+        except logs.exceptions.ResourceNotFoundException:
+            return {}
+        texts = {}
+        for name in names:
+            events, token = [], None
+            while True:
+                extra = {"nextToken": token} if token else {}
+                page = logs.get_log_events(logGroupName=group, logStreamName=name, startFromHead=True, **extra)
+                events += page["events"]
+                if page["nextForwardToken"] == token:
+                    break
+                token = page["nextForwardToken"]
+            texts[name] = "".join(event["message"] for event in events)
+        return texts
+
     def log_text(self, function):
         """A function's log: its events' messages (each a line with its newline) in time
         order, as its environments wrote them."""

@@ -5,7 +5,6 @@ and returned exactly as given, the settings refused for tenant isolation, and th
 tenant execution environments per unit of concurrency."""
 
 import base64
-import glob
 import json
 import os
 
@@ -76,8 +75,9 @@ def platform_records(lines):
     return {d["type"]: d for d in json_lines(lines) if str(d.get("type", "")).startswith("platform.")}
 
 
-def stream_files(server, name):
-    return glob.glob(os.path.join(server.data_dir, "logs", name, "**", "*.log"), recursive=True)
+def stream_texts(server, name):
+    """The text of each of the function's log streams, read through the Logs API."""
+    return list(server.log_streams(f"/aws/lambda/{name}").values())
 
 
 def check_platform_records(lines, request_id, tenant):
@@ -125,12 +125,9 @@ def test_json_python_function_logs_per_tenant(server, lam):
     for tenant, other in (("blue-tenant", "green-tenant"), ("green-tenant", "blue-tenant")):
         assert not any(other in line for line in seen[tenant][1]), seen[tenant][1]
     # Each environment's stream holds one tenant, from its platform.initStart on.
-    streams = {}
-    for path in stream_files(server, name):
-        with open(path) as f:
-            streams[path] = f.read()
+    streams = stream_texts(server, name)
     assert len(streams) == 2
-    for text in streams.values():
+    for text in streams:
         tenant = "blue-tenant" if "blue-tenant" in text else "green-tenant"
         other = "green-tenant" if tenant == "blue-tenant" else "blue-tenant"
         assert other not in text, text
@@ -193,6 +190,17 @@ def test_text_format_keeps_start_end_report(lam):
     assert lines[-1].startswith(f"REPORT RequestId: {request_id}\tDuration: "), lines
     assert platform_records(lines) == {}
     assert any(line.startswith("[WARNING]") and "warn-line plain" in line for line in lines), lines
+
+
+def test_a_configured_log_group_receives_the_functions_streams(server, lam):
+    name = unique("own-group")
+    group = f"/custom/{name}"
+    create(lam, name, code=make_zip({"app.py": PY_LOGGING}), TenancyConfig=PER_TENANT,
+           LoggingConfig={"LogFormat": "Text", "LogGroup": group})
+    request_id, _ = invoke(lam, name, "grouped", "grouped")
+    [text] = server.log_streams(group).values()
+    assert f"START RequestId: {request_id}" in text and "printed-line grouped" in text, text
+    assert server.log_streams(f"/aws/lambda/{name}") == {}, "the default group is not written"
 
 
 def test_switching_to_json_changes_the_runtime_environment(lam):
@@ -349,9 +357,8 @@ def test_failed_init_writes_platform_init_report(server, lam):
            TenancyConfig=PER_TENANT, LoggingConfig={"LogFormat": "JSON"})
     response = lam.invoke(FunctionName=name, TenantId="doomed", Payload=b"{}")
     assert response.get("FunctionError") == "Unhandled"
-    [path] = stream_files(server, name)
-    with open(path) as f:
-        records = platform_records(f.read().splitlines())
+    [text] = stream_texts(server, name)
+    records = platform_records(text.splitlines())
     report = records["platform.initReport"]["record"]
     assert report["status"] == "error" and report["tenantId"] == "doomed", report
     assert report["errorType"] == json.loads(response["Payload"].read())["errorType"]
