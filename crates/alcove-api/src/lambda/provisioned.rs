@@ -242,13 +242,15 @@ async fn list(
         None => 50,
         Some(raw) => match raw.parse::<usize>() {
             Ok(n) if (1..=50).contains(&n) => n,
-            _ => return Err(ApiError {
-                code: "ValidationException",
-                ..ApiError::invalid_parameter(format!(
+            _ => {
+                return Err(ApiError {
+                    code: "ValidationException",
+                    ..ApiError::invalid_parameter(format!(
                     "1 validation error detected: Value '{raw}' at 'maxItems' failed to satisfy constraint: \
                          Member must have value less than or equal to 50"
                 ))
-            }),
+                })
+            }
         },
     };
     if state.store.get_function(function, Version::Latest).await?.is_none() {
