@@ -66,6 +66,7 @@ pub struct AppState {
     pub prices: Arc<alcove_core::PriceTable>,
 }
 
+pub use lambda::provisioned::restore as restore_provisioned_concurrency;
 pub use native::usage::flush as flush_usage;
 
 /// The whole HTTP application.

@@ -447,10 +447,22 @@ pub struct AliasConfiguration {
     pub function_version: String,
     pub description: String,
     pub revision_id: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub routing_config: Option<RoutingConfigOutput>,
+}
+
+/// `AliasRoutingConfiguration`: the additional version and its weight.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct RoutingConfigOutput {
+    pub additional_version_weights: BTreeMap<String, f64>,
 }
 
 pub fn alias_configuration(alias: &Alias, region: &str) -> AliasConfiguration {
     AliasConfiguration {
+        routing_config: alias.routing.map(|r| RoutingConfigOutput {
+            additional_version_weights: BTreeMap::from([(r.version.to_string(), r.weight)]),
+        }),
         alias_arn: format!("{}:{}", alias.function.arn(region), alias.name),
         name: alias.name.as_str().to_owned(),
         function_version: alias.version.to_string(),

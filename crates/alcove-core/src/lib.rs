@@ -15,7 +15,9 @@ pub mod function;
 pub mod limits;
 pub mod logging;
 pub mod names;
+pub mod provisioned;
 pub mod recorded;
+pub mod routing;
 pub mod runtime;
 pub mod store;
 pub mod tags;
@@ -30,11 +32,14 @@ pub use function::{Architecture, CodeRef, FunctionConfig, FunctionSettings, Sett
 pub use limits::TenantLimits;
 pub use logging::{LogFormat, LogLevel, LoggingConfig, LoggingPatch};
 pub use names::{AliasName, FunctionName, FunctionRef, Qualifier, ACCOUNT_ID};
+pub use provisioned::{ProvisionedConcurrency, ProvisionedLimits};
 pub use recorded::{SnapStartApplyOn, TracingMode};
+pub use routing::AdditionalVersion;
 pub use runtime::Runtime;
 pub use store::{
-    plan_publish, resolve_reference, AccountUsage, Alias, AliasPatch, DeploymentRequest, EventQueue,
-    LatestUpdate, Page, PublishRequest, QueuedEvent, RestApiUpdate, StageLookup, StageRequest, Store,
+    plan_publish, resolve_invocation, resolve_reference, AccountUsage, Alias, AliasPatch, DeploymentRequest,
+    EventQueue, LatestUpdate, Page, PublishRequest, QueuedEvent, RestApiUpdate, StageLookup, StageRequest,
+    Store,
 };
 pub use tags::{validate_tags, NetworkAccess, Tags, NETWORK_TAG};
 pub use tenant::{TenantId, TenantIsolationMode};

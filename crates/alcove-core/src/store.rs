@@ -12,6 +12,8 @@ use crate::event_config::{DeadLetter, EventInvokeConfig};
 use crate::function::{FunctionConfig, Version};
 use crate::limits::TenantLimits;
 use crate::names::{AliasName, FunctionName, FunctionRef, Qualifier};
+use crate::provisioned::{ProvisionedConcurrency, ProvisionedLimits};
+use crate::routing::{pick_version, AdditionalVersion};
 use crate::tags::Tags;
 use crate::usage::{UsageFilter, UsageRecord};
 
@@ -22,14 +24,17 @@ pub struct Page<T> {
     pub next_marker: Option<String>,
 }
 
-/// An alias: a stable name for one version of a function.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+/// An alias: a stable name for one version of a function, optionally sending a share of
+/// its invokes to a second published version.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Alias {
     pub function: FunctionName,
     pub name: AliasName,
     pub version: Version,
     pub description: String,
     pub revision_id: String,
+    /// `RoutingConfig.AdditionalVersionWeights`: at most one entry, as on AWS.
+    pub routing: Option<AdditionalVersion>,
 }
 
 /// Requested changes to an alias; absent fields are kept.
@@ -38,6 +43,8 @@ pub struct AliasPatch {
     pub version: Option<Version>,
     pub description: Option<String>,
     pub expected_revision: Option<String>,
+    /// `Some(None)` removes the routing; `None` keeps it.
+    pub routing: Option<Option<AdditionalVersion>>,
 }
 
 /// What `PublishVersion` was asked to check before publishing.
@@ -154,6 +161,26 @@ pub trait Store: Send + Sync + 'static {
     async fn delete_concurrency(&self, name: &FunctionName) -> Result<()>;
     /// Every reservation, for the admission controller at start.
     async fn list_concurrency(&self) -> Result<Vec<(FunctionName, u32)>>;
+    /// Puts (or replaces) the provisioned concurrency of one qualifier, refusing it when
+    /// the function's configs together would exceed its reserved concurrency, or, for a
+    /// function without one, leave the account less than its unreserved minimum.
+    async fn put_provisioned_concurrency(
+        &self,
+        config: ProvisionedConcurrency,
+        limits: ProvisionedLimits,
+    ) -> Result<ProvisionedConcurrency>;
+    async fn get_provisioned_concurrency(
+        &self,
+        name: &FunctionName,
+        qualifier: &str,
+    ) -> Result<Option<ProvisionedConcurrency>>;
+    /// Removes one qualifier's config; false if there was none.
+    async fn delete_provisioned_concurrency(&self, name: &FunctionName, qualifier: &str) -> Result<bool>;
+    /// The configs of one function (by qualifier), or of every function (at start).
+    async fn list_provisioned_concurrency(
+        &self,
+        name: Option<&FunctionName>,
+    ) -> Result<Vec<ProvisionedConcurrency>>;
     /// Replaces a function's per-tenant limits (empty limits remove them).
     async fn put_tenant_limits(&self, name: &FunctionName, limits: TenantLimits) -> Result<()>;
     async fn get_tenant_limits(&self, name: &FunctionName) -> Result<Option<TenantLimits>>;
@@ -244,6 +271,21 @@ pub async fn resolve_reference(store: &dyn Store, reference: &FunctionRef) -> Re
         },
     };
     store.get_function(&reference.name, version).await
+}
+
+/// The configuration an invoke of `reference` runs: as [`resolve_reference`], except that
+/// a weighted alias sends the invoke to its additional version when `draw` (uniform in
+/// `[0, 1)`) falls below that version's weight.
+pub async fn resolve_invocation(
+    store: &dyn Store,
+    reference: &FunctionRef,
+    draw: f64,
+) -> Result<Option<FunctionConfig>> {
+    let Some(Qualifier::Alias(alias)) = &reference.qualifier else {
+        return resolve_reference(store, reference).await;
+    };
+    let Some(alias) = store.get_alias(&reference.name, alias).await? else { return Ok(None) };
+    store.get_function(&reference.name, pick_version(alias.version, alias.routing, draw)).await
 }
 
 /// The publishing rule, shared by every backend: check the caller's preconditions, then

@@ -16,7 +16,7 @@ use tokio::net::TcpListener;
 use crate::app_log_level::AppLogFilter;
 use crate::failure::{FunctionFailure, PlatformError};
 use crate::key::EnvKey;
-use crate::launch::{self, RuntimeSettings};
+use crate::launch::{self, InitType, RuntimeSettings};
 use crate::log_budget::LogBudgets;
 use crate::logs::LogStream;
 use crate::output::Output;
@@ -88,6 +88,9 @@ pub(crate) struct Environment {
     registration: Option<Registration>,
     /// Whether its processes are stopped by the cgroup freezer.
     frozen: bool,
+    /// Started to keep its version's provisioned concurrency ready: it returns to the
+    /// provisioned pool after each invoke, and is neither reaped nor evicted.
+    pub provisioned: bool,
 }
 
 fn unavailable(e: std::io::Error) -> FunctionFailure {
@@ -109,10 +112,11 @@ impl Environment {
         key: EnvKey,
         epoch: (u64, u64),
         capture_tail: bool,
+        init_type: InitType,
     ) -> Result<Environment, StartFailure> {
         let id = uuid::Uuid::new_v4().simple().to_string();
         let log = Arc::new(LogStream::create(log_store, config, key.tenant(), &id));
-        let platform = PlatformLog::new(config, key.tenant());
+        let platform = PlatformLog::new(config, key.tenant()).with_init_type(init_type);
         write_platform(&log, platform.init_start(chrono::Utc::now()));
         if capture_tail {
             log.begin_capture();
@@ -128,6 +132,7 @@ impl Environment {
                     task_root,
                     alcove_sandbox::RUNTIME_API_ADDRESS,
                     log.name(),
+                    init_type,
                 )?;
                 let spec = SandboxSpec {
                     program: plan.program,
@@ -165,7 +170,14 @@ impl Environment {
             None => {
                 let listener = TcpListener::bind("127.0.0.1:0").await.map_err(unavailable)?;
                 let api = RuntimeApi::serve(listener).map_err(unavailable)?;
-                let plan = launch::plan(settings, config, task_root, &api.address().to_string(), log.name())?;
+                let plan = launch::plan(
+                    settings,
+                    config,
+                    task_root,
+                    &api.address().to_string(),
+                    log.name(),
+                    init_type,
+                )?;
                 let mut child = launch::host_command(&plan).spawn().map_err(|e| {
                     FunctionFailure::platform(
                         PlatformError::InvalidEntrypoint,
@@ -216,7 +228,10 @@ impl Environment {
             platform,
             memory_mb: config.settings.memory_mb,
             timeout: Duration::from_secs(u64::from(config.settings.timeout_secs)),
-            pending_init: Some(init_duration),
+            // The REPORT of an invoke served by a provisioned environment has no Init
+            // Duration: its init was not on any invoke's path.
+            pending_init: (init_type == InitType::OnDemand).then_some(init_duration),
+            provisioned: init_type == InitType::ProvisionedConcurrency,
             output,
             confinement,
             registration: None,

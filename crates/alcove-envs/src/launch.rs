@@ -61,6 +61,25 @@ pub struct LaunchPlan {
     pub task_root: PathBuf,
 }
 
+/// How an environment came to be initialised, as Lambda tells the function in
+/// `AWS_LAMBDA_INITIALIZATION_TYPE` and the platform log records in `initializationType`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum InitType {
+    /// Started for the invoke that found no idle environment.
+    OnDemand,
+    /// Started ahead of invokes to keep a version's provisioned concurrency ready.
+    ProvisionedConcurrency,
+}
+
+impl InitType {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            InitType::OnDemand => "on-demand",
+            InitType::ProvisionedConcurrency => "provisioned-concurrency",
+        }
+    }
+}
+
 /// Plans the start of `config`'s runtime. `host_task_root` is the unpacked code on the
 /// host; `runtime_api` the address the runtime polls.
 pub fn plan(
@@ -69,6 +88,7 @@ pub fn plan(
     host_task_root: &Path,
     runtime_api: &str,
     log_stream: &str,
+    init_type: InitType,
 ) -> Result<LaunchPlan, FunctionFailure> {
     let sandboxed = settings.sandbox.is_some();
     let task_root = if sandboxed { PathBuf::from(SANDBOX_TASK_ROOT) } else { host_task_root.to_path_buf() };
@@ -121,7 +141,7 @@ pub fn plan(
     set("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", &s.memory_mb.to_string());
     set("AWS_LAMBDA_LOG_GROUP_NAME", &config.log_group());
     set("AWS_LAMBDA_LOG_STREAM_NAME", &log_stream);
-    set("AWS_LAMBDA_INITIALIZATION_TYPE", &"on-demand");
+    set("AWS_LAMBDA_INITIALIZATION_TYPE", &init_type.as_str());
     set("AWS_REGION", &settings.region);
     set("AWS_DEFAULT_REGION", &settings.region);
     set("AWS_EXECUTION_ENV", &format!("AWS_Lambda_{runtime}"));

@@ -25,6 +25,7 @@ mod output;
 mod platform_log;
 mod pool;
 mod process;
+mod provisioning;
 mod registry;
 mod response;
 mod usage;
@@ -36,11 +37,13 @@ pub use environment::InvokeReport;
 pub use failure::FunctionFailure;
 pub use failure::PlatformError;
 pub use key::EnvKey;
-pub use launch::RuntimeSettings;
+pub use launch::{InitType, RuntimeSettings};
 pub use lines::MAX_LINE;
 pub use log_budget::{LogLimits, LogRate};
 pub use manager::{
-    InvokeError, InvokeRequest, InvokeResponse, InvokeTarget, Manager, ManagerSettings, StreamedInvoke,
+    InvokeError, InvokeRequest, InvokeResponse, InvokeTarget, Manager, ManagerSettings, ProvisionedState,
+    StreamedInvoke,
 };
+pub use provisioning::ProvisionedStatus;
 pub use registry::{EnvState, EnvironmentInfo};
 pub use usage::{FunctionTotals, UsageMeter};

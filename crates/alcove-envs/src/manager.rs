@@ -13,6 +13,7 @@
 //! by the pool bookkeeping of the `pool` module; this module starts, invokes and shuts
 //! down the environments it names.
 
+use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -26,9 +27,10 @@ use crate::admission::{tenant_environment_cap, Admission, Permit, ThrottleReason
 use crate::environment::{Environment, InvokeReport, StartFailure};
 use crate::failure::FunctionFailure;
 use crate::key::EnvKey;
-use crate::launch::RuntimeSettings;
+use crate::launch::{InitType, RuntimeSettings};
 use crate::log_budget::{LogBudgets, LogLimits};
 use crate::pool::{Claim, Pools};
+use crate::provisioning::{self, ProvisionedStatus};
 use crate::registry::{EnvState, EnvironmentInfo, Registry};
 use crate::response::ResponseSink;
 use crate::usage::UsageMeter;
@@ -147,6 +149,28 @@ struct Inner {
     log_budgets: LogBudgets,
     /// Environments just gone idle, for the freezer task.
     to_freeze: tokio::sync::mpsc::UnboundedSender<IdleSince>,
+    /// Provisioned concurrency to keep ready, by function and qualifier.
+    provisions: Mutex<HashMap<(FunctionName, String), Provision>>,
+}
+
+/// One provisioned concurrency configuration as the manager keeps it: the version the
+/// qualifier designates now and the last reason an environment of it failed to start.
+struct Provision {
+    key: EnvKey,
+    config: FunctionConfig,
+    task_root: PathBuf,
+    last_failure: Option<String>,
+}
+
+/// The live side of a provisioned concurrency configuration.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ProvisionedState {
+    /// Environments initialised and kept (idle or busy).
+    pub allocated: usize,
+    /// Of those, how many can take an invoke: all of them, as each serves invokes one at a
+    /// time and scales out on demand beyond them.
+    pub available: usize,
+    pub status: ProvisionedStatus,
 }
 
 /// An environment that went idle at `since`; frozen at `since + FREEZE_AFTER` unless it
@@ -190,6 +214,7 @@ impl Manager {
             usage: UsageMeter::default(),
             registry: Arc::default(),
             to_freeze,
+            provisions: Mutex::default(),
         };
         let manager = Manager { inner: Arc::new(inner) };
         manager.spawn_reaper();
@@ -319,6 +344,7 @@ impl Manager {
                     key.clone(),
                     epoch,
                     request.want_log_tail,
+                    InitType::OnDemand,
                 )
                 .await;
                 match started {
@@ -382,8 +408,145 @@ impl Manager {
             }
             Err(env) => {
                 drop(pools);
+                let provisioned = env.provisioned;
                 dispose(vec![env]);
+                if provisioned {
+                    // A provisioned environment died or was retired: replace it.
+                    self.reconcile_provisioned();
+                }
             }
+        }
+    }
+
+    /// Keeps `requested` initialised environments of `target`'s version ready for the
+    /// qualifier `qualifier` (a version number or an alias name) of its function,
+    /// replacing what the qualifier had before. Functions with tenant isolation have no
+    /// provisioned concurrency: their environments belong to one tenant each.
+    pub fn provision(&self, qualifier: &str, target: InvokeTarget, requested: usize) {
+        debug_assert!(target.tenant.is_none() && target.config.tenancy.is_none());
+        let key = EnvKey::new(&target.config, None);
+        let id = (target.config.name.clone(), qualifier.to_owned());
+        let replaced = {
+            let mut provisions = self.provisions();
+            let provision = Provision {
+                key: key.clone(),
+                config: target.config,
+                task_root: target.task_root,
+                last_failure: None,
+            };
+            provisions.insert(id, provision).map(|old| old.key).filter(|old| *old != key)
+        };
+        {
+            let mut pools = self.pools();
+            if let Some(old) = &replaced {
+                pools.set_provisioned_target(old, 0);
+            }
+            pools.set_provisioned_target(&key, requested);
+        }
+        self.reconcile_provisioned();
+    }
+
+    /// Stops keeping environments ready for `qualifier`: idle ones are shut down now,
+    /// busy ones when their invoke ends.
+    pub fn unprovision(&self, function: &FunctionName, qualifier: &str) {
+        let removed = self.provisions().remove(&(function.clone(), qualifier.to_owned()));
+        if let Some(provision) = removed {
+            self.pools().set_provisioned_target(&provision.key, 0);
+            self.reconcile_provisioned();
+        }
+    }
+
+    /// How far the provisioning of `qualifier` has come, if it is provisioned.
+    pub fn provisioned_state(&self, function: &FunctionName, qualifier: &str) -> Option<ProvisionedState> {
+        let provisions = self.provisions();
+        let provision = provisions.get(&(function.clone(), qualifier.to_owned()))?;
+        let count = self.pools().provisioned_count(&provision.key);
+        let initialised = count.alive - count.starting;
+        Some(ProvisionedState {
+            allocated: initialised.min(count.target),
+            available: initialised.min(count.target),
+            status: provisioning::status(count, provision.last_failure.as_deref()),
+        })
+    }
+
+    fn provisions(&self) -> std::sync::MutexGuard<'_, HashMap<(FunctionName, String), Provision>> {
+        self.inner.provisions.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Brings every provisioned version to its target: starts what is missing (in the
+    /// background, as room allows under `max_environments`), shuts down idle ones beyond
+    /// it. Run on every change, when a provisioned environment is lost, and by the reaper.
+    fn reconcile_provisioned(&self) {
+        let targets: Vec<(EnvKey, FunctionConfig, PathBuf)> = self
+            .provisions()
+            .values()
+            .map(|p| (p.key.clone(), p.config.clone(), p.task_root.clone()))
+            .collect();
+        let mut surplus = Vec::new();
+        let mut starts = Vec::new();
+        {
+            let mut pools = self.pools();
+            surplus.extend(pools.drain_unwanted_provisioned());
+            for (key, config, task_root) in targets {
+                let adjustment =
+                    provisioning::adjust(pools.provisioned_count(&key), pools.provisioned_idle(&key));
+                surplus.extend(pools.take_provisioned(&key, adjustment.stop));
+                for _ in 0..adjustment.start {
+                    match pools.claim_provisioned(&key, self.inner.settings.max_environments) {
+                        Claim::Cold { epoch, evicted } => {
+                            surplus.extend(evicted);
+                            starts.push((key.clone(), config.clone(), task_root.clone(), epoch));
+                        }
+                        _ => break,
+                    }
+                }
+            }
+        }
+        dispose(surplus);
+        for (key, config, task_root, epoch) in starts {
+            let manager = self.clone();
+            tokio::spawn(async move { manager.start_provisioned(key, config, task_root, epoch).await });
+        }
+    }
+
+    async fn start_provisioned(
+        &self,
+        key: EnvKey,
+        config: FunctionConfig,
+        task_root: PathBuf,
+        epoch: (u64, u64),
+    ) {
+        let started = Environment::start(
+            &self.inner.settings.runtimes,
+            &self.inner.settings.log_store,
+            &self.inner.log_budgets,
+            &config,
+            &task_root,
+            key.clone(),
+            epoch,
+            false,
+            InitType::ProvisionedConcurrency,
+        )
+        .await;
+        let failure = match started {
+            Ok(mut env) => {
+                env.register(&self.inner.registry);
+                tracing::info!(function = %config.name, version = %config.version, environment = %env.id,
+                    "provisioned environment ready");
+                self.pools().provisioned_started(&key, true);
+                self.release(env, true);
+                None
+            }
+            Err(StartFailure { failure, .. }) => {
+                self.pools().provisioned_started(&key, false);
+                let reason = format!("{}: {}", failure.error_type, String::from_utf8_lossy(&failure.body));
+                tracing::warn!(function = %config.name, version = %config.version, %reason,
+                    "provisioned environment failed to initialise");
+                Some(reason)
+            }
+        };
+        for provision in self.provisions().values_mut().filter(|p| p.key == key) {
+            provision.last_failure = failure.clone();
         }
     }
 
@@ -391,6 +554,8 @@ impl Manager {
     /// idle ones now, busy ones when their invoke ends. Called when code or configuration
     /// changes, or when the function or version is deleted.
     pub fn retire(&self, function: &FunctionName, version: Option<Version>) {
+        self.provisions()
+            .retain(|(name, _), p| !(name == function && version.is_none_or(|v| p.key.version() == v)));
         let retired = self.pools().retire(function, version);
         dispose(retired);
     }
@@ -450,6 +615,7 @@ impl Manager {
                     tracing::debug!(count = expired.len(), "reaping idle environments");
                 }
                 dispose(expired);
+                Manager { inner }.reconcile_provisioned();
             }
         });
     }

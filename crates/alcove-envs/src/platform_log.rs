@@ -15,6 +15,7 @@
 //! Everything here is a pure function of what it is given (the clock included), so the
 //! exact lines are unit-tested; `environment.rs` only says when to write them.
 
+use crate::launch::InitType;
 use std::time::Duration;
 
 use alcove_core::{FunctionConfig, LogFormat, LogLevel, TenantId};
@@ -85,6 +86,7 @@ pub struct PlatformLog {
     function_name: String,
     function_version: String,
     tenant: Option<TenantId>,
+    init_type: InitType,
 }
 
 impl PlatformLog {
@@ -96,13 +98,19 @@ impl PlatformLog {
             function_name: config.name.to_string(),
             function_version: config.version.to_string(),
             tenant: tenant.cloned(),
+            init_type: InitType::OnDemand,
         }
+    }
+
+    /// For an environment initialised as `init_type` (on demand unless told otherwise).
+    pub fn with_init_type(self, init_type: InitType) -> Self {
+        PlatformLog { init_type, ..self }
     }
 
     /// `platform.initStart`, before the runtime starts; Text has no such line here.
     pub fn init_start(&self, now: DateTime<Utc>) -> Option<String> {
         self.json(now, "platform.initStart", |record| {
-            record.insert("initializationType".into(), json!("on-demand"));
+            record.insert("initializationType".into(), json!(self.init_type.as_str()));
             record.insert("phase".into(), json!("init"));
             record.insert("functionName".into(), json!(self.function_name));
             record.insert("functionVersion".into(), json!(self.function_version));
@@ -117,7 +125,7 @@ impl PlatformLog {
                 millis(duration)
             )),
             LogFormat::Json => self.json(now, "platform.initReport", |record| {
-                record.insert("initializationType".into(), json!("on-demand"));
+                record.insert("initializationType".into(), json!(self.init_type.as_str()));
                 record.insert("phase".into(), json!("init"));
                 record.insert("status".into(), json!("error"));
                 record.insert("errorType".into(), json!(error_type));

@@ -23,6 +23,8 @@ pub(crate) trait Pooled {
     fn epoch(&self) -> (u64, u64);
     /// When its last invoke ended (or it started).
     fn last_used(&self) -> Instant;
+    /// Whether it keeps its key's provisioned concurrency ready.
+    fn provisioned(&self) -> bool;
 }
 
 impl Pooled for Environment {
@@ -41,9 +43,22 @@ impl Pooled for Environment {
     fn last_used(&self) -> Instant {
         self.last_used
     }
+
+    fn provisioned(&self) -> bool {
+        self.provisioned
+    }
 }
 
-/// Where an invoke runs.
+/// The provisioned environments of one key.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct ProvisionedCount {
+    /// How many are to be kept.
+    pub target: usize,
+    /// Alive: starting, idle or busy.
+    pub alive: usize,
+    /// Of those, still initialising.
+    pub starting: usize,
+}
 #[derive(Debug)]
 pub(crate) enum Claim<E> {
     /// In this idle environment of its key, the most recently used one.
@@ -71,11 +86,16 @@ pub(crate) struct Pools<E> {
     /// environment started under an older epoch is not reused.
     epochs: HashMap<FunctionName, u64>,
     version_epochs: HashMap<(FunctionName, Version), u64>,
+    /// Idle provisioned environments per key, apart from `idle`: never evicted or reaped.
+    provisioned_idle: HashMap<EnvKey, Vec<E>>,
+    provisioned: HashMap<EnvKey, ProvisionedCount>,
 }
 
 impl<E> Default for Pools<E> {
     fn default() -> Self {
         Pools {
+            provisioned_idle: HashMap::new(),
+            provisioned: HashMap::new(),
             idle: HashMap::new(),
             alive: 0,
             alive_per_function: HashMap::new(),
@@ -115,6 +135,10 @@ impl<E: Pooled> Pools<E> {
         function_cap: Option<usize>,
     ) -> Claim<E> {
         let epoch = self.epoch(key);
+        // A ready provisioned environment first: that is what it is kept for.
+        if let Some(env) = pop(&mut self.provisioned_idle, key) {
+            return Claim::Warm(env);
+        }
         let warm = self.idle.get_mut(key).and_then(Vec::pop);
         if self.idle.get(key).is_some_and(Vec::is_empty) {
             self.idle.remove(key);
@@ -135,6 +159,86 @@ impl<E: Pooled> Pools<E> {
         self.alive += 1;
         *self.alive_per_function.entry(key.function().clone()).or_default() += 1;
         Claim::Cold { epoch, evicted }
+    }
+
+    /// Room for one more provisioned environment of `key`, evicting the least recently
+    /// used (non-provisioned) idle environment when `max_environments` are alive.
+    /// Provisioned environments count among `max_environments` like any other.
+    pub fn claim_provisioned(&mut self, key: &EnvKey, max_environments: usize) -> Claim<E> {
+        let mut evicted = None;
+        if self.alive >= max_environments {
+            evicted = self.take_least_recently_used();
+            if evicted.is_none() {
+                return Claim::AtCapacity;
+            }
+        }
+        self.alive += 1;
+        *self.alive_per_function.entry(key.function().clone()).or_default() += 1;
+        let count = self.provisioned.entry(key.clone()).or_default();
+        count.alive += 1;
+        count.starting += 1;
+        Claim::Cold { epoch: self.epoch(key), evicted }
+    }
+
+    /// A provisioned environment of `key` finished initialising, or failed to (`started`
+    /// false: its place is given back).
+    pub fn provisioned_started(&mut self, key: &EnvKey, started: bool) {
+        if let Some(count) = self.provisioned.get_mut(key) {
+            count.starting = count.starting.saturating_sub(1);
+            if !started {
+                count.alive = count.alive.saturating_sub(1);
+            }
+        }
+        if !started {
+            self.forget(key.function(), 1);
+        }
+        self.drop_unused_count(key);
+    }
+
+    /// How many provisioned environments `key` is to keep.
+    pub fn set_provisioned_target(&mut self, key: &EnvKey, target: usize) {
+        self.provisioned.entry(key.clone()).or_default().target = target;
+        self.drop_unused_count(key);
+    }
+
+    pub fn provisioned_count(&self, key: &EnvKey) -> ProvisionedCount {
+        self.provisioned.get(key).copied().unwrap_or_default()
+    }
+
+    /// Idle provisioned environments of `key` now.
+    pub fn provisioned_idle(&self, key: &EnvKey) -> usize {
+        self.provisioned_idle.get(key).map_or(0, Vec::len)
+    }
+
+    /// Takes out up to `count` idle provisioned environments of `key`, to be shut down.
+    pub fn take_provisioned(&mut self, key: &EnvKey, count: usize) -> Vec<E> {
+        let mut taken = Vec::new();
+        while taken.len() < count {
+            let Some(env) = pop(&mut self.provisioned_idle, key) else { break };
+            taken.push(env);
+        }
+        self.forget_all(&taken);
+        taken
+    }
+
+    /// Takes out the idle provisioned environments of keys no longer provisioned.
+    pub fn drain_unwanted_provisioned(&mut self) -> Vec<E> {
+        let unwanted: Vec<EnvKey> = self
+            .provisioned_idle
+            .keys()
+            .filter(|k| self.provisioned.get(*k).is_none_or(|c| c.target == 0))
+            .cloned()
+            .collect();
+        let envs: Vec<E> =
+            unwanted.iter().filter_map(|k| self.provisioned_idle.remove(k)).flatten().collect();
+        self.forget_all(&envs);
+        envs
+    }
+
+    fn drop_unused_count(&mut self, key: &EnvKey) {
+        if self.provisioned.get(key).is_some_and(|c| *c == ProvisionedCount::default()) {
+            self.provisioned.remove(key);
+        }
     }
 
     /// Gives back the place of a [`Claim::Cold`] environment of `key` that did not start.
@@ -160,7 +264,18 @@ impl<E: Pooled> Pools<E> {
 
     fn forget_all(&mut self, envs: &[E]) {
         for env in envs {
-            self.forget(&env.key().function().clone(), 1);
+            self.forget_env(env);
+        }
+    }
+
+    /// Takes one environment out of the counts, provisioned ones out of their key's too.
+    fn forget_env(&mut self, env: &E) {
+        self.forget(&env.key().function().clone(), 1);
+        if env.provisioned() {
+            if let Some(count) = self.provisioned.get_mut(env.key()) {
+                count.alive = count.alive.saturating_sub(1);
+            }
+            self.drop_unused_count(&env.key().clone());
         }
     }
 
@@ -186,11 +301,19 @@ impl<E: Pooled> Pools<E> {
     /// and its function was not retired meanwhile (returned, now the key's most recently
     /// used), else out of the count (returned as the error, to be shut down).
     pub fn give_back(&mut self, env: E, reusable: bool) -> Result<&E, E> {
-        if !(reusable && env.epoch() == self.epoch(env.key())) {
-            self.forget(&env.key().function().clone(), 1);
+        let current = reusable && env.epoch() == self.epoch(env.key());
+        // A provisioned environment beyond its key's target (lowered or deleted while it
+        // was busy) is shut down rather than kept.
+        let wanted = !env.provisioned() || {
+            let count = self.provisioned_count(env.key());
+            count.alive <= count.target
+        };
+        if !(current && wanted) {
+            self.forget_env(&env);
             return Err(env);
         }
-        let envs = self.idle.entry(env.key().clone()).or_default();
+        let pool = if env.provisioned() { &mut self.provisioned_idle } else { &mut self.idle };
+        let envs = pool.entry(env.key().clone()).or_default();
         envs.push(env);
         Ok(envs.last().expect("just pushed"))
     }
@@ -209,7 +332,20 @@ impl<E: Pooled> Pools<E> {
             .filter(|k| k.function() == function && version.is_none_or(|v| k.version() == v))
             .cloned()
             .collect();
-        let envs: Vec<E> = keys.iter().filter_map(|k| self.idle.remove(k)).flatten().collect();
+        let mut envs: Vec<E> = keys.iter().filter_map(|k| self.idle.remove(k)).flatten().collect();
+        let provisioned: Vec<EnvKey> = self
+            .provisioned
+            .keys()
+            .chain(self.provisioned_idle.keys())
+            .filter(|k| k.function() == function && version.is_none_or(|v| k.version() == v))
+            .cloned()
+            .collect();
+        for key in &provisioned {
+            envs.extend(self.provisioned_idle.remove(key).unwrap_or_default());
+            if let Some(count) = self.provisioned.get_mut(key) {
+                count.target = 0;
+            }
+        }
         self.forget_all(&envs);
         envs
     }
@@ -230,7 +366,11 @@ impl<E: Pooled> Pools<E> {
 
     /// Takes out every idle environment.
     pub fn drain(&mut self) -> Vec<E> {
-        let envs: Vec<E> = self.idle.drain().flat_map(|(_, v)| v).collect();
+        let mut envs: Vec<E> = self.idle.drain().flat_map(|(_, v)| v).collect();
+        envs.extend(self.provisioned_idle.drain().flat_map(|(_, v)| v));
+        for count in self.provisioned.values_mut() {
+            count.target = 0;
+        }
         self.forget_all(&envs);
         envs
     }
@@ -238,7 +378,12 @@ impl<E: Pooled> Pools<E> {
     /// The idle environment `id` of `key`, if it is still idle since `since` (not taken
     /// and given back again meanwhile).
     pub fn idle_since(&mut self, key: &EnvKey, id: &str, since: Instant) -> Option<&mut E> {
-        self.idle.get_mut(key)?.iter_mut().find(|e| e.id() == id && e.last_used() == since)
+        let found = |envs: &mut Vec<E>| envs.iter().position(|e| e.id() == id && e.last_used() == since);
+        if let Some(i) = self.idle.get_mut(key).and_then(found) {
+            return self.idle.get_mut(key).map(|envs| &mut envs[i]);
+        }
+        let i = self.provisioned_idle.get_mut(key).and_then(found)?;
+        self.provisioned_idle.get_mut(key).map(|envs| &mut envs[i])
     }
 
     /// Environments alive (idle, busy or starting).
@@ -248,8 +393,17 @@ impl<E: Pooled> Pools<E> {
 
     /// Environments idle.
     pub fn idle(&self) -> usize {
-        self.idle.values().map(Vec::len).sum()
+        self.idle.values().chain(self.provisioned_idle.values()).map(Vec::len).sum()
     }
+}
+
+/// The most recently used environment of `key` in `pool`, removing the key when emptied.
+fn pop<E>(pool: &mut HashMap<EnvKey, Vec<E>>, key: &EnvKey) -> Option<E> {
+    let env = pool.get_mut(key).and_then(Vec::pop);
+    if pool.get(key).is_some_and(Vec::is_empty) {
+        pool.remove(key);
+    }
+    env
 }
 
 #[cfg(test)]
@@ -266,6 +420,7 @@ mod tests {
         id: String,
         epoch: (u64, u64),
         last_used: Instant,
+        provisioned: bool,
     }
 
     impl Pooled for Fake {
@@ -280,6 +435,9 @@ mod tests {
         }
         fn last_used(&self) -> Instant {
             self.last_used
+        }
+        fn provisioned(&self) -> bool {
+            self.provisioned
         }
     }
 
@@ -306,7 +464,7 @@ mod tests {
         let Claim::Cold { epoch, evicted: None } = pools.claim(key, usize::MAX) else {
             panic!("{id} should start cold");
         };
-        Fake { key: key.clone(), id: id.into(), epoch, last_used: used }
+        Fake { key: key.clone(), id: id.into(), epoch, last_used: used, provisioned: false }
     }
 
     /// Starts new environments of `key` and gives them back idle, in order, each last used
@@ -476,7 +634,8 @@ mod tests {
         let mut pools = Pools::default();
         let a = key("f", "a");
         let Claim::Cold { epoch, .. } = pools.claim(&a, 10) else { panic!() };
-        let env = Fake { key: a.clone(), id: "crashed".into(), epoch, last_used: clock.at(1) };
+        let env =
+            Fake { key: a.clone(), id: "crashed".into(), epoch, last_used: clock.at(1), provisioned: false };
         assert_eq!(pools.give_back(env, false).map(|e| e.id.clone()).unwrap_err().id, "crashed");
         assert_eq!((pools.alive(), pools.idle()), (0, 0));
     }
@@ -489,7 +648,13 @@ mod tests {
         idle(&mut pools, &f_a, "f-a", clock.at(1));
         idle(&mut pools, &g_a, "g-a", clock.at(1));
         let Claim::Cold { epoch, .. } = pools.claim(&f_b, 10) else { panic!() };
-        let busy = Fake { key: f_b.clone(), id: "f-b-busy".into(), epoch, last_used: clock.at(1) };
+        let busy = Fake {
+            key: f_b.clone(),
+            id: "f-b-busy".into(),
+            epoch,
+            last_used: clock.at(1),
+            provisioned: false,
+        };
         let retired = pools.retire(f_a.function(), None);
         assert_eq!(ids(&retired), ["f-a"]);
         assert_eq!(pools.alive(), 2, "g-a idle and f-b busy");

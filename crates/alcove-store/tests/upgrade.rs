@@ -124,12 +124,12 @@ async fn a_database_from_before_schema_versions_keeps_all_its_state() {
     assert!(deployment.api.resource_by_path("/").is_some());
     assert_eq!(store.get_rest_api("api1").await.unwrap().unwrap().name, "shop");
 
-    // The database is now version 1, and reopening it changes nothing.
+    // The database is now at the last version, and reopening it changes nothing.
     drop(store);
-    assert_eq!(user_version(&path), 1);
+    assert_eq!(user_version(&path), 3);
     let store = SqliteStore::open(&path).unwrap();
     assert_eq!(store.list_functions(true, None, 100).await.unwrap().items.len(), 4);
-    assert_eq!(user_version(&path), 1);
+    assert_eq!(user_version(&path), 3);
 }
 
 #[tokio::test]
@@ -156,6 +156,7 @@ async fn a_database_from_before_schema_versions_stays_usable() {
             version: Version::Published(3),
             description: String::new(),
             revision_id: "r".into(),
+            routing: None,
         })
         .await
         .unwrap();

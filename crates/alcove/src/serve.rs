@@ -317,6 +317,7 @@ async fn serve(
         envs: envs.clone(),
         prices: Arc::new(prices),
     };
+    alcove_api::restore_provisioned_concurrency(&state).await?;
     let listener = tokio::net::TcpListener::bind(args.listen)
         .await
         .with_context(|| format!("binding {}", args.listen))?;

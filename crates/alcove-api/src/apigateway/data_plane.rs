@@ -25,7 +25,7 @@ use super::event::{self, ProxyRequest, RequestContext};
 use super::{response, routing};
 use crate::error::{GatewayError, GatewayResult};
 use crate::lambda::invoke::{run_sync, tenant_for, SyncInvoke, SYNC_PAYLOAD_LIMIT};
-use crate::lambda::resolve;
+use crate::lambda::resolve_invocation;
 use crate::request::{read_limited, DEFAULT_REGION};
 use crate::AppState;
 
@@ -250,7 +250,7 @@ async fn invoke(
         substitute_stage_variables(function, stage_variables).map_err(|e| refused(e.to_string()))?;
     let reference = FunctionRef::parse(&function).map_err(|e| refused(e.to_string()))?;
     let region = region_of(&integration.uri);
-    let config = resolve(state, &reference, &region).await.map_err(|e| refused(e.message))?;
+    let config = resolve_invocation(state, &reference, &region).await.map_err(|e| refused(e.message))?;
     let arn = match &reference.qualifier {
         Some(q) => format!("{}:{q}", config.arn(&region)),
         None => config.arn(&region),

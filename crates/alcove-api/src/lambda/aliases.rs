@@ -1,6 +1,9 @@
-//! CreateAlias, GetAlias, ListAliases, UpdateAlias and DeleteAlias.
+//! CreateAlias, GetAlias, ListAliases, UpdateAlias and DeleteAlias, with weighted routing
+//! (`RoutingConfig`); an alias that moves also moves its provisioned concurrency.
 
-use alcove_core::{Alias, AliasName, AliasPatch, FunctionConfig, FunctionName, Qualifier, Version};
+use alcove_core::{
+    AdditionalVersion, Alias, AliasName, AliasPatch, FunctionConfig, FunctionName, Qualifier, Version,
+};
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::Json;
@@ -25,14 +28,79 @@ fn target_version(raw: &str) -> ApiResult<Version> {
     }
 }
 
-fn refuse_weighted_routing(routing: Option<&RoutingConfigInput>) -> ApiResult<()> {
-    let weighted = routing.and_then(|r| r.additional_version_weights.as_ref()).is_some_and(|w| !w.is_empty());
-    if weighted {
+/// botocore's `ValidationException` (400), which AWS answers for a value outside the
+/// model's constraints on this member.
+fn validation(message: String) -> ApiError {
+    ApiError { code: "ValidationException", ..ApiError::invalid_parameter(message) }
+}
+
+/// `RoutingConfig` checked as Lambda checks it (the order and messages of the checks
+/// follow recorded AWS answers): at most one additional version, a weight in 0.0..=1.0,
+/// not the alias's own version, a primary that is not `$LATEST`, a published version that
+/// exists and runs with the same execution role and dead-letter target as the primary
+/// (AWS's documented rule; that message is ours). `None`: no routing given; `Some(None)`:
+/// routing removed (an empty map).
+async fn routing(
+    state: &AppState,
+    function: &FunctionName,
+    primary: Version,
+    input: Option<&RoutingConfigInput>,
+    region: &str,
+) -> ApiResult<Option<Option<AdditionalVersion>>> {
+    let Some(input) = input else { return Ok(None) };
+    let weights = input.additional_version_weights.clone().unwrap_or_default();
+    if weights.len() > 1 {
         return Err(ApiError::invalid_parameter(
-            "RoutingConfig.AdditionalVersionWeights is not supported by this server yet.",
+            "Number of items in AdditionalVersionWeights cannot be greater than 1",
         ));
     }
-    Ok(())
+    let Some((key, weight)) = weights.into_iter().next() else { return Ok(Some(None)) };
+    if !(0.0..=1.0).contains(&weight) {
+        return Err(validation(format!(
+            "1 validation error detected: Value '{{{key}={weight:?}}}' at 'routingConfig.additionalVersionWeights' \
+             failed to satisfy constraint: Map value must satisfy constraint: [Member must have value less than \
+             or equal to 1.0, Member must have value greater than or equal to 0.0, Member must not be null]"
+        )));
+    }
+    if key == primary.to_string() {
+        return Err(ApiError::invalid_parameter(format!(
+            "Invalid function version {primary}. Function version {primary} is already included in routing \
+             configuration."
+        )));
+    }
+    if primary == Version::Latest {
+        return Err(ApiError::invalid_parameter(
+            "$LATEST is not supported for an alias pointing to more than 1 version",
+        ));
+    }
+    let version = match key.parse::<u64>() {
+        Ok(n) if key.len() <= 1024 && key.bytes().all(|b| b.is_ascii_digit()) => n,
+        _ => {
+            return Err(validation(format!(
+                "1 validation error detected: Value '{{{key}={weight:?}}}' at 'routingConfig.additionalVersionWeights' \
+                 failed to satisfy constraint: Map keys must satisfy constraint: [Member must have length less than \
+                 or equal to 1024, Member must have length greater than or equal to 1, Member must satisfy regular \
+                 expression pattern: [0-9]+, Member must not be null]"
+            )))
+        }
+    };
+    let missing =
+        |v: Version| ApiError::not_found(format!("Function not found: {}:{v}", function.arn(region)));
+    let extra = state
+        .store
+        .get_function(function, Version::Published(version))
+        .await?
+        .ok_or_else(|| missing(Version::Published(version)))?;
+    let main = state.store.get_function(function, primary).await?.ok_or_else(|| missing(primary))?;
+    if extra.settings.role != main.settings.role
+        || extra.settings.dead_letter_target != main.settings.dead_letter_target
+    {
+        return Err(ApiError::invalid_parameter(format!(
+            "The function versions {primary} and {version} of an alias must have the same execution role and \
+             dead-letter queue configuration."
+        )));
+    }
+    Ok(Some(Some(AdditionalVersion { version, weight })))
 }
 
 fn alias_not_found(function: &FunctionName, alias: &AliasName, region: &str) -> ApiError {
@@ -74,13 +142,14 @@ pub async fn create(
             .as_deref()
             .ok_or_else(|| ApiError::invalid_parameter("FunctionVersion is a required parameter."))?,
     )?;
-    refuse_weighted_routing(request.routing_config.as_ref())?;
+    let routing = routing(&state, &function, version, request.routing_config.as_ref(), &region).await?;
     let alias = Alias {
         function: function.clone(),
         name,
         version,
         description: request.description.unwrap_or_default(),
         revision_id: FunctionConfig::new_revision_id(),
+        routing: routing.flatten(),
     };
     let created = state.store.create_alias(alias).await.map_err(|e| match e {
         alcove_core::Error::Conflict(_) => alcove_core::Error::Conflict(format!(
@@ -135,16 +204,32 @@ pub async fn update(
 ) -> ApiResult<Json<AliasConfiguration>> {
     let function = unqualified(&function)?;
     let alias = AliasName::parse(&alias)?;
-    refuse_weighted_routing(request.routing_config.as_ref())?;
     let version = request.function_version.as_deref().map(target_version).transpose()?;
-    let patch =
-        AliasPatch { version, description: request.description, expected_revision: request.revision_id };
+    let routing = match (&request.routing_config, version) {
+        (None, _) => None,
+        (Some(input), Some(primary)) => routing(&state, &function, primary, Some(input), &region).await?,
+        (Some(input), None) => {
+            let current = state
+                .store
+                .get_alias(&function, &alias)
+                .await?
+                .ok_or_else(|| alias_not_found(&function, &alias, &region))?;
+            routing(&state, &function, current.version, Some(input), &region).await?
+        }
+    };
+    let patch = AliasPatch {
+        version,
+        description: request.description,
+        expected_revision: request.revision_id,
+        routing,
+    };
     let updated = state.store.update_alias(&function, &alias, patch).await.map_err(|e| match e {
         alcove_core::Error::NotFound(m) if m.starts_with("Alias") => {
             alias_not_found(&function, &alias, &region)
         }
         other => missing_version(other, &function, version, &region),
     })?;
+    super::provisioned::alias_changed(&state, &function, &alias).await;
     Ok(Json(alias_configuration(&updated, &region)))
 }
 
@@ -160,5 +245,6 @@ pub async fn delete(
         .delete_alias(&function, &alias)
         .await
         .map_err(|e| missing_version(e, &function, None, &region))?;
+    super::provisioned::alias_changed(&state, &function, &alias).await;
     Ok(StatusCode::NO_CONTENT)
 }

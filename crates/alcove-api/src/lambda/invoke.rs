@@ -11,7 +11,7 @@ use axum::response::{IntoResponse, Response};
 use base64::Engine as _;
 use bytes::Bytes;
 
-use super::{function_ref, resolve};
+use super::{function_ref, resolve_invocation};
 use crate::error::{ApiError, ApiResult};
 use crate::request::{read_limited, Region};
 use crate::wire::QualifierQuery;
@@ -171,7 +171,7 @@ pub async fn invoke(
         ))
     })?;
     let reference = function_ref(&function, query.qualifier.as_deref())?;
-    let config = resolve(&state, &reference, &region).await?;
+    let config = resolve_invocation(&state, &reference, &region).await?;
     let arn = match &reference.qualifier {
         Some(q) => format!("{}:{q}", config.arn(&region)),
         None => config.arn(&region),

@@ -21,7 +21,7 @@ use base64::Engine as _;
 
 use super::event_stream::{self, Completion};
 use super::invoke::{client_context, header, payload, refused, tenant_for, wants_tail, SYNC_PAYLOAD_LIMIT};
-use super::{function_ref, resolve};
+use super::{function_ref, resolve_invocation};
 use crate::error::{ApiError, ApiResult};
 use crate::request::{read_limited, Region};
 use crate::wire::QualifierQuery;
@@ -95,7 +95,7 @@ pub async fn invoke_with_response_stream(
         ))
     })?;
     let reference = function_ref(&function, query.qualifier.as_deref())?;
-    let config = resolve(&state, &reference, &region).await?;
+    let config = resolve_invocation(&state, &reference, &region).await?;
     let arn = match &reference.qualifier {
         Some(q) => format!("{}:{q}", config.arn(&region)),
         None => config.arn(&region),

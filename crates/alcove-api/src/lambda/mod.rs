@@ -10,6 +10,7 @@ mod functions;
 pub(crate) mod invoke;
 mod invoke_stream;
 mod policy;
+pub(crate) mod provisioned;
 mod tags;
 mod versions;
 
@@ -41,6 +42,10 @@ pub fn routes() -> Router<AppState> {
             put(concurrency::put).delete(concurrency::delete),
         )
         .route("/2019-09-30/functions/{function}/concurrency", get(concurrency::get))
+        .route(
+            "/2019-09-30/functions/{function}/provisioned-concurrency",
+            put(provisioned::put).get(provisioned::get).delete(provisioned::delete),
+        )
         .route("/2015-03-31/functions/{function}/invocations", post(invoke::invoke))
         .route(
             "/2021-11-15/functions/{function}/response-streaming-invocations",
@@ -109,6 +114,19 @@ pub(crate) async fn resolve(
     region: &str,
 ) -> ApiResult<FunctionConfig> {
     alcove_core::resolve_reference(state.store.as_ref(), reference)
+        .await?
+        .ok_or_else(|| function_not_found(&reference.name, region, reference.qualifier.as_ref()))
+}
+
+/// The configuration an invoke of `reference` runs: a weighted alias picks its version by
+/// a fresh random draw per invoke.
+pub(crate) async fn resolve_invocation(
+    state: &AppState,
+    reference: &FunctionRef,
+    region: &str,
+) -> ApiResult<FunctionConfig> {
+    let draw = alcove_core::routing::random_draw();
+    alcove_core::resolve_invocation(state.store.as_ref(), reference, draw)
         .await?
         .ok_or_else(|| function_not_found(&reference.name, region, reference.qualifier.as_ref()))
 }

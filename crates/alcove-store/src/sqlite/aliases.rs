@@ -2,28 +2,46 @@
 //! may point only at a version that exists, and a version an alias points at cannot be
 //! deleted (see `functions::delete_version`); the rows go with their function.
 
-use alcove_core::{Alias, AliasName, AliasPatch, Error, FunctionConfig, FunctionName, Page, Result, Version};
+use alcove_core::{
+    AdditionalVersion, Alias, AliasName, AliasPatch, Error, FunctionConfig, FunctionName, Page, Result,
+    Version,
+};
 use rusqlite::{params, OptionalExtension, Transaction};
 
 use super::functions::{require_function, version_exists};
-use super::rows::{from_json, paginate, sql};
+use super::rows::{from_json, paginate, sql, to_json};
 
-const COLUMNS: &str = "function, name, version, description, revision_id";
+const COLUMNS: &str = "function, name, version, description, revision_id, routing";
 
-type Parts = (String, String, String, String, String);
+type Parts = (String, String, String, String, String, Option<String>);
 
 fn from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<Parts> {
-    Ok((row.get(0)?, row.get(1)?, row.get(2)?, row.get(3)?, row.get(4)?))
+    Ok((row.get(0)?, row.get(1)?, row.get(2)?, row.get(3)?, row.get(4)?, row.get(5)?))
 }
 
-fn from_parts((function, name, version, description, revision_id): Parts) -> Result<Alias> {
+fn from_parts((function, name, version, description, revision_id, routing): Parts) -> Result<Alias> {
     Ok(Alias {
         function: FunctionName::parse(&function)?,
         name: AliasName::parse(&name)?,
         version: from_json(&format!("\"{version}\""))?,
         description,
         revision_id,
+        routing: routing.as_deref().map(from_json).transpose()?,
     })
+}
+
+fn routing_json(routing: Option<AdditionalVersion>) -> Result<Option<String>> {
+    routing.as_ref().map(to_json).transpose()
+}
+
+/// The version an alias routes to besides its primary must exist too.
+fn require_routed_version(tx: &Transaction<'_>, function: &FunctionName, alias: &Alias) -> Result<()> {
+    match alias.routing {
+        Some(extra) if !version_exists(tx, function, Version::Published(extra.version))? => {
+            Err(missing_version(function, Version::Published(extra.version)))
+        }
+        _ => Ok(()),
+    }
 }
 
 fn missing_version(function: &FunctionName, version: Version) -> Error {
@@ -47,15 +65,19 @@ pub(crate) fn create(tx: &Transaction<'_>, alias: Alias) -> Result<Alias> {
     if !version_exists(tx, &alias.function, alias.version)? {
         return Err(missing_version(&alias.function, alias.version));
     }
+    require_routed_version(tx, &alias.function, &alias)?;
     let inserted = tx
         .execute(
-            &format!("INSERT INTO aliases ({COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT DO NOTHING"),
+            &format!(
+                "INSERT INTO aliases ({COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT DO NOTHING"
+            ),
             params![
                 alias.function.as_str(),
                 alias.name.as_str(),
                 alias.version.to_string(),
                 alias.description,
-                alias.revision_id
+                alias.revision_id,
+                routing_json(alias.routing)?
             ],
         )
         .map_err(sql)?;
@@ -118,15 +140,21 @@ pub(crate) fn update(
     if let Some(description) = patch.description {
         alias.description = description;
     }
+    if let Some(routing) = patch.routing {
+        alias.routing = routing;
+    }
+    require_routed_version(tx, function, &alias)?;
     alias.revision_id = FunctionConfig::new_revision_id();
     tx.execute(
-        "UPDATE aliases SET version = ?3, description = ?4, revision_id = ?5 WHERE function = ?1 AND name = ?2",
+        "UPDATE aliases SET version = ?3, description = ?4, revision_id = ?5, routing = ?6 \
+         WHERE function = ?1 AND name = ?2",
         params![
             function.as_str(),
             name.as_str(),
             alias.version.to_string(),
             alias.description,
-            alias.revision_id
+            alias.revision_id,
+            routing_json(alias.routing)?
         ],
     )
     .map_err(sql)?;
@@ -136,11 +164,14 @@ pub(crate) fn update(
 pub(crate) fn delete(tx: &Transaction<'_>, function: &FunctionName, name: &AliasName) -> Result<()> {
     require_function(tx, function)?;
     // Deleting an alias that does not exist succeeds, as in Lambda.
-    tx.execute(
-        "DELETE FROM aliases WHERE function = ?1 AND name = ?2",
-        params![function.as_str(), name.as_str()],
-    )
-    .map_err(sql)?;
+    // Its provisioned concurrency goes with it, as in Lambda.
+    for table in [
+        "aliases WHERE function = ?1 AND name = ?2",
+        "provisioned_concurrency WHERE function = ?1 AND qualifier = ?2",
+    ] {
+        tx.execute(&format!("DELETE FROM {table}"), params![function.as_str(), name.as_str()])
+            .map_err(sql)?;
+    }
     Ok(())
 }
 
@@ -162,6 +193,7 @@ mod tests {
             version: Version::Published(1),
             description: String::new(),
             revision_id: "r".into(),
+            routing: None,
         };
         store.create_alias(alias.clone()).await.unwrap();
         assert!(matches!(store.create_alias(alias.clone()).await, Err(Error::Conflict(_))));

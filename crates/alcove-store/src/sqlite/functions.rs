@@ -268,7 +268,10 @@ pub(crate) fn untag(tx: &Transaction<'_>, name: &FunctionName, keys: &[String]) 
 pub(crate) fn delete_version(tx: &Transaction<'_>, name: &FunctionName, version: u64) -> Result<()> {
     require_function(tx, name)?;
     let aliases: Vec<String> = tx
-        .prepare("SELECT name FROM aliases WHERE function = ?1 AND version = ?2 ORDER BY name")
+        .prepare(
+            "SELECT name FROM aliases WHERE function = ?1 \
+             AND (version = ?2 OR json_extract(routing, '$.version') = CAST(?2 AS INTEGER)) ORDER BY name",
+        )
         .and_then(|mut stmt| {
             stmt.query_map(params![name.as_str(), version.to_string()], |row| row.get(0))?.collect()
         })
@@ -288,6 +291,11 @@ pub(crate) fn delete_version(tx: &Transaction<'_>, name: &FunctionName, version:
     if deleted == 0 {
         return Err(Error::NotFound(format!("Function not found: {name}:{version}")));
     }
+    tx.execute(
+        "DELETE FROM provisioned_concurrency WHERE function = ?1 AND qualifier = ?2",
+        params![name.as_str(), version.to_string()],
+    )
+    .map_err(sql)?;
     Ok(())
 }
 

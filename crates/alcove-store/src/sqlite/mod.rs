@@ -21,6 +21,7 @@ mod event_configs;
 mod functions;
 mod limits;
 mod policies;
+mod provisioned;
 mod queue;
 mod rest_apis;
 mod rows;
@@ -126,6 +127,7 @@ mod tests {
             version: Version::Published(1),
             description: String::new(),
             revision_id: "r".into(),
+            routing: None,
         };
         store.create_alias(alias.clone()).await.unwrap();
         // Read twice: the second read is served from the cache.

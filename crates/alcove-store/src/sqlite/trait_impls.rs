@@ -6,12 +6,14 @@ use alcove_core::apigateway::{Deployment, RestApi, Stage};
 use alcove_core::store::{AccountUsage, LatestUpdate, PublishRequest};
 use alcove_core::{
     Alias, AliasName, AliasPatch, DeadLetter, DeploymentRequest, EventInvokeConfig, EventQueue,
-    FunctionConfig, FunctionName, Page, QueuedEvent, RestApiUpdate, Result, StageLookup, Store, Tags,
-    TenantLimits, UsageFilter, UsageRecord, Version,
+    FunctionConfig, FunctionName, Page, ProvisionedConcurrency, ProvisionedLimits, QueuedEvent,
+    RestApiUpdate, Result, StageLookup, Store, Tags, TenantLimits, UsageFilter, UsageRecord, Version,
 };
 use async_trait::async_trait;
 
-use super::{aliases, event_configs, functions, limits, policies, queue, rest_apis, usage, SqliteStore};
+use super::{
+    aliases, event_configs, functions, limits, policies, provisioned, queue, rest_apis, usage, SqliteStore,
+};
 
 #[async_trait]
 impl Store for SqliteStore {
@@ -151,6 +153,36 @@ impl Store for SqliteStore {
 
     async fn list_concurrency(&self) -> Result<Vec<(FunctionName, u32)>> {
         self.transaction(limits::list_concurrency).await
+    }
+
+    async fn put_provisioned_concurrency(
+        &self,
+        config: ProvisionedConcurrency,
+        limits: ProvisionedLimits,
+    ) -> Result<ProvisionedConcurrency> {
+        self.transaction(move |tx| provisioned::put(tx, config, limits)).await
+    }
+
+    async fn get_provisioned_concurrency(
+        &self,
+        name: &FunctionName,
+        qualifier: &str,
+    ) -> Result<Option<ProvisionedConcurrency>> {
+        let (name, qualifier) = (name.clone(), qualifier.to_owned());
+        self.transaction(move |tx| provisioned::get(tx, &name, &qualifier)).await
+    }
+
+    async fn delete_provisioned_concurrency(&self, name: &FunctionName, qualifier: &str) -> Result<bool> {
+        let (name, qualifier) = (name.clone(), qualifier.to_owned());
+        self.transaction(move |tx| provisioned::delete(tx, &name, &qualifier)).await
+    }
+
+    async fn list_provisioned_concurrency(
+        &self,
+        name: Option<&FunctionName>,
+    ) -> Result<Vec<ProvisionedConcurrency>> {
+        let name = name.cloned();
+        self.transaction(move |tx| provisioned::list(tx, name.as_ref())).await
     }
 
     async fn put_tenant_limits(&self, name: &FunctionName, tenant_limits: TenantLimits) -> Result<()> {
