@@ -262,6 +262,7 @@ mod tests {
             last_modified: Utc::now(),
             revision_id: "r".into(),
             tags: Default::default(),
+            lifecycle: Default::default(),
         }
     }
 

@@ -11,7 +11,7 @@ use axum::response::{IntoResponse, Response};
 use base64::Engine as _;
 use bytes::Bytes;
 
-use super::{function_ref, resolve};
+use super::{function_ref, resolve_invocable};
 use crate::error::{ApiError, ApiResult};
 use crate::request::{read_limited, Region};
 use crate::wire::QualifierQuery;
@@ -170,8 +170,8 @@ pub async fn invoke(
             "Request must be smaller than {limit} bytes for the InvokeFunction operation"
         ))
     })?;
-    let reference = function_ref(&function, query.qualifier.as_deref())?;
-    let config = resolve(&state, &reference, &region).await?;
+    let reference = function_ref(&function, query.qualifier.as_deref(), &region)?;
+    let config = resolve_invocable(&state, &reference, &region).await?;
     let arn = match &reference.qualifier {
         Some(q) => format!("{}:{q}", config.arn(&region)),
         None => config.arn(&region),

@@ -21,7 +21,7 @@ use base64::Engine as _;
 
 use super::event_stream::{self, Completion};
 use super::invoke::{client_context, header, payload, refused, tenant_for, wants_tail, SYNC_PAYLOAD_LIMIT};
-use super::{function_ref, resolve};
+use super::{function_ref, resolve_invocable};
 use crate::error::{ApiError, ApiResult};
 use crate::request::{read_limited, Region};
 use crate::wire::QualifierQuery;
@@ -94,8 +94,8 @@ pub async fn invoke_with_response_stream(
             "Request must be smaller than {SYNC_PAYLOAD_LIMIT} bytes for the InvokeWithResponseStream operation"
         ))
     })?;
-    let reference = function_ref(&function, query.qualifier.as_deref())?;
-    let config = resolve(&state, &reference, &region).await?;
+    let reference = function_ref(&function, query.qualifier.as_deref(), &region)?;
+    let config = resolve_invocable(&state, &reference, &region).await?;
     let arn = match &reference.qualifier {
         Some(q) => format!("{}:{q}", config.arn(&region)),
         None => config.arn(&region),

@@ -264,6 +264,71 @@ pub(crate) fn untag(tx: &Transaction<'_>, name: &FunctionName, keys: &[String]) 
     Ok(all)
 }
 
+/// Stores `config` settled, with a new revision, if it is still the stored one (same
+/// revision) and not settled yet.
+fn settle_config(
+    tx: &Transaction<'_>,
+    config: FunctionConfig,
+    revision_id: &str,
+) -> Result<Option<FunctionConfig>> {
+    if config.revision_id != revision_id {
+        return Ok(None);
+    }
+    let Some(lifecycle) = config.lifecycle.settled() else {
+        return Ok(None);
+    };
+    let settled = FunctionConfig { lifecycle, revision_id: FunctionConfig::new_revision_id(), ..config };
+    let json = to_json(&settled)?;
+    match settled.version {
+        Version::Latest => tx.execute(
+            "UPDATE functions SET latest = ?2 WHERE name = ?1",
+            params![settled.name.as_str(), json],
+        ),
+        Version::Published(n) => tx.execute(
+            "UPDATE versions SET config = ?3 WHERE function = ?1 AND version = ?2",
+            params![settled.name.as_str(), n as i64, json],
+        ),
+    }
+    .map_err(sql)?;
+    Ok(Some(settled))
+}
+
+pub(crate) fn settle(
+    tx: &Transaction<'_>,
+    name: &FunctionName,
+    version: Version,
+    revision_id: &str,
+) -> Result<Option<FunctionConfig>> {
+    match get(tx, name, version)? {
+        Some(config) => settle_config(tx, config, revision_id),
+        None => Ok(None),
+    }
+}
+
+/// Settles every unsettled `$LATEST` and version. A settled record stores its lifecycle
+/// as `Active`/`Successful`; records from before lifecycles have none (settled too).
+pub(crate) fn settle_all(tx: &Transaction<'_>) -> Result<usize> {
+    let unsettled = "json_extract(c, '$.lifecycle.state') = 'Pending' \
+                     OR json_extract(c, '$.lifecycle.last_update') = 'InProgress'";
+    let mut stmt = tx
+        .prepare(&format!(
+            "SELECT c FROM (SELECT latest AS c FROM functions UNION ALL SELECT config FROM versions) WHERE {unsettled}"
+        ))
+        .map_err(sql)?;
+    let rows = stmt
+        .query_map([], |row| row.get::<_, String>(0))
+        .map_err(sql)?
+        .collect::<rusqlite::Result<Vec<_>>>()
+        .map_err(sql)?;
+    let mut settled = 0;
+    for raw in rows {
+        let config: FunctionConfig = from_json(&raw)?;
+        let revision = config.revision_id.clone();
+        settled += usize::from(settle_config(tx, config, &revision)?.is_some());
+    }
+    Ok(settled)
+}
+
 /// Deletes a published version no alias points at.
 pub(crate) fn delete_version(tx: &Transaction<'_>, name: &FunctionName, version: u64) -> Result<()> {
     require_function(tx, name)?;
