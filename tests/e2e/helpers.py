@@ -36,14 +36,25 @@ def distinct_zip(tag=None):
     return make_zip({"app.py": f"TAG = {tag!r}\ndef handler(event, context):\n    return TAG\n"})
 
 
-def create(client, name=None, code=None, **overrides):
-    """CreateFunction with working defaults; any member can be overridden."""
+def create(client, name=None, code=None, wait=True, **overrides):
+    """CreateFunction with working defaults; any member can be overridden. Returns
+    CreateFunction's answer; with `wait`, after waiting, as AWS users do, for the function
+    to leave `Pending` (boto3's `function_active_v2` waiter)."""
     args = dict(
         FunctionName=name or unique(), Runtime="python3.12", Handler="app.handler", Role=ROLE,
         Code={"ZipFile": PY_CODE if code is None else code},
     )
     args.update(overrides)
-    return client.create_function(**args)
+    created = client.create_function(**args)
+    if wait:
+        wait_active(client, created["FunctionName"])
+    return created
+
+
+def wait_active(client, name):
+    """boto3's `function_active_v2` waiter, polling every 0.1 s (the server settles a
+    version moments after the write)."""
+    client.get_waiter("function_active_v2").wait(FunctionName=name, WaiterConfig={"Delay": 0.1})
 
 
 def body(response):
