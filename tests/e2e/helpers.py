@@ -57,6 +57,22 @@ def wait_active(client, name):
     client.get_waiter("function_active_v2").wait(FunctionName=name, WaiterConfig={"Delay": 0.1})
 
 
+def wait_updated(client, name):
+    """boto3's `function_updated_v2` waiter: an update has settled (`LastUpdateStatus`
+    `Successful`), so the function takes the next change, as on AWS."""
+    client.get_waiter("function_updated_v2").wait(FunctionName=name, WaiterConfig={"Delay": 0.1})
+
+
+# The members Lambda moves asynchronously, and the revision it mints when they settle.
+SETTLING = ("State", "StateReason", "StateReasonCode", "LastUpdateStatus", "LastUpdateStatusReason",
+            "LastUpdateStatusReasonCode", "RevisionId")
+
+
+def without_settling(document):
+    """A configuration without the members that change when it settles."""
+    return {k: v for k, v in document.items() if k not in SETTLING and k != "ResponseMetadata"}
+
+
 def body(response):
     """A boto3 response without its per-request metadata."""
     return {k: v for k, v in response.items() if k != "ResponseMetadata"}
