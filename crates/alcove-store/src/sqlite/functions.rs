@@ -471,4 +471,31 @@ mod tests {
         let labels: Vec<String> = all.items.iter().map(|c| format!("{}:{}", c.name, c.version)).collect();
         assert_eq!(labels, ["a:$LATEST", "b:$LATEST", "b:1", "c:$LATEST", "d:$LATEST", "e:$LATEST"]);
     }
+
+    #[tokio::test]
+    async fn lifecycles_settle_once_with_a_new_revision() {
+        use alcove_core::Lifecycle;
+        let store = SqliteStore::open_in_memory().unwrap();
+        let mut pending = config("f", "aa");
+        pending.lifecycle = Lifecycle::creating();
+        let created = store.create_function(pending, false).await.unwrap();
+        // A stale revision settles nothing.
+        assert_eq!(store.settle_lifecycle(&name("f"), Version::Latest, "stale").await.unwrap(), None);
+        let settled =
+            store.settle_lifecycle(&name("f"), Version::Latest, &created.revision_id).await.unwrap().unwrap();
+        assert!(settled.lifecycle.is_settled());
+        assert_ne!(settled.revision_id, created.revision_id);
+        assert_eq!(store.get_function(&name("f"), Version::Latest).await.unwrap(), Some(settled.clone()));
+        assert_eq!(
+            store.settle_lifecycle(&name("f"), Version::Latest, &settled.revision_id).await.unwrap(),
+            None
+        );
+        // What a stop left unsettled is settled at the next start; versions too.
+        let version = store.publish_version(&name("f"), PublishRequest::default()).await.unwrap();
+        assert_eq!(version.lifecycle, Lifecycle::creating());
+        assert_eq!(store.settle_all_lifecycles().await.unwrap(), 1);
+        let published = store.get_function(&name("f"), version.version).await.unwrap().unwrap();
+        assert!(published.lifecycle.is_settled());
+        assert_eq!(store.settle_all_lifecycles().await.unwrap(), 0);
+    }
 }
