@@ -62,6 +62,8 @@ def create_per_tenant_python(client, name, handler_source, memory=128, timeout=6
         Code={"ZipFile": make_zip({"app.py": handler_source})}, MemorySize=memory, Timeout=timeout,
         TenancyConfig={"TenantIsolationMode": "PER_TENANT"}, **extra,
     )
+    # As AWS users do: invoke once the function has left `Pending`.
+    client.get_waiter("function_active_v2").wait(FunctionName=name, WaiterConfig={"Delay": 0.1})
     return name
 
 

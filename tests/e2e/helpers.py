@@ -36,14 +36,41 @@ def distinct_zip(tag=None):
     return make_zip({"app.py": f"TAG = {tag!r}\ndef handler(event, context):\n    return TAG\n"})
 
 
-def create(client, name=None, code=None, **overrides):
-    """CreateFunction with working defaults; any member can be overridden."""
+def create(client, name=None, code=None, wait=True, **overrides):
+    """CreateFunction with working defaults; any member can be overridden. Returns
+    CreateFunction's answer; with `wait`, after waiting, as AWS users do, for the function
+    to leave `Pending` (boto3's `function_active_v2` waiter)."""
     args = dict(
         FunctionName=name or unique(), Runtime="python3.12", Handler="app.handler", Role=ROLE,
         Code={"ZipFile": PY_CODE if code is None else code},
     )
     args.update(overrides)
-    return client.create_function(**args)
+    created = client.create_function(**args)
+    if wait:
+        wait_active(client, created["FunctionName"])
+    return created
+
+
+def wait_active(client, name):
+    """boto3's `function_active_v2` waiter, polling every 0.1 s (the server settles a
+    version moments after the write)."""
+    client.get_waiter("function_active_v2").wait(FunctionName=name, WaiterConfig={"Delay": 0.1})
+
+
+def wait_updated(client, name):
+    """boto3's `function_updated_v2` waiter: an update has settled (`LastUpdateStatus`
+    `Successful`), so the function takes the next change, as on AWS."""
+    client.get_waiter("function_updated_v2").wait(FunctionName=name, WaiterConfig={"Delay": 0.1})
+
+
+# The members Lambda moves asynchronously, and the revision it mints when they settle.
+SETTLING = ("State", "StateReason", "StateReasonCode", "LastUpdateStatus", "LastUpdateStatusReason",
+            "LastUpdateStatusReasonCode", "RevisionId")
+
+
+def without_settling(document):
+    """A configuration without the members that change when it settles."""
+    return {k: v for k, v in document.items() if k not in SETTLING and k != "ResponseMetadata"}
 
 
 def body(response):

@@ -8,7 +8,7 @@ from botocore.exceptions import ClientError
 
 from helpers import (
     LAST_MODIFIED, PER_TENANT, PY_CODE, ROLE, body, create, distinct_zip, expect_error,
-    check_raw_error, function_arn, sha256_b64, status, unique,
+    check_raw_error, function_arn, sha256_b64, status, unique, wait_updated, without_settling,
 )
 
 
@@ -43,8 +43,10 @@ def test_create_returns_every_member(lambda_client, zip_bytes):
     assert created["MemorySize"] == 1536
     assert LAST_MODIFIED.match(created["LastModified"]), created["LastModified"]
     assert created["Version"] == "$LATEST"
-    assert created["State"] == "Active"
-    assert created["LastUpdateStatus"] == "Successful"
+    # As AWS answers CreateFunction: Pending, with its reason, and no LastUpdateStatus yet.
+    assert created["State"] == "Pending"
+    assert (created["StateReason"], created["StateReasonCode"]) == ("The function is being created.", "Creating")
+    assert "LastUpdateStatus" not in created
     assert created["PackageType"] == "Zip"
     assert created["Architectures"] == ["arm64"]
     assert created["EphemeralStorage"] == {"Size": 2048}
@@ -160,7 +162,8 @@ def test_get_function_and_code_download(lambda_client, http, zip_bytes):
     assert "Concurrency" not in got, "no reservation, no Concurrency member"
     assert got["Code"]["RepositoryType"] == "S3"
     assert download(http, got) == code
-    assert got["Configuration"] == body(created)
+    assert without_settling(got["Configuration"]) == without_settling(body(created))
+    assert (got["Configuration"]["State"], got["Configuration"]["LastUpdateStatus"]) == ("Active", "Successful")
     config = lambda_client.get_function_configuration(FunctionName=name)
     assert status(config) == 200
     assert body(config) == got["Configuration"]
@@ -172,6 +175,12 @@ def test_function_name_and_qualifier_forms(lambda_client):
     lambda_client.update_function_configuration(FunctionName=name, Timeout=10)
     lambda_client.create_alias(FunctionName=name, Name="live", FunctionVersion="1")
     full, partial = function_arn(name), f"000000000000:function:{name}"
+
+    def expected_arn(kwargs):
+        # AWS qualifies FunctionArn by the qualifier the request named, as written.
+        qualifier = kwargs.get("Qualifier") or (kwargs["FunctionName"].split(":")[-1]
+                                                 if kwargs["FunctionName"].count(":") in (1, 3, 7) else None)
+        return function_arn(name, qualifier=qualifier)
     latest = [
         dict(FunctionName=name), dict(FunctionName=full), dict(FunctionName=partial),
         dict(FunctionName=name, Qualifier="$LATEST"), dict(FunctionName=f"{name}:$LATEST"),
@@ -187,12 +196,12 @@ def test_function_name_and_qualifier_forms(lambda_client):
             got = call(**kwargs)
             config = got.get("Configuration", got)
             assert (config["FunctionName"], config["Version"], config["Timeout"]) == (name, "$LATEST", 10), kwargs
-            assert config["FunctionArn"] == full, kwargs
+            assert config["FunctionArn"] == expected_arn(kwargs), kwargs
         for kwargs in version_1:
             got = call(**kwargs)
             config = got.get("Configuration", got)
             assert (config["FunctionName"], config["Version"], config["Timeout"]) == (name, "1", 3), kwargs
-            assert config["FunctionArn"] == function_arn(name, qualifier="1"), kwargs
+            assert config["FunctionArn"] == expected_arn(kwargs), kwargs
 
 
 def test_unknown_qualifiers_are_not_found(lambda_client):
@@ -253,6 +262,10 @@ def test_list_paginator_and_tenancy(lambda_client):
     assert found[f"{prefix}-tenant"]["TenancyConfig"] == PER_TENANT
     assert "TenancyConfig" not in found[f"{prefix}-plain"]
     config = body(lambda_client.get_function_configuration(FunctionName=f"{prefix}-tenant"))
+    # List entries carry no lifecycle members and no RuntimeVersionConfig, as on AWS.
+    for member in ("State", "LastUpdateStatus", "RuntimeVersionConfig"):
+        assert member not in found[f"{prefix}-tenant"], member
+        config.pop(member)
     assert found[f"{prefix}-tenant"] == config
 
 
@@ -327,7 +340,10 @@ def test_update_configuration(lambda_client):
     assert updated["RevisionId"] != created["RevisionId"]
     for unchanged in ("FunctionArn", "CodeSha256", "CodeSize", "Role", "Architectures", "Version", "PackageType"):
         assert updated[unchanged] == created[unchanged], unchanged
-    assert body(lambda_client.get_function_configuration(FunctionName=name)) == body(updated)
+    assert updated["LastUpdateStatus"] == "InProgress"
+    wait_updated(lambda_client, name)
+    assert without_settling(body(lambda_client.get_function_configuration(FunctionName=name))) == \
+        without_settling(body(updated))
     # Members not sent are left alone.
     again = lambda_client.update_function_configuration(FunctionName=name, Timeout=7)
     assert again["Timeout"] == 7
@@ -339,6 +355,7 @@ def test_update_keeps_tenancy(lambda_client):
     name = unique()
     create(lambda_client, name, TenancyConfig=PER_TENANT)
     assert lambda_client.update_function_configuration(FunctionName=name, MemorySize=256)["TenancyConfig"] == PER_TENANT
+    wait_updated(lambda_client, name)
     assert lambda_client.update_function_code(FunctionName=name, ZipFile=distinct_zip())["TenancyConfig"] == PER_TENANT
     assert lambda_client.get_function(FunctionName=name)["Configuration"]["TenancyConfig"] == PER_TENANT
 
@@ -364,13 +381,20 @@ def test_revision_id_mismatch(lambda_client):
                  FunctionName=name, Timeout=9, RevisionId="00000000-0000-0000-0000-000000000000")
     expect_error("PreconditionFailedException", 412, lambda_client.update_function_code,
                  FunctionName=name, ZipFile=distinct_zip(), RevisionId="00000000-0000-0000-0000-000000000000")
-    assert lambda_client.get_function_configuration(FunctionName=name)["Timeout"] == 3
-    ok = lambda_client.update_function_configuration(FunctionName=name, Timeout=9, RevisionId=created["RevisionId"])
-    assert ok["Timeout"] == 9
+    current = lambda_client.get_function_configuration(FunctionName=name)
+    assert current["Timeout"] == 3
+    # AWS mints a new RevisionId when the creation settles: CreateFunction's is stale.
+    assert current["RevisionId"] != created["RevisionId"]
     expect_error("PreconditionFailedException", 412, lambda_client.update_function_configuration,
-                 FunctionName=name, Timeout=10, RevisionId=created["RevisionId"])
-    code = lambda_client.update_function_code(FunctionName=name, ZipFile=distinct_zip(), RevisionId=ok["RevisionId"])
-    assert code["RevisionId"] != ok["RevisionId"]
+                 FunctionName=name, Timeout=9, RevisionId=created["RevisionId"])
+    ok = lambda_client.update_function_configuration(FunctionName=name, Timeout=9, RevisionId=current["RevisionId"])
+    assert ok["Timeout"] == 9
+    wait_updated(lambda_client, name)
+    expect_error("PreconditionFailedException", 412, lambda_client.update_function_configuration,
+                 FunctionName=name, Timeout=10, RevisionId=current["RevisionId"])
+    settled = lambda_client.get_function_configuration(FunctionName=name)["RevisionId"]
+    code = lambda_client.update_function_code(FunctionName=name, ZipFile=distinct_zip(), RevisionId=settled)
+    assert code["RevisionId"] != settled
 
 
 # --- DeleteFunction --------------------------------------------------------------------------

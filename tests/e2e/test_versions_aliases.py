@@ -4,6 +4,7 @@ import concurrent.futures
 
 from helpers import (
     PER_TENANT, body, create, distinct_zip, expect_error, function_arn, sha256_b64, status, unique,
+    wait_updated, without_settling,
 )
 
 
@@ -27,13 +28,16 @@ def test_publish_numbers_versions(lambda_client):
     assert first["FunctionName"] == name
     assert first["Description"] == "first"
     assert first["CodeSha256"] == sha256_b64(code)
-    assert first["State"] == "Active"
+    # As AWS answers PublishVersion: the new version is Pending until it settles.
+    assert (first["State"], first["StateReasonCode"]) == ("Pending", "Creating")
     lambda_client.update_function_configuration(FunctionName=name, MemorySize=256)
+    wait_updated(lambda_client, name)
     second = lambda_client.publish_version(FunctionName=name)
     assert status(second) == 201
     assert second["Version"] == "2"
     assert second["MemorySize"] == 256
     lambda_client.update_function_code(FunctionName=name, ZipFile=distinct_zip())
+    wait_updated(lambda_client, name)
     assert lambda_client.publish_version(FunctionName=name)["Version"] == "3"
 
 
@@ -59,9 +63,14 @@ def test_versions_are_snapshots(lambda_client, http):
         FunctionName=name, Timeout=50, MemorySize=512, Environment={"Variables": {"STAGE": "two"}},
         Handler="app.other", Description="latest desc",
     )
+    wait_updated(lambda_client, name)
     lambda_client.update_function_code(FunctionName=name, ZipFile=code_2)
+    wait_updated(lambda_client, name)
     got_1 = lambda_client.get_function(FunctionName=name, Qualifier="1")
-    assert got_1["Configuration"] == v1
+    # The version settled (Active, new RevisionId) after PublishVersion answered Pending.
+    assert without_settling(got_1["Configuration"]) == without_settling(v1)
+    assert got_1["Configuration"]["State"] == "Active"
+    v1 = body(lambda_client.get_function_configuration(FunctionName=name, Qualifier="1"))
     assert got_1["Configuration"]["Timeout"] == 5
     assert got_1["Configuration"]["MemorySize"] == 128
     assert got_1["Configuration"]["Environment"] == {"Variables": {"STAGE": "one"}}

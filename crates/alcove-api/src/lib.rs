@@ -64,6 +64,9 @@ pub struct AppState {
     pub events: Dispatcher,
     /// Prices the usage report charges by.
     pub prices: Arc<alcove_core::PriceTable>,
+    /// How long after a create, publish or update commits its version settles (`State`
+    /// `Pending` → `Active`, `LastUpdateStatus` `InProgress` → `Successful`).
+    pub state_transition_delay: std::time::Duration,
 }
 
 pub use lambda::provisioned::restore as restore_provisioned_concurrency;
@@ -145,7 +148,15 @@ mod tests {
         let events =
             Dispatcher::start(store.clone(), store.clone(), code.clone(), envs.clone(), Default::default());
         let prices = Arc::new(alcove_core::PriceTable::default_table());
-        AppState { store, code, account: AccountConfig::default(), envs, events, prices }
+        AppState {
+            store,
+            code,
+            account: AccountConfig::default(),
+            envs,
+            events,
+            prices,
+            state_transition_delay: Duration::ZERO,
+        }
     }
 
     async fn call(

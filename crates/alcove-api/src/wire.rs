@@ -52,6 +52,7 @@ pub struct DeadLetterConfigInput {
 pub struct VpcConfigInput {
     pub subnet_ids: Option<Vec<String>>,
     pub security_group_ids: Option<Vec<String>>,
+    pub ipv6_allowed_for_dual_stack: Option<bool>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -114,15 +115,6 @@ impl SettingsInput {
         if self.layers.as_ref().is_some_and(|l| !l.is_empty()) {
             return refuse("Layers are not supported by this server yet.");
         }
-        if self.vpc_config.as_ref().is_some_and(|v| {
-            v.subnet_ids.as_ref().is_some_and(|s| !s.is_empty())
-                || v.security_group_ids.as_ref().is_some_and(|s| !s.is_empty())
-        }) {
-            return refuse(
-                "VpcConfig is not supported by this server: it has no VPCs. A function's network \
-                 access is set with the alcove:network tag.",
-            );
-        }
         if self.file_system_configs.as_ref().is_some_and(|f| !f.is_empty()) {
             return refuse("FileSystemConfigs are not supported by this server: it has no EFS file systems.");
         }
@@ -174,6 +166,11 @@ impl SettingsInput {
             snap_start: self.snap_start.and_then(|s| s.apply_on),
             kms_key_arn: self.kms_key_arn,
             dead_letter_target: self.dead_letter_config.map(|d| d.target_arn.unwrap_or_default()),
+            vpc: self.vpc_config.map(|v| alcove_core::VpcPatch {
+                subnet_ids: v.subnet_ids,
+                security_group_ids: v.security_group_ids,
+                ipv6_allowed_for_dual_stack: v.ipv6_allowed_for_dual_stack,
+            }),
         })
     }
 }
@@ -283,8 +280,24 @@ pub struct FunctionConfiguration {
     pub environment: Option<EnvironmentResponse>,
     pub tracing_config: TracingConfig,
     pub revision_id: String,
-    pub state: &'static str,
-    pub last_update_status: &'static str,
+    /// The lifecycle members (see `alcove_core::lifecycle`); absent from list entries.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub state: Option<&'static str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub state_reason: Option<&'static str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub state_reason_code: Option<&'static str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub last_update_status: Option<&'static str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub last_update_status_reason: Option<&'static str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub last_update_status_reason_code: Option<&'static str>,
+    /// Absent from list entries, as on Lambda.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub runtime_version_config: Option<RuntimeVersionConfig>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub vpc_config: Option<VpcConfigResponse>,
     pub package_type: &'static str,
     pub architectures: [&'static str; 1],
     pub ephemeral_storage: EphemeralStorage,
@@ -296,6 +309,21 @@ pub struct FunctionConfiguration {
     pub kms_key_arn: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub dead_letter_config: Option<DeadLetterConfig>,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct RuntimeVersionConfig {
+    pub runtime_version_arn: String,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct VpcConfigResponse {
+    pub subnet_ids: Vec<String>,
+    pub security_group_ids: Vec<String>,
+    pub vpc_id: String,
+    pub ipv6_allowed_for_dual_stack: bool,
 }
 
 #[derive(Debug, Serialize)]
@@ -349,6 +377,7 @@ pub struct TenancyConfig {
 
 pub fn function_configuration(config: &FunctionConfig, region: &str) -> FunctionConfiguration {
     let s = &config.settings;
+    let lifecycle = config.lifecycle;
     let function_arn = match config.version {
         Version::Latest => config.arn(region),
         Version::Published(_) => config.qualified_arn(region),
@@ -366,12 +395,25 @@ pub fn function_configuration(config: &FunctionConfig, region: &str) -> Function
         last_modified: config.last_modified_string(),
         code_sha256: config.code.sha256_base64(),
         version: config.version.to_string(),
-        environment: (!s.environment.is_empty())
+        environment: (s.environment_set || !s.environment.is_empty())
             .then(|| EnvironmentResponse { variables: s.environment.clone() }),
         tracing_config: TracingConfig { mode: s.tracing_mode.as_str() },
         revision_id: config.revision_id.clone(),
-        state: "Active",
-        last_update_status: "Successful",
+        state: Some(lifecycle.state.as_str()),
+        state_reason: lifecycle.state_reason().map(|(reason, _)| reason),
+        state_reason_code: lifecycle.state_reason().map(|(_, code)| code),
+        last_update_status: lifecycle.last_update.map(|status| status.as_str()),
+        last_update_status_reason: lifecycle.update_reason().map(|(reason, _)| reason),
+        last_update_status_reason_code: lifecycle.update_reason().map(|(_, code)| code),
+        runtime_version_config: Some(RuntimeVersionConfig {
+            runtime_version_arn: s.runtime.version_arn(region),
+        }),
+        vpc_config: s.vpc.as_ref().map(|vpc| VpcConfigResponse {
+            subnet_ids: vpc.subnet_ids.clone(),
+            security_group_ids: vpc.security_group_ids.clone(),
+            vpc_id: vpc.vpc_id(),
+            ipv6_allowed_for_dual_stack: vpc.ipv6_allowed_for_dual_stack,
+        }),
         package_type: "Zip",
         architectures: [s.architecture.as_str()],
         ephemeral_storage: EphemeralStorage { size: s.ephemeral_storage_mb },
@@ -388,6 +430,28 @@ pub fn function_configuration(config: &FunctionConfig, region: &str) -> Function
         tenancy_config: config.tenancy.map(|mode| TenancyConfig { tenant_isolation_mode: mode.as_str() }),
         kms_key_arn: s.kms_key_arn.clone(),
         dead_letter_config: s.dead_letter_target.clone().map(|target_arn| DeadLetterConfig { target_arn }),
+    }
+}
+
+impl FunctionConfiguration {
+    /// The same document naming the function by `arn`: Lambda qualifies `FunctionArn` by
+    /// the qualifier the request used, not by the version it found.
+    pub fn with_arn(self, arn: String) -> Self {
+        FunctionConfiguration { function_arn: arn, ..self }
+    }
+
+    /// An entry of `ListFunctions`: Lambda lists no lifecycle members and no runtime version.
+    pub fn list_entry(self) -> Self {
+        FunctionConfiguration {
+            state: None,
+            state_reason: None,
+            state_reason_code: None,
+            last_update_status: None,
+            last_update_status_reason: None,
+            last_update_status_reason_code: None,
+            runtime_version_config: None,
+            ..self
+        }
     }
 }
 

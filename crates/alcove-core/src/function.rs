@@ -10,12 +10,14 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
+use crate::lifecycle::Lifecycle;
 use crate::logging::{LoggingConfig, LoggingPatch};
 use crate::names::FunctionName;
 use crate::recorded::{parse_arn_setting, SnapStartApplyOn, TracingMode};
 use crate::runtime::Runtime;
 use crate::tags::{NetworkAccess, Tags};
 use crate::tenant::TenantIsolationMode;
+use crate::vpc::{VpcConfig, VpcPatch};
 
 /// Service limits this server enforces and reports in `GetAccountSettings`.
 pub struct Limits {
@@ -148,6 +150,10 @@ pub struct FunctionSettings {
     pub timeout_secs: u32,
     pub memory_mb: u32,
     pub environment: BTreeMap<String, String>,
+    /// Whether `Environment` was ever given: Lambda reports `Environment: {"Variables": {}}`
+    /// once it is set, even empty, and no `Environment` before.
+    #[serde(default)]
+    pub environment_set: bool,
     pub architecture: Architecture,
     pub ephemeral_storage_mb: u32,
     /// `LoggingConfig` (absent from versions stored before it existed: Lambda's default).
@@ -166,6 +172,9 @@ pub struct FunctionSettings {
     /// Alcove's own dead letters and the event invoke config's destinations).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub dead_letter_target: Option<String>,
+    /// `VpcConfig`: validated, stored and returned, without network effect (see `crate::vpc`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub vpc: Option<VpcConfig>,
 }
 
 /// A requested change to settings; absent fields keep their value (or take the default on
@@ -188,6 +197,7 @@ pub struct SettingsPatch {
     pub kms_key_arn: Option<String>,
     /// The empty string clears it.
     pub dead_letter_target: Option<String>,
+    pub vpc: Option<VpcPatch>,
 }
 
 impl SettingsPatch {
@@ -211,6 +221,7 @@ impl SettingsPatch {
             timeout_secs: 3,
             memory_mb: 128,
             environment: BTreeMap::new(),
+            environment_set: false,
             architecture: Architecture::X86_64,
             ephemeral_storage_mb: 512,
             logging: LoggingConfig::default(),
@@ -218,6 +229,7 @@ impl SettingsPatch {
             snap_start: SnapStartApplyOn::default(),
             kms_key_arn: None,
             dead_letter_target: None,
+            vpc: None,
         };
         self.apply(&base)
     }
@@ -266,6 +278,7 @@ impl SettingsPatch {
         if let Some(env) = self.environment {
             validate_environment(&env)?;
             next.environment = env;
+            next.environment_set = true;
         }
         if let Some(logging) = self.logging {
             next.logging = logging.apply(&next.logging)?;
@@ -281,6 +294,9 @@ impl SettingsPatch {
         }
         if let Some(arn) = self.dead_letter_target {
             next.dead_letter_target = parse_arn_setting("deadLetterConfig.targetArn", &arn)?;
+        }
+        if let Some(vpc) = self.vpc {
+            next.vpc = Some(vpc.apply(next.vpc.as_ref())?);
         }
         Ok(next)
     }
@@ -398,6 +414,9 @@ pub struct FunctionConfig {
     /// The function's tags (function-level: every version carries the current ones).
     #[serde(default)]
     pub tags: Tags,
+    /// `State` and `LastUpdateStatus` (see `crate::lifecycle`); settled when absent.
+    #[serde(default)]
+    pub lifecycle: Lifecycle,
 }
 
 impl FunctionConfig {

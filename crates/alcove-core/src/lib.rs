@@ -12,6 +12,7 @@ pub mod clock;
 pub mod error;
 pub mod event_config;
 pub mod function;
+pub mod lifecycle;
 pub mod limits;
 pub mod logging;
 pub mod names;
@@ -25,10 +26,12 @@ pub mod tenant;
 #[cfg(any(test, feature = "test-support"))]
 pub mod testing;
 pub mod usage;
+pub mod vpc;
 
 pub use error::{Error, Result};
 pub use event_config::{DeadLetter, EventInvokeConfig, FailureCondition};
 pub use function::{Architecture, CodeRef, FunctionConfig, FunctionSettings, SettingsPatch, Version, LIMITS};
+pub use lifecycle::{Busy, FunctionState, Lifecycle, UpdateStatus};
 pub use limits::TenantLimits;
 pub use logging::{LogFormat, LogLevel, LoggingConfig, LoggingPatch};
 pub use names::{AliasName, FunctionName, FunctionRef, Qualifier, ACCOUNT_ID};
@@ -44,3 +47,4 @@ pub use store::{
 pub use tags::{validate_tags, NetworkAccess, Tags, NETWORK_TAG};
 pub use tenant::{TenantId, TenantIsolationMode};
 pub use usage::{Charges, PriceTable, UsageCounters, UsageFilter, UsageKey, UsageRecord};
+pub use vpc::{VpcConfig, VpcPatch};

@@ -89,6 +89,10 @@ pub enum Qualifier {
     Latest,
     Version(u64),
     Alias(AliasName),
+    /// A qualifier Lambda's pattern (`[a-zA-Z0-9$_-]+`) accepts but that can designate
+    /// nothing: `$latest` (qualifiers are case-sensitive), `0`, `007`, `$PROD`. Lambda
+    /// answers these with `ResourceNotFoundException`, not a validation error.
+    Unknown(String),
 }
 
 impl Qualifier {
@@ -96,20 +100,25 @@ impl Qualifier {
         if value == "$LATEST" {
             return Ok(Qualifier::Latest);
         }
-        if !value.is_empty() && value.len() <= 128 && value.chars().all(|c| c.is_ascii_digit()) {
-            return value
-                .parse::<u64>()
-                .ok()
-                .filter(|v| *v > 0)
-                .map(Qualifier::Version)
-                .ok_or_else(|| Error::invalid(format!("Invalid qualifier: {value}")));
-        }
-        AliasName::parse(value).map(Qualifier::Alias).map_err(|_| {
-            Error::invalid(format!(
+        let valid = !value.is_empty()
+            && value.len() <= 128
+            && value.chars().all(|c| c.is_ascii_alphanumeric() || "$_-".contains(c));
+        if !valid {
+            return Err(Error::invalid(format!(
                 "1 validation error detected: Value '{value}' at 'qualifier' failed to satisfy \
                  constraint: Member must satisfy regular expression pattern: (|[a-zA-Z0-9$_-]+)"
-            ))
-        })
+            )));
+        }
+        if value.chars().all(|c| c.is_ascii_digit()) {
+            // Versions are numbered from 1 and named without leading zeros.
+            return Ok(match value.parse::<u64>() {
+                Ok(n) if n > 0 && !value.starts_with('0') => Qualifier::Version(n),
+                _ => Qualifier::Unknown(value.to_owned()),
+            });
+        }
+        Ok(AliasName::parse(value)
+            .map(Qualifier::Alias)
+            .unwrap_or_else(|_| Qualifier::Unknown(value.to_owned())))
     }
 }
 
@@ -119,6 +128,7 @@ impl fmt::Display for Qualifier {
             Qualifier::Latest => f.write_str("$LATEST"),
             Qualifier::Version(v) => write!(f, "{v}"),
             Qualifier::Alias(a) => f.write_str(a.as_str()),
+            Qualifier::Unknown(raw) => f.write_str(raw),
         }
     }
 }
@@ -174,6 +184,15 @@ impl FunctionRef {
         Ok(FunctionRef { name, qualifier })
     }
 
+    /// The region of a full ARN (`arn:<partition>:lambda:<region>:…`), if `value` is one.
+    pub fn arn_region(value: &str) -> Option<&str> {
+        let mut parts = value.split(':');
+        match (parts.next(), parts.next(), parts.next(), parts.next()) {
+            (Some("arn"), Some(_), Some("lambda"), Some(region)) if !region.is_empty() => Some(region),
+            _ => None,
+        }
+    }
+
     /// Combines the qualifier inside the name with a separate `Qualifier` parameter; the two
     /// must agree when both are present.
     pub fn with_qualifier(mut self, explicit: Option<&str>) -> Result<Self> {
@@ -215,8 +234,13 @@ mod tests {
         assert_eq!(Qualifier::parse("$LATEST").unwrap(), Qualifier::Latest);
         assert_eq!(Qualifier::parse("12").unwrap(), Qualifier::Version(12));
         assert!(matches!(Qualifier::parse("live").unwrap(), Qualifier::Alias(_)));
-        assert!(Qualifier::parse("0").is_err());
-        assert!(Qualifier::parse("$OTHER").is_err());
+        // Accepted by Lambda's pattern, but designating nothing: case matters.
+        for unknown in ["0", "007", "$OTHER", "$latest"] {
+            assert_eq!(Qualifier::parse(unknown).unwrap(), Qualifier::Unknown(unknown.into()), "{unknown}");
+        }
+        for bad in ["", "a.b", "x/y", &"a".repeat(129)] {
+            assert!(Qualifier::parse(bad).is_err(), "{bad:?}");
+        }
         assert!(AliasName::parse("123").is_err());
         assert!(AliasName::parse("v1").is_ok());
     }
@@ -245,6 +269,16 @@ mod tests {
             FunctionRef::parse("arn:aws:lambda:us-east-1:123456789012:function:f"),
             Err(Error::NotFound(_))
         ));
+    }
+
+    #[test]
+    fn the_region_of_full_arns() {
+        assert_eq!(
+            FunctionRef::arn_region("arn:aws:lambda:eu-west-1:000000000000:function:f"),
+            Some("eu-west-1")
+        );
+        assert_eq!(FunctionRef::arn_region("000000000000:function:f"), None);
+        assert_eq!(FunctionRef::arn_region("f:1"), None);
     }
 
     #[test]

@@ -66,6 +66,16 @@ const RETIRED: &[&str] = &[
 pub struct Runtime(String);
 
 impl Runtime {
+    /// `RuntimeVersionConfig.RuntimeVersionArn`: Lambda's format,
+    /// `arn:aws:lambda:<region>::runtime:<64 hex digits>`, with the digits derived from the
+    /// runtime identifier, so each runtime has one stable version here (Alcove runs the
+    /// runtime its host provides; there are no runtime versions to choose from).
+    pub fn version_arn(&self, region: &str) -> String {
+        use sha2::{Digest, Sha256};
+        let digest = Sha256::digest(format!("alcove-runtime:{}", self.0).as_bytes());
+        format!("arn:aws:lambda:{region}::runtime:{}", hex::encode(digest))
+    }
+
     pub fn parse(value: &str) -> Result<Self> {
         if SUPPORTED.contains(&value) {
             return Ok(Runtime(value.to_owned()));
@@ -113,5 +123,16 @@ mod tests {
         assert!(retired.contains("no longer supported"));
         let unknown = Runtime::parse("cobol1.0").unwrap_err().to_string();
         assert!(unknown.contains("enum value set"));
+    }
+
+    #[test]
+    fn runtime_version_arns_are_stable_per_runtime() {
+        let python = Runtime::parse("python3.12").unwrap();
+        let arn = python.version_arn("us-east-1");
+        assert_eq!(arn, Runtime::parse("python3.12").unwrap().version_arn("us-east-1"));
+        let digits = arn.strip_prefix("arn:aws:lambda:us-east-1::runtime:").unwrap();
+        assert_eq!(digits.len(), 64);
+        assert!(digits.chars().all(|c| c.is_ascii_hexdigit() && !c.is_ascii_uppercase()));
+        assert_ne!(arn, Runtime::parse("nodejs22.x").unwrap().version_arn("us-east-1"));
     }
 }

@@ -53,6 +53,10 @@ pub struct PublishRequest {
     pub description: Option<String>,
     pub expected_code_sha256: Option<String>,
     pub expected_revision: Option<String>,
+    /// For `PublishVersion`: refuse while `$LATEST` is being created or updated, naming
+    /// the function by this (unqualified) ARN. `None` for the publishing that
+    /// `CreateFunction` and `UpdateFunctionCode` do in the same write as their change.
+    pub refuse_busy_as: Option<String>,
 }
 
 /// Account-wide figures for `GetAccountSettings`.
@@ -131,6 +135,19 @@ pub trait Store: Send + Sync + 'static {
     /// Removes tags by key; absent keys are ignored. Returns the remaining tags.
     async fn untag_function(&self, name: &FunctionName, keys: Vec<String>) -> Result<Tags>;
     async fn delete_version(&self, name: &FunctionName, version: u64) -> Result<()>;
+    /// Completes a version's lifecycle transition (see `crate::lifecycle`): if the version
+    /// still has `revision_id` and is not settled, stores it settled with a new revision.
+    /// Returns the settled configuration, or `None` when there was nothing to settle (a
+    /// later write replaced it, or the function is gone).
+    async fn settle_lifecycle(
+        &self,
+        name: &FunctionName,
+        version: Version,
+        revision_id: &str,
+    ) -> Result<Option<FunctionConfig>>;
+    /// Settles every version left unsettled (by a stop before its transition ran);
+    /// returns how many there were.
+    async fn settle_all_lifecycles(&self) -> Result<usize>;
 
     async fn create_alias(&self, alias: Alias) -> Result<Alias>;
     async fn get_alias(&self, function: &FunctionName, name: &AliasName) -> Result<Option<Alias>>;
@@ -265,6 +282,7 @@ pub async fn resolve_reference(store: &dyn Store, reference: &FunctionRef) -> Re
     let version = match &reference.qualifier {
         None | Some(Qualifier::Latest) => Version::Latest,
         Some(Qualifier::Version(n)) => Version::Published(*n),
+        Some(Qualifier::Unknown(_)) => return Ok(None),
         Some(Qualifier::Alias(alias)) => match store.get_alias(&reference.name, alias).await? {
             Some(alias) => alias.version,
             None => return Ok(None),
@@ -296,6 +314,9 @@ pub fn plan_publish(
     last_number: u64,
     request: &PublishRequest,
 ) -> Result<Option<FunctionConfig>> {
+    if let Some(arn) = &request.refuse_busy_as {
+        crate::lifecycle::require_ready(latest.lifecycle, arn)?;
+    }
     if let Some(expected) = &request.expected_revision {
         if *expected != latest.revision_id {
             return Err(Error::revision_mismatch());
@@ -321,6 +342,7 @@ pub fn plan_publish(
         version.settings.description = description.clone();
     }
     version.revision_id = FunctionConfig::new_revision_id();
+    version.lifecycle = crate::lifecycle::Lifecycle::creating();
     Ok(Some(version))
 }
 

@@ -27,6 +27,7 @@ pub fn function_config(name: &str) -> FunctionConfig {
         last_modified: chrono::Utc::now(),
         revision_id: FunctionConfig::new_revision_id(),
         tags: Default::default(),
+        lifecycle: Default::default(),
     }
 }
 

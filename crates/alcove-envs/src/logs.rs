@@ -154,6 +154,7 @@ pub(crate) mod testing {
             last_modified: chrono::Utc::now(),
             revision_id: "r1".into(),
             tags: Default::default(),
+            lifecycle: Default::default(),
         }
     }
 }

@@ -270,6 +270,7 @@ mod tests {
             last_modified: Utc::now(),
             revision_id: "r".into(),
             tags: Default::default(),
+            lifecycle: Default::default(),
         }
     }
 

@@ -111,6 +111,12 @@ pub struct ServeArgs {
     #[arg(long, env = "ALCOVE_LOGS_MAX_MIB", default_value_t = 1024.0, value_parser = positive)]
     logs_max_mib: f64,
 
+    /// Milliseconds after a CreateFunction, PublishVersion or function update commits
+    /// before the version settles (`State: Pending` → `Active`, `LastUpdateStatus:
+    /// InProgress` → `Successful`), as Lambda's do moments later. 0 settles it at once.
+    #[arg(long, env = "ALCOVE_STATE_TRANSITION_MS", default_value_t = 0)]
+    state_transition_ms: u64,
+
     /// Seconds between two applications of log groups' retention policies.
     #[arg(long, env = "ALCOVE_LOGS_SWEEP_INTERVAL", default_value_t = 300.0, value_parser = positive)]
     logs_sweep_interval: f64,
@@ -288,6 +294,7 @@ async fn serve(
         log_limits: args.log_limits(),
     });
     load_limits(&store, &envs).await?;
+    settle_lifecycles(&store).await?;
     let store = Arc::new(store);
     let events = Dispatcher::start(
         store.clone(),
@@ -316,6 +323,7 @@ async fn serve(
         account: AccountConfig { concurrency_limit: args.account_concurrency },
         envs: envs.clone(),
         prices: Arc::new(prices),
+        state_transition_delay: Duration::from_millis(args.state_transition_ms),
     };
     alcove_api::restore_provisioned_concurrency(&state).await?;
     let listener = tokio::net::TcpListener::bind(args.listen)
@@ -368,6 +376,17 @@ async fn load_limits(store: &SqliteStore, envs: &Manager) -> anyhow::Result<()> 
     }
     for (function, limits) in store.list_tenant_limits().await? {
         admission.set_tenant_limits(&function, limits);
+    }
+    Ok(())
+}
+
+/// Settles the versions a stop left `Pending` or `InProgress` (see the API's
+/// `lambda::transitions`): their writes committed, so they complete rather than fail.
+async fn settle_lifecycles(store: &SqliteStore) -> anyhow::Result<()> {
+    use alcove_core::Store;
+    let settled = store.settle_all_lifecycles().await?;
+    if settled > 0 {
+        tracing::info!(settled, "versions left pending or updating by the last stop are settled");
     }
     Ok(())
 }

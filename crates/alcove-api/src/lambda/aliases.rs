@@ -129,7 +129,7 @@ pub async fn create(
     Path(function): Path<String>,
     AwsJson(request): AwsJson<AliasRequest>,
 ) -> ApiResult<(StatusCode, Json<AliasConfiguration>)> {
-    let function = unqualified(&function)?;
+    let function = unqualified(&function, &region)?;
     let name = AliasName::parse(
         request
             .name
@@ -168,7 +168,7 @@ pub async fn get(
     Region(region): Region,
     Path((function, alias)): Path<(String, String)>,
 ) -> ApiResult<Json<AliasConfiguration>> {
-    let function = unqualified(&function)?;
+    let function = unqualified(&function, &region)?;
     let alias = AliasName::parse(&alias)?;
     let found = state
         .store
@@ -184,7 +184,7 @@ pub async fn list(
     Path(function): Path<String>,
     Query(query): Query<ListQuery>,
 ) -> ApiResult<Json<ListAliasesResponse>> {
-    let function = unqualified(&function)?;
+    let function = unqualified(&function, &region)?;
     let limit = page_size(query.max_items.as_deref())?;
     let version = query.function_version.as_deref().map(target_version).transpose()?;
     let page = state
@@ -202,7 +202,7 @@ pub async fn update(
     Path((function, alias)): Path<(String, String)>,
     AwsJson(request): AwsJson<AliasRequest>,
 ) -> ApiResult<Json<AliasConfiguration>> {
-    let function = unqualified(&function)?;
+    let function = unqualified(&function, &region)?;
     let alias = AliasName::parse(&alias)?;
     let version = request.function_version.as_deref().map(target_version).transpose()?;
     let routing = match (&request.routing_config, version) {
@@ -238,7 +238,7 @@ pub async fn delete(
     Region(region): Region,
     Path((function, alias)): Path<(String, String)>,
 ) -> ApiResult<StatusCode> {
-    let function = unqualified(&function)?;
+    let function = unqualified(&function, &region)?;
     let alias = AliasName::parse(&alias)?;
     state
         .store

@@ -16,7 +16,7 @@ pub async fn put(
     Path(function): Path<String>,
     AwsJson(request): AwsJson<PutConcurrencyRequest>,
 ) -> ApiResult<Json<ConcurrencyDocument>> {
-    let name = unqualified(&function)?;
+    let name = unqualified(&function, &region)?;
     let requested = request.reserved_concurrent_executions.ok_or_else(|| {
         ApiError::invalid_parameter("ReservedConcurrentExecutions is a required parameter.")
     })?;
@@ -42,7 +42,7 @@ pub async fn get(
     Region(region): Region,
     Path(function): Path<String>,
 ) -> ApiResult<Json<ConcurrencyDocument>> {
-    let name = unqualified(&function)?;
+    let name = unqualified(&function, &region)?;
     let reserved =
         state.store.get_concurrency(&name).await.map_err(|e| with_function_not_found(e, &name, &region))?;
     Ok(Json(ConcurrencyDocument { reserved_concurrent_executions: reserved }))
@@ -53,7 +53,7 @@ pub async fn delete(
     Region(region): Region,
     Path(function): Path<String>,
 ) -> ApiResult<StatusCode> {
-    let name = unqualified(&function)?;
+    let name = unqualified(&function, &region)?;
     state.store.delete_concurrency(&name).await.map_err(|e| with_function_not_found(e, &name, &region))?;
     state.envs.admission().set_reserved(&name, None);
     Ok(StatusCode::NO_CONTENT)

@@ -224,7 +224,7 @@ pub async fn list(
     Path(function): Path<String>,
     Query(query): Query<ListConfigsQuery>,
 ) -> ApiResult<Json<ListEventInvokeConfigsResponse>> {
-    let name = unqualified(&function)?;
+    let name = unqualified(&function, &region)?;
     resolve(&state, &FunctionRef::parse(name.as_str())?, &region).await?;
     let limit = page_size(query.max_items.as_deref())?;
     let all = state.store.list_event_invoke_configs(&name).await?;

@@ -2,8 +2,8 @@
 //! UpdateFunctionCode and UpdateFunctionConfiguration.
 
 use alcove_core::{
-    CodeRef, FunctionConfig, FunctionName, LatestUpdate, Qualifier, SettingsPatch, TenantIsolationMode,
-    Version,
+    CodeRef, FunctionConfig, FunctionName, FunctionRef, LatestUpdate, Lifecycle, Qualifier, SettingsPatch,
+    TenantIsolationMode, Version,
 };
 use axum::extract::{Path, Query, State};
 use axum::http::{header, HeaderMap, StatusCode};
@@ -12,6 +12,7 @@ use axum::Json;
 use base64::Engine as _;
 use serde_json::Value;
 
+use super::transitions::settle_soon;
 use super::{function_not_found, function_ref, page_size, resolve, unqualified, with_function_not_found};
 use crate::error::{ApiError, ApiResult};
 use crate::request::{parse_json, AwsJson, Region};
@@ -30,7 +31,7 @@ pub async fn create(
     let raw_name = request
         .function_name
         .ok_or_else(|| ApiError::invalid_parameter("FunctionName is a required parameter."))?;
-    let name = FunctionName::parse(&raw_name)?;
+    let name = creation_name(&raw_name, &region)?;
     if let Some(kind) = request.package_type.as_deref().filter(|k| *k != "Zip") {
         return Err(ApiError::invalid_parameter(format!(
             "PackageType {kind} is not supported by this server; use Zip."
@@ -73,14 +74,39 @@ pub async fn create(
         last_modified: chrono::Utc::now(),
         revision_id: FunctionConfig::new_revision_id(),
         tags,
+        lifecycle: Lifecycle::creating(),
     };
-    let created =
-        state.store.create_function(config, request.publish.unwrap_or(false)).await.map_err(|e| match e {
-            alcove_core::Error::Conflict(_) => already_exists(&name, &region),
-            other => other.into(),
-        })?;
+    let publish = request.publish.unwrap_or(false);
+    let created = state.store.create_function(config, publish).await.map_err(|e| match e {
+        alcove_core::Error::Conflict(_) => already_exists(&name, &region),
+        other => other.into(),
+    })?;
+    if publish {
+        // `$LATEST` was created in the same write as version 1: both settle.
+        if let Some(latest) = state.store.get_function(&name, Version::Latest).await? {
+            settle_soon(&state, &latest);
+        }
+    }
+    settle_soon(&state, &created);
     tracing::info!(function = %name, tenancy = ?created.tenancy, "function created");
-    Ok((StatusCode::CREATED, Json(function_configuration(&created, &region))).into_response())
+    // Lambda names the function unqualified here, even when version 1 was published.
+    let document = function_configuration(&created, &region).with_arn(name.arn(&region));
+    Ok((StatusCode::CREATED, Json(document)).into_response())
+}
+
+/// `FunctionName` of CreateFunction: a name, a partial or a full ARN of this account and
+/// region, without a qualifier.
+fn creation_name(raw: &str, region: &str) -> ApiResult<FunctionName> {
+    let reference = function_ref(raw, None, region)?;
+    match reference.qualifier {
+        None => Ok(reference.name),
+        // Inferred: the model's pattern admits a qualifier, but a version or alias cannot
+        // be created by CreateFunction.
+        Some(q) => Err(ApiError::invalid_parameter(format!(
+            "FunctionName of CreateFunction cannot carry a qualifier (:{q}): create the function, \
+             then publish versions and create aliases."
+        ))),
+    }
 }
 
 fn already_exists(name: &FunctionName, region: &str) -> ApiError {
@@ -123,12 +149,13 @@ pub async fn get(
     Path(function): Path<String>,
     Query(query): Query<QualifierQuery>,
 ) -> ApiResult<Json<GetFunctionResponse>> {
-    let reference = function_ref(&function, query.qualifier.as_deref())?;
+    let reference = function_ref(&function, query.qualifier.as_deref(), &region)?;
     let config = resolve(&state, &reference, &region).await?;
+    let configuration = function_configuration(&config, &region).with_arn(requested_arn(&reference, &region));
     let host = headers.get(header::HOST).and_then(|h| h.to_str().ok()).unwrap_or("127.0.0.1:9000");
     let concurrency = state.store.get_concurrency(&config.name).await?;
     Ok(Json(GetFunctionResponse {
-        configuration: function_configuration(&config, &region),
+        configuration,
         code: FunctionCodeLocation {
             repository_type: "S3",
             location: format!("http://{host}/alcove/v1/code/{}.zip", config.code.sha256_hex),
@@ -145,9 +172,18 @@ pub async fn get_configuration(
     Path(function): Path<String>,
     Query(query): Query<QualifierQuery>,
 ) -> ApiResult<Json<FunctionConfiguration>> {
-    let reference = function_ref(&function, query.qualifier.as_deref())?;
+    let reference = function_ref(&function, query.qualifier.as_deref(), &region)?;
     let config = resolve(&state, &reference, &region).await?;
-    Ok(Json(function_configuration(&config, &region)))
+    Ok(Json(function_configuration(&config, &region).with_arn(requested_arn(&reference, &region))))
+}
+
+/// `FunctionArn` as GetFunction and GetFunctionConfiguration answer it: qualified exactly
+/// when the request named a qualifier (`$LATEST`, a version or an alias, as written).
+fn requested_arn(reference: &FunctionRef, region: &str) -> String {
+    match &reference.qualifier {
+        Some(q) => format!("{}:{q}", reference.name.arn(region)),
+        None => reference.name.arn(region),
+    }
 }
 
 pub async fn list(
@@ -168,7 +204,15 @@ pub async fn list(
     };
     let page = state.store.list_functions(all_versions, query.marker, limit).await?;
     Ok(Json(ListFunctionsResponse {
-        functions: page.items.iter().map(|c| function_configuration(c, &region)).collect(),
+        functions: page
+            .items
+            .iter()
+            .map(|c| {
+                // With `FunctionVersion=ALL`, `$LATEST` is listed qualified too.
+                let arn = if all_versions { c.qualified_arn(&region) } else { c.arn(&region) };
+                function_configuration(c, &region).with_arn(arn).list_entry()
+            })
+            .collect(),
         next_marker: page.next_marker,
     }))
 }
@@ -179,7 +223,7 @@ pub async fn delete(
     Path(function): Path<String>,
     Query(query): Query<QualifierQuery>,
 ) -> ApiResult<StatusCode> {
-    let reference = function_ref(&function, query.qualifier.as_deref())?;
+    let reference = function_ref(&function, query.qualifier.as_deref(), &region)?;
     let outcome = match &reference.qualifier {
         None => state.store.delete_function(&reference.name).await,
         Some(Qualifier::Version(n)) => state.store.delete_version(&reference.name, *n).await,
@@ -193,6 +237,7 @@ pub async fn delete(
                 "DeleteFunction takes a version number as Qualifier; delete aliases with DeleteAlias.",
             ))
         }
+        Some(Qualifier::Unknown(_)) => Err(alcove_core::Error::NotFound(String::new())),
     };
     outcome.map_err(|e| match e {
         alcove_core::Error::NotFound(_) => {
@@ -223,7 +268,7 @@ pub async fn update_configuration(
     Path(function): Path<String>,
     AwsJson(body): AwsJson<Value>,
 ) -> ApiResult<Json<FunctionConfiguration>> {
-    let name = unqualified(&function)?;
+    let name = unqualified(&function, &region)?;
     if let Some(key) = CREATION_ONLY.iter().find(|k| body.get(**k).is_some()) {
         let message = if *key == "TenancyConfig" {
             "TenancyConfig cannot be changed after a function is created: the tenant isolation \
@@ -237,7 +282,7 @@ pub async fn update_configuration(
     }
     let request: UpdateFunctionConfigurationRequest = parse_json(body.to_string().as_bytes())?;
     let patch = request.settings.into_patch(None)?;
-    let update = latest_update(request.revision_id, move |current| {
+    let update = latest_update(request.revision_id, name.arn(&region), move |current| {
         let settings = patch.apply(&current.settings)?;
         settings.check_tenancy(current.tenancy)?;
         Ok((settings, current.code.clone()))
@@ -247,6 +292,7 @@ pub async fn update_configuration(
         .update_latest(&name, update, false)
         .await
         .map_err(|e| with_function_not_found(e, &name, &region))?;
+    settle_soon(&state, &updated);
     state.envs.retire(&name, Some(Version::Latest));
     tracing::info!(function = %name, "configuration updated");
     Ok(Json(function_configuration(&updated, &region)))
@@ -258,7 +304,7 @@ pub async fn update_code(
     Path(function): Path<String>,
     AwsJson(request): AwsJson<UpdateFunctionCodeRequest>,
 ) -> ApiResult<Json<FunctionConfiguration>> {
-    let name = unqualified(&function)?;
+    let name = unqualified(&function, &region)?;
     let current = state
         .store
         .get_function(&name, Version::Latest)
@@ -277,28 +323,43 @@ pub async fn update_code(
         preview.settings = patch.apply(&preview.settings)?;
         return Ok(Json(function_configuration(&preview, &region)));
     }
+    current.lifecycle.start_update().map_err(|busy| ApiError::from(busy.into_error(&name.arn(&region))))?;
     let code = store_code(&state, zip).await?;
-    let update =
-        latest_update(request.revision_id, move |current| Ok((patch.apply(&current.settings)?, code)));
+    let update = latest_update(request.revision_id, name.arn(&region), move |current| {
+        Ok((patch.apply(&current.settings)?, code))
+    });
+    let publish = request.publish.unwrap_or(false);
     let updated = state
         .store
-        .update_latest(&name, update, request.publish.unwrap_or(false))
+        .update_latest(&name, update, publish)
         .await
         .map_err(|e| with_function_not_found(e, &name, &region))?;
+    if publish {
+        // `$LATEST` was updated in the same write as the version was published.
+        if let Some(latest) = state.store.get_function(&name, Version::Latest).await? {
+            settle_soon(&state, &latest);
+        }
+    }
+    settle_soon(&state, &updated);
     state.envs.retire(&name, Some(Version::Latest));
     tracing::info!(function = %name, sha256 = %updated.code.sha256_hex, "code updated");
-    Ok(Json(function_configuration(&updated, &region)))
+    // Qualified when a version was published, as Lambda answers.
+    let arn = if publish { updated.qualified_arn(&region) } else { name.arn(&region) };
+    Ok(Json(function_configuration(&updated, &region).with_arn(arn)))
 }
 
-/// A `$LATEST` update that checks the caller's `RevisionId`, applies `change`, and stamps
-/// a new revision and modification time.
+/// A `$LATEST` update that refuses while another change has not settled, checks the
+/// caller's `RevisionId`, applies `change`, and stamps a new revision, modification time
+/// and an update in progress. `arn` names the function in a conflict's message.
 fn latest_update(
     expected_revision: Option<String>,
+    arn: String,
     change: impl FnOnce(&FunctionConfig) -> alcove_core::Result<(alcove_core::FunctionSettings, CodeRef)>
         + Send
         + 'static,
 ) -> LatestUpdate {
     Box::new(move |current| {
+        let lifecycle = current.lifecycle.start_update().map_err(|busy| busy.into_error(&arn))?;
         if let Some(expected) = expected_revision {
             if expected != current.revision_id {
                 return Err(alcove_core::Error::revision_mismatch());
@@ -310,6 +371,7 @@ fn latest_update(
             code,
             last_modified: chrono::Utc::now(),
             revision_id: FunctionConfig::new_revision_id(),
+            lifecycle,
             ..current.clone()
         })
     })

@@ -170,7 +170,7 @@ pub async fn invoke(
             "Request must be smaller than {limit} bytes for the InvokeFunction operation"
         ))
     })?;
-    let reference = function_ref(&function, query.qualifier.as_deref())?;
+    let reference = function_ref(&function, query.qualifier.as_deref(), &region)?;
     let config = resolve_invocation(&state, &reference, &region).await?;
     let arn = match &reference.qualifier {
         Some(q) => format!("{}:{q}", config.arn(&region)),

@@ -94,7 +94,7 @@ pub async fn invoke_with_response_stream(
             "Request must be smaller than {SYNC_PAYLOAD_LIMIT} bytes for the InvokeWithResponseStream operation"
         ))
     })?;
-    let reference = function_ref(&function, query.qualifier.as_deref())?;
+    let reference = function_ref(&function, query.qualifier.as_deref(), &region)?;
     let config = resolve_invocation(&state, &reference, &region).await?;
     let arn = match &reference.qualifier {
         Some(q) => format!("{}:{q}", config.arn(&region)),

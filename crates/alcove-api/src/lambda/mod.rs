@@ -12,6 +12,7 @@ mod invoke_stream;
 mod policy;
 pub(crate) mod provisioned;
 mod tags;
+mod transitions;
 mod versions;
 
 use alcove_core::{FunctionConfig, FunctionName, FunctionRef, Qualifier};
@@ -67,13 +68,27 @@ pub fn routes() -> Router<AppState> {
         .route("/alcove/v1/code/{file}", get(code::download))
 }
 
-/// Parses a path's function name and an optional `Qualifier` query parameter.
-pub(crate) fn function_ref(raw: &str, qualifier: Option<&str>) -> ApiResult<FunctionRef> {
+/// Parses a request's function name (a name, a partial or a full ARN, each with an optional
+/// qualifier) and an optional `Qualifier` parameter: the one resolver every operation
+/// names functions through.
+pub(crate) fn function_ref(raw: &str, qualifier: Option<&str>, region: &str) -> ApiResult<FunctionRef> {
+    reachable_from(raw, region)?;
     Ok(FunctionRef::parse(raw)?.with_qualifier(qualifier)?)
 }
 
+/// A full ARN of another region names nothing this region can reach, in Lambda's words.
+fn reachable_from(raw: &str, region: &str) -> ApiResult<()> {
+    match FunctionRef::arn_region(raw) {
+        Some(other) if other != region => Err(ApiError::not_found(format!(
+            "Functions from '{other}' are not reachable in this region ('{region}')"
+        ))),
+        _ => Ok(()),
+    }
+}
+
 /// For operations on the function itself, where a qualifier makes no sense.
-pub(crate) fn unqualified(raw: &str) -> ApiResult<FunctionName> {
+pub(crate) fn unqualified(raw: &str, region: &str) -> ApiResult<FunctionName> {
+    reachable_from(raw, region)?;
     let reference = FunctionRef::parse(raw)?;
     match reference.qualifier {
         None => Ok(reference.name),
@@ -119,16 +134,19 @@ pub(crate) async fn resolve(
 }
 
 /// The configuration an invoke of `reference` runs: a weighted alias picks its version by
-/// a fresh random draw per invoke.
+/// a fresh random draw per invoke, and, as Lambda does, a version still `Pending` is
+/// refused.
 pub(crate) async fn resolve_invocation(
     state: &AppState,
     reference: &FunctionRef,
     region: &str,
 ) -> ApiResult<FunctionConfig> {
     let draw = alcove_core::routing::random_draw();
-    alcove_core::resolve_invocation(state.store.as_ref(), reference, draw)
+    let config = alcove_core::resolve_invocation(state.store.as_ref(), reference, draw)
         .await?
-        .ok_or_else(|| function_not_found(&reference.name, region, reference.qualifier.as_ref()))
+        .ok_or_else(|| function_not_found(&reference.name, region, reference.qualifier.as_ref()))?;
+    config.lifecycle.invocable().map_err(|busy| busy.into_error(&config.arn(region)))?;
+    Ok(config)
 }
 
 /// A function and one of its qualifiers (`$LATEST` when none), both existing: what
@@ -148,7 +166,7 @@ pub(crate) async fn qualified_target(
     qualifier: Option<&str>,
     region: &str,
 ) -> ApiResult<QualifiedTarget> {
-    let reference = function_ref(function, qualifier)?;
+    let reference = function_ref(function, qualifier, region)?;
     let config = resolve(state, &reference, region).await?;
     let arn = match &reference.qualifier {
         Some(q) => format!("{}:{q}", reference.name.arn(region)),

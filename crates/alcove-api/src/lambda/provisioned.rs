@@ -107,6 +107,7 @@ async fn designated(
         },
         Qualifier::Version(n) => Version::Published(*n),
         Qualifier::Latest => Version::Latest,
+        Qualifier::Unknown(_) => return Err(function_not_found(function, region, Some(qualifier))),
     };
     state
         .store
@@ -150,7 +151,7 @@ pub async fn put(
     Query(query): Query<ProvisionedQuery>,
     AwsJson(request): AwsJson<PutRequest>,
 ) -> ApiResult<(StatusCode, Json<ConfigDocument>)> {
-    let function = unqualified(&function)?;
+    let function = unqualified(&function, &region)?;
     let requested = request.provisioned_concurrent_executions.ok_or_else(|| {
         ApiError::invalid_parameter(
             "1 validation error detected: Value null at 'provisionedConcurrentExecutions' failed to satisfy \
@@ -215,7 +216,7 @@ pub async fn get(
     Path(function): Path<String>,
     Query(query): Query<ProvisionedQuery>,
 ) -> ApiResult<Response> {
-    let function = unqualified(&function)?;
+    let function = unqualified(&function, &region)?;
     if query.list.is_some() {
         return list(&state, &function, &query, &region).await.map(IntoResponse::into_response);
     }
@@ -275,7 +276,7 @@ pub async fn delete(
     Path(function): Path<String>,
     Query(query): Query<ProvisionedQuery>,
 ) -> ApiResult<StatusCode> {
-    let function = unqualified(&function)?;
+    let function = unqualified(&function, &region)?;
     let qualifier = qualifier(
         query.qualifier.as_deref(),
         "The function resource provided must be an alias or a published version.",

@@ -31,7 +31,7 @@ pub async fn list(
     Region(region): Region,
     Path(resource): Path<String>,
 ) -> ApiResult<Json<ListTagsResponse>> {
-    let name = unqualified(&resource)?;
+    let name = unqualified(&resource, &region)?;
     let config = state
         .store
         .get_function(&name, alcove_core::Version::Latest)
@@ -46,7 +46,7 @@ pub async fn tag(
     Path(resource): Path<String>,
     AwsJson(request): AwsJson<TagResourceRequest>,
 ) -> ApiResult<StatusCode> {
-    let name = unqualified(&resource)?;
+    let name = unqualified(&resource, &region)?;
     let tags = request.tags.ok_or_else(|| ApiError::invalid_parameter("Tags is a required parameter."))?;
     let network_changes = tags.contains_key(NETWORK_TAG);
     let before = current_network_tag(&state, &name, &region).await?;
@@ -65,7 +65,7 @@ pub async fn untag(
     Path(resource): Path<String>,
     Query(query): Query<Vec<(String, String)>>,
 ) -> ApiResult<StatusCode> {
-    let name = unqualified(&resource)?;
+    let name = unqualified(&resource, &region)?;
     let keys: Vec<String> = query.into_iter().filter(|(k, _)| k == "tagKeys").map(|(_, v)| v).collect();
     if keys.is_empty() {
         return Err(ApiError::invalid_parameter("TagKeys is a required parameter."));

@@ -19,17 +19,19 @@ pub async fn publish(
     Path(function): Path<String>,
     AwsJson(request): AwsJson<PublishVersionRequest>,
 ) -> ApiResult<(StatusCode, Json<FunctionConfiguration>)> {
-    let name = unqualified(&function)?;
+    let name = unqualified(&function, &region)?;
     let request = PublishRequest {
         description: request.description,
         expected_code_sha256: request.code_sha256,
         expected_revision: request.revision_id,
+        refuse_busy_as: Some(name.arn(&region)),
     };
     let version = state
         .store
         .publish_version(&name, request)
         .await
         .map_err(|e| with_function_not_found(e, &name, &region))?;
+    super::transitions::settle_soon(&state, &version);
     tracing::info!(function = %name, version = %version.version, "version published");
     Ok((StatusCode::CREATED, Json(function_configuration(&version, &region))))
 }
@@ -40,7 +42,7 @@ pub async fn list(
     Path(function): Path<String>,
     Query(query): Query<ListQuery>,
 ) -> ApiResult<Json<ListVersionsResponse>> {
-    let name = unqualified(&function)?;
+    let name = unqualified(&function, &region)?;
     let limit = page_size(query.max_items.as_deref())?;
     let page = state
         .store

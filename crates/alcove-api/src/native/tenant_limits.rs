@@ -43,7 +43,7 @@ fn document(limits: &TenantLimits) -> TenantLimitsDocument {
 
 /// The function, which must exist and isolate tenants.
 async fn per_tenant_function(state: &AppState, raw: &str, region: &str) -> ApiResult<FunctionName> {
-    let name = unqualified(raw)?;
+    let name = unqualified(raw, region)?;
     let config = state
         .store
         .get_function(&name, Version::Latest)

@@ -264,6 +264,71 @@ pub(crate) fn untag(tx: &Transaction<'_>, name: &FunctionName, keys: &[String]) 
     Ok(all)
 }
 
+/// Stores `config` settled, with a new revision, if it is still the stored one (same
+/// revision) and not settled yet.
+fn settle_config(
+    tx: &Transaction<'_>,
+    config: FunctionConfig,
+    revision_id: &str,
+) -> Result<Option<FunctionConfig>> {
+    if config.revision_id != revision_id {
+        return Ok(None);
+    }
+    let Some(lifecycle) = config.lifecycle.settled() else {
+        return Ok(None);
+    };
+    let settled = FunctionConfig { lifecycle, revision_id: FunctionConfig::new_revision_id(), ..config };
+    let json = to_json(&settled)?;
+    match settled.version {
+        Version::Latest => tx.execute(
+            "UPDATE functions SET latest = ?2 WHERE name = ?1",
+            params![settled.name.as_str(), json],
+        ),
+        Version::Published(n) => tx.execute(
+            "UPDATE versions SET config = ?3 WHERE function = ?1 AND version = ?2",
+            params![settled.name.as_str(), n as i64, json],
+        ),
+    }
+    .map_err(sql)?;
+    Ok(Some(settled))
+}
+
+pub(crate) fn settle(
+    tx: &Transaction<'_>,
+    name: &FunctionName,
+    version: Version,
+    revision_id: &str,
+) -> Result<Option<FunctionConfig>> {
+    match get(tx, name, version)? {
+        Some(config) => settle_config(tx, config, revision_id),
+        None => Ok(None),
+    }
+}
+
+/// Settles every unsettled `$LATEST` and version. A settled record stores its lifecycle
+/// as `Active`/`Successful`; records from before lifecycles have none (settled too).
+pub(crate) fn settle_all(tx: &Transaction<'_>) -> Result<usize> {
+    let unsettled = "json_extract(c, '$.lifecycle.state') = 'Pending' \
+                     OR json_extract(c, '$.lifecycle.last_update') = 'InProgress'";
+    let mut stmt = tx
+        .prepare(&format!(
+            "SELECT c FROM (SELECT latest AS c FROM functions UNION ALL SELECT config FROM versions) WHERE {unsettled}"
+        ))
+        .map_err(sql)?;
+    let rows = stmt
+        .query_map([], |row| row.get::<_, String>(0))
+        .map_err(sql)?
+        .collect::<rusqlite::Result<Vec<_>>>()
+        .map_err(sql)?;
+    let mut settled = 0;
+    for raw in rows {
+        let config: FunctionConfig = from_json(&raw)?;
+        let revision = config.revision_id.clone();
+        settled += usize::from(settle_config(tx, config, &revision)?.is_some());
+    }
+    Ok(settled)
+}
+
 /// Deletes a published version no alias points at.
 pub(crate) fn delete_version(tx: &Transaction<'_>, name: &FunctionName, version: u64) -> Result<()> {
     require_function(tx, name)?;
@@ -413,5 +478,32 @@ mod tests {
         let all = store.list_functions(true, None, 100).await.unwrap();
         let labels: Vec<String> = all.items.iter().map(|c| format!("{}:{}", c.name, c.version)).collect();
         assert_eq!(labels, ["a:$LATEST", "b:$LATEST", "b:1", "c:$LATEST", "d:$LATEST", "e:$LATEST"]);
+    }
+
+    #[tokio::test]
+    async fn lifecycles_settle_once_with_a_new_revision() {
+        use alcove_core::Lifecycle;
+        let store = SqliteStore::open_in_memory().unwrap();
+        let mut pending = config("f", "aa");
+        pending.lifecycle = Lifecycle::creating();
+        let created = store.create_function(pending, false).await.unwrap();
+        // A stale revision settles nothing.
+        assert_eq!(store.settle_lifecycle(&name("f"), Version::Latest, "stale").await.unwrap(), None);
+        let settled =
+            store.settle_lifecycle(&name("f"), Version::Latest, &created.revision_id).await.unwrap().unwrap();
+        assert!(settled.lifecycle.is_settled());
+        assert_ne!(settled.revision_id, created.revision_id);
+        assert_eq!(store.get_function(&name("f"), Version::Latest).await.unwrap(), Some(settled.clone()));
+        assert_eq!(
+            store.settle_lifecycle(&name("f"), Version::Latest, &settled.revision_id).await.unwrap(),
+            None
+        );
+        // What a stop left unsettled is settled at the next start; versions too.
+        let version = store.publish_version(&name("f"), PublishRequest::default()).await.unwrap();
+        assert_eq!(version.lifecycle, Lifecycle::creating());
+        assert_eq!(store.settle_all_lifecycles().await.unwrap(), 1);
+        let published = store.get_function(&name("f"), version.version).await.unwrap().unwrap();
+        assert!(published.lifecycle.is_settled());
+        assert_eq!(store.settle_all_lifecycles().await.unwrap(), 0);
     }
 }

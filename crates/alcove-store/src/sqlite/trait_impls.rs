@@ -68,6 +68,20 @@ impl Store for SqliteStore {
         self.change_functions(move |tx| functions::publish_latest(tx, &name, &request)).await
     }
 
+    async fn settle_lifecycle(
+        &self,
+        name: &FunctionName,
+        version: Version,
+        revision_id: &str,
+    ) -> Result<Option<FunctionConfig>> {
+        let (name, revision_id) = (name.clone(), revision_id.to_owned());
+        self.change_functions(move |tx| functions::settle(tx, &name, version, &revision_id)).await
+    }
+
+    async fn settle_all_lifecycles(&self) -> Result<usize> {
+        self.change_functions(functions::settle_all).await
+    }
+
     async fn delete_function(&self, name: &FunctionName) -> Result<()> {
         let name = name.clone();
         self.change_functions(move |tx| functions::delete(tx, &name)).await
