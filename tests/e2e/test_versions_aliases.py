@@ -1,6 +1,9 @@
 """Published versions (snapshots of $LATEST) and aliases (names for versions)."""
 
 import concurrent.futures
+import time
+
+from botocore.exceptions import ClientError
 
 from helpers import (
     PER_TENANT, body, create, distinct_zip, expect_error, function_arn, sha256_b64, status, unique,
@@ -103,17 +106,31 @@ def test_versions_keep_tenancy_config(lambda_client):
     assert all("TenancyConfig" not in v for v in versions_of(lambda_client, plain))
 
 
+def retrying_conflicts(call):
+    """Runs `call` until Lambda stops answering ResourceConflictException: as on AWS, a
+    change refused while another one is still being applied is retried by the client."""
+    while True:
+        try:
+            return call()
+        except ClientError as e:
+            if e.response["Error"]["Code"] != "ResourceConflictException":
+                raise
+            time.sleep(0.05)
+
+
 def test_concurrent_publishes(server, lambda_client):
     name = unique()
     create(lambda_client, name)
     with concurrent.futures.ThreadPoolExecutor(12) as pool:
-        published = list(pool.map(lambda _: server.client().publish_version(FunctionName=name)["Version"], range(12)))
+        published = list(pool.map(
+            lambda _: retrying_conflicts(lambda: server.client().publish_version(FunctionName=name)["Version"]),
+            range(12)))
     assert published == ["1"] * 12, "one snapshot of an unchanged $LATEST"
 
     def change_and_publish(timeout):
         client = server.client()
-        client.update_function_configuration(FunctionName=name, Timeout=timeout)
-        return client.publish_version(FunctionName=name)["Version"]
+        retrying_conflicts(lambda: client.update_function_configuration(FunctionName=name, Timeout=timeout))
+        return retrying_conflicts(lambda: client.publish_version(FunctionName=name)["Version"])
 
     with concurrent.futures.ThreadPoolExecutor(8) as pool:
         published = list(pool.map(change_and_publish, range(10, 18)))
