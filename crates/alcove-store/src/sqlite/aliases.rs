@@ -135,12 +135,16 @@ pub(crate) fn update(
 
 pub(crate) fn delete(tx: &Transaction<'_>, function: &FunctionName, name: &AliasName) -> Result<()> {
     require_function(tx, function)?;
-    // Deleting an alias that does not exist succeeds, as in Lambda.
-    tx.execute(
-        "DELETE FROM aliases WHERE function = ?1 AND name = ?2",
-        params![function.as_str(), name.as_str()],
-    )
-    .map_err(sql)?;
+    // Deleting an alias that does not exist succeeds, as in Lambda. Its function URL goes
+    // with it: a URL never outlives the qualifier it serves.
+    for table in ["aliases", "function_urls"] {
+        let column = if table == "aliases" { "name" } else { "qualifier" };
+        tx.execute(
+            &format!("DELETE FROM {table} WHERE function = ?1 AND {column} = ?2"),
+            params![function.as_str(), name.as_str()],
+        )
+        .map_err(sql)?;
+    }
     Ok(())
 }
 

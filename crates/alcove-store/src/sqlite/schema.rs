@@ -25,7 +25,10 @@
 use rusqlite::{Connection, OptionalExtension, TransactionBehavior};
 
 /// Every migration, in order: index 0 is version 1.
-const MIGRATIONS: &[&str] = &[include_str!("../../migrations/0001_initial.sql")];
+const MIGRATIONS: &[&str] = &[
+    include_str!("../../migrations/0001_initial.sql"),
+    include_str!("../../migrations/0002_function_urls_code_signing.sql"),
+];
 
 #[derive(Debug, thiserror::Error)]
 pub enum SchemaError {
@@ -164,8 +167,9 @@ mod tests {
         )
         .unwrap();
         assert_eq!(migrate(&mut conn).unwrap(), Migrated { from: 0, to: CURRENT, adopted: true });
-        assert_eq!(version(&conn), 1);
-        for table in ["async_events", "tenant_limits", "rest_api_stages", "usage"] {
+        // Adopted as version 1, then brought up by the later migrations.
+        assert_eq!(version(&conn), i64::from(CURRENT));
+        for table in ["async_events", "tenant_limits", "rest_api_stages", "usage", "function_urls"] {
             assert!(tables(&conn).contains(&table.to_string()), "{table} was not added");
         }
         let kept: String = conn.query_row("SELECT name FROM functions", [], |row| row.get(0)).unwrap();
