@@ -26,9 +26,9 @@ pub mod tenant;
 pub mod testing;
 pub mod usage;
 
+pub use code_signing::{CodeSigningConfig, UntrustedArtifactPolicy};
 pub use error::{Error, Result};
 pub use event_config::{DeadLetter, EventInvokeConfig, FailureCondition};
-pub use code_signing::{CodeSigningConfig, UntrustedArtifactPolicy};
 pub use function::{Architecture, CodeRef, FunctionConfig, FunctionSettings, SettingsPatch, Version, LIMITS};
 pub use function_url::{AuthType, Cors, FunctionUrlConfig, InvokeMode, RecursiveLoop};
 pub use limits::TenantLimits;

@@ -65,7 +65,11 @@ pub(crate) fn delete(tx: &Transaction<'_>, id: &str) -> Result<bool> {
     Ok(deleted > 0)
 }
 
-pub(crate) fn list(tx: &Transaction<'_>, marker: Option<String>, limit: usize) -> Result<Page<CodeSigningConfig>> {
+pub(crate) fn list(
+    tx: &Transaction<'_>,
+    marker: Option<String>,
+    limit: usize,
+) -> Result<Page<CodeSigningConfig>> {
     let mut statement = tx
         .prepare("SELECT id, config FROM code_signing_configs WHERE id > ?1 ORDER BY id LIMIT ?2")
         .map_err(sql)?;

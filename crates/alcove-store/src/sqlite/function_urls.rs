@@ -75,9 +75,8 @@ pub(crate) fn delete(tx: &Transaction<'_>, name: &FunctionName, qualifier: &str)
 }
 
 pub(crate) fn list(tx: &Transaction<'_>, name: &FunctionName) -> Result<Vec<FunctionUrlConfig>> {
-    let mut statement = tx
-        .prepare("SELECT config FROM function_urls WHERE function = ?1 ORDER BY qualifier")
-        .map_err(sql)?;
+    let mut statement =
+        tx.prepare("SELECT config FROM function_urls WHERE function = ?1 ORDER BY qualifier").map_err(sql)?;
     let rows = statement
         .query_map(params![name.as_str()], |row| row.get::<_, String>(0))
         .map_err(sql)?

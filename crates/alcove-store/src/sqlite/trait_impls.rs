@@ -5,15 +5,15 @@
 use alcove_core::apigateway::{Deployment, RestApi, Stage};
 use alcove_core::store::{AccountUsage, LatestUpdate, PublishRequest};
 use alcove_core::{
-    Alias, AliasName, AliasPatch, CodeSigningConfig, DeadLetter, FunctionUrlConfig, RecursiveLoop, DeploymentRequest, EventInvokeConfig, EventQueue,
-    FunctionConfig, FunctionName, Page, QueuedEvent, RestApiUpdate, Result, StageLookup, Store, Tags,
-    TenantLimits, UsageFilter, UsageRecord, Version,
+    Alias, AliasName, AliasPatch, CodeSigningConfig, DeadLetter, DeploymentRequest, EventInvokeConfig,
+    EventQueue, FunctionConfig, FunctionName, FunctionUrlConfig, Page, QueuedEvent, RecursiveLoop,
+    RestApiUpdate, Result, StageLookup, Store, Tags, TenantLimits, UsageFilter, UsageRecord, Version,
 };
 use async_trait::async_trait;
 
 use super::{
-    aliases, code_signing, event_configs, function_urls, functions, limits, policies, queue, rest_apis, usage,
-    SqliteStore,
+    aliases, code_signing, event_configs, function_urls, functions, limits, policies, queue, rest_apis,
+    usage, SqliteStore,
 };
 
 #[async_trait]
