@@ -85,7 +85,9 @@ pub struct Cors {
 impl Cors {
     /// The model's constraints: list sizes, member lengths, `MaxAge` 0..=86400.
     pub fn validate(&self) -> Result<()> {
-        let lists: [(&str, &Option<Vec<String>>, usize, usize, usize); 4] = [
+        /// Member, value, most items, least and most characters per item.
+        type Limit<'a> = (&'a str, &'a Option<Vec<String>>, usize, usize, usize);
+        let lists: [Limit<'_>; 4] = [
             ("cors.allowHeaders", &self.allow_headers, 100, 0, 1024),
             ("cors.allowMethods", &self.allow_methods, 6, 0, 6),
             ("cors.allowOrigins", &self.allow_origins, 100, 1, 253),
