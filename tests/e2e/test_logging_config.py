@@ -242,8 +242,6 @@ def test_switching_to_json_changes_the_runtime_environment(lam):
     ({"FileSystemConfigs": [{"Arn": "arn:aws:elasticfilesystem:us-east-1:000000000000:access-point/fsap-1",
                              "LocalMountPath": "/mnt/x"}]}, "FileSystemConfigs"),
     ({"Layers": ["arn:aws:lambda:us-east-1:000000000000:layer:l:1"]}, "Layers"),
-    ({"CodeSigningConfigArn": "arn:aws:lambda:us-east-1:000000000000:code-signing-config:csc-0123456789abcdefg"},
-     "CodeSigningConfigArn"),
     ({"ImageConfig": {"Command": ["app.handler"]}}, "ImageConfig"),
 ])
 def test_create_refuses_with_lambdas_error(lam, settings, expected):

@@ -40,6 +40,20 @@ impl ApiError {
         Self::user(StatusCode::NOT_FOUND, "ResourceNotFoundException", message)
     }
 
+    /// A value outside the model's constraints, where Lambda answers with its generic
+    /// `ValidationException` (botocore models it as a class of its own).
+    pub fn validation(message: impl Into<String>) -> Self {
+        Self::user(StatusCode::BAD_REQUEST, "ValidationException", message)
+    }
+
+    pub fn conflict(message: impl Into<String>) -> Self {
+        Self::user(StatusCode::CONFLICT, "ResourceConflictException", message)
+    }
+
+    pub fn code_signing_config_not_found(message: impl Into<String>) -> Self {
+        Self::user(StatusCode::NOT_FOUND, "CodeSigningConfigNotFoundException", message)
+    }
+
     pub fn entity_too_large(message: impl Into<String>) -> Self {
         Self::user(StatusCode::PAYLOAD_TOO_LARGE, "RequestEntityTooLargeException", message)
     }
@@ -388,6 +402,78 @@ impl IntoResponse for LogsApiError {
         let headers = response.headers_mut();
         headers.insert("x-amzn-ErrorType", HeaderValue::from_static(self.code));
         headers.insert("content-type", HeaderValue::from_static("application/x-amz-json-1.1"));
+        response
+    }
+}
+
+/// What a function URL answers when it does not reach the function, or the function
+/// fails: a status and a JSON body `{"Message": ...}` (`x-amzn-ErrorType` names the
+/// kind). These are not Lambda API errors: the caller is any HTTP client.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UrlError {
+    pub status: StatusCode,
+    pub code: &'static str,
+    pub message: &'static str,
+}
+
+impl UrlError {
+    /// No resource policy admits the caller, or an `AWS_IAM` URL was called unsigned.
+    pub fn forbidden() -> Self {
+        UrlError { status: StatusCode::FORBIDDEN, code: "AccessDeniedException", message: "Forbidden" }
+    }
+
+    /// No URL has this id.
+    pub fn not_found() -> Self {
+        UrlError { status: StatusCode::NOT_FOUND, code: "ResourceNotFoundException", message: "Not Found" }
+    }
+
+    /// The function failed, timed out or answered something that is no response.
+    pub fn bad_gateway() -> Self {
+        UrlError {
+            status: StatusCode::BAD_GATEWAY,
+            code: "InternalServerError",
+            message: "Internal Server Error",
+        }
+    }
+
+    /// The invocation was throttled.
+    pub fn too_many_requests() -> Self {
+        UrlError {
+            status: StatusCode::TOO_MANY_REQUESTS,
+            code: "TooManyRequestsException",
+            message: "Rate Exceeded.",
+        }
+    }
+
+    pub fn payload_too_large() -> Self {
+        UrlError {
+            status: StatusCode::PAYLOAD_TOO_LARGE,
+            code: "RequestEntityTooLargeException",
+            message: "Request must be smaller than 6291456 bytes for the InvokeFunction operation",
+        }
+    }
+
+    /// Lambda refused the invocation for a reason of its own.
+    pub fn internal() -> Self {
+        UrlError {
+            status: StatusCode::INTERNAL_SERVER_ERROR,
+            code: "ServiceException",
+            message: "Internal Server Error",
+        }
+    }
+}
+
+#[derive(Debug, Serialize)]
+struct UrlErrorBody {
+    #[serde(rename = "Message")]
+    message: &'static str,
+}
+
+impl IntoResponse for UrlError {
+    fn into_response(self) -> Response {
+        tracing::debug!(code = self.code, status = %self.status, "function URL error");
+        let mut response = (self.status, Json(UrlErrorBody { message: self.message })).into_response();
+        response.headers_mut().insert("x-amzn-ErrorType", HeaderValue::from_static(self.code));
         response
     }
 }

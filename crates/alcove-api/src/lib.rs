@@ -11,6 +11,8 @@
 
 mod apigateway;
 pub mod error;
+mod function_url;
+mod host;
 mod lambda;
 mod logs;
 mod native;
@@ -85,7 +87,8 @@ pub fn router(state: AppState) -> Router {
     // everything else goes to the routes above.
     Router::new()
         .fallback_service(services)
-        .layer(middleware::from_fn_with_state(state, apigateway::execute_api))
+        .layer(middleware::from_fn_with_state(state.clone(), apigateway::execute_api))
+        .layer(middleware::from_fn_with_state(state, function_url::serve_url))
         .layer(middleware::from_fn(request_id))
         .layer(TraceLayer::new_for_http())
 }

@@ -9,9 +9,11 @@
 
 pub mod apigateway;
 pub mod clock;
+pub mod code_signing;
 pub mod error;
 pub mod event_config;
 pub mod function;
+pub mod function_url;
 pub mod lifecycle;
 pub mod limits;
 pub mod logging;
@@ -28,9 +30,11 @@ pub mod testing;
 pub mod usage;
 pub mod vpc;
 
+pub use code_signing::{CodeSigningConfig, UntrustedArtifactPolicy};
 pub use error::{Error, Result};
 pub use event_config::{DeadLetter, EventInvokeConfig, FailureCondition};
 pub use function::{Architecture, CodeRef, FunctionConfig, FunctionSettings, SettingsPatch, Version, LIMITS};
+pub use function_url::{AuthType, Cors, FunctionUrlConfig, InvokeMode, RecursiveLoop};
 pub use lifecycle::{Busy, FunctionState, Lifecycle, UpdateStatus};
 pub use limits::TenantLimits;
 pub use logging::{LogFormat, LogLevel, LoggingConfig, LoggingPatch};

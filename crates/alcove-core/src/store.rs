@@ -7,9 +7,11 @@ use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
 use crate::apigateway::{Deployment, RestApi, Stage, StageName};
+use crate::code_signing::CodeSigningConfig;
 use crate::error::{Error, Result};
 use crate::event_config::{DeadLetter, EventInvokeConfig};
 use crate::function::{FunctionConfig, Version};
+use crate::function_url::{FunctionUrlConfig, RecursiveLoop};
 use crate::limits::TenantLimits;
 use crate::names::{AliasName, FunctionName, FunctionRef, Qualifier};
 use crate::provisioned::{ProvisionedConcurrency, ProvisionedLimits};
@@ -248,6 +250,49 @@ pub trait Store: Send + Sync + 'static {
     /// memory size).
     async fn usage(&self, filter: UsageFilter) -> Result<Vec<UsageRecord>>;
     async fn account_usage(&self) -> Result<AccountUsage>;
+
+    // Function URLs, one per (function, qualifier); a URL id names one URL server-wide.
+    /// Stores a new URL; a URL on the same qualifier already is a conflict.
+    async fn create_function_url(&self, config: FunctionUrlConfig) -> Result<()>;
+    async fn function_url(&self, name: &FunctionName, qualifier: &str) -> Result<Option<FunctionUrlConfig>>;
+    async fn function_url_by_id(&self, url_id: &str) -> Result<Option<FunctionUrlConfig>>;
+    /// Replaces a stored URL's settings; `NotFound` if it is gone.
+    async fn update_function_url(&self, config: FunctionUrlConfig) -> Result<()>;
+    /// Removes a URL; false if there was none.
+    async fn delete_function_url(&self, name: &FunctionName, qualifier: &str) -> Result<bool>;
+    /// A function's URLs, ordered by qualifier.
+    async fn list_function_urls(&self, name: &FunctionName) -> Result<Vec<FunctionUrlConfig>>;
+
+    async fn put_recursion_config(&self, name: &FunctionName, setting: RecursiveLoop) -> Result<()>;
+    /// The stored setting, None when never set (the default applies).
+    async fn recursion_config(&self, name: &FunctionName) -> Result<Option<RecursiveLoop>>;
+
+    // Code signing configurations, by id, and the one a function uses.
+    async fn create_code_signing_config(&self, config: CodeSigningConfig) -> Result<()>;
+    async fn code_signing_config(&self, id: &str) -> Result<Option<CodeSigningConfig>>;
+    /// Replaces a stored configuration; `NotFound` if it is gone.
+    async fn update_code_signing_config(&self, config: CodeSigningConfig) -> Result<()>;
+    /// Deletes a configuration: false if there was none, `Conflict` while a function uses it.
+    async fn delete_code_signing_config(&self, id: &str) -> Result<bool>;
+    /// Configurations ordered by id; the marker is the last id of the previous page.
+    async fn list_code_signing_configs(
+        &self,
+        marker: Option<String>,
+        limit: usize,
+    ) -> Result<Page<CodeSigningConfig>>;
+    /// Makes a function use a configuration: `NotFound` for a missing function or
+    /// configuration (told apart by the message the backend gives).
+    async fn put_function_code_signing(&self, name: &FunctionName, id: &str) -> Result<()>;
+    async fn function_code_signing(&self, name: &FunctionName) -> Result<Option<String>>;
+    /// Unlinks a function's configuration; false if it had none.
+    async fn delete_function_code_signing(&self, name: &FunctionName) -> Result<bool>;
+    /// The functions using a configuration, ordered by name.
+    async fn functions_by_code_signing(
+        &self,
+        id: &str,
+        marker: Option<String>,
+        limit: usize,
+    ) -> Result<Page<FunctionName>>;
 
     // API Gateway REST APIs. Unknown ids fail with `Error::NotFound` in API Gateway's
     // words (see `crate::apigateway`).

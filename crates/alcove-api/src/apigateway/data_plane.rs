@@ -48,18 +48,18 @@ fn is_api_id(id: &str) -> bool {
 
 /// The data-plane target of a request, or None for every other surface.
 pub fn target_of(host: Option<&str>, path: &str) -> Option<Target> {
-    let host = host.unwrap_or_default();
-    let hostname = host.split(':').next().unwrap_or_default().to_ascii_lowercase();
-    if let Some((api_id, _)) = hostname.split_once(".execute-api.").filter(|(id, _)| is_api_id(id)) {
+    if let Some((api_id, _)) = crate::host::service_subdomain(host, ".execute-api.", is_api_id) {
+        let host = host.unwrap_or_default();
         let below = path.trim_start_matches('/');
         let (stage, rest) = below.split_once('/').unwrap_or((below, ""));
         return Some(Target {
-            api_id: api_id.to_owned(),
+            api_id,
             stage: stage.to_owned(),
             path: format!("/{rest}"),
             domain_name: host.to_owned(),
         });
     }
+    let host = host.unwrap_or_default();
     let mut parts = path.strip_prefix("/restapis/")?.splitn(4, '/');
     let (api_id, stage, marker, rest) =
         (parts.next()?, parts.next()?, parts.next()?, parts.next().unwrap_or(""));

@@ -37,10 +37,12 @@ pub async fn create(
             "PackageType {kind} is not supported by this server; use Zip."
         )));
     }
-    if request.code_signing_config_arn.as_deref().is_some_and(|arn| !arn.is_empty()) {
-        return Err(ApiError::invalid_parameter(
-            "CodeSigningConfigArn is not supported by this server: it has no code signing configurations.",
-        ));
+    let code_signing = request.code_signing_config_arn.filter(|arn| !arn.is_empty());
+    if let Some(arn) = &code_signing {
+        let id = super::code_signing::id_of(arn)?;
+        if state.store.code_signing_config(id).await?.is_none() {
+            return Err(super::code_signing::config_missing(arn));
+        }
     }
     if request.publish_to.is_some() {
         return Err(ApiError::invalid_parameter(
@@ -81,6 +83,13 @@ pub async fn create(
         alcove_core::Error::Conflict(_) => already_exists(&name, &region),
         other => other.into(),
     })?;
+    if let Some(arn) = &code_signing {
+        // Checked above; a configuration deleted in between undoes the creation.
+        if let Err(error) = super::code_signing::link(&state, &name, arn, &region).await {
+            state.store.delete_function(&name).await?;
+            return Err(error);
+        }
+    }
     if publish {
         // `$LATEST` was created in the same write as version 1: both settle.
         if let Some(latest) = state.store.get_function(&name, Version::Latest).await? {

@@ -3,14 +3,17 @@
 mod account;
 mod aliases;
 mod code;
+mod code_signing;
 mod concurrency;
 mod event_invoke_config;
 mod event_stream;
+mod function_urls;
 mod functions;
 pub(crate) mod invoke;
 mod invoke_stream;
-mod policy;
+pub(crate) mod policy;
 pub(crate) mod provisioned;
+mod recursion;
 mod tags;
 mod transitions;
 mod versions;
@@ -63,6 +66,28 @@ pub fn routes() -> Router<AppState> {
         .route("/2015-03-31/functions/{function}/policy", post(policy::add).get(policy::get))
         .route("/2015-03-31/functions/{function}/policy/{statement}", axum::routing::delete(policy::remove))
         .route("/2017-03-31/tags/{resource}", get(tags::list).post(tags::tag).delete(tags::untag))
+        .route(
+            "/2021-10-31/functions/{function}/url",
+            post(function_urls::create)
+                .get(function_urls::get)
+                .put(function_urls::update)
+                .delete(function_urls::delete),
+        )
+        .route("/2021-10-31/functions/{function}/urls", get(function_urls::list))
+        .route("/2024-08-31/functions/{function}/recursion-config", put(recursion::put).get(recursion::get))
+        .route("/2020-04-22/code-signing-configs", post(code_signing::create).get(code_signing::list))
+        .route("/2020-04-22/code-signing-configs/", post(code_signing::create).get(code_signing::list))
+        .route(
+            "/2020-04-22/code-signing-configs/{arn}",
+            get(code_signing::get).put(code_signing::update).delete(code_signing::delete),
+        )
+        .route("/2020-04-22/code-signing-configs/{arn}/functions", get(code_signing::list_functions))
+        .route(
+            "/2020-06-30/functions/{function}/code-signing-config",
+            put(code_signing::put_for_function)
+                .get(code_signing::get_for_function)
+                .delete(code_signing::delete_for_function),
+        )
         .route("/2016-08-19/account-settings", get(account::settings))
         .route("/2016-08-19/account-settings/", get(account::settings))
         .route("/alcove/v1/code/{file}", get(code::download))

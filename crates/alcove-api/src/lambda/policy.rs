@@ -2,8 +2,12 @@
 //!
 //! Statements are stored and returned in IAM's format, so scripts and templates that grant
 //! API Gateway or another service the right to invoke a function work unchanged. They are
-//! not enforced: the server has one account and no IAM, and every caller that reaches it
-//! may invoke.
+//! not enforced on the Lambda API: the server has one account and no IAM, and every caller
+//! that reaches it may invoke. Function URLs with `AuthType NONE` are the exception, as on
+//! AWS: they answer only callers a statement admits (`lambda:InvokeFunctionUrl` for `*`,
+//! see [`admits_public_url`]).
+
+use std::collections::BTreeMap;
 
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
@@ -26,6 +30,8 @@ pub struct AddPermissionRequest {
     pub source_arn: Option<String>,
     pub source_account: Option<String>,
     pub revision_id: Option<String>,
+    pub function_url_auth_type: Option<String>,
+    pub invoked_via_function_url: Option<bool>,
 }
 
 fn required(value: Option<String>, name: &str) -> ApiResult<String> {
@@ -74,26 +80,39 @@ enum Principal {
 struct Condition {
     #[serde(skip_serializing_if = "Option::is_none")]
     arn_like: Option<SourceArn>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    string_equals: Option<SourceAccount>,
+    /// `AWS:SourceAccount` and `lambda:FunctionUrlAuthType`, as given.
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    string_equals: BTreeMap<&'static str, String>,
+    /// `lambda:InvokedViaFunctionUrl`.
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    bool: BTreeMap<&'static str, String>,
 }
 
 impl Condition {
     fn is_empty(&self) -> bool {
-        self.arn_like.is_none() && self.string_equals.is_none()
+        self.arn_like.is_none() && self.string_equals.is_empty() && self.bool.is_empty()
     }
+}
+
+/// Whether a policy admits anyone to a function URL of this auth type: a statement that
+/// allows `lambda:InvokeFunctionUrl` (or every action) to `*`, with no
+/// `lambda:FunctionUrlAuthType` condition or one naming this type. Conditions on the
+/// caller's source are not evaluated: a URL caller has none.
+pub(crate) fn admits_public_url(statements: &[Value], auth_type: &str) -> bool {
+    statements.iter().any(|statement| {
+        let allows = statement["Effect"] == "Allow";
+        let anyone = statement["Principal"] == "*" || statement["Principal"]["AWS"] == "*";
+        let action =
+            matches!(statement["Action"].as_str(), Some("lambda:InvokeFunctionUrl" | "lambda:*" | "*"));
+        let auth = &statement["Condition"]["StringEquals"]["lambda:FunctionUrlAuthType"];
+        allows && anyone && action && (auth.is_null() || auth == auth_type)
+    })
 }
 
 #[derive(Debug, Serialize)]
 struct SourceArn {
     #[serde(rename = "AWS:SourceArn")]
     source_arn: String,
-}
-
-#[derive(Debug, Serialize)]
-struct SourceAccount {
-    #[serde(rename = "AWS:SourceAccount")]
-    source_account: String,
 }
 
 /// `AddPermission`'s answer: the statement added, as a JSON string.
@@ -150,6 +169,11 @@ pub async fn add(
         )));
     }
     let principal_raw = required(request.principal, "Principal")?;
+    let function_url_auth_type = request
+        .function_url_auth_type
+        .map(|raw| alcove_core::AuthType::parse(&raw).map(|t| t.as_str().to_owned()))
+        .transpose()
+        .map_err(|e| ApiError::validation(e.to_string()))?;
     let QualifiedTarget { config, qualifier, arn: resource } =
         qualified_target(&state, &function, query.qualifier.as_deref(), &region).await?;
     if request.revision_id.as_ref().is_some_and(|expected| *expected != config.revision_id) {
@@ -163,7 +187,17 @@ pub async fn add(
         resource,
         condition: Condition {
             arn_like: request.source_arn.map(|source_arn| SourceArn { source_arn }),
-            string_equals: request.source_account.map(|source_account| SourceAccount { source_account }),
+            string_equals: [
+                ("AWS:SourceAccount", request.source_account),
+                ("lambda:FunctionUrlAuthType", function_url_auth_type),
+            ]
+            .into_iter()
+            .filter_map(|(key, value)| value.map(|v| (key, v)))
+            .collect(),
+            bool: request
+                .invoked_via_function_url
+                .map(|via| BTreeMap::from([("lambda:InvokedViaFunctionUrl", via.to_string())]))
+                .unwrap_or_default(),
         },
     };
     let statement = serde_json::to_value(statement).map_err(|e| ApiError::internal(e.to_string()))?;
@@ -242,12 +276,42 @@ mod tests {
             "*",
             Condition {
                 arn_like: Some(SourceArn { source_arn: "arn:src".into() }),
-                string_equals: Some(SourceAccount { source_account: "123456789012".into() }),
+                string_equals: BTreeMap::from([
+                    ("AWS:SourceAccount", "123456789012".into()),
+                    ("lambda:FunctionUrlAuthType", "NONE".into()),
+                ]),
+                bool: BTreeMap::new(),
             },
         );
         assert_eq!(
             both["Condition"],
-            json!({"ArnLike": {"AWS:SourceArn": "arn:src"}, "StringEquals": {"AWS:SourceAccount": "123456789012"}})
+            json!({"ArnLike": {"AWS:SourceArn": "arn:src"},
+                   "StringEquals": {"AWS:SourceAccount": "123456789012", "lambda:FunctionUrlAuthType": "NONE"}})
         );
+    }
+
+    #[test]
+    fn public_urls_need_an_invoke_function_url_grant_to_anyone() {
+        let grant = |who: &str, action: &str, auth: Option<&str>| {
+            let mut condition = Condition::default();
+            if let Some(auth) = auth {
+                condition.string_equals.insert("lambda:FunctionUrlAuthType", auth.into());
+            }
+            serde_json::to_value(Statement {
+                sid: "s".into(),
+                effect: "Allow",
+                principal: principal(who),
+                action: action.into(),
+                resource: "arn:f".into(),
+                condition,
+            })
+            .unwrap()
+        };
+        assert!(admits_public_url(&[grant("*", "lambda:InvokeFunctionUrl", Some("NONE"))], "NONE"));
+        assert!(admits_public_url(&[grant("*", "lambda:InvokeFunctionUrl", None)], "NONE"));
+        assert!(!admits_public_url(&[grant("*", "lambda:InvokeFunctionUrl", Some("AWS_IAM"))], "NONE"));
+        assert!(!admits_public_url(&[grant("*", "lambda:InvokeFunction", None)], "NONE"));
+        assert!(!admits_public_url(&[grant("123456789012", "lambda:InvokeFunctionUrl", None)], "NONE"));
+        assert!(!admits_public_url(&[], "NONE"));
     }
 }

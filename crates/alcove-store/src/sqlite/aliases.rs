@@ -163,11 +163,12 @@ pub(crate) fn update(
 
 pub(crate) fn delete(tx: &Transaction<'_>, function: &FunctionName, name: &AliasName) -> Result<()> {
     require_function(tx, function)?;
-    // Deleting an alias that does not exist succeeds, as in Lambda.
-    // Its provisioned concurrency goes with it, as in Lambda.
+    // Deleting an alias that does not exist succeeds, as in Lambda. Its provisioned
+    // concurrency and its function URL go with it: neither outlives the qualifier it serves.
     for table in [
         "aliases WHERE function = ?1 AND name = ?2",
         "provisioned_concurrency WHERE function = ?1 AND qualifier = ?2",
+        "function_urls WHERE function = ?1 AND qualifier = ?2",
     ] {
         tx.execute(&format!("DELETE FROM {table}"), params![function.as_str(), name.as_str()])
             .map_err(sql)?;

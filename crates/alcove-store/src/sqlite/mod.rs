@@ -17,7 +17,9 @@ use rusqlite::{Connection, Transaction, TransactionBehavior};
 use crate::cache::FunctionCache;
 
 mod aliases;
+mod code_signing;
 mod event_configs;
+mod function_urls;
 mod functions;
 mod limits;
 mod policies;

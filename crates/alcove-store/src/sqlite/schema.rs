@@ -29,6 +29,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../migrations/0001_initial.sql"),
     include_str!("../../migrations/0002_alias_routing.sql"),
     include_str!("../../migrations/0003_provisioned_concurrency.sql"),
+    include_str!("../../migrations/0004_function_urls_code_signing.sql"),
 ];
 
 #[derive(Debug, thiserror::Error)]
@@ -168,9 +169,16 @@ mod tests {
         )
         .unwrap();
         assert_eq!(migrate(&mut conn).unwrap(), Migrated { from: 0, to: CURRENT, adopted: true });
-        // Adopted as version 1, then brought up by the later steps.
+        // Adopted as version 1, then brought up by the later migrations.
         assert_eq!(version(&conn), i64::from(CURRENT));
-        for table in ["async_events", "tenant_limits", "rest_api_stages", "usage"] {
+        for table in [
+            "async_events",
+            "tenant_limits",
+            "rest_api_stages",
+            "usage",
+            "provisioned_concurrency",
+            "function_urls",
+        ] {
             assert!(tables(&conn).contains(&table.to_string()), "{table} was not added");
         }
         let kept: String = conn.query_row("SELECT name FROM functions", [], |row| row.get(0)).unwrap();

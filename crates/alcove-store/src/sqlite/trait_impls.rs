@@ -5,14 +5,16 @@
 use alcove_core::apigateway::{Deployment, RestApi, Stage};
 use alcove_core::store::{AccountUsage, LatestUpdate, PublishRequest};
 use alcove_core::{
-    Alias, AliasName, AliasPatch, DeadLetter, DeploymentRequest, EventInvokeConfig, EventQueue,
-    FunctionConfig, FunctionName, Page, ProvisionedConcurrency, ProvisionedLimits, QueuedEvent,
-    RestApiUpdate, Result, StageLookup, Store, Tags, TenantLimits, UsageFilter, UsageRecord, Version,
+    Alias, AliasName, AliasPatch, CodeSigningConfig, DeadLetter, DeploymentRequest, EventInvokeConfig,
+    EventQueue, FunctionConfig, FunctionName, FunctionUrlConfig, Page, ProvisionedConcurrency,
+    ProvisionedLimits, QueuedEvent, RecursiveLoop, RestApiUpdate, Result, StageLookup, Store, Tags,
+    TenantLimits, UsageFilter, UsageRecord, Version,
 };
 use async_trait::async_trait;
 
 use super::{
-    aliases, event_configs, functions, limits, policies, provisioned, queue, rest_apis, usage, SqliteStore,
+    aliases, code_signing, event_configs, function_urls, functions, limits, policies, provisioned, queue,
+    rest_apis, usage, SqliteStore,
 };
 
 #[async_trait]
@@ -269,6 +271,95 @@ impl Store for SqliteStore {
     async fn policy(&self, name: &FunctionName, qualifier: &str) -> Result<Vec<serde_json::Value>> {
         let (name, qualifier) = (name.clone(), qualifier.to_owned());
         self.transaction(move |tx| policies::statements(tx, &name, &qualifier)).await
+    }
+
+    async fn create_function_url(&self, config: FunctionUrlConfig) -> Result<()> {
+        self.transaction(move |tx| function_urls::create(tx, &config)).await
+    }
+
+    async fn function_url(&self, name: &FunctionName, qualifier: &str) -> Result<Option<FunctionUrlConfig>> {
+        let (name, qualifier) = (name.clone(), qualifier.to_owned());
+        self.transaction(move |tx| function_urls::get(tx, &name, &qualifier)).await
+    }
+
+    async fn function_url_by_id(&self, url_id: &str) -> Result<Option<FunctionUrlConfig>> {
+        let url_id = url_id.to_owned();
+        self.transaction(move |tx| function_urls::by_id(tx, &url_id)).await
+    }
+
+    async fn update_function_url(&self, config: FunctionUrlConfig) -> Result<()> {
+        self.transaction(move |tx| function_urls::update(tx, &config)).await
+    }
+
+    async fn delete_function_url(&self, name: &FunctionName, qualifier: &str) -> Result<bool> {
+        let (name, qualifier) = (name.clone(), qualifier.to_owned());
+        self.transaction(move |tx| function_urls::delete(tx, &name, &qualifier)).await
+    }
+
+    async fn list_function_urls(&self, name: &FunctionName) -> Result<Vec<FunctionUrlConfig>> {
+        let name = name.clone();
+        self.transaction(move |tx| function_urls::list(tx, &name)).await
+    }
+
+    async fn put_recursion_config(&self, name: &FunctionName, setting: RecursiveLoop) -> Result<()> {
+        let name = name.clone();
+        self.transaction(move |tx| function_urls::put_recursion(tx, &name, setting)).await
+    }
+
+    async fn recursion_config(&self, name: &FunctionName) -> Result<Option<RecursiveLoop>> {
+        let name = name.clone();
+        self.transaction(move |tx| function_urls::recursion(tx, &name)).await
+    }
+
+    async fn create_code_signing_config(&self, config: CodeSigningConfig) -> Result<()> {
+        self.transaction(move |tx| code_signing::create(tx, &config)).await
+    }
+
+    async fn code_signing_config(&self, id: &str) -> Result<Option<CodeSigningConfig>> {
+        let id = id.to_owned();
+        self.transaction(move |tx| code_signing::get(tx, &id)).await
+    }
+
+    async fn update_code_signing_config(&self, config: CodeSigningConfig) -> Result<()> {
+        self.transaction(move |tx| code_signing::update(tx, &config)).await
+    }
+
+    async fn delete_code_signing_config(&self, id: &str) -> Result<bool> {
+        let id = id.to_owned();
+        self.transaction(move |tx| code_signing::delete(tx, &id)).await
+    }
+
+    async fn list_code_signing_configs(
+        &self,
+        marker: Option<String>,
+        limit: usize,
+    ) -> Result<Page<CodeSigningConfig>> {
+        self.transaction(move |tx| code_signing::list(tx, marker, limit)).await
+    }
+
+    async fn put_function_code_signing(&self, name: &FunctionName, id: &str) -> Result<()> {
+        let (name, id) = (name.clone(), id.to_owned());
+        self.transaction(move |tx| code_signing::put_for_function(tx, &name, &id)).await
+    }
+
+    async fn function_code_signing(&self, name: &FunctionName) -> Result<Option<String>> {
+        let name = name.clone();
+        self.transaction(move |tx| code_signing::of_function(tx, &name)).await
+    }
+
+    async fn delete_function_code_signing(&self, name: &FunctionName) -> Result<bool> {
+        let name = name.clone();
+        self.transaction(move |tx| code_signing::delete_for_function(tx, &name)).await
+    }
+
+    async fn functions_by_code_signing(
+        &self,
+        id: &str,
+        marker: Option<String>,
+        limit: usize,
+    ) -> Result<Page<FunctionName>> {
+        let id = id.to_owned();
+        self.transaction(move |tx| code_signing::functions_using(tx, &id, marker, limit)).await
     }
 
     async fn add_dead_letter(&self, letter: DeadLetter) -> Result<()> {
