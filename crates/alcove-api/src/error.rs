@@ -143,10 +143,11 @@ impl<'a> LambdaErrorBody<'a> {
         let model = &crate::lambda::service_model::MODEL;
         let (fault, key) = match model.message_key(error.code) {
             Some(key) => (Some(error.fault), key),
-            // Not in the model: AWS's front end answers these with only a message; its
-            // request-size refusal spells it `Message`.
+            // Not in the model: AWS answers a constraint violation and its front end's
+            // request-size refusal with only a message (the latter spelt `Message`).
+            None if error.code == "ValidationException" => (None, "message"),
             None if error.code == "RequestEntityTooLargeException" => (None, "Message"),
-            None => (None, "message"),
+            None => (Some(error.fault), "message"),
         };
         let text = error.message.as_str();
         LambdaErrorBody {
