@@ -328,7 +328,8 @@ mod tests {
         let (status, kind, body) = rendered(ApiError::not_found("gone").into_response()).await;
         assert_eq!((status, kind.as_str()), (StatusCode::NOT_FOUND, "ResourceNotFoundException"));
         assert_eq!(body, json!({"Type": "User", "Message": "gone"}));
-        let (status, kind, body) = rendered(ApiError::validation("1 validation error detected").into_response()).await;
+        let (status, kind, body) =
+            rendered(ApiError::validation("1 validation error detected").into_response()).await;
         assert_eq!((status, kind.as_str()), (StatusCode::BAD_REQUEST, "ValidationException"));
         assert_eq!(body, json!({"message": "1 validation error detected"}));
         let (_, _, body) = rendered(ApiError::invalid_parameter("bad").into_response()).await;

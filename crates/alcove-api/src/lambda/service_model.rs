@@ -194,8 +194,7 @@ mod tests {
         assert_eq!(name, "CreateFunction");
         let (name, _) = MODEL.operation_for("GET", "/2015-03-31/functions").unwrap();
         assert_eq!(name, "ListFunctions");
-        let (name, _) =
-            MODEL.operation_for("POST", "/2015-03-31/functions/{function}/invocations").unwrap();
+        let (name, _) = MODEL.operation_for("POST", "/2015-03-31/functions/{function}/invocations").unwrap();
         assert_eq!(name, "Invoke");
     }
 

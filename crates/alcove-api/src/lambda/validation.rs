@@ -189,7 +189,8 @@ fn check(shape_name: &str, value: &Value, path: &str, extra: Option<u64>, out: &
             for constraint in length_constraints(entries.len() as u64, *min, *max) {
                 out.push(Violation { value: shown.clone(), path: path.into(), constraint });
             }
-            let keys = union(entries.keys().map(|k| scalar_constraints(key, &Value::String(k.clone()), None)));
+            let keys =
+                union(entries.keys().map(|k| scalar_constraints(key, &Value::String(k.clone()), None)));
             if !keys.is_empty() {
                 out.push(Violation {
                     value: shown.clone(),
@@ -216,7 +217,9 @@ fn check(shape_name: &str, value: &Value, path: &str, extra: Option<u64>, out: &
             let broken = scalar_constraints(shape_name, value, extra);
             if !broken.is_empty() {
                 let shown = match shape {
-                    Shape::String { sensitive: true, .. } | Shape::Blob { sensitive: true, .. } => Shown::Hidden,
+                    Shape::String { sensitive: true, .. } | Shape::Blob { sensitive: true, .. } => {
+                        Shown::Hidden
+                    }
                     _ => Shown::Text(render(value)),
                 };
                 for constraint in broken {
@@ -397,7 +400,11 @@ pub mod quirks {
     /// function name alone are an `InvalidParameterValueException` with the same message
     /// (recorded against AWS in LocalStack's Lambda API tests); everything else is a
     /// `ValidationException`.
-    pub fn is_invalid_parameter(operation: &str, violations: &[super::Violation], body: Option<&Value>) -> bool {
+    pub fn is_invalid_parameter(
+        operation: &str,
+        violations: &[super::Violation],
+        body: Option<&Value>,
+    ) -> bool {
         operation == "CreateFunction"
             && violations.iter().all(|v| v.path == "functionName")
             && body
@@ -453,7 +460,14 @@ pub async fn validate_request(matched: Option<MatchedPath>, request: Request, ne
             Ok(bytes) => bytes,
             Err(error) => return error.into_response(),
         };
-        let document = serde_json::from_slice::<Value>(&bytes).ok();
+        // A body that is not JSON is the handler's to refuse (InvalidRequestContentException),
+        // before any member is looked at, as AWS does.
+        let blank = bytes.iter().all(u8::is_ascii_whitespace);
+        let document = match serde_json::from_slice::<Value>(&bytes) {
+            Ok(document) => Some(document),
+            Err(_) if blank => None,
+            Err(_) => return next.run(Request::from_parts(parts, Body::from(bytes))).await,
+        };
         (Request::from_parts(parts, Body::from(bytes)), document)
     } else {
         (Request::from_parts(parts, body), None)
@@ -562,7 +576,10 @@ mod tests {
     #[test]
     fn the_message_counts_its_violations() {
         let v = Violation { value: Shown::Text("x".into()), path: "p".into(), constraint: "c".into() };
-        assert_eq!(message(&[v.clone()]), "1 validation error detected: Value 'x' at 'p' failed to satisfy constraint: c");
+        assert_eq!(
+            message(&[v.clone()]),
+            "1 validation error detected: Value 'x' at 'p' failed to satisfy constraint: c"
+        );
         assert!(message(&[v.clone(), v]).starts_with("2 validation errors detected: "));
     }
 
