@@ -577,7 +577,7 @@ mod tests {
     fn the_message_counts_its_violations() {
         let v = Violation { value: Shown::Text("x".into()), path: "p".into(), constraint: "c".into() };
         assert_eq!(
-            message(&[v.clone()]),
+            message(std::slice::from_ref(&v)),
             "1 validation error detected: Value 'x' at 'p' failed to satisfy constraint: c"
         );
         assert!(message(&[v.clone(), v]).starts_with("2 validation errors detected: "));
