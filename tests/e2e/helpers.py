@@ -5,6 +5,7 @@ import hashlib
 import re
 import uuid
 
+import botocore.session
 import pytest
 from botocore.exceptions import ClientError
 
@@ -97,12 +98,27 @@ def expect_error(expected_code, expected_status, call, **kwargs):
     return message
 
 
+def error_message(document):
+    """The message of a Lambda error body, under the key its shape gives it."""
+    return document.get("Message", document.get("message"))
+
+
 def check_raw_error(reply, expected_status, expected_code):
-    """A raw HTTP error reply carries Lambda's status, error header and JSON body."""
+    """A raw HTTP error reply carries Lambda's status, error header and JSON body: the members
+    of the error's shape in botocore's model (`Type` and `Message` or `message`); an error
+    the model does not list (ValidationException) only `message`."""
     assert reply.status_code == expected_status, reply.text[:500]
     assert reply.headers.get("x-amzn-ErrorType", "").split(":")[0] == expected_code, dict(reply.headers)
     assert reply.headers.get("x-amzn-RequestId")
     document = reply.json()
-    assert isinstance(document.get("message"), str) and document["message"], document
-    assert document.get("Type") == "User", document
+    model = botocore.session.get_session().get_service_model("lambda")
+    if expected_code == "ValidationException":
+        assert list(document) == ["message"], document
+    elif expected_code == "RequestEntityTooLargeException":
+        assert list(document) == ["Message"], document
+    else:
+        members = set(model.shape_for(expected_code).members) & {"Type", "Message", "message"}
+        assert set(document) - {"Reason"} == members, document
+        assert document.get("Type") == "User", document
+    assert isinstance(error_message(document), str) and error_message(document), document
     return document

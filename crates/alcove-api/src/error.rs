@@ -1,7 +1,11 @@
 //! The one place AWS error responses are made. Every failure of the Lambda API turns
 //! into an [`ApiError`], which renders as Lambda does: the status code, the
-//! `x-amzn-ErrorType` header naming the error code, and a JSON body with `Type` and
-//! `message`, which botocore and the AWS CLI turn into a `ClientError` with that code.
+//! `x-amzn-ErrorType` header naming the error code, and a JSON body with exactly the
+//! members of the error's shape in the service model: `Type` and `Message` or `message`
+//! as that shape spells it (so botocore fills `Error.Message` and the modelled
+//! exception's own members), `Reason` for throttling. Errors the model does not list
+//! (`ValidationException`, the front end's `RequestEntityTooLargeException`) carry only
+//! their message, as AWS sends them.
 //! API Gateway answers in its own shape, a JSON body with only `message`: its control
 //! plane's errors and its data plane's gateway responses are [`GatewayError`]s.
 
@@ -32,18 +36,17 @@ impl ApiError {
         Self::user(StatusCode::BAD_REQUEST, "InvalidParameterValueException", message)
     }
 
+    /// A request that breaks the service model's constraints (see `lambda::validation`).
+    pub fn validation(message: impl Into<String>) -> Self {
+        Self::user(StatusCode::BAD_REQUEST, "ValidationException", message)
+    }
+
     pub fn invalid_content(message: impl Into<String>) -> Self {
         Self::user(StatusCode::BAD_REQUEST, "InvalidRequestContentException", message)
     }
 
     pub fn not_found(message: impl Into<String>) -> Self {
         Self::user(StatusCode::NOT_FOUND, "ResourceNotFoundException", message)
-    }
-
-    /// A value outside the model's constraints, where Lambda answers with its generic
-    /// `ValidationException` (botocore models it as a class of its own).
-    pub fn validation(message: impl Into<String>) -> Self {
-        Self::user(StatusCode::BAD_REQUEST, "ValidationException", message)
     }
 
     pub fn conflict(message: impl Into<String>) -> Self {
@@ -128,14 +131,40 @@ impl From<alcove_logs::LogsError> for ApiError {
     }
 }
 
-/// Lambda's error body: `{"Type": "User", "message": ..., "Reason": ...}`.
+/// Lambda's error body: the members of the error's shape, e.g.
+/// `{"Type": "User", "Message": ...}` for `ResourceNotFoundException`,
+/// `{"Type": "User", "message": ..., "Reason": ...}` for `TooManyRequestsException`.
 #[derive(Debug, Serialize)]
 struct LambdaErrorBody<'a> {
-    #[serde(rename = "Type")]
-    fault: &'static str,
-    message: &'a str,
+    #[serde(rename = "Type", skip_serializing_if = "Option::is_none")]
+    fault: Option<&'static str>,
+    #[serde(rename = "Message", skip_serializing_if = "Option::is_none")]
+    capitalised: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    message: Option<&'a str>,
     #[serde(rename = "Reason", skip_serializing_if = "Option::is_none")]
     reason: Option<&'static str>,
+}
+
+impl<'a> LambdaErrorBody<'a> {
+    fn of(error: &'a ApiError) -> Self {
+        let model = &crate::lambda::service_model::MODEL;
+        let (fault, key) = match model.message_key(error.code) {
+            Some(key) => (Some(error.fault), key),
+            // Not in the model: AWS answers a constraint violation and its front end's
+            // request-size refusal with only a message (the latter spelt `Message`).
+            None if error.code == "ValidationException" => (None, "message"),
+            None if error.code == "RequestEntityTooLargeException" => (None, "Message"),
+            None => (Some(error.fault), "message"),
+        };
+        let text = error.message.as_str();
+        LambdaErrorBody {
+            fault,
+            capitalised: (key == "Message").then_some(text),
+            message: (key == "message").then_some(text),
+            reason: error.reason,
+        }
+    }
 }
 
 impl IntoResponse for ApiError {
@@ -148,8 +177,7 @@ impl IntoResponse for ApiError {
         } else {
             tracing::debug!(code = self.code, message = %self.message, "request rejected");
         }
-        let body = LambdaErrorBody { fault: self.fault, message: &self.message, reason: self.reason };
-        let mut response = (self.status, Json(body)).into_response();
+        let mut response = (self.status, Json(LambdaErrorBody::of(&self))).into_response();
         response.headers_mut().insert("x-amzn-ErrorType", HeaderValue::from_static(self.code));
         response
     }
@@ -307,7 +335,15 @@ mod tests {
     async fn lambda_errors_keep_their_shape() {
         let (status, kind, body) = rendered(ApiError::not_found("gone").into_response()).await;
         assert_eq!((status, kind.as_str()), (StatusCode::NOT_FOUND, "ResourceNotFoundException"));
-        assert_eq!(body, json!({"Type": "User", "message": "gone"}));
+        assert_eq!(body, json!({"Type": "User", "Message": "gone"}));
+        let (status, kind, body) =
+            rendered(ApiError::validation("1 validation error detected").into_response()).await;
+        assert_eq!((status, kind.as_str()), (StatusCode::BAD_REQUEST, "ValidationException"));
+        assert_eq!(body, json!({"message": "1 validation error detected"}));
+        let (_, _, body) = rendered(ApiError::invalid_parameter("bad").into_response()).await;
+        assert_eq!(body, json!({"Type": "User", "message": "bad"}));
+        let (_, _, body) = rendered(ApiError::entity_too_large("big").into_response()).await;
+        assert_eq!(body, json!({"Message": "big"}));
         let (status, _, body) = rendered(
             ApiError::too_many_requests("ReservedFunctionConcurrentInvocationLimitExceeded", "slow down")
                 .into_response(),

@@ -87,9 +87,12 @@ impl Runtime {
                  updating functions."
             )));
         }
+        // AWS's words for this semantic check (not the model's enum, and no quotes around
+        // the value), as recorded against AWS in LocalStack's Lambda API tests; the set
+        // listed is what this server supports.
         Err(Error::invalid(format!(
-            "Value '{value}' at 'runtime' failed to satisfy constraint: Member must satisfy enum \
-             value set: [{}]",
+            "Value {value} at 'runtime' failed to satisfy constraint: Member must satisfy enum \
+             value set: [{}] or be a valid ARN",
             SUPPORTED.join(", ")
         )))
     }

@@ -180,18 +180,20 @@ impl PlatformLog {
     ) -> Option<String> {
         match self.format {
             LogFormat::Text => {
+                // Every field ends with a tab, the last one too, as AWS writes the line;
+                // a timeout's status closes it without one.
                 let mut line = format!(
-                    "REPORT RequestId: {request_id}\tDuration: {:.2} ms\tBilled Duration: {} ms\tMemory Size: {} MB\tMax Memory Used: {} MB",
+                    "REPORT RequestId: {request_id}\tDuration: {:.2} ms\tBilled Duration: {} ms\tMemory Size: {} MB\tMax Memory Used: {} MB\t",
                     millis(figures.duration),
                     figures.billed_ms,
                     figures.memory_mb,
                     figures.max_memory_used_mb
                 );
                 if let Some(init) = figures.init_duration {
-                    line.push_str(&format!("\tInit Duration: {:.2} ms", millis(init)));
+                    line.push_str(&format!("Init Duration: {:.2} ms\t", millis(init)));
                 }
                 if *status == InvokeStatus::Timeout {
-                    line.push_str("\tStatus: timeout");
+                    line.push_str("Status: timeout");
                 }
                 Some(line)
             }
@@ -309,6 +311,11 @@ mod tests {
             log.report(now(), "id", &InvokeStatus::Timeout, &figures()).unwrap(),
             "REPORT RequestId: id\tDuration: 12.35 ms\tBilled Duration: 13 ms\tMemory Size: 128 MB\t\
              Max Memory Used: 40 MB\tInit Duration: 150.50 ms\tStatus: timeout"
+        );
+        assert_eq!(
+            log.report(now(), "id", &InvokeStatus::Success, &figures()).unwrap(),
+            "REPORT RequestId: id\tDuration: 12.35 ms\tBilled Duration: 13 ms\tMemory Size: 128 MB\t\
+             Max Memory Used: 40 MB\tInit Duration: 150.50 ms\t"
         );
         assert_eq!(
             log.init_failed(now(), Duration::from_millis(5), "Runtime.ExitError").unwrap(),

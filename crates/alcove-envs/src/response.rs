@@ -103,6 +103,6 @@ mod tests {
     fn the_too_large_failure_is_lambdas() {
         let failure = response_too_large();
         assert_eq!(failure.error_type, "Function.ResponseSizeTooLarge");
-        assert!(String::from_utf8_lossy(&failure.body).contains("(6291456 bytes)"));
+        assert!(String::from_utf8_lossy(&failure.body).contains("(6291556 bytes)"));
     }
 }

@@ -53,8 +53,10 @@ use tokio::sync::{mpsc, oneshot};
 use crate::routes::{Delivery, Shared};
 use crate::server::Limits;
 
-/// Largest response a function may return (Lambda's 6 MB synchronous limit).
-pub const RESPONSE_LIMIT: usize = 6 * 1024 * 1024;
+/// Largest response a function may return: Lambda's synchronous limit as AWS counts it,
+/// 6 MiB and 100 bytes (its error names "maximum allowed payload size (6291556 bytes)"),
+/// so a 6 MiB string returned by a handler, 6 MiB plus its two JSON quotes, is accepted.
+pub const RESPONSE_LIMIT: usize = 6 * 1024 * 1024 + 100;
 
 /// Largest error document a runtime may post, for an invocation or for its init. The
 /// document becomes the invoke's payload, so Lambda's payload limit applies to it too; a

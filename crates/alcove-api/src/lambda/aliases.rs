@@ -104,7 +104,7 @@ async fn routing(
 }
 
 fn alias_not_found(function: &FunctionName, alias: &AliasName, region: &str) -> ApiError {
-    ApiError::not_found(format!("Alias not found: {}:{alias}", function.arn(region)))
+    ApiError::not_found(format!("Cannot find alias arn: {}:{alias}", function.arn(region)))
 }
 
 /// Store errors naming a missing version become Lambda's message with the full ARN.

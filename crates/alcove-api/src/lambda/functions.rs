@@ -63,7 +63,7 @@ pub async fn create(
     let tags = request.tags.unwrap_or_default();
     alcove_core::validate_tags(&alcove_core::Tags::new(), &tags)?;
     if state.store.get_function(&name, Version::Latest).await?.is_some() {
-        return Err(already_exists(&name, &region));
+        return Err(already_exists(&name));
     }
     let zip = zip_from_code(request.code.unwrap_or_default())?;
     let code = store_code(&state, zip).await?;
@@ -80,7 +80,7 @@ pub async fn create(
     };
     let publish = request.publish.unwrap_or(false);
     let created = state.store.create_function(config, publish).await.map_err(|e| match e {
-        alcove_core::Error::Conflict(_) => already_exists(&name, &region),
+        alcove_core::Error::Conflict(_) => already_exists(&name),
         other => other.into(),
     })?;
     if let Some(arn) = &code_signing {
@@ -118,8 +118,9 @@ fn creation_name(raw: &str, region: &str) -> ApiResult<FunctionName> {
     }
 }
 
-fn already_exists(name: &FunctionName, region: &str) -> ApiError {
-    alcove_core::Error::Conflict(format!("Function already exist: {}", name.arn(region))).into()
+/// AWS names the function, not its ARN, in this message.
+fn already_exists(name: &FunctionName) -> ApiError {
+    alcove_core::Error::Conflict(format!("Function already exist: {name}")).into()
 }
 
 fn zip_from_code(code: CodeInput) -> ApiResult<Vec<u8>> {
@@ -205,7 +206,7 @@ pub async fn list(
         None => false,
         Some("ALL") => true,
         Some(other) => {
-            return Err(ApiError::invalid_parameter(format!(
+            return Err(ApiError::validation(format!(
                 "1 validation error detected: Value '{other}' at 'functionVersion' failed to satisfy \
                  constraint: Member must satisfy enum value set: [ALL]"
             )))

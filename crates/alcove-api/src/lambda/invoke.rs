@@ -17,9 +17,15 @@ use crate::request::{read_limited, Region};
 use crate::wire::QualifierQuery;
 use crate::AppState;
 
-/// Synchronous request and response payload limit.
+/// Largest Invoke request body AWS's front end takes, for every invocation type: 6 MiB.
+/// A larger one is refused before the invocation type is considered, with a 413
+/// `RequestEntityTooLargeException` whose body is `{"Message": "Request must be smaller
+/// than 6291456 bytes for the InvokeFunction operation"}`. (The response's limit is
+/// counted differently: `alcove_runtime_api::RESPONSE_LIMIT`.)
 pub const SYNC_PAYLOAD_LIMIT: usize = 6 * 1024 * 1024;
-/// Asynchronous (`Event`) payload limit.
+/// Asynchronous (`Event`) payload limit: 1 MiB. A payload within the front end's limit
+/// but over this one is a `RequestTooLargeException`: "N byte payload is too large for
+/// the Event invocation type (limit 1048576 bytes)".
 pub const ASYNC_PAYLOAD_LIMIT: usize = 1024 * 1024;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -43,7 +49,7 @@ fn invocation_type(headers: &HeaderMap) -> ApiResult<InvocationType> {
         None | Some("RequestResponse") => Ok(InvocationType::RequestResponse),
         Some("Event") => Ok(InvocationType::Event),
         Some("DryRun") => Ok(InvocationType::DryRun),
-        Some(other) => Err(ApiError::invalid_parameter(format!(
+        Some(other) => Err(ApiError::validation(format!(
             "1 validation error detected: Value '{other}' at 'invocationType' failed to satisfy \
              constraint: Member must satisfy enum value set: [Event, RequestResponse, DryRun]"
         ))),
@@ -54,7 +60,7 @@ pub(crate) fn wants_tail(headers: &HeaderMap) -> ApiResult<bool> {
     match header(headers, "x-amz-log-type")? {
         None | Some("None") => Ok(false),
         Some("Tail") => Ok(true),
-        Some(other) => Err(ApiError::invalid_parameter(format!(
+        Some(other) => Err(ApiError::validation(format!(
             "1 validation error detected: Value '{other}' at 'logType' failed to satisfy \
              constraint: Member must satisfy enum value set: [None, Tail]"
         ))),
@@ -104,8 +110,13 @@ pub(crate) fn payload(bytes: Bytes) -> ApiResult<Bytes> {
     if bytes.iter().all(u8::is_ascii_whitespace) {
         return Ok(Bytes::from_static(b"{}"));
     }
-    serde_json::from_slice::<serde::de::IgnoredAny>(&bytes)
-        .map_err(|e| ApiError::invalid_content(format!("Could not parse request body into json: {e}")))?;
+    // AWS's message is these two prefixes and its JSON parser's description of the
+    // fault; the description here is serde_json's, worded differently from AWS's.
+    serde_json::from_slice::<serde::de::IgnoredAny>(&bytes).map_err(|e| {
+        ApiError::invalid_content(format!(
+            "Could not parse request body into json: Could not parse payload into json: {e}"
+        ))
+    })?;
     Ok(bytes)
 }
 
@@ -164,12 +175,17 @@ pub async fn invoke(
     body: Body,
 ) -> ApiResult<Response> {
     let kind = invocation_type(&headers)?;
-    let limit = if kind == InvocationType::Event { ASYNC_PAYLOAD_LIMIT } else { SYNC_PAYLOAD_LIMIT };
-    let body = read_limited(body, limit).await.map_err(|_| {
-        ApiError::request_too_large(format!(
-            "Request must be smaller than {limit} bytes for the InvokeFunction operation"
+    let body = read_limited(body, SYNC_PAYLOAD_LIMIT).await.map_err(|_| {
+        ApiError::entity_too_large(format!(
+            "Request must be smaller than {SYNC_PAYLOAD_LIMIT} bytes for the InvokeFunction operation"
         ))
     })?;
+    if kind == InvocationType::Event && body.len() > ASYNC_PAYLOAD_LIMIT {
+        return Err(ApiError::request_too_large(format!(
+            "{} byte payload is too large for the Event invocation type (limit {ASYNC_PAYLOAD_LIMIT} bytes)",
+            body.len()
+        )));
+    }
     let reference = function_ref(&function, query.qualifier.as_deref(), &region)?;
     let config = resolve_invocation(&state, &reference, &region).await?;
     let arn = match &reference.qualifier {

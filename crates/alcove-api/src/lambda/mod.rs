@@ -14,8 +14,10 @@ mod invoke_stream;
 pub(crate) mod policy;
 pub(crate) mod provisioned;
 mod recursion;
+pub(crate) mod service_model;
 mod tags;
 mod transitions;
+pub(crate) mod validation;
 mod versions;
 
 use alcove_core::{FunctionConfig, FunctionName, FunctionRef, Qualifier};
@@ -90,6 +92,7 @@ pub fn routes() -> Router<AppState> {
         )
         .route("/2016-08-19/account-settings", get(account::settings))
         .route("/2016-08-19/account-settings/", get(account::settings))
+        .route_layer(axum::middleware::from_fn(validation::validate_request))
         .route("/alcove/v1/code/{file}", get(code::download))
 }
 
@@ -211,10 +214,15 @@ pub(crate) fn page_size(max_items: Option<&str>) -> ApiResult<usize> {
         None => Ok(50),
         Some(raw) => match raw.parse::<usize>() {
             Ok(n) if (1..=10_000).contains(&n) => Ok(n),
-            _ => Err(ApiError::invalid_parameter(format!(
+            Ok(0) => Err(ApiError::validation(format!(
                 "1 validation error detected: Value '{raw}' at 'maxItems' failed to satisfy \
-                 constraint: Member must have value between 1 and 10000"
+                 constraint: Member must have value greater than or equal to 1"
             ))),
+            Ok(_) => Err(ApiError::validation(format!(
+                "1 validation error detected: Value '{raw}' at 'maxItems' failed to satisfy \
+                 constraint: Member must have value less than or equal to 10000"
+            ))),
+            Err(_) => Err(ApiError::invalid_parameter(format!("MaxItems must be a number: {raw}"))),
         },
     }
 }
