@@ -28,12 +28,6 @@ fn target_version(raw: &str) -> ApiResult<Version> {
     }
 }
 
-/// botocore's `ValidationException` (400), which AWS answers for a value outside the
-/// model's constraints on this member.
-fn validation(message: String) -> ApiError {
-    ApiError { code: "ValidationException", ..ApiError::invalid_parameter(message) }
-}
-
 /// `RoutingConfig` checked as Lambda checks it (the order and messages of the checks
 /// follow recorded AWS answers): at most one additional version, a weight in 0.0..=1.0,
 /// not the alias's own version, a primary that is not `$LATEST`, a published version that
@@ -56,7 +50,7 @@ async fn routing(
     }
     let Some((key, weight)) = weights.into_iter().next() else { return Ok(Some(None)) };
     if !(0.0..=1.0).contains(&weight) {
-        return Err(validation(format!(
+        return Err(ApiError::validation(format!(
             "1 validation error detected: Value '{{{key}={weight:?}}}' at 'routingConfig.additionalVersionWeights' \
              failed to satisfy constraint: Map value must satisfy constraint: [Member must have value less than \
              or equal to 1.0, Member must have value greater than or equal to 0.0, Member must not be null]"
@@ -76,7 +70,7 @@ async fn routing(
     let version = match key.parse::<u64>() {
         Ok(n) if key.len() <= 1024 && key.bytes().all(|b| b.is_ascii_digit()) => n,
         _ => {
-            return Err(validation(format!(
+            return Err(ApiError::validation(format!(
                 "1 validation error detected: Value '{{{key}={weight:?}}}' at 'routingConfig.additionalVersionWeights' \
                  failed to satisfy constraint: Map keys must satisfy constraint: [Member must have length less than \
                  or equal to 1024, Member must have length greater than or equal to 1, Member must satisfy regular \

@@ -158,9 +158,8 @@ pub async fn put(
              constraint: Member must not be null",
         )
     })?;
-    let requested = u32::try_from(requested).ok().filter(|n| *n >= 1).ok_or_else(|| ApiError {
-        code: "ValidationException",
-        ..ApiError::invalid_parameter(format!(
+    let requested = u32::try_from(requested).ok().filter(|n| *n >= 1).ok_or_else(|| {
+        ApiError::validation(format!(
             "1 validation error detected: Value '{requested}' at 'provisionedConcurrentExecutions' failed to \
              satisfy constraint: Member must have value greater than or equal to 1"
         ))
@@ -244,13 +243,10 @@ async fn list(
         Some(raw) => match raw.parse::<usize>() {
             Ok(n) if (1..=50).contains(&n) => n,
             _ => {
-                return Err(ApiError {
-                    code: "ValidationException",
-                    ..ApiError::invalid_parameter(format!(
+                return Err(ApiError::validation(format!(
                     "1 validation error detected: Value '{raw}' at 'maxItems' failed to satisfy constraint: \
                          Member must have value less than or equal to 50"
-                ))
-                })
+                )))
             }
         },
     };
