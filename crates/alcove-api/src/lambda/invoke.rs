@@ -2,7 +2,7 @@
 //! environment's outcome into Lambda's response headers. The synchronous path is shared
 //! with API Gateway's proxy integration.
 
-use alcove_core::{FunctionConfig, QueuedEvent, TenantId};
+use alcove_core::{FunctionConfig, FunctionRef, QueuedEvent, TenantId};
 use alcove_envs::{InvokeError, InvokeRequest, InvokeResponse, InvokeTarget};
 use axum::body::Body;
 use axum::extract::{Path, Query, State};
@@ -166,6 +166,53 @@ pub(crate) fn refused(e: InvokeError) -> ApiError {
     }
 }
 
+/// The request body of a synchronous invoke operation, refused past
+/// [`SYNC_PAYLOAD_LIMIT`] with Lambda's error for `operation`.
+pub(crate) async fn read_payload(body: Body, operation: &str) -> ApiResult<Bytes> {
+    read_limited(body, SYNC_PAYLOAD_LIMIT).await.map_err(|_| {
+        ApiError::entity_too_large(format!(
+            "Request must be smaller than {SYNC_PAYLOAD_LIMIT} bytes for the {operation} operation"
+        ))
+    })
+}
+
+/// What every invoke operation takes from its request, checked in the order Lambda
+/// checks it: the function and qualifier, the tenant, the log type, the client context,
+/// then the payload.
+pub(crate) struct InvokeCall {
+    pub reference: FunctionRef,
+    pub config: FunctionConfig,
+    /// The ARN as invoked: qualified when the request named a qualifier.
+    pub arn: String,
+    pub tenant: Option<TenantId>,
+    pub tail: bool,
+    pub client_context: Option<String>,
+    pub payload: Bytes,
+}
+
+impl InvokeCall {
+    pub(crate) async fn read(
+        state: &AppState,
+        region: &str,
+        function: &str,
+        qualifier: Option<&str>,
+        headers: &HeaderMap,
+        body: Bytes,
+    ) -> ApiResult<InvokeCall> {
+        let reference = function_ref(function, qualifier, region)?;
+        let config = resolve_invocation(state, &reference, region).await?;
+        let arn = match &reference.qualifier {
+            Some(q) => format!("{}:{q}", config.arn(region)),
+            None => config.arn(region),
+        };
+        let tenant = tenant_for(&config, header(headers, "x-amz-tenant-id")?, &config.arn(region))?;
+        let tail = wants_tail(headers)?;
+        let client_context = client_context(headers)?;
+        let payload = payload(body)?;
+        Ok(InvokeCall { reference, config, arn, tenant, tail, client_context, payload })
+    }
+}
+
 pub async fn invoke(
     State(state): State<AppState>,
     Region(region): Region,
@@ -175,27 +222,15 @@ pub async fn invoke(
     body: Body,
 ) -> ApiResult<Response> {
     let kind = invocation_type(&headers)?;
-    let body = read_limited(body, SYNC_PAYLOAD_LIMIT).await.map_err(|_| {
-        ApiError::entity_too_large(format!(
-            "Request must be smaller than {SYNC_PAYLOAD_LIMIT} bytes for the InvokeFunction operation"
-        ))
-    })?;
+    let body = read_payload(body, "InvokeFunction").await?;
     if kind == InvocationType::Event && body.len() > ASYNC_PAYLOAD_LIMIT {
         return Err(ApiError::request_too_large(format!(
             "{} byte payload is too large for the Event invocation type (limit {ASYNC_PAYLOAD_LIMIT} bytes)",
             body.len()
         )));
     }
-    let reference = function_ref(&function, query.qualifier.as_deref(), &region)?;
-    let config = resolve_invocation(&state, &reference, &region).await?;
-    let arn = match &reference.qualifier {
-        Some(q) => format!("{}:{q}", config.arn(&region)),
-        None => config.arn(&region),
-    };
-    let tenant = tenant_for(&config, header(&headers, "x-amz-tenant-id")?, &config.arn(&region))?;
-    let tail = wants_tail(&headers)?;
-    let client_context = client_context(&headers)?;
-    let payload = payload(body)?;
+    let InvokeCall { reference, config, arn, tenant, tail, client_context, payload } =
+        InvokeCall::read(&state, &region, &function, query.qualifier.as_deref(), &headers, body).await?;
     let executed_version = config.version.to_string();
     match kind {
         InvocationType::DryRun => Ok(StatusCode::NO_CONTENT.into_response()),

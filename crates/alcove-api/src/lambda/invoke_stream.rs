@@ -20,10 +20,9 @@ use axum::response::{IntoResponse, Response};
 use base64::Engine as _;
 
 use super::event_stream::{self, Completion};
-use super::invoke::{client_context, header, payload, refused, tenant_for, wants_tail, SYNC_PAYLOAD_LIMIT};
-use super::{function_ref, resolve_invocation};
+use super::invoke::{header, read_payload, refused, InvokeCall};
 use crate::error::{ApiError, ApiResult};
-use crate::request::{read_limited, Region};
+use crate::request::Region;
 use crate::wire::QualifierQuery;
 use crate::AppState;
 
@@ -89,21 +88,9 @@ pub async fn invoke_with_response_stream(
     body: Body,
 ) -> ApiResult<Response> {
     let dry_run = dry_run(&headers)?;
-    let body = read_limited(body, SYNC_PAYLOAD_LIMIT).await.map_err(|_| {
-        ApiError::request_too_large(format!(
-            "Request must be smaller than {SYNC_PAYLOAD_LIMIT} bytes for the InvokeWithResponseStream operation"
-        ))
-    })?;
-    let reference = function_ref(&function, query.qualifier.as_deref(), &region)?;
-    let config = resolve_invocation(&state, &reference, &region).await?;
-    let arn = match &reference.qualifier {
-        Some(q) => format!("{}:{q}", config.arn(&region)),
-        None => config.arn(&region),
-    };
-    let tenant = tenant_for(&config, header(&headers, "x-amz-tenant-id")?, &config.arn(&region))?;
-    let tail = wants_tail(&headers)?;
-    let client_context = client_context(&headers)?;
-    let payload = payload(body)?;
+    let body = read_payload(body, "InvokeWithResponseStream").await?;
+    let InvokeCall { config, arn, tenant, tail, client_context, payload, .. } =
+        InvokeCall::read(&state, &region, &function, query.qualifier.as_deref(), &headers, body).await?;
     let mut reply_headers = HeaderMap::new();
     if let Ok(v) = HeaderValue::from_str(&config.version.to_string()) {
         reply_headers.insert("x-amz-executed-version", v);
