@@ -251,8 +251,12 @@ def test_names_aws_accepts_but_cannot_find_are_not_found(lambda_client, raw_clie
         code, http_status, message = error_of(lambda_client.get_function, FunctionName=name, Qualifier=qualifier)
         assert (code, http_status) == ("ResourceNotFoundException", 404), qualifier
         assert message == f"Function not found: {function_arn(name, qualifier=qualifier)}"
-    code, http_status, _ = error_of(lambda_client.invoke, FunctionName=f"{name}:$latest", Payload=b"{}")
-    assert (code, http_status) == ("ResourceNotFoundException", 404)
+    # In the function name the model's pattern admits only `$LATEST` or `[a-zA-Z0-9-_]+` after
+    # the colon, so there a lower-case `$latest` breaks a constraint rather than naming nothing.
+    code, http_status, message = error_of(lambda_client.invoke, FunctionName=f"{name}:$latest", Payload=b"{}")
+    assert (code, http_status) == ("ValidationException", 400), message
+    assert message.startswith(f"1 validation error detected: Value '{name}:$latest' at 'functionName' failed to "
+                              "satisfy constraint: Member must satisfy regular expression pattern: "), message
     code, http_status, message = error_of(lambda_client.get_function, FunctionName=f"{name}:1", Qualifier="2")
     assert (code, http_status, message) == (
         "InvalidParameterValueException", 400,

@@ -166,8 +166,9 @@ def test_cli_errors(aws, tmp_path):
               "--role", ROLE, "--zip-file", f"fileb://{package}"]
     ok(aws(*create))
     fails_with(aws(*create), "ResourceConflictException")
-    fails_with(aws(*create[:2], unique("cli-bad"), *create[3:], "--tenancy-config", '{"TenantIsolationMode":"SHARED"}'),
-               "InvalidParameterValueException")
+    err = fails_with(aws(*create[:2], unique("cli-bad"), *create[3:], "--tenancy-config",
+                         '{"TenantIsolationMode":"SHARED"}'), "ValidationException")
+    assert "Member must satisfy enum value set: [PER_TENANT]" in err
     bad_zip = tmp_path / "corrupt.zip"
     bad_zip.write_bytes(corrupt_zip())
     err = fails_with(aws(*create[:2], unique("cli-bad"), *create[3:-1], f"fileb://{bad_zip}"), "InvalidParameterValueException")

@@ -69,7 +69,10 @@ def test_missing_function(lambda_client):
 def test_negative_reservation(raw_client):
     name = unique()
     create(raw_client, name)
-    expect_error("InvalidParameterValueException", 400, raw_client.put_function_concurrency, FunctionName=name, ReservedConcurrentExecutions=-1)
+    message = expect_error("ValidationException", 400, raw_client.put_function_concurrency, FunctionName=name,
+                           ReservedConcurrentExecutions=-1)
+    assert message == ("1 validation error detected: Value '-1' at 'reservedConcurrentExecutions' failed to satisfy "
+                       "constraint: Member must have value greater than or equal to 0")
     assert body(raw_client.get_function_concurrency(FunctionName=name)) == {}
 
 

@@ -52,8 +52,8 @@ def test_policies_are_per_qualifier(lambda_client):
 
 @pytest.mark.parametrize("change, code", [
     ({"FunctionName": "missing-function-xyz"}, "ResourceNotFoundException"),
-    ({"StatementId": "has spaces"}, "InvalidParameterValueException"),
-    ({"Action": "s3:GetObject"}, "InvalidParameterValueException"),
+    ({"StatementId": "has spaces"}, "ValidationException"),
+    ({"Action": "s3:GetObject"}, "ValidationException"),
     ({"RevisionId": "stale"}, "PreconditionFailedException"),
 ])
 def test_add_permission_errors(lambda_client, raw_client, change, code):

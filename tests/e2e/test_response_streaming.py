@@ -168,7 +168,9 @@ def test_tenancy_rules_and_invocation_types_are_invokes(lambda_client, raw_clien
     dry = lambda_client.invoke_with_response_stream(FunctionName=node_streaming, TenantId="blue",
                                                     InvocationType="DryRun", Payload=b"{}")
     assert dry["StatusCode"] == 204
-    expect_error("InvalidParameterValueException", 400, raw_client.invoke_with_response_stream,
-                 FunctionName=node_streaming, TenantId="blue", InvocationType="Event", Payload=b"{}")
+    message = expect_error("ValidationException", 400, raw_client.invoke_with_response_stream,
+                           FunctionName=node_streaming, TenantId="blue", InvocationType="Event", Payload=b"{}")
+    assert message == ("1 validation error detected: Value 'Event' at 'invocationType' failed to satisfy "
+                       "constraint: Member must satisfy enum value set: [RequestResponse, DryRun]")
     expect_error("ResourceNotFoundException", 404, lambda_client.invoke_with_response_stream,
                  FunctionName=unique("missing"), Payload=b"{}")

@@ -249,7 +249,8 @@ fn scalar_constraints(shape_name: &str, value: &Value, max_override: Option<u64>
             broken.extend(length_constraints(length, *min, max_override.or(*max)));
             if let Some(pattern) = pattern {
                 if !matches_whole(pattern, text) {
-                    broken.push(format!("Member must satisfy regular expression pattern: {pattern}"));
+                    let quoted = quirks::quoted_pattern(shape_name, text).unwrap_or(pattern);
+                    broken.push(format!("Member must satisfy regular expression pattern: {quoted}"));
                 }
             }
             if let Some(values) = values {
@@ -394,6 +395,16 @@ pub mod quirks {
             ("CreateFunction", "FunctionName", Value::String(name)) if !name.contains(':') => Some(64),
             _ => None,
         }
+    }
+
+    /// The pattern AWS quotes where it is not the model's. A function URL's `Qualifier`
+    /// that is a version number is answered with the pattern of an older model, while
+    /// `$LATEST` gets the current one (both recorded against AWS in LocalStack's function
+    /// URL snapshot tests).
+    pub fn quoted_pattern(shape: &str, value: &str) -> Option<&'static str> {
+        let version_number = !value.is_empty() && value.bytes().all(|b| b.is_ascii_digit());
+        (shape == "FunctionUrlQualifier" && version_number)
+            .then_some(r"(^\$LATEST$)|((?!^[0-9]+$)([a-zA-Z0-9-_]+))")
     }
 
     /// The error code AWS answers violations with. CreateFunction's violations of a bare
