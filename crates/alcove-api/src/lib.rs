@@ -16,7 +16,10 @@ mod host;
 mod lambda;
 mod logs;
 mod native;
+mod query;
 mod request;
+mod s3;
+mod service;
 mod wire;
 
 use std::sync::Arc;
@@ -88,9 +91,42 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .fallback_service(services)
         .layer(middleware::from_fn_with_state(state.clone(), apigateway::execute_api))
-        .layer(middleware::from_fn_with_state(state, function_url::serve_url))
+        .layer(middleware::from_fn_with_state(state.clone(), function_url::serve_url))
+        .layer(middleware::from_fn_with_state(state, by_service))
         .layer(middleware::from_fn(request_id))
         .layer(TraceLayer::new_for_http())
+}
+
+/// Services whose requests cannot be told apart by path (S3's `/{bucket}/{key}`, the
+/// Query protocol's `POST /`) are picked out here, by the service the request is signed
+/// for or, unsigned, by its shape; the rest go on to the routes.
+async fn by_service(
+    axum::extract::State(state): axum::extract::State<AppState>,
+    request: Request,
+    next: Next,
+) -> Response {
+    match service::signed_for(request.headers(), request.uri()) {
+        Some(service::Service::S3) => s3::serve(state, request).await,
+        Some(service @ (service::Service::Sts | service::Service::CloudFormation)) => {
+            query::serve(state, Some(service), request).await
+        }
+        Some(_) => next.run(request).await,
+        None if is_query_protocol(&request) => query::serve(state, None, request).await,
+        None => next.run(request).await,
+    }
+}
+
+/// An unsigned `POST /` with a form body and no JSON target is a Query-protocol call.
+fn is_query_protocol(request: &Request) -> bool {
+    let form = request
+        .headers()
+        .get(axum::http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/x-www-form-urlencoded"));
+    request.method() == axum::http::Method::POST
+        && request.uri().path() == "/"
+        && form
+        && !request.headers().contains_key("x-amz-target")
 }
 
 /// A path or method no operation serves, answered in the shape of the service the path
