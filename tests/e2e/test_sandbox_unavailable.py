@@ -11,6 +11,7 @@ from botocore.exceptions import ClientError
 import pytest
 
 from harness import ROLE, Server, make_zip
+from helpers import wait_active
 
 HANDLER = "def handler(event, context):\n    return context.tenant_id\n"
 
@@ -32,6 +33,7 @@ def create(client, tenancy):
     if tenancy:
         args["TenancyConfig"] = {"TenantIsolationMode": "PER_TENANT"}
     client.create_function(**args)
+    wait_active(client, name)
     return name
 
 

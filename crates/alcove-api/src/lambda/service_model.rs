@@ -132,13 +132,28 @@ impl ServiceModel {
 
     /// The operation served at `method` and a route template (`/2015-03-31/functions/{x}`):
     /// literal segments must match, parameters match parameters whatever their names.
-    pub fn operation_for(&self, method: &str, template: &str) -> Option<(&str, &Operation)> {
+    /// Two operations can share a route and differ by a literal query member in their URI
+    /// (`...provisioned-concurrency?List=ALL` lists, the bare route gets one config): the
+    /// request's `query` decides, and an operation whose literal member it carries wins.
+    pub fn operation_for(
+        &self,
+        method: &str,
+        template: &str,
+        query: Option<&str>,
+    ) -> Option<(&str, &Operation)> {
         let wanted = normalized(template);
+        let carried: Vec<(String, String)> =
+            query.map(|q| form_urlencoded::parse(q.as_bytes()).into_owned().collect()).unwrap_or_default();
         self.operations
             .iter()
-            .filter(|(_, op)| op.method.eq_ignore_ascii_case(method))
-            .find(|(_, op)| normalized(&op.uri) == wanted)
-            .map(|(name, op)| (name.as_str(), op))
+            .filter(|(_, op)| op.method.eq_ignore_ascii_case(method) && normalized(&op.uri) == wanted)
+            .filter_map(|(name, op)| {
+                let literal = literal_query(&op.uri);
+                let matches = literal.iter().all(|member| carried.contains(member));
+                matches.then_some((literal.len(), name.as_str(), op))
+            })
+            .max_by_key(|(specificity, name, _)| (*specificity, std::cmp::Reverse(*name)))
+            .map(|(_, name, op)| (name, op))
     }
 
     /// The key an error's message has in its body: `Message` or `message` as the error's
@@ -147,6 +162,14 @@ impl ServiceModel {
         let members = self.errors.get(code)?;
         Some(if members.iter().any(|m| m == "Message") { "Message" } else { "message" })
     }
+}
+
+/// The literal `name=value` members of a URI template's query (`?List=ALL`).
+fn literal_query(template: &str) -> Vec<(String, String)> {
+    template
+        .split_once('?')
+        .map(|(_, q)| form_urlencoded::parse(q.as_bytes()).into_owned().collect())
+        .unwrap_or_default()
 }
 
 /// A URI template without its query part or trailing slash, parameters written `{}`.
@@ -188,14 +211,28 @@ mod tests {
 
     #[test]
     fn operations_are_found_by_route_template() {
-        let (name, _) = MODEL.operation_for("GET", "/2015-03-31/functions/{function}").unwrap();
+        let (name, _) = MODEL.operation_for("GET", "/2015-03-31/functions/{function}", None).unwrap();
         assert_eq!(name, "GetFunction");
-        let (name, _) = MODEL.operation_for("POST", "/2015-03-31/functions/").unwrap();
+        let (name, _) = MODEL.operation_for("POST", "/2015-03-31/functions/", None).unwrap();
         assert_eq!(name, "CreateFunction");
-        let (name, _) = MODEL.operation_for("GET", "/2015-03-31/functions").unwrap();
+        let (name, _) = MODEL.operation_for("GET", "/2015-03-31/functions", None).unwrap();
         assert_eq!(name, "ListFunctions");
-        let (name, _) = MODEL.operation_for("POST", "/2015-03-31/functions/{function}/invocations").unwrap();
+        let (name, _) =
+            MODEL.operation_for("POST", "/2015-03-31/functions/{function}/invocations", None).unwrap();
         assert_eq!(name, "Invoke");
+    }
+
+    #[test]
+    fn a_literal_query_member_tells_operations_on_one_route_apart() {
+        let route = "/2019-09-30/functions/{function}/provisioned-concurrency";
+        for _ in 0..3 {
+            let (name, _) = MODEL.operation_for("GET", route, Some("List=ALL&MaxItems=5")).unwrap();
+            assert_eq!(name, "ListProvisionedConcurrencyConfigs");
+            let (name, _) = MODEL.operation_for("GET", route, Some("Qualifier=live")).unwrap();
+            assert_eq!(name, "GetProvisionedConcurrencyConfig");
+            let (name, _) = MODEL.operation_for("GET", route, None).unwrap();
+            assert_eq!(name, "GetProvisionedConcurrencyConfig");
+        }
     }
 
     #[test]

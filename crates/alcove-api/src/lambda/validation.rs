@@ -443,7 +443,9 @@ pub fn rejection(operation: &str, violations: &[Violation], body: Option<&Value>
 /// runs. Requests of operations the model does not know pass untouched.
 pub async fn validate_request(matched: Option<MatchedPath>, request: Request, next: Next) -> Response {
     let Some(matched) = matched else { return next.run(request).await };
-    let Some((operation, op)) = MODEL.operation_for(request.method().as_str(), matched.as_str()) else {
+    let Some((operation, op)) =
+        MODEL.operation_for(request.method().as_str(), matched.as_str(), request.uri().query())
+    else {
         return next.run(request).await;
     };
     let operation = operation.to_owned();
