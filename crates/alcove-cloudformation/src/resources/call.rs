@@ -18,16 +18,26 @@ pub struct Failure {
 }
 
 impl Failure {
+    /// Whether the thing addressed does not exist: a 404, or the not-found codes JSON 1.1
+    /// services answer with a 400.
     pub fn is_not_found(&self) -> bool {
         self.status == 404
+            || matches!(
+                self.code.as_str(),
+                "ResourceNotFoundException" | "NotFoundException" | "NoSuchBucket" | "NoSuchKey"
+            )
     }
 
     /// CloudFormation's handler error code for this failure.
     pub fn handler_error_code(&self) -> &'static str {
         let code = self.code.as_str();
+        if self.is_not_found() {
+            return "NotFound";
+        }
         match self.status {
-            404 => "NotFound",
             _ if code.contains("AlreadyExists") || code == "BucketAlreadyOwnedByYou" => "AlreadyExists",
+            // Lambda answers a taken name with its generic conflict code.
+            409 if self.message.contains("already exist") => "AlreadyExists",
             409 if code == "ResourceConflictException" || code == "ConflictException" => "ResourceConflict",
             409 => "AlreadyExists",
             429 => "Throttling",

@@ -20,7 +20,10 @@ const TYPE: &str = "AWS::Lambda::Function";
 
 /// Configuration members UpdateFunctionConfiguration changes, with the value that puts
 /// each back to Lambda's default when the template drops it.
-const SETTINGS: &[(&str, fn(&str) -> Value)] = &[
+/// The value that resets a setting, given the function's name.
+type Reset = fn(&str) -> Value;
+
+const SETTINGS: &[(&str, Reset)] = &[
     ("Runtime", |_| Value::Null),
     ("Handler", |_| Value::Null),
     ("Role", |_| Value::Null),
