@@ -226,7 +226,8 @@ async fn versions_aliases_permissions_and_event_invoke_configs_follow_their_func
     let permission = f.create("AWS::Lambda::Permission", &permission_props).await.unwrap();
     let (_, policy) = f.get(Service::Lambda, "/2015-03-31/functions/cfn-fn/policy").await;
     let policy: Value = serde_json::from_str(policy["Policy"].as_str().unwrap()).unwrap();
-    assert_eq!(policy["Statement"][0]["Sid"], json!(permission.physical_id));
+    assert_eq!(policy["Statement"][0]["Sid"], permission.attributes["Id"]);
+    assert_eq!(permission.physical_id, format!("cfn-fn|{}", permission.attributes["Id"].as_str().unwrap()));
 
     let config_props = json!({"FunctionName": "cfn-fn", "Qualifier": "$LATEST", "MaximumRetryAttempts": 1});
     let config = f.create("AWS::Lambda::EventInvokeConfig", &config_props).await.unwrap();

@@ -1,6 +1,7 @@
 //! `AWS::Lambda::Permission`: one statement of a function's resource policy
 //! (AddPermission / RemovePermission). A statement cannot be changed, so every property
-//! replaces it; its id (the generated `{stack}-{logical id}-{suffix}`) is the physical id.
+//! replaces it. Its statement id is generated (`{stack}-{logical id}-{suffix}`, the `Id`
+//! attribute); the physical id is the type's primary identifier, `{function}|{id}`.
 
 use async_trait::async_trait;
 use http::Method;
@@ -57,7 +58,7 @@ impl ResourceType for Permission {
         let body = add_request(&id, properties)?;
         let path = format!("/2015-03-31/functions/{}/policy", segment(&function));
         send(context, ServiceRequest::json(Service::Lambda, Method::POST, path, &body)).await?;
-        Ok(Provisioned::new(id))
+        Ok(Provisioned::new(format!("{function}|{id}")).with("Id", id))
     }
 
     async fn update(
@@ -77,8 +78,11 @@ impl ResourceType for Permission {
         properties: &Props,
     ) -> Result<(), ResourceError> {
         let function = props::required_str(properties, "FunctionName")?;
-        let path =
-            format!("/2015-03-31/functions/{}/policy/{}", segment(&function), segment(&current.physical_id));
+        let id = match current.attributes.get("Id").and_then(Value::as_str) {
+            Some(id) => id,
+            None => current.physical_id.rsplit('|').next().unwrap_or_default(),
+        };
+        let path = format!("/2015-03-31/functions/{}/policy/{}", segment(&function), segment(id));
         send_delete(context, ServiceRequest::empty(Service::Lambda, Method::DELETE, path)).await
     }
 }
