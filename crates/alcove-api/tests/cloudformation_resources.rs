@@ -123,8 +123,9 @@ fn function(timeout: u32, source: &str, tags: Value, concurrency: Option<u32>) -
 #[tokio::test]
 async fn a_function_is_created_updated_in_place_and_deleted() {
     let f = Fixture::new();
-    let props =
+    let mut props =
         function(10, "def handler(e, c):\n    return 1\n", json!([{"Key": "team", "Value": "a"}]), Some(5));
+    props["TenancyConfig"] = json!({"TenantIsolationMode": "PER_TENANT"});
     let created = f.create("AWS::Lambda::Function", &props).await.unwrap();
     assert_eq!(created.physical_id, "cfn-fn");
     assert_eq!(created.attributes["Arn"], "arn:aws:lambda:us-east-1:000000000000:function:cfn-fn");
@@ -136,6 +137,7 @@ async fn a_function_is_created_updated_in_place_and_deleted() {
         (Some("Active"), Some("Successful"))
     );
     assert_eq!(config["Timeout"], 10);
+    assert_eq!(config["TenancyConfig"], json!({"TenantIsolationMode": "PER_TENANT"}));
     assert_eq!(config["Environment"]["Variables"]["STAGE"], "t10");
     let first_sha = config["CodeSha256"].clone();
     let (_, concurrency) = f.get(Service::Lambda, "/2019-09-30/functions/cfn-fn/concurrency").await;
@@ -143,13 +145,15 @@ async fn a_function_is_created_updated_in_place_and_deleted() {
     let tags_path = "/2017-03-31/tags/arn%3Aaws%3Alambda%3Aus-east-1%3A000000000000%3Afunction%3Acfn-fn";
     assert_eq!(f.get(Service::Lambda, tags_path).await.1["Tags"], json!({"team": "a"}));
 
-    let new =
+    let mut new =
         function(20, "def handler(e, c):\n    return 2\n", json!([{"Key": "owner", "Value": "b"}]), None);
+    new["TenancyConfig"] = props["TenancyConfig"].clone();
     assert!(!f.kind("AWS::Lambda::Function").replaces_on_change("Code"));
     let updated = f.update("AWS::Lambda::Function", &created, &props, &new).await;
     assert_eq!(updated.physical_id, "cfn-fn");
     let (_, config) = f.get(Service::Lambda, "/2015-03-31/functions/cfn-fn/configuration").await;
     assert_eq!(config["Timeout"], 20);
+    assert_eq!(config["TenancyConfig"], json!({"TenantIsolationMode": "PER_TENANT"}));
     assert_eq!(config["Environment"]["Variables"]["STAGE"], "t20");
     assert_ne!(config["CodeSha256"], first_sha, "the inline code was replaced");
     assert_eq!(f.get(Service::Lambda, tags_path).await.1["Tags"], json!({"owner": "b"}));
