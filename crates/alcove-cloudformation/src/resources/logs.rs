@@ -23,21 +23,17 @@ const UNSUPPORTED: &[&str] = &[
 
 pub struct LogGroup;
 
-/// One JSON 1.1 operation.
+/// One JSON 1.1 operation: `POST /`, named by `X-Amz-Target`.
 pub fn operation(name: &str, body: &Value) -> ServiceRequest {
-    ServiceRequest::json(Service::Logs, Method::POST, "/", body)
-        .with_header("x-amz-target", &format!("Logs_20140328.{name}"))
-        .with_content_type("application/x-amz-json-1.1")
-}
-
-trait ContentType {
-    fn with_content_type(self, value: &str) -> Self;
-}
-
-impl ContentType for ServiceRequest {
-    fn with_content_type(mut self, value: &str) -> Self {
-        self.headers.retain(|(name, _)| !name.eq_ignore_ascii_case("content-type"));
-        self.with_header("content-type", value)
+    ServiceRequest {
+        service: Service::Logs,
+        method: Method::POST,
+        path_and_query: "/".into(),
+        headers: vec![
+            ("content-type".into(), "application/x-amz-json-1.1".into()),
+            ("x-amz-target".into(), format!("Logs_20140328.{name}")),
+        ],
+        body: serde_json::to_vec(body).unwrap_or_default().into(),
     }
 }
 

@@ -225,7 +225,12 @@ impl ResourceType for Function {
             send(context, ServiceRequest::json(Service::Lambda, Method::PUT, path, &body)).await?;
             configuration = settled(context, name, None).await?;
         }
-        if props::changed(old, new, "Code") || props::changed(old, new, "Architectures") {
+        // Inline code is named for its runtime, so a new runtime rewrites the archive too.
+        let inline = new.get("Code").and_then(|c| c.get("ZipFile")).is_some();
+        if props::changed(old, new, "Code")
+            || props::changed(old, new, "Architectures")
+            || (inline && props::changed(old, new, "Runtime"))
+        {
             let mut body = code(new)?;
             if let Some(architectures) = new.get("Architectures") {
                 body.insert("Architectures".into(), architectures.clone());
