@@ -13,6 +13,7 @@ mod apigateway;
 pub mod error;
 mod function_url;
 mod host;
+mod in_process;
 mod lambda;
 mod logs;
 mod native;
@@ -74,6 +75,7 @@ pub struct AppState {
     pub state_transition_delay: std::time::Duration,
 }
 
+pub use in_process::InProcessServices;
 pub use lambda::provisioned::restore as restore_provisioned_concurrency;
 pub use native::usage::flush as flush_usage;
 

@@ -1,10 +1,47 @@
 //! The resource types Alcove deploys, each in its own module, each calling its service's
 //! public API through [`crate::services::Services`].
 
+mod apigateway;
+mod call;
+mod iam;
+mod lambda;
+mod logs;
+mod props;
+mod s3;
+
 use crate::resource::ResourceType;
 
 /// Every supported type; a template naming any other type fails its stack with
 /// `Unsupported resource type`.
 pub fn all() -> Vec<Box<dyn ResourceType>> {
-    Vec::new()
+    vec![
+        Box::new(lambda::Function),
+        Box::new(lambda::Version),
+        Box::new(lambda::Alias),
+        Box::new(lambda::Permission),
+        Box::new(lambda::EventInvokeConfig),
+        Box::new(apigateway::RestApi),
+        Box::new(apigateway::Resource),
+        Box::new(apigateway::Method),
+        Box::new(apigateway::Deployment),
+        Box::new(apigateway::Stage),
+        Box::new(s3::Bucket),
+        Box::new(logs::LogGroup),
+        Box::new(iam::Role),
+        Box::new(iam::Policy),
+        Box::new(iam::ManagedPolicy),
+    ]
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn every_type_is_listed_once() {
+        let mut names: Vec<&str> = super::all().iter().map(|t| t.type_name()).collect();
+        let count = names.len();
+        names.sort_unstable();
+        names.dedup();
+        assert_eq!(names.len(), count);
+        assert!(names.contains(&"AWS::Lambda::Function") && names.contains(&"AWS::S3::Bucket"));
+    }
 }

@@ -1,0 +1,21 @@
+//! API Gateway's resource types, each calling the REST API control plane (REST-JSON,
+//! camelCase members) as a client would. CloudFormation's properties are PascalCase, so
+//! each type maps them; a property Alcove's API Gateway cannot honour is refused.
+
+mod deployment;
+mod method;
+mod resource;
+mod rest_api;
+mod stage;
+
+pub use deployment::Deployment;
+pub use method::Method;
+pub use resource::Resource;
+pub use rest_api::RestApi;
+pub use stage::Stage;
+
+use crate::resources::call::segment;
+
+fn api_path(api: &str) -> String {
+    format!("/restapis/{}", segment(api))
+}

@@ -1,0 +1,138 @@
+//! `AWS::S3::Bucket`: CreateBucket and DeleteBucket through S3's REST-XML API, path-style.
+//! A bucket is only a name here (its configuration sub-resources are not served), so
+//! every other property is refused rather than ignored. A bucket that still holds objects
+//! cannot be deleted, as on AWS.
+
+use async_trait::async_trait;
+use bytes::Bytes;
+use http::Method;
+
+use crate::resource::{Context, Provisioned, ResourceError, ResourceType};
+use crate::resources::call::{segment, send, send_delete};
+use crate::resources::props::{self, Props};
+use crate::services::{Service, ServiceRequest};
+
+const TYPE: &str = "AWS::S3::Bucket";
+const UNSUPPORTED: &[&str] = &[
+    "AbacStatus",
+    "AccelerateConfiguration",
+    "AccessControl",
+    "AnalyticsConfigurations",
+    "BucketEncryption",
+    "CorsConfiguration",
+    "IntelligentTieringConfigurations",
+    "InventoryConfigurations",
+    "LifecycleConfiguration",
+    "LoggingConfiguration",
+    "MetadataConfiguration",
+    "MetadataTableConfiguration",
+    "MetricsConfigurations",
+    "NotificationConfiguration",
+    "ObjectLockConfiguration",
+    "ObjectLockEnabled",
+    "OwnershipControls",
+    "PublicAccessBlockConfiguration",
+    "ReplicationConfiguration",
+    "Tags",
+    "VersioningConfiguration",
+    "WebsiteConfiguration",
+];
+
+pub struct Bucket;
+
+/// A generated bucket name: S3 names are lower case, at most 63 characters.
+pub fn generated_name(context: &Context<'_>) -> String {
+    context.generated_name(63).to_ascii_lowercase()
+}
+
+/// The CreateBucket request; outside us-east-1 the body names the region, as S3 requires.
+pub fn create_request(name: &str, region: &str) -> ServiceRequest {
+    let mut request = ServiceRequest::empty(Service::S3, Method::PUT, format!("/{}", segment(name)));
+    if region != "us-east-1" {
+        let body = format!(
+            "<CreateBucketConfiguration xmlns=\"http://s3.amazonaws.com/doc/2006-03-01/\">\
+             <LocationConstraint>{region}</LocationConstraint></CreateBucketConfiguration>"
+        );
+        request.body = Bytes::from(body);
+        request = request.with_header("content-type", "application/xml");
+    }
+    request
+}
+
+pub fn delete_request(name: &str) -> ServiceRequest {
+    ServiceRequest::empty(Service::S3, Method::DELETE, format!("/{}", segment(name)))
+}
+
+pub fn provisioned(name: &str, region: &str) -> Provisioned {
+    Provisioned::new(name)
+        .with("Arn", format!("arn:aws:s3:::{name}"))
+        .with("DomainName", format!("{name}.s3.amazonaws.com"))
+        .with("RegionalDomainName", format!("{name}.s3.{region}.amazonaws.com"))
+        .with("DualStackDomainName", format!("{name}.s3.dualstack.{region}.amazonaws.com"))
+        .with("WebsiteURL", format!("http://{name}.s3-website-{region}.amazonaws.com"))
+}
+
+#[async_trait]
+impl ResourceType for Bucket {
+    fn type_name(&self) -> &'static str {
+        TYPE
+    }
+
+    fn replaces_on_change(&self, property: &str) -> bool {
+        property == "BucketName"
+    }
+
+    async fn create(&self, context: &Context<'_>, properties: &Props) -> Result<Provisioned, ResourceError> {
+        props::check(TYPE, properties, &["BucketName"], UNSUPPORTED)?;
+        let name = props::opt_str(properties, "BucketName")?.unwrap_or_else(|| generated_name(context));
+        send(context, create_request(&name, context.region)).await?;
+        Ok(provisioned(&name, context.region))
+    }
+
+    async fn update(
+        &self,
+        context: &Context<'_>,
+        current: &Provisioned,
+        _: &Props,
+        new: &Props,
+    ) -> Result<Provisioned, ResourceError> {
+        props::check(TYPE, new, &["BucketName"], UNSUPPORTED)?;
+        Ok(provisioned(&current.physical_id, context.region))
+    }
+
+    async fn delete(
+        &self,
+        context: &Context<'_>,
+        current: &Provisioned,
+        _: &Props,
+    ) -> Result<(), ResourceError> {
+        send_delete(context, delete_request(&current.physical_id)).await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn requests_are_path_style_and_name_the_region_outside_us_east_1() {
+        let request = create_request("my-bucket", "us-east-1");
+        assert_eq!((request.method.clone(), request.path_and_query.as_str()), (Method::PUT, "/my-bucket"));
+        assert!(request.body.is_empty());
+        let request = create_request("my-bucket", "eu-west-1");
+        let body = String::from_utf8(request.body.to_vec()).unwrap();
+        assert!(body.contains("<LocationConstraint>eu-west-1</LocationConstraint>"), "{body}");
+        assert_eq!(delete_request("my-bucket").path_and_query, "/my-bucket");
+        assert_eq!(delete_request("my-bucket").method, Method::DELETE);
+    }
+
+    #[test]
+    fn attributes_are_aws_shaped() {
+        let p = provisioned("b", "eu-west-1");
+        assert_eq!(p.physical_id, "b");
+        assert_eq!(p.attributes["Arn"], "arn:aws:s3:::b");
+        assert_eq!(p.attributes["DomainName"], "b.s3.amazonaws.com");
+        assert_eq!(p.attributes["RegionalDomainName"], "b.s3.eu-west-1.amazonaws.com");
+        assert!(Bucket.replaces_on_change("BucketName"));
+    }
+}
