@@ -60,7 +60,10 @@ pub fn evaluate(
         }
         if waiting.len() == before {
             let names: Vec<&str> = waiting.iter().map(|(n, _)| n.as_str()).collect();
-            return Err(format!("Template error: Circular dependency between conditions: [{}]", names.join(", ")));
+            return Err(format!(
+                "Template error: Circular dependency between conditions: [{}]",
+                names.join(", ")
+            ));
         }
         pending = waiting;
     }
@@ -136,7 +139,9 @@ mod tests {
 
     #[test]
     fn cycles_and_resources_are_refused() {
-        assert!(run("  A: !Condition B\n  B: !Condition A\n", "x").unwrap_err().contains("Circular dependency"));
+        assert!(run("  A: !Condition B\n  B: !Condition A\n", "x")
+            .unwrap_err()
+            .contains("Circular dependency"));
         assert!(run("  A: !Equals [!Ref R, x]\n", "x").unwrap_err().contains("Cannot reference resources"));
         assert!(run("  A: !Condition Z\n", "x").unwrap_err().contains("Unresolved condition dependency Z"));
     }

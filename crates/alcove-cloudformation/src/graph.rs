@@ -39,7 +39,9 @@ fn references(value: &Value) -> (BTreeSet<String>, BTreeSet<String>) {
             ("Fn::Sub", argument) => {
                 let (text, variables) = match argument {
                     Value::String(s) => (s.as_str(), None),
-                    Value::Array(items) => (items.first().and_then(Value::as_str).unwrap_or(""), items.get(1)),
+                    Value::Array(items) => {
+                        (items.first().and_then(Value::as_str).unwrap_or(""), items.get(1))
+                    }
                     _ => ("", None),
                 };
                 for piece in sub_pieces(text).unwrap_or_default() {
@@ -87,7 +89,9 @@ pub fn check(template: &Template) -> Result<(), String> {
                 unresolved.insert(name.clone());
             }
             if let Some(missing) = getatts.iter().find(|g| !template.resources.contains_key(*g)) {
-                return Err(format!("Template error: instance of Fn::GetAtt references undefined resource {missing}"));
+                return Err(format!(
+                    "Template error: instance of Fn::GetAtt references undefined resource {missing}"
+                ));
             }
         }
         if !unresolved.is_empty() {
@@ -161,8 +165,11 @@ pub fn order(template: &Template, active: &BTreeSet<String>) -> Result<Vec<Strin
     // What is left either lies on a cycle or depends on one; name the cycle's members.
     let mut cyclic: BTreeSet<&str> = needs.keys().copied().collect();
     loop {
-        let depended: BTreeSet<&str> =
-            needs.iter().filter(|(id, _)| cyclic.contains(*id)).flat_map(|(_, d)| d.iter().map(String::as_str)).collect();
+        let depended: BTreeSet<&str> = needs
+            .iter()
+            .filter(|(id, _)| cyclic.contains(*id))
+            .flat_map(|(_, d)| d.iter().map(String::as_str))
+            .collect();
         let next: BTreeSet<&str> = cyclic.iter().copied().filter(|id| depended.contains(id)).collect();
         if next == cyclic {
             break;

@@ -195,13 +195,21 @@ impl Scope<'_> {
             "And" | "Or" => {
                 let items = match argument {
                     Value::Array(items) if (2..=10).contains(&items.len()) => items,
-                    _ => return Err(format!("Template error: Fn::{name} requires a list of 2 to 10 conditions")),
+                    _ => {
+                        return Err(format!(
+                            "Template error: Fn::{name} requires a list of 2 to 10 conditions"
+                        ))
+                    }
                 };
                 let mut results = Vec::new();
                 for item in items {
                     results.push(boolean(&v(item)?, name)?);
                 }
-                Value::Bool(if name == "And" { results.iter().all(|b| *b) } else { results.iter().any(|b| *b) })
+                Value::Bool(if name == "And" {
+                    results.iter().all(|b| *b)
+                } else {
+                    results.iter().any(|b| *b)
+                })
             }
             "FindInMap" => {
                 let a = match argument {
@@ -214,7 +222,11 @@ impl Scope<'_> {
                 let found = self.mappings.get(&map).and_then(|m| m.get(&top)).and_then(|m| m.get(&second));
                 match found {
                     Some(value) => value.clone(),
-                    None => return Err(format!("Template error: Unable to get mapping for {map}::{top}::{second}")),
+                    None => {
+                        return Err(format!(
+                            "Template error: Unable to get mapping for {map}::{top}::{second}"
+                        ))
+                    }
                 }
             }
             "Base64" => {
@@ -237,7 +249,9 @@ impl Scope<'_> {
                     None => return Err(format!("No export named {export} found.")),
                 }
             }
-            other => return Err(format!("Template format error: Unrecognized intrinsic function Fn::{other}")),
+            other => {
+                return Err(format!("Template format error: Unrecognized intrinsic function Fn::{other}"))
+            }
         };
         Ok(Some(value))
     }
@@ -258,7 +272,9 @@ impl Scope<'_> {
                 }
                 (text, variables)
             }
-            _ => return Err("Template error: Fn::Sub requires a string or a list of a string and a map".into()),
+            _ => {
+                return Err("Template error: Fn::Sub requires a string or a list of a string and a map".into())
+            }
         };
         let mut out = String::new();
         for piece in sub_pieces(&text)? {
@@ -415,8 +431,10 @@ mod tests {
             (json!({"Fn::Join": [",", {"Ref": "List"}]}), json!("a,b")),
             (json!({"Fn::Select": ["1", {"Ref": "List"}]}), json!("b")),
             (json!({"Fn::Split": [",", "x,y"]}), json!(["x", "y"])),
-            (json!({"Fn::Sub": "${Env}-${Fn}-${Fn.Arn}-${AWS::Region}-${!Literal}"}),
-             json!("prod-fn-1-arn:fn-eu-west-1-${Literal}")),
+            (
+                json!({"Fn::Sub": "${Env}-${Fn}-${Fn.Arn}-${AWS::Region}-${!Literal}"}),
+                json!("prod-fn-1-arn:fn-eu-west-1-${Literal}"),
+            ),
             (json!({"Fn::Sub": ["${X}/${Env}", {"X": {"Ref": "Fn"}}]}), json!("fn-1/prod")),
             (json!({"Fn::If": ["IsProd", "yes", "no"]}), json!("yes")),
             (json!({"Fn::If": ["IsDev", "yes", "no"]}), json!("no")),
@@ -443,7 +461,8 @@ mod tests {
         let e = |v: Value| eval(&f, v).unwrap_err();
         assert!(e(json!({"Ref": "Nope"})).contains("Unresolved resource dependencies [Nope]"));
         assert!(e(json!({"Fn::GetAtt": ["Fn", "Nope"]})).contains("does not support attribute type Nope"));
-        assert!(e(json!({"Fn::FindInMap": ["M", "dev", "Size"]})).contains("Unable to get mapping for M::dev::Size"));
+        assert!(e(json!({"Fn::FindInMap": ["M", "dev", "Size"]}))
+            .contains("Unable to get mapping for M::dev::Size"));
         assert_eq!(e(json!({"Fn::ImportValue": "other"})), "No export named other found.");
         assert!(e(json!({"Fn::Select": [5, ["a"]]})).contains("Fn::Select"));
         assert!(e(json!({"Fn::Bogus": 1})).contains("Fn::Bogus"));
@@ -451,10 +470,9 @@ mod tests {
 
     #[test]
     fn sub_pieces_split_variables_and_escapes() {
-        assert_eq!(sub_pieces("a${B}c${!D}").unwrap(), vec![
-            SubPiece::Text("a".into()),
-            SubPiece::Variable("B".into()),
-            SubPiece::Text("c${D}".into())
-        ]);
+        assert_eq!(
+            sub_pieces("a${B}c${!D}").unwrap(),
+            vec![SubPiece::Text("a".into()), SubPiece::Variable("B".into()), SubPiece::Text("c${D}".into())]
+        );
     }
 }

@@ -40,9 +40,9 @@ use std::sync::Arc;
 use chrono::Utc;
 pub use error::CloudFormationError;
 use model::{
-    ChangeSet, ChangeSetCreated, ChangeSetSummary, CreateChangeSetInput, CreateStackInput, Export, ParameterInput,
-    ResourceChange, Stack, StackEvent, StackParameter, StackResource, StackSummary, TemplateInput, TemplateSummary,
-    UpdateStackInput,
+    ChangeSet, ChangeSetCreated, ChangeSetSummary, CreateChangeSetInput, CreateStackInput, Export,
+    ParameterInput, ResourceChange, Stack, StackEvent, StackParameter, StackResource, StackSummary,
+    TemplateInput, TemplateSummary, UpdateStackInput,
 };
 use operation::Engine;
 use prepare::{Prepared, Target};
@@ -154,7 +154,13 @@ impl CloudFormation {
         format!("arn:aws:cloudformation:{}:{}:stack/{name}/{}", s.region, s.account_id, uuid::Uuid::new_v4())
     }
 
-    fn prepared(&self, body: &str, values: &[StackParameter], name: &str, stack_id: &str) -> Result<Prepared> {
+    fn prepared(
+        &self,
+        body: &str,
+        values: &[StackParameter],
+        name: &str,
+        stack_id: &str,
+    ) -> Result<Prepared> {
         let s = &self.engine.settings;
         let target = Target { region: &s.region, account_id: &s.account_id, stack_name: name, stack_id };
         Prepared::new(body, values, &target).map_err(invalid)
@@ -165,7 +171,11 @@ impl CloudFormation {
     }
 
     /// GetTemplateSummary of a template body or of an existing stack's template.
-    pub async fn template_summary(&self, template: Option<&str>, stack: Option<&str>) -> Result<TemplateSummary> {
+    pub async fn template_summary(
+        &self,
+        template: Option<&str>,
+        stack: Option<&str>,
+    ) -> Result<TemplateSummary> {
         match (template, stack) {
             (Some(body), _) => Ok(summary_of(&checked(body)?)),
             (None, Some(stack)) => Ok(summary_of(&Template::parse(&self.get(stack)?.template)?)),
@@ -187,7 +197,10 @@ impl CloudFormation {
             }
         }
         if self.store().live_stack(&input.stack_name)?.is_some() {
-            return Err(CloudFormationError::AlreadyExists(format!("Stack [{}] already exists", input.stack_name)));
+            return Err(CloudFormationError::AlreadyExists(format!(
+                "Stack [{}] already exists",
+                input.stack_name
+            )));
         }
         let template = checked(&input.template)?;
         prepare::check_capabilities(&template, &input.capabilities)?;
@@ -223,7 +236,12 @@ impl CloudFormation {
 
     /// The resource changes (and whether anything changes at all) of moving `stack` to
     /// `body` with `values`.
-    fn changes(&self, stack: &StackRow, body: &str, values: &[StackParameter]) -> Result<(Vec<ResourceChange>, bool)> {
+    fn changes(
+        &self,
+        stack: &StackRow,
+        body: &str,
+        values: &[StackParameter],
+    ) -> Result<(Vec<ResourceChange>, bool)> {
         let prepared = self.prepared(body, values, &stack.name, &stack.stack_id)?;
         let rows: BTreeMap<String, store::ResourceRow> = if stack.status == "REVIEW_IN_PROGRESS" {
             BTreeMap::new()
@@ -233,17 +251,21 @@ impl CloudFormation {
         let mut known: BTreeMap<String, intrinsics::Known> = rows
             .values()
             .filter_map(|r| {
-                Some((r.logical_id.clone(), intrinsics::Known {
-                    physical_id: r.physical_id.clone()?,
-                    attributes: r.attributes.clone(),
-                }))
+                Some((
+                    r.logical_id.clone(),
+                    intrinsics::Known {
+                        physical_id: r.physical_id.clone()?,
+                        attributes: r.attributes.clone(),
+                    },
+                ))
             })
             .collect();
         let exports = self.engine.export_values()?;
         let mut changes = Vec::new();
         for logical_id in &prepared.order {
             let declaration = &prepared.template.resources[logical_id];
-            let resolved = prepared.scope(&known, &exports, true).eval(&declaration.properties).map_err(invalid)?;
+            let resolved =
+                prepared.scope(&known, &exports, true).eval(&declaration.properties).map_err(invalid)?;
             let properties = match resolved {
                 Some(serde_json::Value::Object(map)) => map,
                 _ => serde_json::Map::new(),
@@ -262,14 +284,15 @@ impl CloudFormation {
             };
             let resource_type = self.engine.types.get(&declaration.type_name).map(|t| &**t);
             let type_changed = row.type_name != declaration.type_name;
-            let (replacement, changed) = match plan::step(resource_type, type_changed, &row.properties, &properties) {
-                plan::Step::Keep => continue,
-                plan::Step::Update(changed) => ("False", changed),
-                plan::Step::Replace(changed) => {
-                    known.remove(logical_id);
-                    ("True", changed)
-                }
-            };
+            let (replacement, changed) =
+                match plan::step(resource_type, type_changed, &row.properties, &properties) {
+                    plan::Step::Keep => continue,
+                    plan::Step::Update(changed) => ("False", changed),
+                    plan::Step::Replace(changed) => {
+                        known.remove(logical_id);
+                        ("True", changed)
+                    }
+                };
             changes.push(ResourceChange {
                 action: "Modify".into(),
                 logical_resource_id: logical_id.clone(),
@@ -296,7 +319,9 @@ impl CloudFormation {
                 let shape = |t: &Template| {
                     t.outputs
                         .iter()
-                        .map(|(k, o)| (k.clone(), o.value.clone(), o.description.clone(), o.export_name.clone()))
+                        .map(|(k, o)| {
+                            (k.clone(), o.value.clone(), o.description.clone(), o.export_name.clone())
+                        })
                         .collect::<Vec<_>>()
                 };
                 shape(&old) != shape(&prepared.template) || stack.parameters != values
@@ -329,14 +354,18 @@ impl CloudFormation {
         if UPDATABLE.contains(&stack.status.as_str()) {
             Ok(())
         } else {
-            Err(invalid(format!("Stack:{} is in {} state and can not be updated.", stack.stack_id, stack.status)))
+            Err(invalid(format!(
+                "Stack:{} is in {} state and can not be updated.",
+                stack.stack_id, stack.status
+            )))
         }
     }
 
     pub async fn update_stack(&self, input: UpdateStackInput) -> Result<String> {
         let mut stack = self.get(&input.stack_name)?;
         Self::check_updatable(&stack)?;
-        let (body, values) = self.update_inputs(&stack, &input.template, &input.parameters, &input.capabilities)?;
+        let (body, values) =
+            self.update_inputs(&stack, &input.template, &input.parameters, &input.capabilities)?;
         let (_, anything) = self.changes(&stack, &body, &values)?;
         let tags_changed = input.tags.as_ref().is_some_and(|t| *t != stack.tags);
         if !anything && !tags_changed {
@@ -375,9 +404,15 @@ impl CloudFormation {
     /// Starts deleting a stack (by name or id); deleting a stack that does not exist
     /// succeeds, as on AWS.
     pub async fn delete_stack(&self, stack: &str) -> Result<()> {
-        let Some(row) = self.find(stack)? else { return Ok(()) };
+        let Some(mut row) = self.find(stack)? else { return Ok(()) };
         if row.status == "DELETE_COMPLETE" {
             return Ok(());
+        }
+        // A settled stack shows DELETE_IN_PROGRESS at once; one busy with another
+        // operation is deleted when that operation ends.
+        let busy = row.status.ends_with("_IN_PROGRESS") && row.status != "REVIEW_IN_PROGRESS";
+        if !busy {
+            self.engine.set_status(&mut row, "DELETE_IN_PROGRESS", Some("User Initiated"))?;
         }
         self.engine.spawn(&row.stack_id, |engine, id| Box::pin(engine.run_delete(id)));
         Ok(())
@@ -433,9 +468,10 @@ impl CloudFormation {
         let row = match (stack, physical_id) {
             (Some(stack), _) => self.get(stack)?,
             (None, Some(physical)) => {
-                let resource = self.store().resource_by_physical_id(physical)?.ok_or_else(|| {
-                    invalid(format!("Stack for {physical} does not exist"))
-                })?;
+                let resource = self
+                    .store()
+                    .resource_by_physical_id(physical)?
+                    .ok_or_else(|| invalid(format!("Stack for {physical} does not exist")))?;
                 self.get(&resource.stack_id)?
             }
             (None, None) => return Err(invalid("Either StackName or PhysicalResourceId must be specified.")),
@@ -522,7 +558,8 @@ impl CloudFormation {
                 input.change_set_name
             )));
         }
-        let (body, values) = self.update_inputs(&stack, &input.template, &input.parameters, &input.capabilities)?;
+        let (body, values) =
+            self.update_inputs(&stack, &input.template, &input.parameters, &input.capabilities)?;
         let (changes, anything) = self.changes(&stack, &body, &values)?;
         let tags_changed = input.tags.as_ref().is_some_and(|t| *t != stack.tags);
         let empty = kind == "UPDATE" && !anything && !tags_changed;
@@ -563,12 +600,15 @@ impl CloudFormation {
 
     /// A change set by ARN, or by name with its stack: `(stack, change set)`.
     fn find_change_set(&self, change_set: &str, stack: Option<&str>) -> Result<(StackRow, ChangeSetRow)> {
-        let missing = || CloudFormationError::ChangeSetNotFound(format!("ChangeSet [{change_set}] does not exist"));
+        let missing =
+            || CloudFormationError::ChangeSetNotFound(format!("ChangeSet [{change_set}] does not exist"));
         let found = if change_set.starts_with("arn:") {
             self.store().change_set(change_set)?
         } else {
             let Some(stack) = stack else {
-                return Err(invalid("StackName must be specified if ChangeSetName is not specified as an ARN."));
+                return Err(invalid(
+                    "StackName must be specified if ChangeSetName is not specified as an ARN.",
+                ));
             };
             let stack = self.find(stack)?.ok_or_else(missing)?;
             self.store().change_sets(&stack.stack_id)?.into_iter().find(|c| c.name == change_set)
@@ -594,7 +634,10 @@ impl CloudFormation {
         }
         let creating = row.kind == "CREATE";
         if creating && stack.status != "REVIEW_IN_PROGRESS" {
-            return Err(invalid(format!("Stack:{} is in {} state and can not be updated.", stack.stack_id, stack.status)));
+            return Err(invalid(format!(
+                "Stack:{} is in {} state and can not be updated.",
+                stack.stack_id, stack.status
+            )));
         }
         if !creating {
             Self::check_updatable(&stack)?;
@@ -617,7 +660,14 @@ impl CloudFormation {
             self.engine.set_status(&mut stack, "CREATE_IN_PROGRESS", Some("User Initiated"))?;
             self.engine.spawn(&stack.stack_id, |engine, id| Box::pin(engine.run_create(id)));
         } else {
-            self.begin_update(&mut stack, row.template, row.parameters, row.capabilities, row.tags, Some(row.change_set_id))?;
+            self.begin_update(
+                &mut stack,
+                row.template,
+                row.parameters,
+                row.capabilities,
+                row.tags,
+                Some(row.change_set_id),
+            )?;
             self.engine.spawn(&stack.stack_id, |engine, id| Box::pin(engine.run_update(id)));
         }
         Ok(())

@@ -50,9 +50,6 @@ impl Failure {
         match self {
             Failure::Resources { verb, logical_ids } => {
                 format!("The following resource(s) failed to {verb}: [{}]. {suffix}", logical_ids.join(", "))
-                    .trim_end()
-                    .to_owned()
-                    + if suffix.is_empty() { " " } else { "" }
             }
             Failure::Reason(reason) => reason.clone(),
         }
@@ -65,6 +62,9 @@ impl From<CloudFormationError> for Failure {
     }
 }
 
+/// Export names and values a stack defines.
+type Exported = Vec<(String, String)>;
+
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Mode {
     Create,
@@ -75,7 +75,10 @@ enum Mode {
 fn known(rows: &[ResourceRow]) -> BTreeMap<String, Known> {
     rows.iter()
         .filter_map(|r| {
-            Some((r.logical_id.clone(), Known { physical_id: r.physical_id.clone()?, attributes: r.attributes.clone() }))
+            Some((
+                r.logical_id.clone(),
+                Known { physical_id: r.physical_id.clone()?, attributes: r.attributes.clone() },
+            ))
         })
         .collect()
 }
@@ -172,7 +175,15 @@ impl Engine {
         }
         self.store.put_stack(stack)?;
         let stack_ref = &*stack;
-        self.event(stack_ref, &stack.name, Some(&stack.stack_id), "AWS::CloudFormation::Stack", status, reason, None)
+        self.event(
+            stack_ref,
+            &stack.name,
+            Some(&stack.stack_id),
+            "AWS::CloudFormation::Stack",
+            status,
+            reason,
+            None,
+        )
     }
 
     fn context<'a>(&'a self, stack: &'a StackRow, logical_id: &'a str) -> Context<'a> {
@@ -200,15 +211,13 @@ impl Engine {
         let exports = self.export_values()?;
         for (index, logical_id) in prepared.order.iter().enumerate() {
             let declaration = &prepared.template.resources[logical_id];
-            let resolved = prepared
-                .scope(&known, &exports, false)
-                .eval(&declaration.properties)
-                .map(|v| match v {
+            let resolved =
+                prepared.scope(&known, &exports, false).eval(&declaration.properties).map(|v| match v {
                     Some(Value::Object(map)) => map,
                     _ => Map::new(),
                 });
             let outcome = match rows.get(logical_id) {
-                None => self.create_one(stack, logical_id, &declaration.type_name, resolved, "CREATE").await,
+                None => self.create_one(stack, logical_id, &declaration.type_name, resolved).await,
                 Some(row) => self.change_one(stack, row, &declaration.type_name, resolved, mode).await,
             };
             match outcome {
@@ -238,18 +247,24 @@ impl Engine {
         Ok(())
     }
 
-    /// Creates one resource (`prefix` is `CREATE`, or `UPDATE` for a replacement's new
-    /// physical resource, which is not written to the stack's row here).
+    /// Creates one resource and writes its row.
     async fn create_one(
         &self,
         stack: &StackRow,
         logical_id: &str,
         type_name: &str,
         resolved: Result<Map<String, Value>, String>,
-        prefix: &str,
     ) -> Result<Option<Known>, &'static str> {
         let fail = |reason: &str, properties: &Map<String, Value>| -> Result<Option<Known>, &'static str> {
-            let _ = self.event(stack, logical_id, None, type_name, "CREATE_FAILED", Some(reason), Some(properties));
+            let _ = self.event(
+                stack,
+                logical_id,
+                None,
+                type_name,
+                "CREATE_FAILED",
+                Some(reason),
+                Some(properties),
+            );
             let _ = self.store.put_resource(&ResourceRow {
                 stack_id: stack.stack_id.clone(),
                 logical_id: logical_id.to_owned(),
@@ -264,7 +279,6 @@ impl Engine {
             });
             Err("create")
         };
-        debug_assert_eq!(prefix, "CREATE");
         let _ = self.event(stack, logical_id, None, type_name, "CREATE_IN_PROGRESS", None, None);
         let properties = match resolved {
             Ok(p) => p,
@@ -291,7 +305,8 @@ impl Engine {
             Ok(provisioned) => {
                 let physical = Some(provisioned.physical_id.as_str());
                 let initiated = Some("Resource creation Initiated");
-                let _ = self.event(stack, logical_id, physical, type_name, "CREATE_IN_PROGRESS", initiated, None);
+                let _ =
+                    self.event(stack, logical_id, physical, type_name, "CREATE_IN_PROGRESS", initiated, None);
                 row.physical_id = Some(provisioned.physical_id.clone());
                 row.attributes = provisioned.attributes.clone();
                 row.status = "CREATE_COMPLETE".into();
@@ -328,7 +343,8 @@ impl Engine {
             Err(reason) => return failed(&reason),
         };
         let resource_type = self.types.get(type_name).map(|t| &**t);
-        let dirty = row.status.ends_with("_IN_PROGRESS") || (mode == Mode::Rollback && row.status.ends_with("_FAILED"));
+        let dirty = row.status.ends_with("_IN_PROGRESS")
+            || (mode == Mode::Rollback && row.status.ends_with("_FAILED"));
         let step = match plan::step(resource_type, row.type_name != type_name, &row.properties, &properties) {
             Step::Keep if dirty => Step::Update(Vec::new()),
             step => step,
@@ -340,15 +356,17 @@ impl Engine {
         let Some(current_physical) = row.physical_id.clone() else {
             // A resource that never came to exist: create it now.
             let _ = self.store.remove_resource(&stack.stack_id, logical_id);
-            return Box::pin(self.create_one(stack, logical_id, type_name, Ok(properties), "CREATE")).await;
+            return Box::pin(self.create_one(stack, logical_id, type_name, Ok(properties))).await;
         };
-        let current = Provisioned { physical_id: current_physical.clone(), attributes: row.attributes.clone() };
+        let current =
+            Provisioned { physical_id: current_physical.clone(), attributes: row.attributes.clone() };
         let context = self.context(stack, logical_id);
         if let Step::Replace(_) = step {
             if mode == Mode::Rollback {
                 let original = self.store.retired(&stack.stack_id).map_err(|_| "update")?;
                 if let Some(original) = original.into_iter().rev().find(|r| r.logical_id == logical_id) {
-                    let _ = self.event(stack, logical_id, physical, type_name, "UPDATE_IN_PROGRESS", None, None);
+                    let _ =
+                        self.event(stack, logical_id, physical, type_name, "UPDATE_IN_PROGRESS", None, None);
                     self.retire(stack, row, &current_physical).map_err(|_| "update")?;
                     let restored = ResourceRow {
                         type_name: original.type_name.clone(),
@@ -364,11 +382,16 @@ impl Engine {
                     self.store.remove_retired(original.seq).map_err(|_| "update")?;
                     let physical = Some(original.physical_id.as_str());
                     let _ = self.event(stack, logical_id, physical, type_name, "UPDATE_COMPLETE", None, None);
-                    return Ok(Some(Known { physical_id: original.physical_id, attributes: original.attributes }));
+                    return Ok(Some(Known {
+                        physical_id: original.physical_id,
+                        attributes: original.attributes,
+                    }));
                 }
             }
-            let reason = "Requested update requires the creation of a new physical resource; hence creating one.";
-            let _ = self.event(stack, logical_id, physical, type_name, "UPDATE_IN_PROGRESS", Some(reason), None);
+            let reason =
+                "Requested update requires the creation of a new physical resource; hence creating one.";
+            let _ =
+                self.event(stack, logical_id, physical, type_name, "UPDATE_IN_PROGRESS", Some(reason), None);
             return match resource_type.create(&context, &properties).await {
                 Ok(provisioned) => {
                     self.retire(stack, row, &current_physical).map_err(|_| "update")?;
@@ -385,9 +408,20 @@ impl Engine {
                     self.store.put_resource(&replaced).map_err(|_| "update")?;
                     let physical = Some(provisioned.physical_id.as_str());
                     let initiated = Some("Resource creation Initiated");
-                    let _ = self.event(stack, logical_id, physical, type_name, "UPDATE_IN_PROGRESS", initiated, None);
+                    let _ = self.event(
+                        stack,
+                        logical_id,
+                        physical,
+                        type_name,
+                        "UPDATE_IN_PROGRESS",
+                        initiated,
+                        None,
+                    );
                     let _ = self.event(stack, logical_id, physical, type_name, "UPDATE_COMPLETE", None, None);
-                    Ok(Some(Known { physical_id: provisioned.physical_id, attributes: provisioned.attributes }))
+                    Ok(Some(Known {
+                        physical_id: provisioned.physical_id,
+                        attributes: provisioned.attributes,
+                    }))
                 }
                 Err(e) => failed(&e.to_string()),
             };
@@ -416,7 +450,12 @@ impl Engine {
         }
     }
 
-    fn retire(&self, stack: &StackRow, row: &ResourceRow, physical_id: &str) -> Result<(), CloudFormationError> {
+    fn retire(
+        &self,
+        stack: &StackRow,
+        row: &ResourceRow,
+        physical_id: &str,
+    ) -> Result<(), CloudFormationError> {
         self.store.add_retired(&RetiredRow {
             seq: 0,
             stack_id: stack.stack_id.clone(),
@@ -456,7 +495,8 @@ impl Engine {
                 let _ = self.event(stack, logical_id, physical, type_name, "DELETE_COMPLETE", None, None);
             }
             Err(reason) => {
-                let _ = self.event(stack, logical_id, physical, type_name, "DELETE_FAILED", Some(reason), None);
+                let _ =
+                    self.event(stack, logical_id, physical, type_name, "DELETE_FAILED", Some(reason), None);
             }
         }
         result
@@ -476,7 +516,9 @@ impl Engine {
                 }
             }
         }
-        rows.sort_by_key(|r| std::cmp::Reverse((position.get(&r.logical_id).copied().unwrap_or(usize::MAX), r.ord)));
+        rows.sort_by_key(|r| {
+            std::cmp::Reverse((position.get(&r.logical_id).copied().unwrap_or(usize::MAX), r.ord))
+        });
         rows
     }
 
@@ -485,16 +527,27 @@ impl Engine {
     async fn delete_rows(&self, stack: &StackRow, rows: Vec<ResourceRow>, keep_failed: bool) -> Vec<String> {
         let mut failed = Vec::new();
         for retired in self.store.retired(&stack.stack_id).unwrap_or_default().into_iter().rev() {
-            let current = Provisioned { physical_id: retired.physical_id.clone(), attributes: retired.attributes };
+            let current =
+                Provisioned { physical_id: retired.physical_id.clone(), attributes: retired.attributes };
             let _ = self
-                .delete_physical(stack, &retired.logical_id, &retired.type_name, Some(current), &retired.properties)
+                .delete_physical(
+                    stack,
+                    &retired.logical_id,
+                    &retired.type_name,
+                    Some(current),
+                    &retired.properties,
+                )
                 .await;
             let _ = self.store.remove_retired(retired.seq);
         }
         let bodies = [Some(stack.template.as_str()), stack.previous_template.as_deref()];
         for row in self.deletion_order(&bodies, rows) {
-            let current = row.physical_id.clone().map(|p| Provisioned { physical_id: p, attributes: row.attributes.clone() });
-            match self.delete_physical(stack, &row.logical_id, &row.type_name, current, &row.properties).await {
+            let current = row
+                .physical_id
+                .clone()
+                .map(|p| Provisioned { physical_id: p, attributes: row.attributes.clone() });
+            match self.delete_physical(stack, &row.logical_id, &row.type_name, current, &row.properties).await
+            {
                 Err(reason) if keep_failed => {
                     failed.push(row.logical_id.clone());
                     let _ = self.store.put_resource(&ResourceRow {
@@ -532,7 +585,7 @@ impl Engine {
         stack: &StackRow,
         prepared: &Prepared,
         check_in_use: bool,
-    ) -> Result<(Vec<Output>, Vec<(String, String)>), Failure> {
+    ) -> Result<(Vec<Output>, Exported), Failure> {
         let rows = self.store.resources(&stack.stack_id)?;
         let known = known(&rows);
         let exports = self.export_values()?;
@@ -560,13 +613,22 @@ impl Engine {
             if let Some(name) = &export_name {
                 exported.push((name.clone(), value.clone()));
             }
-            outputs.push(Output { key: key.clone(), value, description: output.description.clone(), export_name });
+            outputs.push(Output {
+                key: key.clone(),
+                value,
+                description: output.description.clone(),
+                export_name,
+            });
         }
         let all = self.store.exports()?;
         for (name, _) in &exported {
-            if let Some((_, owner, _)) = all.iter().find(|(n, owner, _)| n == name && *owner != stack.stack_id) {
+            if let Some((_, owner, _)) =
+                all.iter().find(|(n, owner, _)| n == name && *owner != stack.stack_id)
+            {
                 let owner_name = self.store.stack(owner)?.map(|s| s.name).unwrap_or_else(|| owner.clone());
-                return Err(Failure::Reason(format!("Export with name {name} is already exported by stack {owner_name}")));
+                return Err(Failure::Reason(format!(
+                    "Export with name {name} is already exported by stack {owner_name}"
+                )));
             }
         }
         if check_in_use {
@@ -595,11 +657,18 @@ impl Engine {
             .store
             .stacks()?
             .into_iter()
-            .find(|s| s.stack_id != except && s.status != "DELETE_COMPLETE" && s.imports.iter().any(|i| i == export))
+            .find(|s| {
+                s.stack_id != except && s.status != "DELETE_COMPLETE" && s.imports.iter().any(|i| i == export)
+            })
             .map(|s| s.name))
     }
 
-    fn settle_outputs(&self, stack: &mut StackRow, prepared: &Prepared, check_in_use: bool) -> Result<(), Failure> {
+    fn settle_outputs(
+        &self,
+        stack: &mut StackRow,
+        prepared: &Prepared,
+        check_in_use: bool,
+    ) -> Result<(), Failure> {
         let (outputs, exported) = self.outputs(stack, prepared, check_in_use)?;
         stack.outputs = outputs;
         stack.imports = prepared.imports(&self.export_values()?);
@@ -612,7 +681,8 @@ impl Engine {
         if let Some(id) = &stack.change_set_id {
             if let Ok(Some(mut change_set)) = self.store.change_set(id) {
                 if change_set.execution_status == "EXECUTE_IN_PROGRESS" {
-                    change_set.execution_status = if succeeded { "EXECUTE_COMPLETE" } else { "EXECUTE_FAILED" }.into();
+                    change_set.execution_status =
+                        if succeeded { "EXECUTE_COMPLETE" } else { "EXECUTE_FAILED" }.into();
                     let _ = self.store.put_change_set(&change_set);
                 }
             }
@@ -757,7 +827,12 @@ impl Engine {
     }
 
     async fn continue_delete(&self, mut stack: StackRow) {
-        let in_use = self.store.exports().unwrap_or_default().into_iter().filter(|(_, owner, _)| owner == &stack.stack_id);
+        let in_use = self
+            .store
+            .exports()
+            .unwrap_or_default()
+            .into_iter()
+            .filter(|(_, owner, _)| owner == &stack.stack_id);
         for (name, _, _) in in_use {
             if let Ok(Some(importer)) = self.importer(&name, &stack.stack_id) {
                 let reason = format!("Export {name} cannot be deleted as it is in use by {importer}");
@@ -786,7 +861,9 @@ impl Engine {
                 continue;
             }
             tracing::info!(stack = %stack.name, status = %stack.status, "resuming a stack operation after a restart");
-            self.spawn(&stack.stack_id, |engine, stack_id| Box::pin(async move { engine.resume_one(stack_id).await }));
+            self.spawn(&stack.stack_id, |engine, stack_id| {
+                Box::pin(async move { engine.resume_one(stack_id).await })
+            });
         }
         Ok(())
     }
@@ -796,7 +873,15 @@ impl Engine {
         // A creation cut short left no physical id to delete: the row is dropped.
         for row in self.store.resources(&stack_id).unwrap_or_default() {
             if row.physical_id.is_none() && row.status == "CREATE_IN_PROGRESS" {
-                let _ = self.event(&stack, &row.logical_id, None, &row.type_name, "CREATE_FAILED", Some(RESTARTED), None);
+                let _ = self.event(
+                    &stack,
+                    &row.logical_id,
+                    None,
+                    &row.type_name,
+                    "CREATE_FAILED",
+                    Some(RESTARTED),
+                    None,
+                );
                 let _ = self.store.remove_resource(&stack_id, &row.logical_id);
             }
         }

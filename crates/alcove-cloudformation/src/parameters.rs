@@ -19,7 +19,9 @@ fn invalid(message: impl Into<String>) -> CloudFormationError {
 /// Checks one entry of the Parameters section.
 pub fn check_declaration(name: &str, declaration: &Value) -> Result<(), CloudFormationError> {
     let Some(parameter_type) = declaration.get("Type").and_then(Value::as_str) else {
-        return Err(invalid(format!("Template format error: Every Parameters object must contain a Type member. ({name})")));
+        return Err(invalid(format!(
+            "Template format error: Every Parameters object must contain a Type member. ({name})"
+        )));
     };
     if parameter_type.starts_with("AWS::SSM::Parameter::Value<") {
         return Err(invalid(format!(
@@ -67,11 +69,8 @@ pub fn resolve(
     given: &[ParameterInput],
     previous: &[StackParameter],
 ) -> Result<Vec<StackParameter>, CloudFormationError> {
-    let unknown: Vec<&str> = given
-        .iter()
-        .map(|p| p.key.as_str())
-        .filter(|key| !template.parameters.contains_key(*key))
-        .collect();
+    let unknown: Vec<&str> =
+        given.iter().map(|p| p.key.as_str()).filter(|key| !template.parameters.contains_key(*key)).collect();
     let mut values = Vec::new();
     let mut missing = Vec::new();
     for (name, declaration) in &template.parameters {
@@ -181,11 +180,11 @@ pub fn shown(template: Option<&Template>, parameters: &[StackParameter]) -> Vec<
     parameters
         .iter()
         .map(|p| {
-            let no_echo = template
-                .and_then(|t| t.parameters.get(&p.key))
-                .map(|d| is_no_echo(d))
-                .unwrap_or(false);
-            StackParameter { key: p.key.clone(), value: if no_echo { "****".into() } else { p.value.clone() } }
+            let no_echo = template.and_then(|t| t.parameters.get(&p.key)).map(is_no_echo).unwrap_or(false);
+            StackParameter {
+                key: p.key.clone(),
+                value: if no_echo { "****".into() } else { p.value.clone() },
+            }
         })
         .collect()
 }
@@ -224,16 +223,18 @@ mod tests {
     use super::*;
 
     fn template(parameters: &str) -> Template {
-        Template::parse(&format!(
-            "Parameters:\n{parameters}\nResources:\n  A:\n    Type: AWS::S3::Bucket\n"
-        ))
-        .unwrap()
+        Template::parse(&format!("Parameters:\n{parameters}\nResources:\n  A:\n    Type: AWS::S3::Bucket\n"))
+            .unwrap()
     }
 
     fn given(pairs: &[(&str, &str)]) -> Vec<ParameterInput> {
         pairs
             .iter()
-            .map(|(k, v)| ParameterInput { key: (*k).into(), value: Some((*v).into()), use_previous_value: false })
+            .map(|(k, v)| ParameterInput {
+                key: (*k).into(),
+                value: Some((*v).into()),
+                use_previous_value: false,
+            })
             .collect()
     }
 
@@ -247,10 +248,13 @@ mod tests {
         assert_eq!(err(&t, &[]), "Parameters: [A] must have values");
         assert_eq!(err(&t, &[("A", "a"), ("Z", "z")]), "Parameters: [Z] do not exist in the template");
         let values = resolve(&t, &given(&[("A", "a")]), &[]).unwrap();
-        assert_eq!(values, vec![StackParameter { key: "A".into(), value: "a".into() }, StackParameter {
-            key: "B".into(),
-            value: "b".into()
-        }]);
+        assert_eq!(
+            values,
+            vec![
+                StackParameter { key: "A".into(), value: "a".into() },
+                StackParameter { key: "B".into(), value: "b".into() }
+            ]
+        );
     }
 
     #[test]
@@ -290,7 +294,9 @@ mod tests {
         let previous = vec![StackParameter { key: "A".into(), value: "old".into() }];
         let input = vec![ParameterInput { key: "A".into(), value: None, use_previous_value: true }];
         assert_eq!(resolve(&t, &input, &previous).unwrap()[0].value, "old");
-        let bad = Template::parse("Parameters:\n  A:\n    Type: Strin\nResources:\n  R:\n    Type: AWS::S3::Bucket\n");
+        let bad = Template::parse(
+            "Parameters:\n  A:\n    Type: Strin\nResources:\n  R:\n    Type: AWS::S3::Bucket\n",
+        );
         assert_eq!(bad.unwrap_err().to_string(), "Template format error: Unrecognized parameter type: Strin");
         let ssm = Template::parse(
             "Parameters:\n  A:\n    Type: AWS::SSM::Parameter::Value<String>\nResources:\n  R:\n    Type: AWS::S3::Bucket\n",

@@ -32,7 +32,8 @@ pub struct Target<'a> {
 
 impl Prepared {
     pub fn new(body: &str, values: &[StackParameter], target: &Target<'_>) -> Result<Prepared, String> {
-        let template = Template::parse(body).map_err(|e| e.to_string())?.transformed().map_err(|e| e.to_string())?;
+        let template =
+            Template::parse(body).map_err(|e| e.to_string())?.transformed().map_err(|e| e.to_string())?;
         graph::check(&template)?;
         let typed = parameters::values(&template, values);
         let parameters =
@@ -41,7 +42,9 @@ impl Prepared {
         let active: BTreeSet<String> = template
             .resources
             .iter()
-            .filter(|(_, r)| r.condition.as_ref().map(|c| conditions.get(c).copied().unwrap_or(false)).unwrap_or(true))
+            .filter(|(_, r)| {
+                r.condition.as_ref().map(|c| conditions.get(c).copied().unwrap_or(false)).unwrap_or(true)
+            })
             .map(|(id, _)| id.clone())
             .collect();
         let order = graph::order(&template, &active)?;

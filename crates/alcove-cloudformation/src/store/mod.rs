@@ -188,7 +188,9 @@ fn changes_json(changes: &[ResourceChange]) -> String {
 fn changes(text: &str) -> Vec<ResourceChange> {
     let items: Vec<Value> = serde_json::from_str(text).unwrap_or_default();
     let list = |v: &Value| -> Vec<String> {
-        v.as_array().map(|a| a.iter().filter_map(|s| s.as_str().map(str::to_owned)).collect()).unwrap_or_default()
+        v.as_array()
+            .map(|a| a.iter().filter_map(|s| s.as_str().map(str::to_owned)).collect())
+            .unwrap_or_default()
     };
     items
         .iter()
@@ -255,7 +257,8 @@ fn resource_row(row: &Row) -> rusqlite::Result<ResourceRow> {
     })
 }
 
-const CHANGE_SET_COLUMNS: &str = "change_set_id, name, stack_id, kind, template, parameters, capabilities, tags,
+const CHANGE_SET_COLUMNS: &str =
+    "change_set_id, name, stack_id, kind, template, parameters, capabilities, tags,
     description, status, reason, execution_status, changes, created";
 
 fn change_set_row(row: &Row) -> rusqlite::Result<ChangeSetRow> {
@@ -325,7 +328,11 @@ impl Store {
     pub fn stack(&self, stack_id: &str) -> Result<Option<StackRow>> {
         Ok(self
             .conn()
-            .query_row(&format!("SELECT {STACK_COLUMNS} FROM stacks WHERE stack_id = ?1"), [stack_id], stack_row)
+            .query_row(
+                &format!("SELECT {STACK_COLUMNS} FROM stacks WHERE stack_id = ?1"),
+                [stack_id],
+                stack_row,
+            )
             .optional()?)
     }
 
@@ -373,16 +380,18 @@ impl Store {
     }
 
     pub fn remove_resource(&self, stack_id: &str, logical_id: &str) -> Result<()> {
-        self.conn()
-            .execute("DELETE FROM resources WHERE stack_id = ?1 AND logical_id = ?2", [stack_id, logical_id])?;
+        self.conn().execute(
+            "DELETE FROM resources WHERE stack_id = ?1 AND logical_id = ?2",
+            [stack_id, logical_id],
+        )?;
         Ok(())
     }
 
     /// A stack's resources in creation order.
     pub fn resources(&self, stack_id: &str) -> Result<Vec<ResourceRow>> {
         let conn = self.conn();
-        let mut statement =
-            conn.prepare(&format!("SELECT {RESOURCE_COLUMNS} FROM resources WHERE stack_id = ?1 ORDER BY ord"))?;
+        let mut statement = conn
+            .prepare(&format!("SELECT {RESOURCE_COLUMNS} FROM resources WHERE stack_id = ?1 ORDER BY ord"))?;
         let rows = statement.query_map([stack_id], resource_row)?.collect::<rusqlite::Result<Vec<_>>>()?;
         Ok(rows)
     }
@@ -536,8 +545,9 @@ impl Store {
     /// A stack's change sets, oldest first.
     pub fn change_sets(&self, stack_id: &str) -> Result<Vec<ChangeSetRow>> {
         let conn = self.conn();
-        let mut statement = conn
-            .prepare(&format!("SELECT {CHANGE_SET_COLUMNS} FROM change_sets WHERE stack_id = ?1 ORDER BY seq"))?;
+        let mut statement = conn.prepare(&format!(
+            "SELECT {CHANGE_SET_COLUMNS} FROM change_sets WHERE stack_id = ?1 ORDER BY seq"
+        ))?;
         let rows = statement.query_map([stack_id], change_set_row)?.collect::<rusqlite::Result<Vec<_>>>()?;
         Ok(rows)
     }
@@ -553,7 +563,10 @@ impl Store {
         let tx = conn.transaction()?;
         tx.execute("DELETE FROM exports WHERE stack_id = ?1", [stack_id])?;
         for (name, value) in exports {
-            tx.execute("INSERT INTO exports (name, stack_id, value) VALUES (?1, ?2, ?3)", params![name, stack_id, value])?;
+            tx.execute(
+                "INSERT INTO exports (name, stack_id, value) VALUES (?1, ?2, ?3)",
+                params![name, stack_id, value],
+            )?;
         }
         tx.commit()?;
         Ok(())

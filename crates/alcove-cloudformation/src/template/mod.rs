@@ -80,10 +80,12 @@ impl Template {
         let Value::Object(root) = value else {
             return Err(format_error("Template must be a JSON or YAML object"));
         };
-        let unknown: Vec<&str> =
-            root.keys().map(String::as_str).filter(|k| !SECTIONS.contains(k)).collect();
+        let unknown: Vec<&str> = root.keys().map(String::as_str).filter(|k| !SECTIONS.contains(k)).collect();
         if !unknown.is_empty() {
-            return Err(format_error(format!("Invalid template property or properties [{}]", unknown.join(", "))));
+            return Err(format_error(format!(
+                "Invalid template property or properties [{}]",
+                unknown.join(", ")
+            )));
         }
         let version = match root.get("AWSTemplateFormatVersion") {
             None => None,
@@ -154,7 +156,9 @@ impl Template {
     }
 }
 
-fn parse_resources(section: &Map<String, Value>) -> Result<BTreeMap<String, ResourceDecl>, CloudFormationError> {
+fn parse_resources(
+    section: &Map<String, Value>,
+) -> Result<BTreeMap<String, ResourceDecl>, CloudFormationError> {
     if section.is_empty() {
         return Err(format_error("At least one Resources member must be defined."));
     }
@@ -190,7 +194,9 @@ fn parse_resources(section: &Map<String, Value>) -> Result<BTreeMap<String, Reso
         let condition = match body.get("Condition") {
             None => None,
             Some(Value::String(c)) => Some(c.clone()),
-            Some(_) => return Err(format_error(format!("[/Resources/{logical_id}/Condition] must be a string"))),
+            Some(_) => {
+                return Err(format_error(format!("[/Resources/{logical_id}/Condition] must be a string")))
+            }
         };
         let properties = match body.get("Properties") {
             None | Some(Value::Null) => Value::Object(Map::new()),
