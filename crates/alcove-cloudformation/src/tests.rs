@@ -147,13 +147,14 @@ async fn create_resolves_dependencies_and_outputs() {
     assert_eq!(stack.outputs[0].value, "arn:fake:First-1");
     assert_eq!(stack.outputs[0].export_name.as_deref(), Some("app-first"));
     assert_eq!(stack.parameters[0].value, "one");
-    let world = h.world.lock().unwrap();
-    let second = &world.live["Second-2"].1;
-    assert_eq!(second["Target"], "arn:fake:First-1");
-    assert_eq!(second["Ref"], "First-1");
-    assert_eq!(second["Region"], "us-east-1");
-    assert_eq!(world.live["First-1"].1["Name"], "first-one");
-    drop(world);
+    {
+        let world = h.world.lock().unwrap();
+        let second = &world.live["Second-2"].1;
+        assert_eq!(second["Target"], "arn:fake:First-1");
+        assert_eq!(second["Ref"], "First-1");
+        assert_eq!(second["Region"], "us-east-1");
+        assert_eq!(world.live["First-1"].1["Name"], "first-one");
+    }
     assert_eq!(
         h.events("app").await,
         vec![
