@@ -523,8 +523,29 @@ impl Engine {
     }
 
     /// Deletes the stack's set-aside replaced resources and the given rows; answers the
-    /// logical ids that failed to delete (their rows kept as `DELETE_FAILED` if `keep_failed`).
-    async fn delete_rows(&self, stack: &StackRow, rows: Vec<ResourceRow>, keep_failed: bool) -> Vec<String> {
+    /// logical ids that failed to delete (their rows kept as `DELETE_FAILED` if
+    /// `keep_failed`). A resource whose `DeletionPolicy` retains it is left in place
+    /// (`DELETE_SKIPPED`); `rolling_back_creation` says whether the operation that
+    /// created the rows is being undone (`RetainExceptOnCreate` then deletes).
+    async fn delete_rows(
+        &self,
+        stack: &StackRow,
+        rows: Vec<ResourceRow>,
+        keep_failed: bool,
+        rolling_back_creation: bool,
+    ) -> Vec<String> {
+        let templates: Vec<crate::template::Template> =
+            [Some(stack.template.as_str()), stack.previous_template.as_deref()]
+                .into_iter()
+                .flatten()
+                .filter_map(|body| crate::template::Template::parse(body).ok())
+                .collect();
+        let retained = |logical_id: &str| {
+            templates
+                .iter()
+                .find_map(|t| t.resources.get(logical_id))
+                .is_some_and(|r| r.retained(rolling_back_creation))
+        };
         let mut failed = Vec::new();
         for retired in self.store.retired(&stack.stack_id).unwrap_or_default().into_iter().rev() {
             let current =
@@ -542,6 +563,20 @@ impl Engine {
         }
         let bodies = [Some(stack.template.as_str()), stack.previous_template.as_deref()];
         for row in self.deletion_order(&bodies, rows) {
+            if retained(&row.logical_id) {
+                let physical = row.physical_id.as_deref();
+                let _ = self.event(
+                    stack,
+                    &row.logical_id,
+                    physical,
+                    &row.type_name,
+                    "DELETE_SKIPPED",
+                    None,
+                    None,
+                );
+                let _ = self.store.remove_resource(&stack.stack_id, &row.logical_id);
+                continue;
+            }
             let current = row
                 .physical_id
                 .clone()
@@ -566,14 +601,19 @@ impl Engine {
     }
 
     /// Deletes the resources the target does not hold (and set-aside replacements).
-    async fn cleanup(&self, stack: &StackRow, prepared: &Prepared) -> Result<(), CloudFormationError> {
+    async fn cleanup(
+        &self,
+        stack: &StackRow,
+        prepared: &Prepared,
+        rolling_back: bool,
+    ) -> Result<(), CloudFormationError> {
         let stale: Vec<ResourceRow> = self
             .store
             .resources(&stack.stack_id)?
             .into_iter()
             .filter(|r| !prepared.active.contains(&r.logical_id))
             .collect();
-        self.delete_rows(stack, stale, false).await;
+        self.delete_rows(stack, stale, false, rolling_back).await;
         Ok(())
     }
 
@@ -714,6 +754,11 @@ impl Engine {
                 let keep = stack.disable_rollback || stack.on_failure.as_deref() == Some("DO_NOTHING");
                 if keep {
                     let _ = self.set_status(&mut stack, "CREATE_FAILED", Some(&failure.reason("")));
+                } else if stack.on_failure.as_deref() == Some("DELETE") {
+                    let reason = failure.reason("Delete requested by user.");
+                    if self.set_status(&mut stack, "DELETE_IN_PROGRESS", Some(&reason)).is_ok() {
+                        self.continue_delete(stack, true).await;
+                    }
                 } else {
                     let reason = failure.reason("Rollback requested by user.");
                     if self.set_status(&mut stack, "ROLLBACK_IN_PROGRESS", Some(&reason)).is_ok() {
@@ -727,7 +772,7 @@ impl Engine {
     /// ROLLBACK_IN_PROGRESS: deletes every resource the failed creation made.
     async fn run_rollback(&self, mut stack: StackRow) {
         let rows = self.store.resources(&stack.stack_id).unwrap_or_default();
-        let failed = self.delete_rows(&stack, rows, true).await;
+        let failed = self.delete_rows(&stack, rows, true, true).await;
         if !failed.is_empty() {
             let reason = format!("The following resource(s) failed to delete: [{}]. ", failed.join(", "));
             let _ = self.set_status(&mut stack, "ROLLBACK_FAILED", Some(&reason));
@@ -736,10 +781,6 @@ impl Engine {
         let _ = self.store.set_exports(&stack.stack_id, &[]);
         stack.outputs.clear();
         let _ = self.set_status(&mut stack, "ROLLBACK_COMPLETE", None);
-        if stack.on_failure.as_deref() == Some("DELETE") {
-            let _ = self.set_status(&mut stack, "DELETE_IN_PROGRESS", Some("User Initiated"));
-            let _ = self.set_status(&mut stack, "DELETE_COMPLETE", None);
-        }
     }
 
     pub async fn run_update(self: Arc<Self>, stack_id: String) {
@@ -766,7 +807,7 @@ impl Engine {
     }
 
     async fn finish_update_cleanup(&self, mut stack: StackRow, prepared: &Prepared) {
-        if self.cleanup(&stack, prepared).await.is_ok() {
+        if self.cleanup(&stack, prepared, false).await.is_ok() {
             stack.previous_template = None;
             stack.previous_parameters.clear();
             let _ = self.set_status(&mut stack, "UPDATE_COMPLETE", None);
@@ -806,7 +847,7 @@ impl Engine {
     }
 
     async fn finish_rollback_cleanup(&self, mut stack: StackRow, prepared: &Prepared) {
-        if self.cleanup(&stack, prepared).await.is_ok() {
+        if self.cleanup(&stack, prepared, true).await.is_ok() {
             stack.previous_template = None;
             stack.previous_parameters.clear();
             let _ = self.set_status(&mut stack, "UPDATE_ROLLBACK_COMPLETE", None);
@@ -823,10 +864,12 @@ impl Engine {
         {
             return;
         }
-        self.continue_delete(stack).await;
+        self.continue_delete(stack, false).await;
     }
 
-    async fn continue_delete(&self, mut stack: StackRow) {
+    /// DELETE_IN_PROGRESS: deletes every resource; `rolling_back_creation` when a failed
+    /// creation is deleted (`OnFailure=DELETE`).
+    async fn continue_delete(&self, mut stack: StackRow, rolling_back_creation: bool) {
         let in_use = self
             .store
             .exports()
@@ -841,7 +884,7 @@ impl Engine {
             }
         }
         let rows = self.store.resources(&stack.stack_id).unwrap_or_default();
-        let failed = self.delete_rows(&stack, rows, true).await;
+        let failed = self.delete_rows(&stack, rows, true, rolling_back_creation).await;
         if !failed.is_empty() {
             let reason = format!("The following resource(s) failed to delete: [{}]. ", failed.join(", "));
             let _ = self.set_status(&mut stack, "DELETE_FAILED", Some(&reason));
@@ -911,7 +954,7 @@ impl Engine {
                     let _ = self.set_status(&mut stack, "UPDATE_ROLLBACK_FAILED", Some(&reason));
                 }
             },
-            "DELETE_IN_PROGRESS" => self.continue_delete(stack).await,
+            "DELETE_IN_PROGRESS" => self.continue_delete(stack, false).await,
             _ => {}
         }
     }

@@ -620,3 +620,29 @@ Outputs:
     assert_eq!(stack.outputs[0].value, "ProdOnly-2");
     assert_eq!(h.world.lock().unwrap().live["Always-1"].1["Extra"], "big");
 }
+
+#[tokio::test]
+async fn deletion_policies_retain_and_on_failure_delete_removes_the_stack() {
+    let h = Harness::new();
+    let template = "Resources:\n  Kept:\n    Type: Test::Fake::Thing\n    DeletionPolicy: Retain\n  Gone:\n    Type: Test::Fake::Thing\n  OnCreate:\n    Type: Test::Fake::Thing\n    DeletionPolicy: RetainExceptOnCreate\n";
+    let id = h.create("keep", template).await.unwrap();
+    settled(&h.cf, "keep").await;
+    h.cf.delete_stack("keep").await.unwrap();
+    assert_eq!(settled(&h.cf, &id).await.status, "DELETE_COMPLETE");
+    assert_eq!(h.live(), vec!["Kept-2", "OnCreate-3"]);
+    assert!(h.events(&id).await.contains(&"Kept DELETE_SKIPPED".to_owned()));
+
+    h.world.lock().unwrap().live.clear();
+    let failing = format!("{template}  Bad:\n    Type: Test::Fake::Thing\n    DependsOn: [Kept, Gone, OnCreate]\n    Properties:\n      Fail: true\n");
+    let mut input = create_input("doomed", &failing);
+    input.on_failure = Some("DELETE".into());
+    let id = h.cf.create_stack(input).await.unwrap();
+    let stack = settled(&h.cf, &id).await;
+    assert_eq!(stack.status, "DELETE_COMPLETE");
+    assert!(h.events(&id).await.contains(
+        &"doomed DELETE_IN_PROGRESS The following resource(s) failed to create: [Bad]. Delete requested by user.".to_owned()
+    ));
+    // Retain keeps the resource even when its creation is undone; RetainExceptOnCreate does not.
+    assert_eq!(h.live().len(), 1);
+    assert!(h.live()[0].starts_with("Kept-"));
+}

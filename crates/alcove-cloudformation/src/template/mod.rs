@@ -34,7 +34,39 @@ pub struct ResourceDecl {
     pub condition: Option<String>,
     pub metadata: Option<Value>,
     pub description: Option<String>,
+    /// `Delete` (default), `Retain`, `RetainExceptOnCreate` or `Snapshot` (deleted: no
+    /// type Alcove deploys keeps snapshots).
+    pub deletion_policy: Option<String>,
 }
+
+impl ResourceDecl {
+    /// Whether deleting the resource leaves it in place; `rolling_back_creation` is true
+    /// when the operation that created it is being rolled back.
+    pub fn retained(&self, rolling_back_creation: bool) -> bool {
+        match self.deletion_policy.as_deref() {
+            Some("Retain") => true,
+            Some("RetainExceptOnCreate") => !rolling_back_creation,
+            _ => false,
+        }
+    }
+}
+
+/// Attributes a resource entry may carry.
+const RESOURCE_ATTRIBUTES: &[&str] = &[
+    "Type",
+    "Properties",
+    "DependsOn",
+    "Condition",
+    "Metadata",
+    "DeletionPolicy",
+    "UpdateReplacePolicy",
+    "CreationPolicy",
+    "UpdatePolicy",
+    "Description",
+    "Version",
+];
+
+const DELETION_POLICIES: &[&str] = &["Delete", "Retain", "RetainExceptOnCreate", "Snapshot"];
 
 /// One entry of the Outputs block.
 #[derive(Debug, Clone)]
@@ -179,6 +211,19 @@ fn parse_resources(
         if !well_formed_type(type_name) {
             unrecognized.push(type_name.to_owned());
         }
+        if let Some(key) = body.keys().find(|k| !RESOURCE_ATTRIBUTES.contains(&k.as_str())) {
+            return Err(format_error(format!("Invalid template resource property '{key}'")));
+        }
+        let deletion_policy = match body.get("DeletionPolicy") {
+            None => None,
+            Some(Value::String(p)) if DELETION_POLICIES.contains(&p.as_str()) => Some(p.clone()),
+            Some(other) => {
+                return Err(format_error(format!(
+                    "[/Resources/{logical_id}/DeletionPolicy] Unrecognized DeletionPolicy {other}: expected one of [{}]",
+                    DELETION_POLICIES.join(", ")
+                )))
+            }
+        };
         let depends_on = match body.get("DependsOn") {
             None => Vec::new(),
             Some(Value::String(s)) => vec![s.clone()],
@@ -214,6 +259,7 @@ fn parse_resources(
                 condition,
                 metadata: body.get("Metadata").cloned(),
                 description: body.get("Description").and_then(Value::as_str).map(str::to_owned),
+                deletion_policy,
             },
         );
     }
@@ -304,6 +350,12 @@ mod tests {
             "Template format error: Invalid template property or properties [Foo]"
         );
         assert!(error("{\"Resources\": ").starts_with("Template format error: JSON not well-formed. (line 1"));
+        assert_eq!(
+            error("Resources:\n  A:\n    Type: AWS::S3::Bucket\n    Propertys: {}\n"),
+            "Template format error: Invalid template resource property 'Propertys'"
+        );
+        assert!(error("Resources:\n  A:\n    Type: AWS::S3::Bucket\n    DeletionPolicy: Keep\n")
+            .contains("Unrecognized DeletionPolicy"));
         assert_eq!(
             error("Resources:\n  A:\n    Type: AWS::S3::Bucket\nOutputs:\n  O:\n    Description: x\n"),
             "Template format error: Every Outputs member must contain a Value object"
