@@ -62,6 +62,57 @@ fn references(value: &Value) -> (BTreeSet<String>, BTreeSet<String>) {
     (refs, getatts)
 }
 
+/// `value` with every `Fn::If` replaced by the branch its condition takes, so that the
+/// references left are the ones evaluation will follow.
+fn taken_branches(value: &Value, conditions: &BTreeMap<String, bool>) -> Value {
+    match value {
+        Value::Object(map) => {
+            if let (1, Some(Value::Array(args))) = (map.len(), map.get("Fn::If")) {
+                if let (3, Some(Value::String(c))) = (args.len(), args.first()) {
+                    if let Some(holds) = conditions.get(c) {
+                        return taken_branches(&args[if *holds { 1 } else { 2 }], conditions);
+                    }
+                }
+            }
+            Value::Object(map.iter().map(|(k, v)| (k.clone(), taken_branches(v, conditions))).collect())
+        }
+        Value::Array(items) => Value::Array(items.iter().map(|i| taken_branches(i, conditions)).collect()),
+        other => other.clone(),
+    }
+}
+
+/// Refuses a resource or output that exists under the conditions but refers to a
+/// resource that does not.
+pub fn check_active(
+    template: &Template,
+    conditions: &BTreeMap<String, bool>,
+    active: &BTreeSet<String>,
+    outputs: &[&Value],
+) -> Result<(), String> {
+    let inactive = |name: &String| template.resources.contains_key(name) && !active.contains(name);
+    for (block, values) in [
+        ("Resources", active.iter().map(|id| &template.resources[id].properties).collect::<Vec<_>>()),
+        ("Outputs", outputs.to_vec()),
+    ] {
+        for value in values {
+            let (refs, getatts) = references(&taken_branches(value, conditions));
+            if let Some(name) = refs.iter().chain(getatts.iter()).find(|n| inactive(n)) {
+                return Err(format!(
+                    "Template format error: Unresolved resource dependencies [{name}] in the {block} block of the template"
+                ));
+            }
+        }
+    }
+    for id in active {
+        if let Some(name) = template.resources[id].depends_on.iter().find(|n| inactive(n)) {
+            return Err(format!(
+                "Template format error: Unresolved resource dependencies [{name}] in the Resources block of the template"
+            ));
+        }
+    }
+    Ok(())
+}
+
 /// The resources `logical_id` depends on.
 pub fn dependencies(template: &Template, logical_id: &str) -> BTreeSet<String> {
     let Some(resource) = template.resources.get(logical_id) else { return BTreeSet::new() };

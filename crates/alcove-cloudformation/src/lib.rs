@@ -116,7 +116,8 @@ fn summary_of(template: &Template) -> TemplateSummary {
 
 impl CloudFormation {
     /// Opens (or creates) the stack database at `path` and resumes or rolls back every
-    /// stack that was in progress when the server last stopped.
+    /// stack that was in progress when the server last stopped. Call it from within a
+    /// Tokio runtime: the resumed operations are spawned on it.
     pub fn open(path: &Path, services: Arc<dyn Services>, settings: Settings) -> Result<Self> {
         Self::open_with_types(path, services, settings, resources::all())
     }
@@ -371,10 +372,9 @@ impl CloudFormation {
         if !anything && !tags_changed {
             return Err(invalid("No updates are to be performed."));
         }
-        self.begin_update(&mut stack, body, values, input.capabilities, input.tags, None)?;
         stack.disable_rollback = input.disable_rollback;
         stack.token = input.client_request_token;
-        self.store().put_stack(&stack)?;
+        self.begin_update(&mut stack, body, values, input.capabilities, input.tags, None)?;
         self.engine.spawn(&stack.stack_id, |engine, id| Box::pin(engine.run_update(id)));
         Ok(stack.stack_id)
     }
@@ -412,6 +412,7 @@ impl CloudFormation {
         // operation is deleted when that operation ends.
         let busy = row.status.ends_with("_IN_PROGRESS") && row.status != "REVIEW_IN_PROGRESS";
         if !busy {
+            row.token = None;
             self.engine.set_status(&mut row, "DELETE_IN_PROGRESS", Some("User Initiated"))?;
         }
         self.engine.spawn(&row.stack_id, |engine, id| Box::pin(engine.run_delete(id)));
@@ -650,6 +651,7 @@ impl CloudFormation {
         }
         row.execution_status = "EXECUTE_IN_PROGRESS".into();
         self.store().put_change_set(&row)?;
+        stack.token = None;
         if creating {
             stack.template = row.template;
             stack.parameters = row.parameters;

@@ -279,11 +279,15 @@ impl Engine {
             });
             Err("create")
         };
-        let _ = self.event(stack, logical_id, None, type_name, "CREATE_IN_PROGRESS", None, None);
         let properties = match resolved {
             Ok(p) => p,
-            Err(reason) => return fail(&reason, &Map::new()),
+            Err(reason) => {
+                let _ = self.event(stack, logical_id, None, type_name, "CREATE_IN_PROGRESS", None, None);
+                return fail(&reason, &Map::new());
+            }
         };
+        let shown = Some(&properties);
+        let _ = self.event(stack, logical_id, None, type_name, "CREATE_IN_PROGRESS", None, shown);
         let Some(resource_type) = self.types.get(type_name) else {
             return fail(&self.unsupported(type_name), &properties);
         };
@@ -305,8 +309,15 @@ impl Engine {
             Ok(provisioned) => {
                 let physical = Some(provisioned.physical_id.as_str());
                 let initiated = Some("Resource creation Initiated");
-                let _ =
-                    self.event(stack, logical_id, physical, type_name, "CREATE_IN_PROGRESS", initiated, None);
+                let _ = self.event(
+                    stack,
+                    logical_id,
+                    physical,
+                    type_name,
+                    "CREATE_IN_PROGRESS",
+                    initiated,
+                    shown,
+                );
                 row.physical_id = Some(provisioned.physical_id.clone());
                 row.attributes = provisioned.attributes.clone();
                 row.status = "CREATE_COMPLETE".into();

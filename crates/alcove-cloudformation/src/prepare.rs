@@ -47,6 +47,13 @@ impl Prepared {
             })
             .map(|(id, _)| id.clone())
             .collect();
+        let outputs: Vec<&Value> = template
+            .outputs
+            .values()
+            .filter(|o| o.condition.as_ref().is_none_or(|c| conditions.get(c).copied().unwrap_or(false)))
+            .map(|o| &o.value)
+            .collect();
+        graph::check_active(&template, &conditions, &active, &outputs)?;
         let order = graph::order(&template, &active)?;
         Ok(Prepared { template, parameters, conditions, active, order, region: target.region.to_owned() })
     }

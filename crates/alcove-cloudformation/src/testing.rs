@@ -1,6 +1,7 @@
 //! A fake resource type and fake services for the engine's tests: resources live in a
 //! shared in-memory world the tests inspect, and properties steer failures (`Fail`,
-//! `FailUpdate`, `FailDelete`) and stalls (`Block`, a create or update that never ends).
+//! `FailUpdate`, `FailDelete`) and stalls (`Block`, a create or update that never ends;
+//! `World::block_deletes`).
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
@@ -18,6 +19,8 @@ pub struct World {
     pub created: u64,
     /// Every operation in order: `create X`, `update X`, `delete X`.
     pub log: Vec<String>,
+    /// Deletes started while set never end (a server killed mid-delete).
+    pub block_deletes: bool,
 }
 
 pub type SharedWorld = Arc<Mutex<World>>;
@@ -102,6 +105,10 @@ impl ResourceType for FakeType {
     ) -> Result<(), ResourceError> {
         if flag(properties, "FailDelete") {
             return Err(ResourceError::Service("delete refused".into()));
+        }
+        let blocked = self.world.lock().unwrap().block_deletes;
+        if blocked {
+            std::future::pending::<()>().await;
         }
         let mut world = self.world.lock().unwrap();
         world.log.push(format!("delete {}", current.physical_id));

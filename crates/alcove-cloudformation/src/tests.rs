@@ -646,3 +646,36 @@ async fn deletion_policies_retain_and_on_failure_delete_removes_the_stack() {
     assert_eq!(h.live().len(), 1);
     assert!(h.live()[0].starts_with("Kept-"));
 }
+
+#[tokio::test]
+async fn a_resource_cannot_refer_to_one_its_conditions_drop() {
+    let h = Harness::new();
+    let base = "Parameters:\n  On:\n    Type: String\n    Default: 'no'\nConditions:\n  IsOn: !Equals [!Ref On, 'yes']\nResources:\n  Maybe:\n    Type: Test::Fake::Thing\n    Condition: IsOn\n";
+    let direct =
+        format!("{base}  User:\n    Type: Test::Fake::Thing\n    Properties:\n      Of: !Ref Maybe\n");
+    assert_eq!(
+        h.create("direct", &direct).await.unwrap_err().to_string(),
+        "Template format error: Unresolved resource dependencies [Maybe] in the Resources block of the template"
+    );
+    let guarded = format!(
+        "{base}  User:\n    Type: Test::Fake::Thing\n    Properties:\n      Of: !If [IsOn, !GetAtt Maybe.Arn, !Ref AWS::NoValue]\n"
+    );
+    h.create("guarded", &guarded).await.unwrap();
+    assert_eq!(settled(&h.cf, "guarded").await.status, "CREATE_COMPLETE");
+}
+
+#[tokio::test]
+async fn a_restart_during_delete_finishes_the_delete() {
+    let h = Harness::new();
+    let id = h.create("del", "Resources:\n  A:\n    Type: Test::Fake::Thing\n  B:\n    Type: Test::Fake::Thing\n    DependsOn: A\n").await.unwrap();
+    settled(&h.cf, "del").await;
+    h.world.lock().unwrap().block_deletes = true;
+    h.cf.delete_stack("del").await.unwrap();
+    while !h.events(&id).await.contains(&"B DELETE_IN_PROGRESS".to_owned()) {
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    h.world.lock().unwrap().block_deletes = false;
+    let cf = h.reopen();
+    assert_eq!(settled(&cf, &id).await.status, "DELETE_COMPLETE");
+    assert!(h.live().is_empty());
+}
