@@ -174,6 +174,23 @@ pub fn check(template: &Template) -> Result<(), String> {
             }
         }
     }
+    let mut unknown_condition = None;
+    let values =
+        template.resources.values().map(|r| &r.properties).chain(template.outputs.values().map(|o| &o.value));
+    for value in values {
+        walk(value, &mut |map| {
+            if let (1, Some(Value::Array(args))) = (map.len(), map.get("Fn::If")) {
+                if let Some(Value::String(c)) = args.first() {
+                    if !template.conditions.contains_key(c) {
+                        unknown_condition.get_or_insert_with(|| c.clone());
+                    }
+                }
+            }
+        });
+    }
+    if let Some(condition) = unknown_condition {
+        return Err(format!("Template error: unresolved condition dependency {condition} in Fn::If"));
+    }
     for (name, output) in &template.outputs {
         if let Some(condition) = &output.condition {
             if !template.conditions.contains_key(condition) {
@@ -273,5 +290,7 @@ mod tests {
         )
         .unwrap();
         assert!(check(&t).unwrap_err().contains("in the Outputs block"));
+        let t = template("  A:\n    Type: AWS::X::Y\n    Properties:\n      V: !If [Nope, 1, 2]\n");
+        assert_eq!(check(&t).unwrap_err(), "Template error: unresolved condition dependency Nope in Fn::If");
     }
 }

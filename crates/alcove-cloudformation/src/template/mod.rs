@@ -363,6 +363,17 @@ mod tests {
     }
 
     #[test]
+    fn yaml_dates_and_numbers_stay_what_templates_mean() {
+        let t = Template::parse(
+            "AWSTemplateFormatVersion: 2010-09-09\nResources:\n  A:\n    Type: AWS::S3::Bucket\n    Properties:\n      Timeout: 30\n      Version: '1.0'\n",
+        )
+        .unwrap();
+        assert_eq!(t.version.as_deref(), Some("2010-09-09"));
+        assert_eq!(t.resources["A"].properties["Timeout"], 30);
+        assert_eq!(t.resources["A"].properties["Version"], "1.0");
+    }
+
+    #[test]
     fn transforms_are_refused_by_name() {
         let t = Template::parse(
             "Transform: AWS::Serverless-2016-10-31\nResources:\n  A:\n    Type: AWS::S3::Bucket\n",
