@@ -171,14 +171,22 @@ impl CloudFormation {
         Ok(summary_of(&checked(template)?))
     }
 
-    /// GetTemplateSummary of a template body or of an existing stack's template.
+    /// GetTemplateSummary of a template body or of an existing stack's template. A
+    /// template declaring a transform is summarized as written (with its
+    /// `DeclaredTransforms`), since the summary is how a caller learns it has one.
     pub async fn template_summary(
         &self,
         template: Option<&str>,
         stack: Option<&str>,
     ) -> Result<TemplateSummary> {
         match (template, stack) {
-            (Some(body), _) => Ok(summary_of(&checked(body)?)),
+            (Some(body), _) => {
+                let parsed = Template::parse(body)?;
+                if parsed.transforms.is_empty() {
+                    graph::check(&parsed).map_err(invalid)?;
+                }
+                Ok(summary_of(&parsed))
+            }
             (None, Some(stack)) => Ok(summary_of(&Template::parse(&self.get(stack)?.template)?)),
             (None, None) => Err(invalid("Either Template URL or Template Body must be specified.")),
         }

@@ -551,6 +551,9 @@ async fn requests_are_validated_before_anything_runs() {
     );
     let sam = "Transform: AWS::Serverless-2016-10-31\nResources:\n  A:\n    Type: Test::Fake::Thing\n";
     assert!(h.cf.validate_template(sam).await.unwrap_err().to_string().contains("not supported"));
+    assert!(h.create("sam", sam).await.unwrap_err().to_string().contains("not supported"));
+    let summary = h.cf.template_summary(Some(sam), None).await.unwrap();
+    assert_eq!(summary.declared_transforms, vec!["AWS::Serverless-2016-10-31".to_owned()]);
     assert!(h.cf.describe_stacks(Some("1bad")).await.is_err());
 }
 
