@@ -142,11 +142,10 @@ impl Engine {
         properties: Option<&Map<String, Value>>,
     ) -> Result<(), CloudFormationError> {
         let now = Utc::now();
-        let event_id = if logical_id == stack.name && type_name == "AWS::CloudFormation::Stack" {
-            uuid::Uuid::new_v4().to_string()
-        } else {
-            format!("{logical_id}-{status}-{}", now.to_rfc3339_opts(chrono::SecondsFormat::Millis, true))
-        };
+        // AWS names resource events `{logical}-{status}-{timestamp}`; two steps of one
+        // resource can fall in the same millisecond here, and clients that follow events
+        // skip ids they have seen, so every event gets a UUID (as the stack's own do).
+        let event_id = uuid::Uuid::new_v4().to_string();
         self.store.add_event(&EventRow {
             stack_id: stack.stack_id.clone(),
             event_id,

@@ -682,3 +682,80 @@ async fn a_restart_during_delete_finishes_the_delete() {
     assert_eq!(settled(&cf, &id).await.status, "DELETE_COMPLETE");
     assert!(h.live().is_empty());
 }
+
+#[tokio::test]
+async fn a_missing_attribute_fails_the_resource_that_reads_it() {
+    let h = Harness::new();
+    let template = "Resources:\n  A:\n    Type: Test::Fake::Thing\n  B:\n    Type: Test::Fake::Thing\n    Properties:\n      X: !GetAtt A.Nope\n";
+    h.create("att", template).await.unwrap();
+    let stack = settled(&h.cf, "att").await;
+    assert_eq!(stack.status, "ROLLBACK_COMPLETE");
+    assert!(h.events("att").await.contains(
+        &"B CREATE_FAILED Template error: resource A does not support attribute type Nope in Fn::GetAtt"
+            .to_owned()
+    ));
+    let ids: Vec<String> =
+        h.cf.describe_stack_events("att").await.unwrap().into_iter().map(|e| e.event_id).collect();
+    let distinct: std::collections::BTreeSet<&String> = ids.iter().collect();
+    assert_eq!(distinct.len(), ids.len(), "event ids are unique");
+}
+
+#[tokio::test]
+async fn settled_stacks_survive_a_restart_untouched() {
+    let h = Harness::new();
+    h.create("kept", TWO).await.unwrap();
+    let before = settled(&h.cf, "kept").await;
+    let log_before = h.world.lock().unwrap().log.len();
+    let cf = h.reopen();
+    let after = settled(&cf, "kept").await;
+    assert_eq!((after.status.as_str(), after.outputs.clone()), ("CREATE_COMPLETE", before.outputs));
+    assert_eq!(cf.list_stack_resources("kept").await.unwrap().len(), 2);
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    assert_eq!(h.world.lock().unwrap().log.len(), log_before, "nothing was called again");
+    // An update through the new engine still sees the stored properties: changing the
+    // parameter replaces First (Name changes) and updates Second, which reads its Arn.
+    cf.update_stack(UpdateStackInput {
+        stack_name: "kept".into(),
+        template: TemplateInput::UsePrevious,
+        parameters: vec![ParameterInput {
+            key: "Suffix".into(),
+            value: Some("two".into()),
+            use_previous_value: false,
+        }],
+        capabilities: Vec::new(),
+        tags: None,
+        disable_rollback: false,
+        client_request_token: None,
+    })
+    .await
+    .unwrap();
+    let updated = settled(&cf, "kept").await;
+    assert_eq!(updated.status, "UPDATE_COMPLETE");
+    assert_eq!(updated.outputs[0].value, "arn:fake:First-3");
+    assert_eq!(h.world.lock().unwrap().live["Second-2"].1["Target"], "arn:fake:First-3");
+}
+
+#[tokio::test]
+async fn change_sets_see_through_replacements_to_their_dependents() {
+    let h = Harness::new();
+    let v1 = "Resources:\n  A:\n    Type: Test::Fake::Thing\n    Properties:\n      Name: a\n  B:\n    Type: Test::Fake::Thing\n    Properties:\n      Of: !Ref A\n";
+    h.create("dep", v1).await.unwrap();
+    settled(&h.cf, "dep").await;
+    h.cf.create_change_set(CreateChangeSetInput {
+        stack_name: "dep".into(),
+        change_set_name: "rename".into(),
+        change_set_type: None,
+        template: TemplateInput::Body(v1.replace("Name: a", "Name: b")),
+        parameters: Vec::new(),
+        capabilities: Vec::new(),
+        tags: None,
+        description: None,
+        client_token: None,
+    })
+    .await
+    .unwrap();
+    let changes = h.cf.describe_change_set("rename", Some("dep")).await.unwrap().changes;
+    let b = changes.iter().find(|c| c.logical_resource_id == "B").expect("B changes because A is replaced");
+    assert_eq!((b.action.as_str(), b.replacement.as_deref()), ("Modify", Some("False")));
+    assert_eq!(b.changed_properties, vec!["Of".to_owned()]);
+}
