@@ -124,8 +124,28 @@ impl Engine {
         let stack_id = stack_id.to_owned();
         tokio::spawn(async move {
             let _held = lock.lock().await;
-            work(engine, stack_id).await;
+            // The work runs on a task of its own so that a panic (a resource type's bug)
+            // settles the stack in a failed state instead of leaving it in progress.
+            if let Err(e) = tokio::spawn(work(engine.clone(), stack_id.clone())).await {
+                tracing::error!(stack = %stack_id, error = %e, "a stack operation panicked");
+                engine.settle_after_panic(&stack_id);
+            }
         });
+    }
+
+    fn settle_after_panic(&self, stack_id: &str) {
+        let Some(mut stack) = self.load(stack_id) else { return };
+        let failed = match stack.status.as_str() {
+            "CREATE_IN_PROGRESS" => "CREATE_FAILED",
+            "ROLLBACK_IN_PROGRESS" => "ROLLBACK_FAILED",
+            "DELETE_IN_PROGRESS" => "DELETE_FAILED",
+            "UPDATE_COMPLETE_CLEANUP_IN_PROGRESS" => "UPDATE_COMPLETE",
+            status if status.starts_with("UPDATE_") && status.ends_with("_IN_PROGRESS") => {
+                "UPDATE_ROLLBACK_FAILED"
+            }
+            _ => return,
+        };
+        let _ = self.set_status(&mut stack, failed, Some("Internal failure"));
     }
 
     // ---- events and statuses ----
@@ -826,7 +846,10 @@ impl Engine {
 
     /// UPDATE_ROLLBACK_IN_PROGRESS: the stack takes its previous template back.
     async fn start_update_rollback(&self, mut stack: StackRow, reason: &str) {
-        let Some(previous) = stack.previous_template.clone() else { return };
+        let Some(previous) = stack.previous_template.clone() else {
+            let _ = self.set_status(&mut stack, "UPDATE_ROLLBACK_FAILED", Some(reason));
+            return;
+        };
         stack.previous_template = Some(std::mem::replace(&mut stack.template, previous));
         let failed_parameters = std::mem::take(&mut stack.parameters);
         stack.parameters = std::mem::replace(&mut stack.previous_parameters, failed_parameters);

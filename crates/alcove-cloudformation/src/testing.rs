@@ -1,7 +1,7 @@
 //! A fake resource type and fake services for the engine's tests: resources live in a
 //! shared in-memory world the tests inspect, and properties steer failures (`Fail`,
-//! `FailUpdate`, `FailDelete`) and stalls (`Block`, a create or update that never ends;
-//! `World::block_deletes`).
+//! `FailUpdate`, `FailDelete`), stalls (`Block`, a create or update that never ends;
+//! `World::block_deletes`) and bugs (`Panic`).
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
@@ -66,6 +66,9 @@ impl ResourceType for FakeType {
     ) -> Result<Provisioned, ResourceError> {
         if flag(properties, "Block") {
             std::future::pending::<()>().await;
+        }
+        if flag(properties, "Panic") {
+            panic!("a resource type's bug");
         }
         if flag(properties, "Fail") {
             return Err(ResourceError::Service("Resource handler returned message: \"boom\"".into()));

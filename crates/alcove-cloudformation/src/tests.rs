@@ -759,3 +759,18 @@ async fn change_sets_see_through_replacements_to_their_dependents() {
     assert_eq!((b.action.as_str(), b.replacement.as_deref()), ("Modify", Some("False")));
     assert_eq!(b.changed_properties, vec!["Of".to_owned()]);
 }
+
+#[tokio::test]
+async fn a_panicking_resource_type_settles_the_stack_failed() {
+    let h = Harness::new();
+    h.create("bug", "Resources:\n  A:\n    Type: Test::Fake::Thing\n    Properties:\n      Panic: true\n")
+        .await
+        .unwrap();
+    let stack = settled(&h.cf, "bug").await;
+    assert_eq!(
+        (stack.status.as_str(), stack.status_reason.as_deref()),
+        ("CREATE_FAILED", Some("Internal failure"))
+    );
+    h.cf.delete_stack("bug").await.unwrap();
+    assert_eq!(settled(&h.cf, &stack.stack_id).await.status, "DELETE_COMPLETE");
+}
