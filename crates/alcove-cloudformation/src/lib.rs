@@ -323,9 +323,12 @@ impl CloudFormation {
                 changed_properties: Vec::new(),
             });
         }
-        let outputs_changed = match Template::parse(&stack.template) {
+        // Beyond resource properties, an update also records new outputs, parameter
+        // values and resource attributes (DeletionPolicy, Metadata, DependsOn), which
+        // change no resource now but are part of the stack.
+        let declarations_changed = match Template::parse(&stack.template) {
             Ok(old) => {
-                let shape = |t: &Template| {
+                let outputs = |t: &Template| {
                     t.outputs
                         .iter()
                         .map(|(k, o)| {
@@ -333,11 +336,21 @@ impl CloudFormation {
                         })
                         .collect::<Vec<_>>()
                 };
-                shape(&old) != shape(&prepared.template) || stack.parameters != values
+                let attributes = |t: &Template| {
+                    t.resources
+                        .iter()
+                        .map(|(k, r)| {
+                            (k.clone(), r.deletion_policy.clone(), r.metadata.clone(), r.depends_on.clone())
+                        })
+                        .collect::<Vec<_>>()
+                };
+                outputs(&old) != outputs(&prepared.template)
+                    || attributes(&old) != attributes(&prepared.template)
+                    || stack.parameters != values
             }
             Err(_) => true,
         };
-        let anything = !changes.is_empty() || outputs_changed;
+        let anything = !changes.is_empty() || declarations_changed;
         Ok((changes, anything))
     }
 

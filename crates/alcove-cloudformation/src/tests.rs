@@ -774,3 +774,18 @@ async fn a_panicking_resource_type_settles_the_stack_failed() {
     h.cf.delete_stack("bug").await.unwrap();
     assert_eq!(settled(&h.cf, &stack.stack_id).await.status, "DELETE_COMPLETE");
 }
+
+#[tokio::test]
+async fn an_update_that_only_adds_a_deletion_policy_is_recorded() {
+    let h = Harness::new();
+    let v1 = "Resources:\n  A:\n    Type: Test::Fake::Thing\n";
+    let id = h.create("pol", v1).await.unwrap();
+    settled(&h.cf, "pol").await;
+    let v2 = "Resources:\n  A:\n    Type: Test::Fake::Thing\n    DeletionPolicy: Retain\n";
+    h.update("pol", v2).await.unwrap();
+    assert_eq!(settled(&h.cf, "pol").await.status, "UPDATE_COMPLETE");
+    assert_eq!(h.world.lock().unwrap().log, vec!["create A-1"], "no resource was touched");
+    h.cf.delete_stack("pol").await.unwrap();
+    settled(&h.cf, &id).await;
+    assert_eq!(h.live(), vec!["A-1"]);
+}
