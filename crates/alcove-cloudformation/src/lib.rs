@@ -12,6 +12,7 @@
 
 #![forbid(unsafe_code)]
 
+mod changes;
 mod conditions;
 mod error;
 mod graph;
@@ -33,7 +34,6 @@ mod testing;
 mod tests;
 mod views;
 
-use std::collections::BTreeMap;
 use std::path::Path;
 use std::sync::Arc;
 
@@ -252,106 +252,7 @@ impl CloudFormation {
         values: &[StackParameter],
     ) -> Result<(Vec<ResourceChange>, bool)> {
         let prepared = self.prepared(body, values, &stack.name, &stack.stack_id)?;
-        let rows: BTreeMap<String, store::ResourceRow> = if stack.status == "REVIEW_IN_PROGRESS" {
-            BTreeMap::new()
-        } else {
-            self.store().resources(&stack.stack_id)?.into_iter().map(|r| (r.logical_id.clone(), r)).collect()
-        };
-        let mut known: BTreeMap<String, intrinsics::Known> = rows
-            .values()
-            .filter_map(|r| {
-                Some((
-                    r.logical_id.clone(),
-                    intrinsics::Known {
-                        physical_id: r.physical_id.clone()?,
-                        attributes: r.attributes.clone(),
-                    },
-                ))
-            })
-            .collect();
-        let exports = self.engine.export_values()?;
-        let mut changes = Vec::new();
-        for logical_id in &prepared.order {
-            let declaration = &prepared.template.resources[logical_id];
-            let resolved =
-                prepared.scope(&known, &exports, true).eval(&declaration.properties).map_err(invalid)?;
-            let properties = match resolved {
-                Some(serde_json::Value::Object(map)) => map,
-                _ => serde_json::Map::new(),
-            };
-            let Some(row) = rows.get(logical_id) else {
-                changes.push(ResourceChange {
-                    action: "Add".into(),
-                    logical_resource_id: logical_id.clone(),
-                    physical_resource_id: None,
-                    resource_type: declaration.type_name.clone(),
-                    replacement: None,
-                    scope: Vec::new(),
-                    changed_properties: Vec::new(),
-                });
-                continue;
-            };
-            let resource_type = self.engine.types.get(&declaration.type_name).map(|t| &**t);
-            let type_changed = row.type_name != declaration.type_name;
-            let (replacement, changed) =
-                match plan::step(resource_type, type_changed, &row.properties, &properties) {
-                    plan::Step::Keep => continue,
-                    plan::Step::Update(changed) => ("False", changed),
-                    plan::Step::Replace(changed) => {
-                        known.remove(logical_id);
-                        ("True", changed)
-                    }
-                };
-            changes.push(ResourceChange {
-                action: "Modify".into(),
-                logical_resource_id: logical_id.clone(),
-                physical_resource_id: row.physical_id.clone(),
-                resource_type: declaration.type_name.clone(),
-                replacement: Some(replacement.into()),
-                scope: vec!["Properties".into()],
-                changed_properties: changed,
-            });
-        }
-        for row in rows.values().filter(|r| !prepared.active.contains(&r.logical_id)) {
-            changes.push(ResourceChange {
-                action: "Remove".into(),
-                logical_resource_id: row.logical_id.clone(),
-                physical_resource_id: row.physical_id.clone(),
-                resource_type: row.type_name.clone(),
-                replacement: None,
-                scope: Vec::new(),
-                changed_properties: Vec::new(),
-            });
-        }
-        // Beyond resource properties, an update also records new outputs, parameter
-        // values and resource attributes (DeletionPolicy, Metadata, DependsOn), which
-        // change no resource now but are part of the stack.
-        let declarations_changed = match Template::parse(&stack.template) {
-            Ok(old) => {
-                let outputs = |t: &Template| {
-                    t.outputs
-                        .iter()
-                        .map(|(k, o)| {
-                            (k.clone(), o.value.clone(), o.description.clone(), o.export_name.clone())
-                        })
-                        .collect::<Vec<_>>()
-                };
-                let attributes = |t: &Template| {
-                    t.resources
-                        .iter()
-                        .map(|(k, r)| {
-                            (k.clone(), r.deletion_policy.clone(), r.metadata.clone(), r.depends_on.clone())
-                        })
-                        .collect::<Vec<_>>()
-                };
-                outputs(&old) != outputs(&prepared.template)
-                    || attributes(&old) != attributes(&prepared.template)
-                    || stack.parameters != values
-            }
-            Err(_) => true,
-        };
-        let anything = !changes.is_empty() || declarations_changed;
-        Ok((changes, anything))
+        changes::compute(&self.engine, stack, &prepared, values)
     }
 
     /// The template and parameter values an update or update change set moves to.
