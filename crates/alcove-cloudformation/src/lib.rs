@@ -205,7 +205,11 @@ impl CloudFormation {
                 return Err(invalid("You cannot specify both DisableRollback and OnFailure."));
             }
         }
-        if self.store().live_stack(&input.stack_name)?.is_some() {
+        if let Some(existing) = self.store().live_stack(&input.stack_name)? {
+            // A retried request (same ClientRequestToken) gets the stack it created.
+            if input.client_request_token.is_some() && existing.token == input.client_request_token {
+                return Ok(existing.stack_id);
+            }
             return Err(CloudFormationError::AlreadyExists(format!(
                 "Stack [{}] already exists",
                 input.stack_name
@@ -286,6 +290,12 @@ impl CloudFormation {
 
     pub async fn update_stack(&self, input: UpdateStackInput) -> Result<String> {
         let mut stack = self.get(&input.stack_name)?;
+        if input.client_request_token.is_some()
+            && stack.token == input.client_request_token
+            && stack.status.starts_with("UPDATE_")
+        {
+            return Ok(stack.stack_id);
+        }
         Self::check_updatable(&stack)?;
         let (body, values) =
             self.update_inputs(&stack, &input.template, &input.parameters, &input.capabilities)?;

@@ -789,3 +789,19 @@ async fn an_update_that_only_adds_a_deletion_policy_is_recorded() {
     settled(&h.cf, &id).await;
     assert_eq!(h.live(), vec!["A-1"]);
 }
+
+#[tokio::test]
+async fn a_retried_create_with_its_token_gets_the_same_stack() {
+    let h = Harness::new();
+    let ok = "Resources:\n  A:\n    Type: Test::Fake::Thing\n";
+    let mut input = create_input("retry", ok);
+    input.client_request_token = Some("token-1".into());
+    let first = h.cf.create_stack(input.clone()).await.unwrap();
+    assert_eq!(h.cf.create_stack(input.clone()).await.unwrap(), first);
+    input.client_request_token = Some("token-2".into());
+    assert!(matches!(h.cf.create_stack(input).await.unwrap_err(), CloudFormationError::AlreadyExists(_)));
+    settled(&h.cf, "retry").await;
+    assert_eq!(h.live().len(), 1);
+    let events = h.cf.describe_stack_events("retry").await.unwrap();
+    assert!(events.iter().all(|e| e.client_request_token.as_deref() == Some("token-1")));
+}

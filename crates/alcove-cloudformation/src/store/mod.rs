@@ -582,3 +582,61 @@ impl Store {
         Ok(rows)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rows_round_trip() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(&dir.path().join("cf.db")).unwrap();
+        let stack = StackRow {
+            stack_id: "arn:s".into(),
+            name: "s".into(),
+            status: "CREATE_COMPLETE".into(),
+            reason: Some("why".into()),
+            template: "{}".into(),
+            parameters: vec![StackParameter { key: "P".into(), value: "v".into() }],
+            previous_template: None,
+            previous_parameters: Vec::new(),
+            description: Some("d".into()),
+            capabilities: vec!["CAPABILITY_IAM".into()],
+            tags: vec![Tag { key: "k".into(), value: "v".into() }],
+            disable_rollback: true,
+            on_failure: Some("DELETE".into()),
+            outputs: vec![Output {
+                key: "O".into(),
+                value: "1".into(),
+                description: None,
+                export_name: Some("e".into()),
+            }],
+            imports: vec!["x".into()],
+            created: Utc::now(),
+            updated: None,
+            deleted: None,
+            change_set_id: None,
+            token: Some("t".into()),
+        };
+        store.put_stack(&stack).unwrap();
+        let back = store.live_stack("s").unwrap().unwrap();
+        assert_eq!(
+            (back.parameters.clone(), back.tags.clone()),
+            (stack.parameters.clone(), stack.tags.clone())
+        );
+        assert_eq!(back.outputs, stack.outputs);
+        assert_eq!(
+            (back.imports.clone(), back.capabilities.clone()),
+            (stack.imports.clone(), stack.capabilities.clone())
+        );
+        assert_eq!(back.token, stack.token);
+        assert!(back.disable_rollback);
+        store.set_exports("arn:s", &[("e".into(), "1".into())]).unwrap();
+        assert_eq!(store.exports().unwrap(), vec![("e".into(), "arn:s".into(), "1".into())]);
+        let mut deleted = back;
+        deleted.status = "DELETE_COMPLETE".into();
+        store.put_stack(&deleted).unwrap();
+        assert!(store.live_stack("s").unwrap().is_none());
+        assert!(store.stack("arn:s").unwrap().is_some());
+    }
+}
