@@ -435,7 +435,9 @@ impl CloudFormation {
     }
 
     pub async fn create_change_set(&self, input: CreateChangeSetInput) -> Result<ChangeSetCreated> {
-        check_name(&input.stack_name, "stackName")?;
+        if !input.stack_name.starts_with("arn:") {
+            check_name(&input.stack_name, "stackName")?;
+        }
         check_name(&input.change_set_name, "changeSetName")?;
         let kind = input.change_set_type.clone().unwrap_or_else(|| "UPDATE".into());
         let existing = self.find(&input.stack_name)?;

@@ -460,7 +460,8 @@ async fn change_sets_create_update_and_report_no_changes() {
     assert!(matches!(err, CloudFormationError::InvalidChangeSetStatus(_)));
 
     let v2 = "Resources:\n  A:\n    Type: Test::Fake::Thing\n    Properties:\n      Name: z\n  C:\n    Type: Test::Fake::Thing\n";
-    h.cf.create_change_set(input("second", None, v2)).await.unwrap();
+    let by_id = CreateChangeSetInput { stack_name: created.stack_id.clone(), ..input("second", None, v2) };
+    h.cf.create_change_set(by_id).await.unwrap();
     let other = h.cf.create_change_set(input("third", None, v2)).await.unwrap();
     let second = h.cf.describe_change_set("second", Some("cs")).await.unwrap();
     let summary: Vec<(String, String, Option<String>, Vec<String>)> = second
