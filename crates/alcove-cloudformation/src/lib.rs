@@ -311,6 +311,18 @@ impl CloudFormation {
         Ok(stack.stack_id)
     }
 
+    /// Once a stack changes, its change sets (but `except`, the one executing) describe
+    /// changes from a state that is gone.
+    fn obsolete_change_sets(&self, stack_id: &str, except: Option<&str>) -> Result<()> {
+        for mut other in self.store().change_sets(stack_id)? {
+            if Some(other.change_set_id.as_str()) != except && other.execution_status == "AVAILABLE" {
+                other.execution_status = "OBSOLETE".into();
+                self.store().put_change_set(&other)?;
+            }
+        }
+        Ok(())
+    }
+
     fn begin_update(
         &self,
         stack: &mut StackRow,
@@ -329,6 +341,7 @@ impl CloudFormation {
             stack.tags = tags;
         }
         stack.updated = Some(Utc::now());
+        self.obsolete_change_sets(&stack.stack_id, change_set_id.as_deref())?;
         stack.change_set_id = change_set_id;
         self.engine.set_status(stack, "UPDATE_IN_PROGRESS", Some("User Initiated"))
     }
@@ -577,12 +590,7 @@ impl CloudFormation {
         if !creating {
             Self::check_updatable(&stack)?;
         }
-        for mut other in self.store().change_sets(&stack.stack_id)? {
-            if other.change_set_id != row.change_set_id {
-                other.execution_status = "OBSOLETE".into();
-                self.store().put_change_set(&other)?;
-            }
-        }
+        self.obsolete_change_sets(&stack.stack_id, Some(&row.change_set_id))?;
         row.execution_status = "EXECUTE_IN_PROGRESS".into();
         self.store().put_change_set(&row)?;
         stack.token = None;

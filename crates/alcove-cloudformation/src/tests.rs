@@ -806,3 +806,32 @@ async fn a_retried_create_with_its_token_gets_the_same_stack() {
     let events = h.cf.describe_stack_events("retry").await.unwrap();
     assert!(events.iter().all(|e| e.client_request_token.as_deref() == Some("token-1")));
 }
+
+#[tokio::test]
+async fn an_update_makes_pending_change_sets_obsolete() {
+    let h = Harness::new();
+    let v1 = "Resources:\n  A:\n    Type: Test::Fake::Thing\n";
+    h.create("obs", v1).await.unwrap();
+    settled(&h.cf, "obs").await;
+    let v2 = "Resources:\n  A:\n    Type: Test::Fake::Thing\n  B:\n    Type: Test::Fake::Thing\n";
+    let pending =
+        h.cf.create_change_set(CreateChangeSetInput {
+            stack_name: "obs".into(),
+            change_set_name: "later".into(),
+            change_set_type: None,
+            template: TemplateInput::Body(v2.into()),
+            parameters: Vec::new(),
+            capabilities: Vec::new(),
+            tags: None,
+            description: None,
+            client_token: None,
+        })
+        .await
+        .unwrap();
+    h.update("obs", v2).await.unwrap();
+    settled(&h.cf, "obs").await;
+    let change_set = h.cf.describe_change_set(&pending.change_set_id, None).await.unwrap();
+    assert_eq!(change_set.execution_status, "OBSOLETE");
+    let err = h.cf.execute_change_set(&pending.change_set_id, None).await.unwrap_err();
+    assert!(matches!(err, CloudFormationError::InvalidChangeSetStatus(_)));
+}
