@@ -12,21 +12,44 @@
 
 #![forbid(unsafe_code)]
 
+mod changes;
+mod conditions;
 mod error;
+mod graph;
+mod intrinsics;
 pub mod model;
+mod operation;
+mod parameters;
+mod plan;
+mod prepare;
+mod pseudo;
 pub mod resource;
 pub mod resources;
 pub mod services;
+mod store;
+mod template;
+#[cfg(test)]
+mod testing;
+#[cfg(test)]
+mod tests;
+mod views;
 
 use std::path::Path;
 use std::sync::Arc;
 
+use chrono::Utc;
 pub use error::CloudFormationError;
 use model::{
-    ChangeSet, ChangeSetCreated, ChangeSetSummary, CreateChangeSetInput, CreateStackInput, Export, Stack,
-    StackEvent, StackResource, StackSummary, TemplateSummary, UpdateStackInput,
+    ChangeSet, ChangeSetCreated, ChangeSetSummary, CreateChangeSetInput, CreateStackInput, Export,
+    ParameterInput, ResourceChange, Stack, StackEvent, StackParameter, StackResource, StackSummary,
+    TemplateInput, TemplateSummary, UpdateStackInput,
 };
+use operation::Engine;
+use prepare::{Prepared, Target};
+use resource::ResourceType;
 use services::Services;
+use store::{ChangeSetRow, StackRow, Store};
+use template::Template;
 
 pub type Result<T, E = CloudFormationError> = std::result::Result<T, E>;
 
@@ -40,109 +63,587 @@ pub struct Settings {
 /// The CloudFormation engine: cheap to clone, shared by every request.
 #[derive(Clone)]
 pub struct CloudFormation {
-    #[allow(dead_code)]
-    inner: Arc<()>,
+    engine: Arc<Engine>,
+}
+
+fn invalid(message: impl Into<String>) -> CloudFormationError {
+    CloudFormationError::Validation(message.into())
+}
+
+fn not_found(stack: &str) -> CloudFormationError {
+    invalid(format!("Stack with id {stack} does not exist"))
+}
+
+const UPDATABLE: &[&str] = &["CREATE_COMPLETE", "UPDATE_COMPLETE", "UPDATE_ROLLBACK_COMPLETE"];
+
+fn check_name(value: &str, member: &str) -> Result<()> {
+    let mut chars = value.chars();
+    let ok = value.len() <= 128
+        && chars.next().is_some_and(|c| c.is_ascii_alphabetic())
+        && chars.all(|c| c.is_ascii_alphanumeric() || c == '-');
+    if ok {
+        Ok(())
+    } else {
+        Err(invalid(format!(
+            "1 validation error detected: Value '{value}' at '{member}' failed to satisfy constraint: Member must satisfy regular expression pattern: [a-zA-Z][-a-zA-Z0-9]*"
+        )))
+    }
+}
+
+/// Parses and checks a template as every operation that takes one does.
+fn checked(body: &str) -> Result<Template> {
+    let template = Template::parse(body)?.transformed()?;
+    graph::check(&template).map_err(invalid)?;
+    Ok(template)
+}
+
+fn summary_of(template: &Template) -> TemplateSummary {
+    let capability = prepare::required_capability(template);
+    let iam: Vec<String> =
+        template.resource_types().into_iter().filter(|t| t.starts_with("AWS::IAM::")).collect();
+    TemplateSummary {
+        description: template.description.clone(),
+        parameters: parameters::declarations(&template.parameters),
+        capabilities: capability.map(|c| vec![c.to_owned()]).unwrap_or_default(),
+        capabilities_reason: capability
+            .map(|_| format!("The following resource(s) require capabilities: [{}]", iam.join(", "))),
+        resource_types: template.resource_types(),
+        version: template.version.clone(),
+        declared_transforms: template.transforms.clone(),
+        metadata: template.metadata.as_ref().map(|m| m.to_string()),
+    }
 }
 
 impl CloudFormation {
     /// Opens (or creates) the stack database at `path` and resumes or rolls back every
-    /// stack that was in progress when the server last stopped.
-    pub fn open(_path: &Path, _services: Arc<dyn Services>, _settings: Settings) -> Result<Self> {
-        Ok(CloudFormation { inner: Arc::new(()) })
+    /// stack that was in progress when the server last stopped. Call it from within a
+    /// Tokio runtime: the resumed operations are spawned on it.
+    pub fn open(path: &Path, services: Arc<dyn Services>, settings: Settings) -> Result<Self> {
+        Self::open_with_types(path, services, settings, resources::all())
     }
 
-    pub async fn validate_template(&self, _template: &str) -> Result<TemplateSummary> {
-        Err(not_yet())
+    fn open_with_types(
+        path: &Path,
+        services: Arc<dyn Services>,
+        settings: Settings,
+        types: Vec<Box<dyn ResourceType>>,
+    ) -> Result<Self> {
+        let engine = Arc::new(Engine::new(Store::open(path)?, services, settings, types));
+        engine.resume()?;
+        Ok(CloudFormation { engine })
     }
 
-    /// GetTemplateSummary of a template body or of an existing stack's template.
+    fn store(&self) -> &Store {
+        &self.engine.store
+    }
+
+    /// A stack by name (live ones) or by id (deleted ones too).
+    fn find(&self, stack: &str) -> Result<Option<StackRow>> {
+        if stack.starts_with("arn:") {
+            self.store().stack(stack)
+        } else {
+            self.store().live_stack(stack)
+        }
+    }
+
+    fn get(&self, stack: &str) -> Result<StackRow> {
+        self.find(stack)?.ok_or_else(|| not_found(stack))
+    }
+
+    fn new_stack_id(&self, name: &str) -> String {
+        let s = &self.engine.settings;
+        format!("arn:aws:cloudformation:{}:{}:stack/{name}/{}", s.region, s.account_id, uuid::Uuid::new_v4())
+    }
+
+    fn prepared(
+        &self,
+        body: &str,
+        values: &[StackParameter],
+        name: &str,
+        stack_id: &str,
+    ) -> Result<Prepared> {
+        let s = &self.engine.settings;
+        let target = Target { region: &s.region, account_id: &s.account_id, stack_name: name, stack_id };
+        Prepared::new(body, values, &target).map_err(invalid)
+    }
+
+    pub async fn validate_template(&self, template: &str) -> Result<TemplateSummary> {
+        Ok(summary_of(&checked(template)?))
+    }
+
+    /// GetTemplateSummary of a template body or of an existing stack's template. A
+    /// template declaring a transform is summarized as written (with its
+    /// `DeclaredTransforms`), since the summary is how a caller learns it has one.
     pub async fn template_summary(
         &self,
-        _template: Option<&str>,
-        _stack: Option<&str>,
+        template: Option<&str>,
+        stack: Option<&str>,
     ) -> Result<TemplateSummary> {
-        Err(not_yet())
+        match (template, stack) {
+            (Some(body), _) => {
+                let parsed = Template::parse(body)?;
+                if parsed.transforms.is_empty() {
+                    graph::check(&parsed).map_err(invalid)?;
+                }
+                Ok(summary_of(&parsed))
+            }
+            (None, Some(stack)) => Ok(summary_of(&Template::parse(&self.get(stack)?.template)?)),
+            (None, None) => Err(invalid("Either Template URL or Template Body must be specified.")),
+        }
     }
 
     /// Starts creating a stack; answers its id at once (the work runs in the background).
-    pub async fn create_stack(&self, _input: CreateStackInput) -> Result<String> {
-        Err(not_yet())
+    pub async fn create_stack(&self, input: CreateStackInput) -> Result<String> {
+        check_name(&input.stack_name, "stackName")?;
+        if let Some(on_failure) = &input.on_failure {
+            if !["ROLLBACK", "DELETE", "DO_NOTHING"].contains(&on_failure.as_str()) {
+                return Err(invalid(format!(
+                    "1 validation error detected: Value '{on_failure}' at 'onFailure' failed to satisfy constraint: Member must satisfy enum value set: [DO_NOTHING, ROLLBACK, DELETE]"
+                )));
+            }
+            if input.disable_rollback {
+                return Err(invalid("You cannot specify both DisableRollback and OnFailure."));
+            }
+        }
+        if let Some(existing) = self.store().live_stack(&input.stack_name)? {
+            // A retried request (same ClientRequestToken) gets the stack it created.
+            if input.client_request_token.is_some() && existing.token == input.client_request_token {
+                return Ok(existing.stack_id);
+            }
+            return Err(CloudFormationError::AlreadyExists(format!(
+                "Stack [{}] already exists",
+                input.stack_name
+            )));
+        }
+        let template = checked(&input.template)?;
+        prepare::check_capabilities(&template, &input.capabilities)?;
+        let values = parameters::resolve(&template, &input.parameters, &[])?;
+        let stack_id = self.new_stack_id(&input.stack_name);
+        self.prepared(&input.template, &values, &input.stack_name, &stack_id)?;
+        let mut row = StackRow {
+            stack_id: stack_id.clone(),
+            name: input.stack_name,
+            status: "CREATE_IN_PROGRESS".into(),
+            reason: None,
+            template: input.template,
+            parameters: values,
+            previous_template: None,
+            previous_parameters: Vec::new(),
+            description: input.description_override.or(template.description),
+            capabilities: input.capabilities,
+            tags: input.tags,
+            disable_rollback: input.disable_rollback,
+            on_failure: input.on_failure,
+            outputs: Vec::new(),
+            imports: Vec::new(),
+            created: Utc::now(),
+            updated: None,
+            deleted: None,
+            change_set_id: None,
+            token: input.client_request_token,
+        };
+        self.engine.set_status(&mut row, "CREATE_IN_PROGRESS", Some("User Initiated"))?;
+        self.engine.spawn(&stack_id, |engine, id| Box::pin(engine.run_create(id)));
+        Ok(stack_id)
     }
 
-    pub async fn update_stack(&self, _input: UpdateStackInput) -> Result<String> {
-        Err(not_yet())
+    /// The resource changes (and whether anything changes at all) of moving `stack` to
+    /// `body` with `values`.
+    fn changes(
+        &self,
+        stack: &StackRow,
+        body: &str,
+        values: &[StackParameter],
+    ) -> Result<(Vec<ResourceChange>, bool)> {
+        let prepared = self.prepared(body, values, &stack.name, &stack.stack_id)?;
+        changes::compute(&self.engine, stack, &prepared, values)
+    }
+
+    /// The template and parameter values an update or update change set moves to.
+    fn update_inputs(
+        &self,
+        stack: &StackRow,
+        template: &TemplateInput,
+        parameters: &[ParameterInput],
+        capabilities: &[String],
+    ) -> Result<(String, Vec<StackParameter>)> {
+        let body = match template {
+            TemplateInput::Body(body) => body.clone(),
+            TemplateInput::UsePrevious => stack.template.clone(),
+        };
+        let parsed = checked(&body)?;
+        prepare::check_capabilities(&parsed, capabilities)?;
+        let values = parameters::resolve(&parsed, parameters, &stack.parameters)?;
+        Ok((body, values))
+    }
+
+    fn check_updatable(stack: &StackRow) -> Result<()> {
+        if UPDATABLE.contains(&stack.status.as_str()) {
+            Ok(())
+        } else {
+            Err(invalid(format!(
+                "Stack:{} is in {} state and can not be updated.",
+                stack.stack_id, stack.status
+            )))
+        }
+    }
+
+    pub async fn update_stack(&self, input: UpdateStackInput) -> Result<String> {
+        let mut stack = self.get(&input.stack_name)?;
+        if input.client_request_token.is_some()
+            && stack.token == input.client_request_token
+            && stack.status.starts_with("UPDATE_")
+        {
+            return Ok(stack.stack_id);
+        }
+        Self::check_updatable(&stack)?;
+        let (body, values) =
+            self.update_inputs(&stack, &input.template, &input.parameters, &input.capabilities)?;
+        let (_, anything) = self.changes(&stack, &body, &values)?;
+        let tags_changed = input.tags.as_ref().is_some_and(|t| *t != stack.tags);
+        if !anything && !tags_changed {
+            return Err(invalid("No updates are to be performed."));
+        }
+        stack.disable_rollback = input.disable_rollback;
+        stack.token = input.client_request_token;
+        self.begin_update(&mut stack, body, values, input.capabilities, input.tags, None)?;
+        self.engine.spawn(&stack.stack_id, |engine, id| Box::pin(engine.run_update(id)));
+        Ok(stack.stack_id)
+    }
+
+    /// Once a stack changes, its change sets (but `except`, the one executing) describe
+    /// changes from a state that is gone.
+    fn obsolete_change_sets(&self, stack_id: &str, except: Option<&str>) -> Result<()> {
+        for mut other in self.store().change_sets(stack_id)? {
+            if Some(other.change_set_id.as_str()) != except && other.execution_status == "AVAILABLE" {
+                other.execution_status = "OBSOLETE".into();
+                self.store().put_change_set(&other)?;
+            }
+        }
+        Ok(())
+    }
+
+    fn begin_update(
+        &self,
+        stack: &mut StackRow,
+        body: String,
+        values: Vec<StackParameter>,
+        capabilities: Vec<String>,
+        tags: Option<Vec<model::Tag>>,
+        change_set_id: Option<String>,
+    ) -> Result<()> {
+        let description = Template::parse(&body).ok().and_then(|t| t.description);
+        stack.previous_template = Some(std::mem::replace(&mut stack.template, body));
+        stack.previous_parameters = std::mem::replace(&mut stack.parameters, values);
+        stack.description = description;
+        stack.capabilities = capabilities;
+        if let Some(tags) = tags {
+            stack.tags = tags;
+        }
+        stack.updated = Some(Utc::now());
+        self.obsolete_change_sets(&stack.stack_id, change_set_id.as_deref())?;
+        stack.change_set_id = change_set_id;
+        self.engine.set_status(stack, "UPDATE_IN_PROGRESS", Some("User Initiated"))
     }
 
     /// Starts deleting a stack (by name or id); deleting a stack that does not exist
     /// succeeds, as on AWS.
-    pub async fn delete_stack(&self, _stack: &str) -> Result<()> {
-        Err(not_yet())
+    pub async fn delete_stack(&self, stack: &str) -> Result<()> {
+        let Some(mut row) = self.find(stack)? else { return Ok(()) };
+        if row.status == "DELETE_COMPLETE" {
+            return Ok(());
+        }
+        // A settled stack shows DELETE_IN_PROGRESS at once; one busy with another
+        // operation is deleted when that operation ends.
+        let busy = row.status.ends_with("_IN_PROGRESS") && row.status != "REVIEW_IN_PROGRESS";
+        if !busy {
+            row.token = None;
+            self.engine.set_status(&mut row, "DELETE_IN_PROGRESS", Some("User Initiated"))?;
+        }
+        self.engine.spawn(&row.stack_id, |engine, id| Box::pin(engine.run_delete(id)));
+        Ok(())
     }
 
     /// One stack (by name, or by id, which also finds deleted stacks), or every live one.
-    pub async fn describe_stacks(&self, _stack: Option<&str>) -> Result<Vec<Stack>> {
-        Err(not_yet())
+    pub async fn describe_stacks(&self, stack: Option<&str>) -> Result<Vec<Stack>> {
+        match stack {
+            Some(stack) => Ok(vec![views::stack(&self.get(stack)?)]),
+            None => Ok(self
+                .store()
+                .stacks()?
+                .iter()
+                .rev()
+                .filter(|s| s.status != "DELETE_COMPLETE")
+                .map(views::stack)
+                .collect()),
+        }
     }
 
     /// Every stack, deleted ones included (for 90 days on AWS), filtered by status.
-    pub async fn list_stacks(&self, _status_filter: &[String]) -> Result<Vec<StackSummary>> {
-        Err(not_yet())
+    pub async fn list_stacks(&self, status_filter: &[String]) -> Result<Vec<StackSummary>> {
+        Ok(self
+            .store()
+            .stacks()?
+            .iter()
+            .rev()
+            .filter(|s| status_filter.is_empty() || status_filter.contains(&s.status))
+            .map(views::summary)
+            .collect())
     }
 
-    pub async fn describe_stack_events(&self, _stack: &str) -> Result<Vec<StackEvent>> {
-        Err(not_yet())
+    pub async fn describe_stack_events(&self, stack: &str) -> Result<Vec<StackEvent>> {
+        let row = self.get(stack)?;
+        Ok(self.store().events(&row.stack_id)?.into_iter().map(|e| views::event(&row, e)).collect())
     }
 
-    pub async fn describe_stack_resource(&self, _stack: &str, _logical_id: &str) -> Result<StackResource> {
-        Err(not_yet())
+    pub async fn describe_stack_resource(&self, stack: &str, logical_id: &str) -> Result<StackResource> {
+        let row = self.get(stack)?;
+        self.describe_stack_resources(Some(&row.stack_id), Some(logical_id), None)
+            .await?
+            .pop()
+            .ok_or_else(|| invalid(format!("Resource {logical_id} does not exist for stack {stack}")))
     }
 
     /// DescribeStackResources: by stack (optionally one logical id) or by physical id.
     pub async fn describe_stack_resources(
         &self,
-        _stack: Option<&str>,
-        _logical_id: Option<&str>,
-        _physical_id: Option<&str>,
+        stack: Option<&str>,
+        logical_id: Option<&str>,
+        physical_id: Option<&str>,
     ) -> Result<Vec<StackResource>> {
-        Err(not_yet())
+        let row = match (stack, physical_id) {
+            (Some(stack), _) => self.get(stack)?,
+            (None, Some(physical)) => {
+                let resource = self
+                    .store()
+                    .resource_by_physical_id(physical)?
+                    .ok_or_else(|| invalid(format!("Stack for {physical} does not exist")))?;
+                self.get(&resource.stack_id)?
+            }
+            (None, None) => return Err(invalid("Either StackName or PhysicalResourceId must be specified.")),
+        };
+        let template = Template::parse(&row.template).ok();
+        Ok(self
+            .store()
+            .resources(&row.stack_id)?
+            .into_iter()
+            .filter(|r| logical_id.is_none_or(|l| r.logical_id == l))
+            .filter(|r| physical_id.is_none_or(|p| r.physical_id.as_deref() == Some(p)))
+            .map(|r| views::resource(&row, template.as_ref(), r))
+            .collect())
     }
 
-    pub async fn list_stack_resources(&self, _stack: &str) -> Result<Vec<StackResource>> {
-        Err(not_yet())
+    pub async fn list_stack_resources(&self, stack: &str) -> Result<Vec<StackResource>> {
+        self.describe_stack_resources(Some(stack), None, None).await
     }
 
     /// GetTemplate: the template body as submitted, of the stack or of one of its change
     /// sets.
-    pub async fn get_template(&self, _stack: Option<&str>, _change_set: Option<&str>) -> Result<String> {
-        Err(not_yet())
+    pub async fn get_template(&self, stack: Option<&str>, change_set: Option<&str>) -> Result<String> {
+        match (stack, change_set) {
+            (stack, Some(change_set)) => Ok(self.find_change_set(change_set, stack)?.1.template),
+            (Some(stack), None) => Ok(self.get(stack)?.template),
+            (None, None) => Err(invalid("Either StackName or ChangeSetName must be specified.")),
+        }
     }
 
-    pub async fn create_change_set(&self, _input: CreateChangeSetInput) -> Result<ChangeSetCreated> {
-        Err(not_yet())
+    pub async fn create_change_set(&self, input: CreateChangeSetInput) -> Result<ChangeSetCreated> {
+        if !input.stack_name.starts_with("arn:") {
+            check_name(&input.stack_name, "stackName")?;
+        }
+        check_name(&input.change_set_name, "changeSetName")?;
+        let kind = input.change_set_type.clone().unwrap_or_else(|| "UPDATE".into());
+        let existing = self.find(&input.stack_name)?;
+        let mut stack = match (kind.as_str(), existing) {
+            ("CREATE", Some(stack)) if stack.status != "REVIEW_IN_PROGRESS" => {
+                return Err(invalid(format!(
+                    "Stack [{}] already exists and cannot be created again with the changeSet [{}].",
+                    input.stack_name, input.change_set_name
+                )))
+            }
+            ("CREATE", Some(stack)) => stack,
+            ("CREATE", None) => {
+                let TemplateInput::Body(body) = &input.template else {
+                    return Err(invalid("UsePreviousTemplate is not allowed for a change set of type CREATE"));
+                };
+                StackRow {
+                    stack_id: self.new_stack_id(&input.stack_name),
+                    name: input.stack_name.clone(),
+                    status: "REVIEW_IN_PROGRESS".into(),
+                    reason: None,
+                    template: body.clone(),
+                    parameters: Vec::new(),
+                    previous_template: None,
+                    previous_parameters: Vec::new(),
+                    description: None,
+                    capabilities: Vec::new(),
+                    tags: Vec::new(),
+                    disable_rollback: false,
+                    on_failure: None,
+                    outputs: Vec::new(),
+                    imports: Vec::new(),
+                    created: Utc::now(),
+                    updated: None,
+                    deleted: None,
+                    change_set_id: None,
+                    token: None,
+                }
+            }
+            ("UPDATE", Some(stack)) => {
+                Self::check_updatable(&stack)?;
+                stack
+            }
+            ("UPDATE", None) => return Err(invalid(format!("Stack [{}] does not exist", input.stack_name))),
+            (other, _) => {
+                return Err(invalid(format!(
+                    "1 validation error detected: Value '{other}' at 'changeSetType' failed to satisfy constraint: Member must satisfy enum value set: [UPDATE, CREATE, IMPORT]"
+                )))
+            }
+        };
+        if self.store().change_sets(&stack.stack_id)?.iter().any(|c| c.name == input.change_set_name) {
+            return Err(CloudFormationError::AlreadyExists(format!(
+                "ChangeSet [{}] already exists",
+                input.change_set_name
+            )));
+        }
+        let (body, values) =
+            self.update_inputs(&stack, &input.template, &input.parameters, &input.capabilities)?;
+        let (changes, anything) = self.changes(&stack, &body, &values)?;
+        let tags_changed = input.tags.as_ref().is_some_and(|t| *t != stack.tags);
+        let empty = kind == "UPDATE" && !anything && !tags_changed;
+        if stack.status == "REVIEW_IN_PROGRESS" && self.store().stack(&stack.stack_id)?.is_none() {
+            stack.description = Template::parse(&body).ok().and_then(|t| t.description);
+            self.engine.set_status(&mut stack, "REVIEW_IN_PROGRESS", Some("User Initiated"))?;
+        }
+        let s = &self.engine.settings;
+        let change_set_id = format!(
+            "arn:aws:cloudformation:{}:{}:changeSet/{}/{}",
+            s.region,
+            s.account_id,
+            input.change_set_name,
+            uuid::Uuid::new_v4()
+        );
+        let row = ChangeSetRow {
+            change_set_id: change_set_id.clone(),
+            name: input.change_set_name,
+            stack_id: stack.stack_id.clone(),
+            kind,
+            template: body,
+            parameters: values,
+            capabilities: input.capabilities,
+            tags: input.tags,
+            description: input.description,
+            status: if empty { "FAILED" } else { "CREATE_COMPLETE" }.into(),
+            reason: empty.then(|| {
+                "The submitted information didn't contain changes. Submit different information to create a change set."
+                    .to_owned()
+            }),
+            execution_status: if empty { "UNAVAILABLE" } else { "AVAILABLE" }.into(),
+            changes,
+            created: Utc::now(),
+        };
+        self.store().put_change_set(&row)?;
+        Ok(ChangeSetCreated { change_set_id, stack_id: stack.stack_id })
+    }
+
+    /// A change set by ARN, or by name with its stack: `(stack, change set)`.
+    fn find_change_set(&self, change_set: &str, stack: Option<&str>) -> Result<(StackRow, ChangeSetRow)> {
+        let missing =
+            || CloudFormationError::ChangeSetNotFound(format!("ChangeSet [{change_set}] does not exist"));
+        let found = if change_set.starts_with("arn:") {
+            self.store().change_set(change_set)?
+        } else {
+            let Some(stack) = stack else {
+                return Err(invalid(
+                    "StackName must be specified if ChangeSetName is not specified as an ARN.",
+                ));
+            };
+            let stack = self.find(stack)?.ok_or_else(missing)?;
+            self.store().change_sets(&stack.stack_id)?.into_iter().find(|c| c.name == change_set)
+        };
+        let found = found.ok_or_else(missing)?;
+        let stack = self.store().stack(&found.stack_id)?.ok_or_else(missing)?;
+        Ok((stack, found))
     }
 
     /// A change set by ARN, or by name together with its stack.
-    pub async fn describe_change_set(&self, _change_set: &str, _stack: Option<&str>) -> Result<ChangeSet> {
-        Err(not_yet())
+    pub async fn describe_change_set(&self, change_set: &str, stack: Option<&str>) -> Result<ChangeSet> {
+        let (stack, row) = self.find_change_set(change_set, stack)?;
+        Ok(views::change_set(&stack, row))
     }
 
-    pub async fn execute_change_set(&self, _change_set: &str, _stack: Option<&str>) -> Result<()> {
-        Err(not_yet())
+    pub async fn execute_change_set(&self, change_set: &str, stack: Option<&str>) -> Result<()> {
+        let (mut stack, mut row) = self.find_change_set(change_set, stack)?;
+        if row.execution_status != "AVAILABLE" {
+            return Err(CloudFormationError::InvalidChangeSetStatus(format!(
+                "ChangeSet [{}] cannot be executed in its current execution status of [{}]",
+                row.change_set_id, row.execution_status
+            )));
+        }
+        let creating = row.kind == "CREATE";
+        if creating && stack.status != "REVIEW_IN_PROGRESS" {
+            return Err(invalid(format!(
+                "Stack:{} is in {} state and can not be updated.",
+                stack.stack_id, stack.status
+            )));
+        }
+        if !creating {
+            Self::check_updatable(&stack)?;
+        }
+        self.obsolete_change_sets(&stack.stack_id, Some(&row.change_set_id))?;
+        row.execution_status = "EXECUTE_IN_PROGRESS".into();
+        self.store().put_change_set(&row)?;
+        stack.token = None;
+        if creating {
+            stack.template = row.template;
+            stack.parameters = row.parameters;
+            stack.capabilities = row.capabilities;
+            stack.tags = row.tags.unwrap_or_default();
+            stack.description = Template::parse(&stack.template).ok().and_then(|t| t.description);
+            stack.change_set_id = Some(row.change_set_id);
+            self.engine.set_status(&mut stack, "CREATE_IN_PROGRESS", Some("User Initiated"))?;
+            self.engine.spawn(&stack.stack_id, |engine, id| Box::pin(engine.run_create(id)));
+        } else {
+            self.begin_update(
+                &mut stack,
+                row.template,
+                row.parameters,
+                row.capabilities,
+                row.tags,
+                Some(row.change_set_id),
+            )?;
+            self.engine.spawn(&stack.stack_id, |engine, id| Box::pin(engine.run_update(id)));
+        }
+        Ok(())
     }
 
-    pub async fn delete_change_set(&self, _change_set: &str, _stack: Option<&str>) -> Result<()> {
-        Err(not_yet())
+    pub async fn delete_change_set(&self, change_set: &str, stack: Option<&str>) -> Result<()> {
+        let (_, row) = self.find_change_set(change_set, stack)?;
+        if row.execution_status == "EXECUTE_IN_PROGRESS" {
+            return Err(CloudFormationError::InvalidChangeSetStatus(format!(
+                "ChangeSet [{}] cannot be deleted in its current execution status of [EXECUTE_IN_PROGRESS]",
+                row.change_set_id
+            )));
+        }
+        self.store().remove_change_set(&row.change_set_id)
     }
 
-    pub async fn list_change_sets(&self, _stack: &str) -> Result<Vec<ChangeSetSummary>> {
-        Err(not_yet())
+    pub async fn list_change_sets(&self, stack: &str) -> Result<Vec<ChangeSetSummary>> {
+        let row = self.get(stack)?;
+        Ok(self
+            .store()
+            .change_sets(&row.stack_id)?
+            .into_iter()
+            .map(|c| views::change_set_summary(&row, c))
+            .collect())
     }
 
     pub async fn list_exports(&self) -> Result<Vec<Export>> {
-        Err(not_yet())
+        Ok(self
+            .store()
+            .exports()?
+            .into_iter()
+            .map(|(name, exporting_stack_id, value)| Export { exporting_stack_id, name, value })
+            .collect())
     }
-}
-
-fn not_yet() -> CloudFormationError {
-    CloudFormationError::Validation("this operation is not implemented yet".into())
 }
