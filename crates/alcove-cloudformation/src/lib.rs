@@ -25,6 +25,7 @@ mod prepare;
 mod pseudo;
 pub mod resource;
 pub mod resources;
+mod sam;
 pub mod services;
 mod store;
 mod template;
@@ -34,6 +35,7 @@ mod testing;
 mod tests;
 mod views;
 
+use std::collections::BTreeMap;
 use std::path::Path;
 use std::sync::Arc;
 
@@ -58,6 +60,40 @@ pub type Result<T, E = CloudFormationError> = std::result::Result<T, E>;
 pub struct Settings {
     pub region: String,
     pub account_id: String,
+    /// The Python interpreter that runs the SAM translator (`aws-sam-translator`).
+    pub sam_python: String,
+}
+
+/// A template as the engine runs it and, when a transform rewrote it, as submitted.
+struct Expanded {
+    body: String,
+    original: Option<String>,
+}
+
+/// Parameter values as the translator sees them: given ones, and previous ones for
+/// `UsePreviousValue`.
+fn given_values(inputs: &[ParameterInput], previous: &[StackParameter]) -> BTreeMap<String, String> {
+    inputs
+        .iter()
+        .filter_map(|p| {
+            let value = match &p.value {
+                Some(value) => value.clone(),
+                None => previous.iter().find(|q| q.key == p.key)?.value.clone(),
+            };
+            Some((p.key.clone(), value))
+        })
+        .collect()
+}
+
+/// CreateStack of a template with a transform needs the caller's consent (change sets do
+/// not: reviewing the change set is the consent).
+fn check_auto_expand(expanded: &Expanded, capabilities: &[String]) -> Result<()> {
+    if expanded.original.is_some() && !capabilities.iter().any(|c| c == "CAPABILITY_AUTO_EXPAND") {
+        return Err(CloudFormationError::InsufficientCapabilities(
+            "Requires capabilities : [CAPABILITY_AUTO_EXPAND]".into(),
+        ));
+    }
+    Ok(())
 }
 
 /// The CloudFormation engine: cheap to clone, shared by every request.
@@ -133,6 +169,25 @@ impl CloudFormation {
         Ok(CloudFormation { engine })
     }
 
+    /// Applies the template's transform, if it declares one: the SAM transform is run by
+    /// AWS's own translator; any other is refused by name.
+    async fn expand(&self, body: &str, parameters: &BTreeMap<String, String>) -> Result<Expanded> {
+        let value = template::parse_value(body)?;
+        let transforms = value.as_object().map(template::transforms_of).unwrap_or_default();
+        if transforms.is_empty() {
+            return Ok(Expanded { body: body.to_owned(), original: None });
+        }
+        if let Some(other) = transforms.iter().find(|t| *t != sam::SAM_TRANSFORM) {
+            return Err(template::unsupported_transform(other));
+        }
+        let s = &self.engine.settings;
+        let translator =
+            sam::Translator { python: &s.sam_python, region: &s.region, account_id: &s.account_id };
+        let processed = translator.translate(&value, parameters).await?;
+        let processed = serde_json::to_string_pretty(&processed).map_err(|e| invalid(e.to_string()))?;
+        Ok(Expanded { body: processed, original: Some(body.to_owned()) })
+    }
+
     fn store(&self) -> &Store {
         &self.engine.store
     }
@@ -167,8 +222,15 @@ impl CloudFormation {
         Prepared::new(body, values, &target).map_err(invalid)
     }
 
+    /// ValidateTemplate: a template with the SAM transform is translated (so the
+    /// translator's refusals surface here) and its processed form summarized.
     pub async fn validate_template(&self, template: &str) -> Result<TemplateSummary> {
-        Ok(summary_of(&checked(template)?))
+        let expanded = self.expand(template, &BTreeMap::new()).await?;
+        let mut summary = summary_of(&checked(&expanded.body)?);
+        if let Some(original) = &expanded.original {
+            summary.declared_transforms = Template::parse(original)?.transforms;
+        }
+        Ok(summary)
     }
 
     /// GetTemplateSummary of a template body or of an existing stack's template. A
@@ -187,7 +249,10 @@ impl CloudFormation {
                 }
                 Ok(summary_of(&parsed))
             }
-            (None, Some(stack)) => Ok(summary_of(&Template::parse(&self.get(stack)?.template)?)),
+            (None, Some(stack)) => {
+                let row = self.get(stack)?;
+                Ok(summary_of(&Template::parse(row.original_template.as_ref().unwrap_or(&row.template))?))
+            }
             (None, None) => Err(invalid("Either Template URL or Template Body must be specified.")),
         }
     }
@@ -215,19 +280,23 @@ impl CloudFormation {
                 input.stack_name
             )));
         }
-        let template = checked(&input.template)?;
+        let expanded = self.expand(&input.template, &given_values(&input.parameters, &[])).await?;
+        check_auto_expand(&expanded, &input.capabilities)?;
+        let template = checked(&expanded.body)?;
         prepare::check_capabilities(&template, &input.capabilities)?;
         let values = parameters::resolve(&template, &input.parameters, &[])?;
         let stack_id = self.new_stack_id(&input.stack_name);
-        self.prepared(&input.template, &values, &input.stack_name, &stack_id)?;
+        self.prepared(&expanded.body, &values, &input.stack_name, &stack_id)?;
         let mut row = StackRow {
             stack_id: stack_id.clone(),
             name: input.stack_name,
             status: "CREATE_IN_PROGRESS".into(),
             reason: None,
-            template: input.template,
+            template: expanded.body,
+            original_template: expanded.original,
             parameters: values,
             previous_template: None,
+            previous_original_template: None,
             previous_parameters: Vec::new(),
             description: input.description_override.or(template.description),
             capabilities: input.capabilities,
@@ -259,22 +328,26 @@ impl CloudFormation {
         changes::compute(&self.engine, stack, &prepared, values)
     }
 
-    /// The template and parameter values an update or update change set moves to.
-    fn update_inputs(
+    /// The template (transformed) and parameter values an update or update change set
+    /// moves to.
+    async fn update_inputs(
         &self,
         stack: &StackRow,
         template: &TemplateInput,
         parameters: &[ParameterInput],
         capabilities: &[String],
-    ) -> Result<(String, Vec<StackParameter>)> {
+    ) -> Result<(Expanded, Vec<StackParameter>)> {
         let body = match template {
             TemplateInput::Body(body) => body.clone(),
-            TemplateInput::UsePrevious => stack.template.clone(),
+            TemplateInput::UsePrevious => {
+                stack.original_template.clone().unwrap_or_else(|| stack.template.clone())
+            }
         };
-        let parsed = checked(&body)?;
+        let expanded = self.expand(&body, &given_values(parameters, &stack.parameters)).await?;
+        let parsed = checked(&expanded.body)?;
         prepare::check_capabilities(&parsed, capabilities)?;
         let values = parameters::resolve(&parsed, parameters, &stack.parameters)?;
-        Ok((body, values))
+        Ok((expanded, values))
     }
 
     fn check_updatable(stack: &StackRow) -> Result<()> {
@@ -298,8 +371,9 @@ impl CloudFormation {
         }
         Self::check_updatable(&stack)?;
         let (body, values) =
-            self.update_inputs(&stack, &input.template, &input.parameters, &input.capabilities)?;
-        let (_, anything) = self.changes(&stack, &body, &values)?;
+            self.update_inputs(&stack, &input.template, &input.parameters, &input.capabilities).await?;
+        check_auto_expand(&body, &input.capabilities)?;
+        let (_, anything) = self.changes(&stack, &body.body, &values)?;
         let tags_changed = input.tags.as_ref().is_some_and(|t| *t != stack.tags);
         if !anything && !tags_changed {
             return Err(invalid("No updates are to be performed."));
@@ -326,14 +400,15 @@ impl CloudFormation {
     fn begin_update(
         &self,
         stack: &mut StackRow,
-        body: String,
+        body: Expanded,
         values: Vec<StackParameter>,
         capabilities: Vec<String>,
         tags: Option<Vec<model::Tag>>,
         change_set_id: Option<String>,
     ) -> Result<()> {
-        let description = Template::parse(&body).ok().and_then(|t| t.description);
-        stack.previous_template = Some(std::mem::replace(&mut stack.template, body));
+        let description = Template::parse(&body.body).ok().and_then(|t| t.description);
+        stack.previous_template = Some(std::mem::replace(&mut stack.template, body.body));
+        stack.previous_original_template = std::mem::replace(&mut stack.original_template, body.original);
         stack.previous_parameters = std::mem::replace(&mut stack.parameters, values);
         stack.description = description;
         stack.capabilities = capabilities;
@@ -440,11 +515,41 @@ impl CloudFormation {
     /// GetTemplate: the template body as submitted, of the stack or of one of its change
     /// sets.
     pub async fn get_template(&self, stack: Option<&str>, change_set: Option<&str>) -> Result<String> {
-        match (stack, change_set) {
-            (stack, Some(change_set)) => Ok(self.find_change_set(change_set, stack)?.1.template),
-            (Some(stack), None) => Ok(self.get(stack)?.template),
-            (None, None) => Err(invalid("Either StackName or ChangeSetName must be specified.")),
-        }
+        self.get_template_stage(stack, change_set, None).await
+    }
+
+    /// GetTemplate with its `TemplateStage`: `Original` (the default: as submitted) or
+    /// `Processed` (after the transform, what the stack runs).
+    pub async fn get_template_stage(
+        &self,
+        stack: Option<&str>,
+        change_set: Option<&str>,
+        stage: Option<&str>,
+    ) -> Result<String> {
+        let processed = match stage {
+            None | Some("Original") => false,
+            Some("Processed") => true,
+            Some(other) => {
+                return Err(invalid(format!(
+                    "1 validation error detected: Value '{other}' at 'templateStage' failed to satisfy constraint: Member must satisfy enum value set: [Original, Processed]"
+                )))
+            }
+        };
+        let (template, original) = match (stack, change_set) {
+            (stack, Some(change_set)) => {
+                let row = self.find_change_set(change_set, stack)?.1;
+                (row.template, row.original_template)
+            }
+            (Some(stack), None) => {
+                let row = self.get(stack)?;
+                (row.template, row.original_template)
+            }
+            (None, None) => return Err(invalid("Either StackName or ChangeSetName must be specified.")),
+        };
+        Ok(match original {
+            Some(original) if !processed => original,
+            _ => template,
+        })
     }
 
     pub async fn create_change_set(&self, input: CreateChangeSetInput) -> Result<ChangeSetCreated> {
@@ -472,8 +577,10 @@ impl CloudFormation {
                     status: "REVIEW_IN_PROGRESS".into(),
                     reason: None,
                     template: body.clone(),
+                    original_template: None,
                     parameters: Vec::new(),
                     previous_template: None,
+                    previous_original_template: None,
                     previous_parameters: Vec::new(),
                     description: None,
                     capabilities: Vec::new(),
@@ -507,12 +614,12 @@ impl CloudFormation {
             )));
         }
         let (body, values) =
-            self.update_inputs(&stack, &input.template, &input.parameters, &input.capabilities)?;
-        let (changes, anything) = self.changes(&stack, &body, &values)?;
+            self.update_inputs(&stack, &input.template, &input.parameters, &input.capabilities).await?;
+        let (changes, anything) = self.changes(&stack, &body.body, &values)?;
         let tags_changed = input.tags.as_ref().is_some_and(|t| *t != stack.tags);
         let empty = kind == "UPDATE" && !anything && !tags_changed;
         if stack.status == "REVIEW_IN_PROGRESS" && self.store().stack(&stack.stack_id)?.is_none() {
-            stack.description = Template::parse(&body).ok().and_then(|t| t.description);
+            stack.description = Template::parse(&body.body).ok().and_then(|t| t.description);
             self.engine.set_status(&mut stack, "REVIEW_IN_PROGRESS", Some("User Initiated"))?;
         }
         let s = &self.engine.settings;
@@ -528,7 +635,8 @@ impl CloudFormation {
             name: input.change_set_name,
             stack_id: stack.stack_id.clone(),
             kind,
-            template: body,
+            template: body.body,
+            original_template: body.original,
             parameters: values,
             capabilities: input.capabilities,
             tags: input.tags,
@@ -596,6 +704,7 @@ impl CloudFormation {
         stack.token = None;
         if creating {
             stack.template = row.template;
+            stack.original_template = row.original_template;
             stack.parameters = row.parameters;
             stack.capabilities = row.capabilities;
             stack.tags = row.tags.unwrap_or_default();
@@ -606,7 +715,7 @@ impl CloudFormation {
         } else {
             self.begin_update(
                 &mut stack,
-                row.template,
+                Expanded { body: row.template, original: row.original_template },
                 row.parameters,
                 row.capabilities,
                 row.tags,

@@ -19,7 +19,7 @@ struct Harness {
 }
 
 fn settings() -> Settings {
-    Settings { region: "us-east-1".into(), account_id: "123456789012".into() }
+    Settings { region: "us-east-1".into(), account_id: "123456789012".into(), sam_python: "python3".into() }
 }
 
 impl Harness {
@@ -550,11 +550,13 @@ async fn requests_are_validated_before_anything_runs() {
         h.create("c", cyclic).await.unwrap_err().to_string(),
         "Circular dependency between resources: [A, B]"
     );
-    let sam = "Transform: AWS::Serverless-2016-10-31\nResources:\n  A:\n    Type: Test::Fake::Thing\n";
-    assert!(h.cf.validate_template(sam).await.unwrap_err().to_string().contains("not supported"));
-    assert!(h.create("sam", sam).await.unwrap_err().to_string().contains("not supported"));
-    let summary = h.cf.template_summary(Some(sam), None).await.unwrap();
-    assert_eq!(summary.declared_transforms, vec!["AWS::Serverless-2016-10-31".to_owned()]);
+    let include = "Transform: [AWS::Include]\nResources:\n  A:\n    Type: Test::Fake::Thing\n";
+    let refused =
+        "Transform AWS::Include is not supported by Alcove (only AWS::Serverless-2016-10-31 is applied)";
+    assert_eq!(h.cf.validate_template(include).await.unwrap_err().to_string(), refused);
+    assert_eq!(h.create("inc", include).await.unwrap_err().to_string(), refused);
+    let summary = h.cf.template_summary(Some(include), None).await.unwrap();
+    assert_eq!(summary.declared_transforms, vec!["AWS::Include".to_owned()]);
     assert!(h.cf.describe_stacks(Some("1bad")).await.is_err());
 }
 
@@ -834,4 +836,49 @@ async fn an_update_makes_pending_change_sets_obsolete() {
     assert_eq!(change_set.execution_status, "OBSOLETE");
     let err = h.cf.execute_change_set(&pending.change_set_id, None).await.unwrap_err();
     assert!(matches!(err, CloudFormationError::InvalidChangeSetStatus(_)));
+}
+
+/// A SAM template whose only resource is not a SAM one: the translator passes it through
+/// and drops `Transform` and `Globals`. Runs the real translator (`aws-sam-translator`).
+const SAM: &str = "Transform: AWS::Serverless-2016-10-31\nGlobals:\n  Function:\n    Timeout: 3\nResources:\n  A:\n    Type: Test::Fake::Thing\n";
+
+#[tokio::test]
+async fn the_sam_transform_runs_before_the_engine_and_the_original_is_kept() {
+    let h = Harness::new();
+    assert_eq!(
+        h.create("sam", SAM).await.unwrap_err().to_string(),
+        "Requires capabilities : [CAPABILITY_AUTO_EXPAND]"
+    );
+    let mut input = create_input("sam", SAM);
+    input.capabilities = vec!["CAPABILITY_AUTO_EXPAND".into()];
+    h.cf.create_stack(input).await.unwrap();
+    assert_eq!(settled(&h.cf, "sam").await.status, "CREATE_COMPLETE");
+    assert_eq!(h.cf.get_template(Some("sam"), None).await.unwrap(), SAM);
+    let processed = h.cf.get_template_stage(Some("sam"), None, Some("Processed")).await.unwrap();
+    let processed: serde_json::Value = serde_json::from_str(&processed).unwrap();
+    assert_eq!(processed, serde_json::json!({"Resources": {"A": {"Type": T}}}));
+    assert!(h.cf.get_template_stage(Some("sam"), None, Some("Later")).await.is_err());
+    let summary = h.cf.template_summary(None, Some("sam")).await.unwrap();
+    assert_eq!(summary.declared_transforms, vec!["AWS::Serverless-2016-10-31".to_owned()]);
+    let summary = h.cf.validate_template(SAM).await.unwrap();
+    assert_eq!(summary.declared_transforms, vec!["AWS::Serverless-2016-10-31".to_owned()]);
+}
+
+#[tokio::test]
+async fn the_translators_refusals_are_validation_errors_with_its_message() {
+    let h = Harness::new();
+    let per_tenant = "Transform: AWS::Serverless-2016-10-31\nResources:\n  Fn:\n    Type: AWS::Serverless::Function\n    Properties:\n      Runtime: python3.12\n      Handler: index.handler\n      InlineCode: x\n      TenancyConfig: {TenantIsolationMode: PER_TENANT}\n      FunctionUrlConfig: {AuthType: NONE}\n";
+    assert_eq!(
+        h.cf.validate_template(per_tenant).await.unwrap_err().to_string(),
+        "Transform AWS::Serverless-2016-10-31 failed with: Invalid Serverless Application Specification document. Number of errors found: 1. Resource with id [Fn] is invalid. Function URL is not supported for functions enabled with tenancy configuration."
+    );
+    let missing = CloudFormation::open_with_types(
+        &h.dir.path().join("other.db"),
+        std::sync::Arc::new(NoServices),
+        Settings { sam_python: "alcove-no-such-python".into(), ..settings() },
+        Vec::new(),
+    )
+    .unwrap();
+    let message = missing.validate_template(SAM).await.unwrap_err().to_string();
+    assert!(message.contains("pip install aws-sam-translator"), "{message}");
 }

@@ -87,6 +87,7 @@ impl Engine {
     pub(super) async fn finish_update_cleanup(&self, mut stack: StackRow, prepared: &Prepared) {
         if self.cleanup(&stack, prepared, false).await.is_ok() {
             stack.previous_template = None;
+            stack.previous_original_template = None;
             stack.previous_parameters.clear();
             let _ = self.set_status(&mut stack, "UPDATE_COMPLETE", None);
         }
@@ -99,6 +100,8 @@ impl Engine {
             return;
         };
         stack.previous_template = Some(std::mem::replace(&mut stack.template, previous));
+        let failed_original = stack.original_template.take();
+        stack.original_template = std::mem::replace(&mut stack.previous_original_template, failed_original);
         let failed_parameters = std::mem::take(&mut stack.parameters);
         stack.parameters = std::mem::replace(&mut stack.previous_parameters, failed_parameters);
         if self.set_status(&mut stack, "UPDATE_ROLLBACK_IN_PROGRESS", Some(reason)).is_ok() {
@@ -130,6 +133,7 @@ impl Engine {
     pub(super) async fn finish_rollback_cleanup(&self, mut stack: StackRow, prepared: &Prepared) {
         if self.cleanup(&stack, prepared, true).await.is_ok() {
             stack.previous_template = None;
+            stack.previous_original_template = None;
             stack.previous_parameters.clear();
             let _ = self.set_status(&mut stack, "UPDATE_ROLLBACK_COMPLETE", None);
         }

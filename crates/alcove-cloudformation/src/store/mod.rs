@@ -23,10 +23,14 @@ pub struct StackRow {
     pub name: String,
     pub status: String,
     pub reason: Option<String>,
+    /// The template the engine runs (after any transform).
     pub template: String,
+    /// The template as submitted, when a transform rewrote it into `template`.
+    pub original_template: Option<String>,
     pub parameters: Vec<StackParameter>,
     /// During an update: what a rollback returns to.
     pub previous_template: Option<String>,
+    pub previous_original_template: Option<String>,
     pub previous_parameters: Vec<StackParameter>,
     pub description: Option<String>,
     pub capabilities: Vec<String>,
@@ -92,7 +96,10 @@ pub struct ChangeSetRow {
     pub stack_id: String,
     /// `CREATE` or `UPDATE`.
     pub kind: String,
+    /// The template the change set runs (after any transform).
     pub template: String,
+    /// The template as submitted, when a transform rewrote it into `template`.
+    pub original_template: Option<String>,
     pub parameters: Vec<StackParameter>,
     pub capabilities: Vec<String>,
     pub tags: Option<Vec<Tag>>,
@@ -212,7 +219,7 @@ fn object(text: &str) -> Map<String, Value> {
 
 const STACK_COLUMNS: &str = "stack_id, name, status, reason, template, parameters, previous_template,
     previous_parameters, description, capabilities, tags, disable_rollback, on_failure, outputs, imports,
-    created, updated, deleted, change_set_id, token";
+    created, updated, deleted, change_set_id, token, original_template, previous_original_template";
 
 fn stack_row(row: &Row) -> rusqlite::Result<StackRow> {
     Ok(StackRow {
@@ -236,6 +243,8 @@ fn stack_row(row: &Row) -> rusqlite::Result<StackRow> {
         deleted: parse_time(row.get(17)?),
         change_set_id: row.get(18)?,
         token: row.get(19)?,
+        original_template: row.get(20)?,
+        previous_original_template: row.get(21)?,
     })
 }
 
@@ -259,7 +268,7 @@ fn resource_row(row: &Row) -> rusqlite::Result<ResourceRow> {
 
 const CHANGE_SET_COLUMNS: &str =
     "change_set_id, name, stack_id, kind, template, parameters, capabilities, tags,
-    description, status, reason, execution_status, changes, created";
+    description, status, reason, execution_status, changes, created, original_template";
 
 fn change_set_row(row: &Row) -> rusqlite::Result<ChangeSetRow> {
     Ok(ChangeSetRow {
@@ -277,6 +286,7 @@ fn change_set_row(row: &Row) -> rusqlite::Result<ChangeSetRow> {
         execution_status: row.get(11)?,
         changes: changes(&row.get::<_, String>(12)?),
         created: parse_time(row.get(13)?).unwrap_or_else(Utc::now),
+        original_template: row.get(14)?,
     })
 }
 
@@ -293,11 +303,11 @@ impl Store {
     pub fn put_stack(&self, s: &StackRow) -> Result<()> {
         self.conn().execute(
             &format!(
-                "INSERT INTO stacks ({STACK_COLUMNS}) VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15,?16,?17,?18,?19,?20)
+                "INSERT INTO stacks ({STACK_COLUMNS}) VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15,?16,?17,?18,?19,?20,?21,?22)
                  ON CONFLICT (stack_id) DO UPDATE SET status=?3, reason=?4, template=?5, parameters=?6,
                  previous_template=?7, previous_parameters=?8, description=?9, capabilities=?10, tags=?11,
                  disable_rollback=?12, on_failure=?13, outputs=?14, imports=?15, updated=?17, deleted=?18,
-                 change_set_id=?19, token=?20"
+                 change_set_id=?19, token=?20, original_template=?21, previous_original_template=?22"
             ),
             params![
                 s.stack_id,
@@ -320,6 +330,8 @@ impl Store {
                 s.deleted.as_ref().map(time),
                 s.change_set_id,
                 s.token,
+                s.original_template,
+                s.previous_original_template,
             ],
         )?;
         Ok(())
@@ -508,7 +520,7 @@ impl Store {
     pub fn put_change_set(&self, c: &ChangeSetRow) -> Result<()> {
         self.conn().execute(
             &format!(
-                "INSERT INTO change_sets ({CHANGE_SET_COLUMNS}) VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14)
+                "INSERT INTO change_sets ({CHANGE_SET_COLUMNS}) VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15)
                  ON CONFLICT (change_set_id) DO UPDATE SET status=?10, reason=?11, execution_status=?12, changes=?13"
             ),
             params![
@@ -526,6 +538,7 @@ impl Store {
                 c.execution_status,
                 changes_json(&c.changes),
                 time(&c.created),
+                c.original_template,
             ],
         )?;
         Ok(())
@@ -597,8 +610,10 @@ mod tests {
             status: "CREATE_COMPLETE".into(),
             reason: Some("why".into()),
             template: "{}".into(),
+            original_template: Some("Transform: X".into()),
             parameters: vec![StackParameter { key: "P".into(), value: "v".into() }],
             previous_template: None,
+            previous_original_template: Some("Transform: Y".into()),
             previous_parameters: Vec::new(),
             description: Some("d".into()),
             capabilities: vec!["CAPABILITY_IAM".into()],
@@ -630,6 +645,10 @@ mod tests {
             (stack.imports.clone(), stack.capabilities.clone())
         );
         assert_eq!(back.token, stack.token);
+        assert_eq!(
+            (back.original_template.as_deref(), back.previous_original_template.as_deref()),
+            (Some("Transform: X"), Some("Transform: Y"))
+        );
         assert!(back.disable_rollback);
         store.set_exports("arn:s", &[("e".into(), "1".into())]).unwrap();
         assert_eq!(store.exports().unwrap(), vec![("e".into(), "arn:s".into(), "1".into())]);

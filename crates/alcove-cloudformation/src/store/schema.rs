@@ -6,7 +6,8 @@ use rusqlite::Connection;
 use crate::CloudFormationError;
 
 /// Schema versions in order; `PRAGMA user_version` records how many have run.
-const MIGRATIONS: &[&str] = &["
+const MIGRATIONS: &[&str] = &[
+    "
     CREATE TABLE stacks (
         seq               INTEGER PRIMARY KEY,
         stack_id          TEXT NOT NULL UNIQUE,
@@ -89,7 +90,14 @@ const MIGRATIONS: &[&str] = &["
         stack_id TEXT NOT NULL,
         value    TEXT NOT NULL
     );
-"];
+",
+    "
+    -- A template a transform rewrote: `template` holds what runs, these what was submitted.
+    ALTER TABLE stacks ADD COLUMN original_template TEXT;
+    ALTER TABLE stacks ADD COLUMN previous_original_template TEXT;
+    ALTER TABLE change_sets ADD COLUMN original_template TEXT;
+",
+];
 
 /// Opens the database, migrating its schema.
 pub fn open(path: &std::path::Path) -> Result<Connection, CloudFormationError> {

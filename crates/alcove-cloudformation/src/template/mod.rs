@@ -98,21 +98,20 @@ impl Template {
     /// Parses a template body (JSON when it starts with `{`, YAML otherwise) and checks
     /// its structure. Transforms are parsed but not applied (see [`Template::transformed`]).
     pub fn parse(body: &str) -> Result<Template, CloudFormationError> {
-        let value = if body.trim_start().starts_with('{') {
-            serde_json::from_str::<Value>(body).map_err(|e| {
-                format_error(format!("JSON not well-formed. (line {}, column {})", e.line(), e.column()))
-            })?
-        } else {
-            yaml::parse(body).map_err(CloudFormationError::Validation)?
-        };
-        Self::from_value(value)
+        Self::from_value(parse_value(body)?)
     }
 
     fn from_value(value: Value) -> Result<Template, CloudFormationError> {
         let Value::Object(root) = value else {
             return Err(format_error("Template must be a JSON or YAML object"));
         };
-        let unknown: Vec<&str> = root.keys().map(String::as_str).filter(|k| !SECTIONS.contains(k)).collect();
+        // SAM adds a section of its own, read (and removed) by its transform.
+        let sam = transforms_of(&root).iter().any(|t| t == crate::sam::SAM_TRANSFORM);
+        let unknown: Vec<&str> = root
+            .keys()
+            .map(String::as_str)
+            .filter(|k| !SECTIONS.contains(k) && !(sam && *k == "Globals"))
+            .collect();
         if !unknown.is_empty() {
             return Err(format_error(format!(
                 "Invalid template property or properties [{}]",
@@ -139,12 +138,7 @@ impl Template {
         let parameters = section("Parameters")?;
         let mappings = section("Mappings")?;
         let conditions = section("Conditions")?;
-        let transforms = match root.get("Transform") {
-            None => Vec::new(),
-            Some(Value::String(t)) => vec![t.clone()],
-            Some(Value::Array(items)) => items.iter().map(|t| t.as_str().unwrap_or("?").to_owned()).collect(),
-            Some(other) => vec![other.to_string()],
-        };
+        let transforms = transforms_of(&root);
         let resources = parse_resources(&section("Resources")?)?;
         let outputs = parse_outputs(&section("Outputs")?)?;
         for (name, declaration) in &parameters {
@@ -168,13 +162,12 @@ impl Template {
         })
     }
 
-    /// Where transforms (macros such as SAM's) would expand the template before anything
-    /// else reads it. None is supported yet, so any declared transform is refused by name.
+    /// The template as the engine runs it. The SAM transform is applied before a body is
+    /// parsed for running (`CloudFormation::expand`), so a transform still declared here is
+    /// one Alcove does not apply, refused by name.
     pub fn transformed(self) -> Result<Template, CloudFormationError> {
         if let Some(transform) = self.transforms.first() {
-            return Err(CloudFormationError::Validation(format!(
-                "Transform {transform} is not supported by Alcove yet"
-            )));
+            return Err(unsupported_transform(transform));
         }
         Ok(self)
     }
@@ -185,6 +178,35 @@ impl Template {
         types.sort();
         types.dedup();
         types
+    }
+}
+
+/// A transform Alcove does not apply (`AWS::Include`, `AWS::LanguageExtensions`, macros).
+pub fn unsupported_transform(transform: &str) -> CloudFormationError {
+    CloudFormationError::Validation(format!(
+        "Transform {transform} is not supported by Alcove (only {} is applied)",
+        crate::sam::SAM_TRANSFORM
+    ))
+}
+
+/// A template body (JSON when it starts with `{`, YAML otherwise) as long-form JSON.
+pub fn parse_value(body: &str) -> Result<Value, CloudFormationError> {
+    if body.trim_start().starts_with('{') {
+        serde_json::from_str::<Value>(body).map_err(|e| {
+            format_error(format!("JSON not well-formed. (line {}, column {})", e.line(), e.column()))
+        })
+    } else {
+        yaml::parse(body).map_err(CloudFormationError::Validation)
+    }
+}
+
+/// The transforms a template's root declares (`Transform`: a name or a list of them).
+pub fn transforms_of(root: &Map<String, Value>) -> Vec<String> {
+    match root.get("Transform") {
+        None => Vec::new(),
+        Some(Value::String(t)) => vec![t.clone()],
+        Some(Value::Array(items)) => items.iter().map(|t| t.as_str().unwrap_or("?").to_owned()).collect(),
+        Some(other) => vec![other.to_string()],
     }
 }
 
@@ -374,15 +396,21 @@ mod tests {
     }
 
     #[test]
-    fn transforms_are_refused_by_name() {
-        let t = Template::parse(
-            "Transform: AWS::Serverless-2016-10-31\nResources:\n  A:\n    Type: AWS::S3::Bucket\n",
-        )
-        .unwrap();
-        assert_eq!(t.transforms, vec!["AWS::Serverless-2016-10-31".to_owned()]);
+    fn transforms_left_unapplied_are_refused_by_name() {
+        let t = Template::parse("Transform: [AWS::Include]\nResources:\n  A:\n    Type: AWS::S3::Bucket\n")
+            .unwrap();
+        assert_eq!(t.transforms, vec!["AWS::Include".to_owned()]);
         assert_eq!(
             t.transformed().unwrap_err().to_string(),
-            "Transform AWS::Serverless-2016-10-31 is not supported by Alcove yet"
+            "Transform AWS::Include is not supported by Alcove (only AWS::Serverless-2016-10-31 is applied)"
         );
+    }
+
+    #[test]
+    fn globals_are_a_section_only_under_the_sam_transform() {
+        let body = "Globals:\n  Function:\n    Timeout: 3\nResources:\n  A:\n    Type: AWS::S3::Bucket\n";
+        assert!(Template::parse(body).unwrap_err().to_string().contains("[Globals]"));
+        let sam = Template::parse(&format!("Transform: AWS::Serverless-2016-10-31\n{body}")).unwrap();
+        assert_eq!(sam.transforms, vec!["AWS::Serverless-2016-10-31".to_owned()]);
     }
 }
