@@ -1,7 +1,8 @@
 //! Alcove's HTTP surfaces: the Lambda API (REST-JSON, as botocore's service model
 //! defines it: control plane and Invoke), the download of stored code packages, API
 //! Gateway REST APIs (control plane and the stage URLs that invoke functions), CloudWatch
-//! Logs (JSON 1.1 on `POST /`, by `X-Amz-Target`), and Alcove's own API under
+//! Logs (JSON 1.1 on `POST /`, by `X-Amz-Target`), CloudFormation and STS (the Query
+//! protocol, `query/`), and Alcove's own API under
 //! `/alcove/v1` (tenant limits, usage, environments, logs by tenant) and `/metrics`.
 //! Handlers turn wire shapes into domain calls; every failure leaves through
 //! [`error::ApiError`] or, for API Gateway and CloudWatch Logs, [`error::GatewayError`]
@@ -10,9 +11,11 @@
 #![forbid(unsafe_code)]
 
 mod apigateway;
+mod cloudformation;
 pub mod error;
 mod function_url;
 mod host;
+mod in_process;
 mod lambda;
 mod logs;
 mod native;
@@ -20,6 +23,7 @@ mod query;
 mod request;
 mod s3;
 mod service;
+mod sts;
 mod wire;
 
 use std::sync::Arc;
@@ -72,7 +76,14 @@ pub struct AppState {
     /// How long after a create, publish or update commits its version settles (`State`
     /// `Pending` → `Active`, `LastUpdateStatus` `InProgress` → `Successful`).
     pub state_transition_delay: std::time::Duration,
+    /// The CloudFormation engine (stacks, change sets, exports).
+    pub cloudformation: alcove_cloudformation::CloudFormation,
+    /// Every service, reached in-process as a client reaches it (a `TemplateURL`'s
+    /// object is read from S3 through it).
+    pub services: Arc<dyn alcove_cloudformation::services::Services>,
 }
+
+pub use in_process::InProcessServices;
 
 pub use lambda::provisioned::restore as restore_provisioned_concurrency;
 pub use native::usage::flush as flush_usage;
@@ -187,6 +198,12 @@ mod tests {
         let events =
             Dispatcher::start(store.clone(), store.clone(), code.clone(), envs.clone(), Default::default());
         let prices = Arc::new(alcove_core::PriceTable::default_table());
+        let services = InProcessServices::new("us-east-1");
+        let settings =
+            alcove_cloudformation::Settings { region: "us-east-1".into(), account_id: "000000000000".into() };
+        let cloudformation =
+            alcove_cloudformation::CloudFormation::open(&dir.join("stacks.db"), services.clone(), settings)
+                .unwrap();
         AppState {
             store,
             code,
@@ -195,6 +212,8 @@ mod tests {
             events,
             prices,
             state_transition_delay: Duration::ZERO,
+            cloudformation,
+            services,
         }
     }
 
