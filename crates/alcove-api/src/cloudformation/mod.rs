@@ -9,6 +9,8 @@ mod stacks;
 mod template_url;
 mod templates;
 mod wire;
+#[cfg(test)]
+mod wire_tests;
 
 use axum::response::Response;
 
