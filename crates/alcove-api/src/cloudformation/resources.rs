@@ -24,7 +24,9 @@ pub async fn describe(call: &Call<'_>) -> Result<StackResourcesResult, QueryErro
     let (stack, logical_id, physical_id) =
         (form.get("StackName"), form.get("LogicalResourceId"), form.get("PhysicalResourceId"));
     if stack.is_none() && physical_id.is_none() {
-        return Err(QueryError::Validation("Either StackName or PhysicalResourceId must be specified.".into()));
+        return Err(QueryError::Validation(
+            "Either StackName or PhysicalResourceId must be specified.".into(),
+        ));
     }
     let resources =
         call.state.cloudformation.describe_stack_resources(stack, logical_id, physical_id).await?;
@@ -34,5 +36,7 @@ pub async fn describe(call: &Call<'_>) -> Result<StackResourcesResult, QueryErro
 pub async fn list(call: &Call<'_>) -> Result<StackResourceSummariesResult, QueryError> {
     let stack_name = call.form.required("StackName")?;
     let resources = call.state.cloudformation.list_stack_resources(stack_name).await?;
-    Ok(StackResourceSummariesResult { stack_resource_summaries: resources.into_iter().map(Into::into).collect() })
+    Ok(StackResourceSummariesResult {
+        stack_resource_summaries: resources.into_iter().map(Into::into).collect(),
+    })
 }

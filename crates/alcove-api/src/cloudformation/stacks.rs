@@ -15,9 +15,7 @@ pub async fn create(call: &Call<'_>) -> Result<StackIdResult, QueryError> {
     let disable_rollback = form.flag("DisableRollback")?;
     let on_failure = form.get("OnFailure").map(str::to_owned);
     if disable_rollback && on_failure.is_some() {
-        return Err(QueryError::Validation(
-            "You cannot specify both OnFailure and DisableRollback.".into(),
-        ));
+        return Err(QueryError::Validation("You cannot specify both OnFailure and DisableRollback.".into()));
     }
     let input = CreateStackInput {
         stack_name,

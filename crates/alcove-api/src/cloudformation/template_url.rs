@@ -98,11 +98,17 @@ mod tests {
         assert_eq!(parse("https://s3.eu-west-1.amazonaws.com/b/t.yaml", own), at("b", "t.yaml"));
         assert_eq!(parse("https://s3-us-west-2.amazonaws.com/b/t.yaml", own), at("b", "t.yaml"));
         assert_eq!(parse("https://b.s3.amazonaws.com/dir/t.yaml", own), at("b", "dir/t.yaml"));
-        assert_eq!(parse("https://my.bucket.s3.us-east-1.amazonaws.com/t.yaml", own), at("my.bucket", "t.yaml"));
+        assert_eq!(
+            parse("https://my.bucket.s3.us-east-1.amazonaws.com/t.yaml", own),
+            at("my.bucket", "t.yaml")
+        );
         // What `aws cloudformation deploy --s3-bucket` writes with `--endpoint-url`.
         assert_eq!(parse("http://127.0.0.1:9000/b/abc123.template", own), at("b", "abc123.template"));
         assert_eq!(parse("http://127.0.0.1:9000/b/t.yaml?versionId=3", own), at("b", "t.yaml"));
-        assert_eq!(parse("http://alcove.internal:9000/b/k%20x", Some("alcove.internal:9000")), at("b", "k%20x"));
+        assert_eq!(
+            parse("http://alcove.internal:9000/b/k%20x", Some("alcove.internal:9000")),
+            at("b", "k%20x")
+        );
         assert_eq!(parse("http://localhost:4566/b/t.json", own), at("b", "t.json"));
     }
 

@@ -61,7 +61,10 @@ fn a_stack_nests_parameters_outputs_and_tags_as_members() {
 #[test]
 fn an_empty_list_is_an_empty_element() {
     let result = StacksResult { stacks: Vec::<Stack>::new().into() };
-    assert_eq!(xml("DescribeStacksResult", &result), "<DescribeStacksResult><Stacks/></DescribeStacksResult>");
+    assert_eq!(
+        xml("DescribeStacksResult", &result),
+        "<DescribeStacksResult><Stacks/></DescribeStacksResult>"
+    );
 }
 
 fn resource() -> model::StackResource {
@@ -98,8 +101,9 @@ fn each_resource_shape_names_its_time_as_the_model_does() {
     assert!(text.contains("<StackResources><member><StackName>s</StackName>"), "{text}");
     assert!(text.contains("<Timestamp>2026-12-01T02:03:06.567Z</Timestamp>"), "{text}");
     assert!(!text.contains("Metadata"), "{text}");
-    let summaries =
-        StackResourceSummariesResult { stack_resource_summaries: vec![StackResourceSummary::from(resource())].into() };
+    let summaries = StackResourceSummariesResult {
+        stack_resource_summaries: vec![StackResourceSummary::from(resource())].into(),
+    };
     let text = xml("ListStackResourcesResult", &summaries);
     assert!(text.starts_with(
         "<ListStackResourcesResult><StackResourceSummaries><member><LogicalResourceId>Fn</LogicalResourceId>"

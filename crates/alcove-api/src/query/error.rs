@@ -55,18 +55,18 @@ impl QueryError {
             QueryError::CloudFormation(E::TokenAlreadyExists(_)) => {
                 sender(StatusCode::BAD_REQUEST, "TokenAlreadyExistsException")
             }
-            QueryError::CloudFormation(E::Storage(_) | E::NewerSchema(_)) | QueryError::Internal => Wire {
-                status: StatusCode::INTERNAL_SERVER_ERROR,
-                fault: "Receiver",
-                code: "InternalFailure",
-            },
+            QueryError::CloudFormation(E::Storage(_) | E::NewerSchema(_)) | QueryError::Internal => {
+                Wire { status: StatusCode::INTERNAL_SERVER_ERROR, fault: "Receiver", code: "InternalFailure" }
+            }
         }
     }
 
     /// The message the caller reads: internal causes are logged, not shown.
     pub fn message(&self) -> String {
         match self {
-            QueryError::CloudFormation(e @ (CloudFormationError::Storage(_) | CloudFormationError::NewerSchema(_))) => {
+            QueryError::CloudFormation(
+                e @ (CloudFormationError::Storage(_) | CloudFormationError::NewerSchema(_)),
+            ) => {
                 tracing::error!(error = %e, "CloudFormation failed internally");
                 QueryError::Internal.to_string()
             }
@@ -84,7 +84,11 @@ mod tests {
         let cases = [
             (CloudFormationError::Validation("x".into()), 400, "ValidationError"),
             (CloudFormationError::AlreadyExists("x".into()), 400, "AlreadyExistsException"),
-            (CloudFormationError::InsufficientCapabilities("x".into()), 400, "InsufficientCapabilitiesException"),
+            (
+                CloudFormationError::InsufficientCapabilities("x".into()),
+                400,
+                "InsufficientCapabilitiesException",
+            ),
             (CloudFormationError::ChangeSetNotFound("x".into()), 404, "ChangeSetNotFound"),
             (CloudFormationError::InvalidChangeSetStatus("x".into()), 400, "InvalidChangeSetStatus"),
             (CloudFormationError::TokenAlreadyExists("x".into()), 400, "TokenAlreadyExistsException"),
