@@ -77,17 +77,18 @@ pub async fn serve(state: AppState, service: Option<Service>, request: Request) 
     let request_id = uuid::Uuid::new_v4().to_string();
     let (parts, body) = request.into_parts();
     let mut form = Form::parse(parts.uri.query().unwrap_or_default().as_bytes());
+    let body = axum::body::to_bytes(body, MAX_BODY).await;
+    if let Ok(bytes) = &body {
+        form.extend(bytes);
+    }
     let target = match service {
         Some(Service::Sts) => QueryService::Sts,
         Some(_) => QueryService::CloudFormation,
         None => QueryService::guess(&form),
     };
-    match axum::body::to_bytes(body, MAX_BODY).await {
-        Ok(bytes) => form.extend(&bytes),
-        Err(_) => {
-            let error = QueryError::Validation(format!("Request body is larger than {MAX_BODY} bytes"));
-            return xml::failure(target.namespace(), &error, &request_id);
-        }
+    if body.is_err() {
+        let error = QueryError::Validation(format!("Request body is larger than {MAX_BODY} bytes"));
+        return xml::failure(target.namespace(), &error, &request_id);
     }
     let call = Call { state: &state, form: &form, headers: &parts.headers, request_id: &request_id };
     let action = match form.get("Action") {
