@@ -75,7 +75,7 @@ def test_an_action_sts_does_not_serve_is_an_invalid_action(server, sts):
     assert root.findtext(f"{STS_NS}RequestId") == reply.headers["x-amzn-RequestId"]
     # boto3 reads the same error shape: AssumeRole is not served here.
     with pytest.raises(ClientError) as caught:
-        sts.assume_role(RoleArn="arn:aws:iam::000000000000:role/r", RoleSessionName="s")
+        sts.assume_role(RoleArn="arn:aws:iam::000000000000:role/r", RoleSessionName="session")
     assert caught.value.response["Error"]["Code"] == "InvalidAction"
     assert caught.value.response["ResponseMetadata"]["HTTPStatusCode"] == 400
 

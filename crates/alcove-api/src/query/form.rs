@@ -75,7 +75,7 @@ impl Form {
     pub fn strings(&self, name: &str) -> Vec<String> {
         self.indexed(name)
             .into_iter()
-            .filter_map(|(index, rest, value)| (rest.is_empty()).then_some((index, value.to_owned())))
+            .filter_map(|(index, rest, value)| rest.is_empty().then_some((index, value.to_owned())))
             .collect::<BTreeMap<_, _>>()
             .into_values()
             .collect()
