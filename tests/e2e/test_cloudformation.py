@@ -5,7 +5,6 @@ URL, the stack's events and resources, `validate-template`, a deploy from an S3 
 (`--s3-bucket`, so the template arrives as a TemplateURL), and `delete-stack`, which
 takes every resource with it. Each answer is asserted as AWS gives it."""
 
-import json
 import uuid
 
 import pytest
