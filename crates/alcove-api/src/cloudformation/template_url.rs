@@ -5,7 +5,7 @@
 //! own endpoint, `http://<host:port>/<bucket>/<key>`, which is what
 //! `aws cloudformation deploy --s3-bucket` and `package` produce with `--endpoint-url`.
 
-use alcove_cloudformation::services::{Service, ServiceRequest};
+use alcove_cloudformation::services::{Service, ServiceRequest, Services};
 use axum::http::{header, Method};
 
 use crate::query::{Call, QueryError};
@@ -24,10 +24,15 @@ fn unsupported() -> QueryError {
 /// Reads the template the URL names.
 pub async fn fetch(call: &Call<'_>, url: &str) -> Result<String, QueryError> {
     let own_host = call.headers.get(header::HOST).and_then(|h| h.to_str().ok());
+    read(call.state.services.as_ref(), url, own_host).await
+}
+
+/// Reads the object `url` names from S3 through `services`.
+async fn read(services: &dyn Services, url: &str, own_host: Option<&str>) -> Result<String, QueryError> {
     let object = parse(url, own_host).ok_or_else(unsupported)?;
     let request =
         ServiceRequest::empty(Service::S3, Method::GET, format!("/{}/{}", object.bucket, object.key));
-    let response = call.state.services.call(request).await;
+    let response = services.call(request).await;
     if !response.is_success() {
         tracing::debug!(url, status = response.status, "the template object cannot be read");
         return Err(QueryError::Validation(
@@ -85,6 +90,8 @@ fn is_region(text: &str) -> bool {
 
 #[cfg(test)]
 mod tests {
+    use alcove_cloudformation::services::ServiceResponse;
+
     use super::*;
 
     fn at(bucket: &str, key: &str) -> Option<ObjectRef> {
@@ -110,6 +117,43 @@ mod tests {
             at("b", "k%20x")
         );
         assert_eq!(parse("http://localhost:4566/b/t.json", own), at("b", "t.json"));
+    }
+
+    /// S3 holding one object, `templates/t.yaml`; it records the paths asked for.
+    struct OneObject(std::sync::Mutex<Vec<String>>);
+
+    #[async_trait::async_trait]
+    impl Services for OneObject {
+        async fn call(&self, request: ServiceRequest) -> ServiceResponse {
+            assert_eq!((request.service, &request.method), (Service::S3, &Method::GET));
+            self.0.lock().unwrap().push(request.path_and_query.clone());
+            let (status, body) = match request.path_and_query.as_str() {
+                "/templates/t.yaml" => (200, &b"Resources: {}\n"[..]),
+                _ => (404, &b"<Error><Code>NoSuchKey</Code></Error>"[..]),
+            };
+            ServiceResponse { status, headers: Vec::new(), body: bytes::Bytes::from_static(body) }
+        }
+    }
+
+    #[tokio::test]
+    async fn the_template_is_read_from_s3_in_process() {
+        let s3 = OneObject(Default::default());
+        let own = Some("127.0.0.1:9000");
+        let body = read(&s3, "https://templates.s3.amazonaws.com/t.yaml", own).await.unwrap();
+        assert_eq!(body, "Resources: {}\n");
+        assert_eq!(read(&s3, "http://127.0.0.1:9000/templates/t.yaml", own).await.unwrap(), body);
+        let Err(QueryError::Validation(missing)) = read(&s3, "http://127.0.0.1:9000/templates/x", own).await
+        else {
+            panic!("a missing object was read")
+        };
+        assert_eq!(missing, "TemplateURL must reference a valid S3 object to which you have access.");
+        let Err(QueryError::Validation(foreign)) =
+            read(&s3, "https://example.com/templates/t.yaml", own).await
+        else {
+            panic!("a foreign URL was read")
+        };
+        assert_eq!(foreign, "TemplateURL must be a supported URL.");
+        assert_eq!(*s3.0.lock().unwrap(), ["/templates/t.yaml", "/templates/t.yaml", "/templates/x"]);
     }
 
     #[test]
