@@ -116,6 +116,13 @@ def test_a_template_url_must_name_an_object_this_server_holds(server, cfn):
             400, "ValidationError", "TemplateURL must reference a valid S3 object to which you have access."), url
 
 
+def test_a_new_stack_name_must_match_the_pattern(cfn):
+    assert error_of(cfn.create_stack, StackName="my_stack", TemplateBody=TEMPLATE) == (
+        400, "ValidationError",
+        "1 validation error detected: Value 'my_stack' at 'stackName' failed to satisfy constraint: "
+        "Member must satisfy regular expression pattern: [a-zA-Z][-a-zA-Z0-9]*")
+
+
 # Needs the engine: the skeleton answers every operation with "not implemented yet".
 def test_a_stack_that_does_not_exist_is_a_validation_error(server, cfn):
     assert error_of(cfn.describe_stacks, StackName="no-such-stack") == (
@@ -126,3 +133,4 @@ def test_a_stack_that_does_not_exist_is_a_validation_error(server, cfn):
            "Stack with id no-such-stack does not exist" in err
     # Deleting a stack that does not exist succeeds, as on AWS.
     assert cfn.delete_stack(StackName="no-such-stack")["ResponseMetadata"]["HTTPStatusCode"] == 200
+

@@ -11,7 +11,7 @@ use crate::query::{Call, QueryError};
 pub async fn create(call: &Call<'_>) -> Result<CreateChangeSetResult, QueryError> {
     let form = call.form;
     let stack_name = form.required("StackName")?.to_owned();
-    let change_set_name = form.required("ChangeSetName")?.to_owned();
+    let change_set_name = inputs::new_name(form, "ChangeSetName")?;
     let change_set_type = form.get("ChangeSetType").map(str::to_owned);
     if let Some(kind) = change_set_type.as_deref().filter(|k| !matches!(*k, "CREATE" | "UPDATE" | "IMPORT")) {
         return Err(QueryError::Validation(format!(

@@ -35,6 +35,29 @@ pub fn tags(form: &Form) -> Result<Option<Vec<Tag>>, QueryError> {
         .map(Some)
 }
 
+/// A new stack's or change set's name: `[a-zA-Z][-a-zA-Z0-9]*`, at most 128 characters,
+/// refused in AWS's words.
+pub fn new_name(form: &Form, member: &str) -> Result<String, QueryError> {
+    let name = form.required(member)?;
+    let camel = member[..1].to_ascii_lowercase() + &member[1..];
+    let mut chars = name.chars();
+    let well_formed = chars.next().is_some_and(|c| c.is_ascii_alphabetic())
+        && chars.all(|c| c.is_ascii_alphanumeric() || c == '-');
+    if !well_formed {
+        return Err(QueryError::Validation(format!(
+            "1 validation error detected: Value '{name}' at '{camel}' failed to satisfy constraint: \
+             Member must satisfy regular expression pattern: [a-zA-Z][-a-zA-Z0-9]*"
+        )));
+    }
+    if name.len() > 128 {
+        return Err(QueryError::Validation(format!(
+            "1 validation error detected: Value '{name}' at '{camel}' failed to satisfy constraint: \
+             Member must have length less than or equal to 128"
+        )));
+    }
+    Ok(name.to_owned())
+}
+
 pub fn capabilities(form: &Form) -> Vec<String> {
     form.strings("Capabilities")
 }
@@ -95,6 +118,30 @@ mod tests {
         assert_eq!(tags(&form).unwrap(), Some(vec![Tag { key: "team".into(), value: "core".into() }]));
         assert_eq!(tags(&Form::parse(b"Tags=")).unwrap(), Some(vec![]));
         assert_eq!(tags(&Form::parse(b"")).unwrap(), None);
+    }
+
+    #[test]
+    fn a_new_name_follows_the_pattern_aws_quotes() {
+        assert_eq!(new_name(&Form::parse(b"StackName=my-stack-2"), "StackName").unwrap(), "my-stack-2");
+        let Err(QueryError::Validation(message)) = new_name(&Form::parse(b"StackName=my_stack"), "StackName")
+        else {
+            panic!("accepted")
+        };
+        assert_eq!(
+            message,
+            "1 validation error detected: Value 'my_stack' at 'stackName' failed to satisfy constraint: \
+             Member must satisfy regular expression pattern: [a-zA-Z][-a-zA-Z0-9]*"
+        );
+        for bad in ["", "2stack", "a%20b"] {
+            let form = Form::parse(format!("ChangeSetName={bad}").as_bytes());
+            assert!(new_name(&form, "ChangeSetName").is_err(), "{bad:?}");
+        }
+        let long = format!("ChangeSetName=a{}", "b".repeat(128));
+        let Err(QueryError::Validation(message)) = new_name(&Form::parse(long.as_bytes()), "ChangeSetName")
+        else {
+            panic!("accepted")
+        };
+        assert!(message.ends_with("at 'changeSetName' failed to satisfy constraint: Member must have length less than or equal to 128"));
     }
 
     #[test]

@@ -10,7 +10,7 @@ use crate::query::{Call, QueryError};
 
 pub async fn create(call: &Call<'_>) -> Result<StackIdResult, QueryError> {
     let form = call.form;
-    let stack_name = form.required("StackName")?.to_owned();
+    let stack_name = inputs::new_name(form, "StackName")?;
     let template = inputs::required_template(call).await?;
     let disable_rollback = form.flag("DisableRollback")?;
     let on_failure = form.get("OnFailure").map(str::to_owned);
