@@ -13,7 +13,7 @@ from test_sts import signed_post
 CFN_NS = "{http://cloudformation.amazonaws.com/doc/2010-05-15/}"
 TEMPLATE = """AWSTemplateFormatVersion: '2010-09-09'
 Resources:
-  Topic:
+  Function:
     Type: AWS::Lambda::Function
 """
 
