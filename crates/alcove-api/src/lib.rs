@@ -72,6 +72,8 @@ pub struct AppState {
     /// How long after a create, publish or update commits its version settles (`State`
     /// `Pending` → `Active`, `LastUpdateStatus` `InProgress` → `Successful`).
     pub state_transition_delay: std::time::Duration,
+    /// The S3 subset's buckets and objects (deployment packages, templates).
+    pub objects: alcove_s3::ObjectStore,
 }
 
 pub use lambda::provisioned::restore as restore_provisioned_concurrency;
@@ -195,6 +197,7 @@ mod tests {
             events,
             prices,
             state_transition_delay: Duration::ZERO,
+            objects: alcove_s3::ObjectStore::open(&dir.join("s3")).unwrap(),
         }
     }
 
