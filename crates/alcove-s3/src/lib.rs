@@ -21,3 +21,6 @@ pub use multipart::{MAX_PART_NUMBER, MIN_PART_BYTES};
 pub use names::{check_bucket_name, check_key, MAX_KEY_BYTES};
 pub use staging::{Staged, Staging, MAX_OBJECT_BYTES};
 pub use store::ObjectStore;
+
+#[cfg(test)]
+mod store_tests;

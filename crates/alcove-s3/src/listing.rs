@@ -31,11 +31,10 @@ impl ObjectStore {
                 break;
             }
             let rest = &key[request.prefix.len()..];
-            let rolled_up = request
-                .delimiter
-                .as_deref()
-                .filter(|d| !d.is_empty())
-                .and_then(|d| rest.find(d).map(|at| format!("{}{}", request.prefix, &rest[..at + d.len()])));
+            let rolled_up =
+                request.delimiter.as_deref().filter(|d| !d.is_empty()).and_then(|d| {
+                    rest.find(d).map(|at| format!("{}{}", request.prefix, &rest[..at + d.len()]))
+                });
             if let Some(common) = &rolled_up {
                 // Already listed, here or (as the token's last entry) on an earlier page.
                 if page.common_prefixes.last() == Some(common) || common.as_str() <= after.as_str() {

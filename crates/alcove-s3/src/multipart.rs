@@ -61,7 +61,14 @@ impl ObjectStore {
 
     /// Stores part `number` of an upload (replacing an earlier one of that number) and
     /// answers its ETag.
-    pub fn upload_part(&self, bucket: &str, key: &str, id: &str, number: u32, body: Staged) -> S3Result<String> {
+    pub fn upload_part(
+        &self,
+        bucket: &str,
+        key: &str,
+        id: &str,
+        number: u32,
+        body: Staged,
+    ) -> S3Result<String> {
         if !(1..=MAX_PART_NUMBER).contains(&number) {
             body.discard();
             return Err(S3Error::InvalidArgument(format!(
@@ -86,8 +93,9 @@ impl ObjectStore {
     pub fn list_parts(&self, bucket: &str, key: &str, id: &str) -> S3Result<Vec<PartInfo>> {
         self.upload(bucket, key, id)?;
         let conn = self.conn();
-        let mut statement =
-            conn.prepare("SELECT number, size, md5, modified_ms FROM parts WHERE upload_id = ?1 ORDER BY number")?;
+        let mut statement = conn.prepare(
+            "SELECT number, size, md5, modified_ms FROM parts WHERE upload_id = ?1 ORDER BY number",
+        )?;
         let parts = statement.query_map([id], |row| {
             Ok(PartInfo {
                 number: row.get(0)?,
@@ -109,9 +117,7 @@ impl ObjectStore {
     ) -> S3Result<ObjectInfo> {
         let upload = self.upload(bucket, key, id)?;
         if chosen.is_empty() {
-            return Err(S3Error::InvalidArgument(
-                "You must specify at least one part".into(),
-            ));
+            return Err(S3Error::InvalidArgument("You must specify at least one part".into()));
         }
         if chosen.windows(2).any(|pair| pair[0].0 >= pair[1].0) {
             return Err(S3Error::InvalidPartOrder);

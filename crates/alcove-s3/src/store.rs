@@ -36,7 +36,8 @@ impl ObjectStore {
             let _ = std::fs::remove_file(entry?.path());
         }
         let conn = schema::open(&root.join("s3.db"))?;
-        let store = ObjectStore { inner: Arc::new(Inner { root: root.to_path_buf(), conn: Mutex::new(conn) }) };
+        let store =
+            ObjectStore { inner: Arc::new(Inner { root: root.to_path_buf(), conn: Mutex::new(conn) }) };
         store.remove_orphans()?;
         Ok(store)
     }
@@ -84,7 +85,11 @@ impl ObjectStore {
         if inserted == 0 {
             return Err(S3Error::BucketAlreadyOwnedByYou { bucket: name.to_owned() });
         }
-        Ok(Bucket { name: name.to_owned(), created: from_ms(now.timestamp_millis()), region: region.to_owned() })
+        Ok(Bucket {
+            name: name.to_owned(),
+            created: from_ms(now.timestamp_millis()),
+            region: region.to_owned(),
+        })
     }
 
     pub fn bucket(&self, name: &str) -> S3Result<Bucket> {
@@ -234,9 +239,11 @@ impl ObjectStore {
         let tx = conn.transaction()?;
         bucket_in(&tx, bucket)?;
         let file: Option<String> = tx
-            .query_row("SELECT file FROM objects WHERE bucket = ?1 AND key = ?2", params![bucket, key], |row| {
-                row.get(0)
-            })
+            .query_row(
+                "SELECT file FROM objects WHERE bucket = ?1 AND key = ?2",
+                params![bucket, key],
+                |row| row.get(0),
+            )
             .optional()?;
         tx.execute("DELETE FROM objects WHERE bucket = ?1 AND key = ?2", params![bucket, key])?;
         tx.commit()?;

@@ -55,8 +55,14 @@ mod tests {
 
     #[test]
     fn path_style_under_an_address_or_localhost() {
-        for host in ["127.0.0.1:9000", "localhost:9000", "[::1]:9000", "s3.us-east-1.amazonaws.com", "localhost"] {
-            assert_eq!(resolve(Some(host), "/b/some/key%20x"), address(Some("b"), Some("some/key x")), "{host}");
+        for host in
+            ["127.0.0.1:9000", "localhost:9000", "[::1]:9000", "s3.us-east-1.amazonaws.com", "localhost"]
+        {
+            assert_eq!(
+                resolve(Some(host), "/b/some/key%20x"),
+                address(Some("b"), Some("some/key x")),
+                "{host}"
+            );
         }
         assert_eq!(resolve(Some("127.0.0.1"), "/"), address(None, None));
         assert_eq!(resolve(Some("127.0.0.1"), "/b"), address(Some("b"), None));
@@ -66,7 +72,10 @@ mod tests {
 
     #[test]
     fn virtual_host_style_names_the_bucket_in_the_host() {
-        assert_eq!(resolve(Some("my.bucket.localhost:9000"), "/a/b"), address(Some("my.bucket"), Some("a/b")));
+        assert_eq!(
+            resolve(Some("my.bucket.localhost:9000"), "/a/b"),
+            address(Some("my.bucket"), Some("a/b"))
+        );
         assert_eq!(resolve(Some("bkt.s3.us-east-1.example.com"), "/k"), address(Some("bkt"), Some("k")));
         assert_eq!(resolve(Some("bkt.s3.localhost:1"), "/"), address(Some("bkt"), None));
     }

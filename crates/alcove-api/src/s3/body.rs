@@ -144,7 +144,8 @@ impl ChunkDecoder {
 fn chunk_size(line: &[u8]) -> S3ApiResult<u64> {
     let line = std::str::from_utf8(line).map_err(|_| S3ApiError::incomplete_body())?;
     let hex = line.trim_end_matches('\r').split(';').next().unwrap_or_default().trim();
-    u64::from_str_radix(hex, 16).map_err(|_| S3ApiError::invalid_argument("The aws-chunked body is malformed."))
+    u64::from_str_radix(hex, 16)
+        .map_err(|_| S3ApiError::invalid_argument("The aws-chunked body is malformed."))
 }
 
 #[cfg(test)]

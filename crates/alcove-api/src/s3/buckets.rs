@@ -4,8 +4,8 @@ use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::Response;
 
 use super::documents::{
-    timestamp, BucketEntry, BucketList, CreateBucketConfiguration, ListAllMyBucketsResult, LocationConstraint,
-    OWNER,
+    timestamp, BucketEntry, BucketList, CreateBucketConfiguration, ListAllMyBucketsResult,
+    LocationConstraint, OWNER,
 };
 use super::error::S3ApiResult;
 use super::xml::{self, NAMESPACE};
@@ -17,7 +17,8 @@ pub async fn create(call: Call, bucket: String) -> S3ApiResult<Response> {
     let body = small_body(call.body).await?;
     let config: CreateBucketConfiguration =
         if body.iter().all(u8::is_ascii_whitespace) { Default::default() } else { xml::parse(&body)? };
-    let region = config.location_constraint.filter(|r| !r.is_empty()).unwrap_or_else(|| DEFAULT_REGION.into());
+    let region =
+        config.location_constraint.filter(|r| !r.is_empty()).unwrap_or_else(|| DEFAULT_REGION.into());
     let objects = call.objects;
     let name = bucket.clone();
     blocking(move || objects.create_bucket(&name, &region)).await?;
@@ -47,7 +48,11 @@ pub async fn list(call: Call) -> S3ApiResult<Response> {
         buckets: BucketList {
             bucket: buckets
                 .into_iter()
-                .map(|b| BucketEntry { name: b.name, creation_date: timestamp(b.created), bucket_region: b.region })
+                .map(|b| BucketEntry {
+                    name: b.name,
+                    creation_date: timestamp(b.created),
+                    bucket_region: b.region,
+                })
                 .collect(),
         },
     };

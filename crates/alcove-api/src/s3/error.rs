@@ -65,7 +65,11 @@ impl S3ApiError {
     }
 
     pub fn invalid_digest() -> Self {
-        S3ApiError::new(StatusCode::BAD_REQUEST, "InvalidDigest", "The Content-MD5 you specified is not valid.")
+        S3ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "InvalidDigest",
+            "The Content-MD5 you specified is not valid.",
+        )
     }
 
     pub fn incomplete_body() -> Self {

@@ -17,7 +17,11 @@ pub fn from_request(headers: &HeaderMap) -> ObjectHeaders {
     // `aws-chunked` describes the request's transfer, not the object.
     let content_encoding = text("content-encoding")
         .map(|v| {
-            v.split(',').map(str::trim).filter(|t| !t.is_empty() && *t != "aws-chunked").collect::<Vec<_>>().join(",")
+            v.split(',')
+                .map(str::trim)
+                .filter(|t| !t.is_empty() && *t != "aws-chunked")
+                .collect::<Vec<_>>()
+                .join(",")
         })
         .filter(|v| !v.is_empty());
     let user_metadata: BTreeMap<String, String> = headers
@@ -47,8 +51,10 @@ pub fn quoted(etag: &str) -> String {
 /// the stored ones, as S3 allows on GET.
 pub fn write(info: &ObjectInfo, query: &Query, out: &mut HeaderMap) {
     let stored = &info.headers;
-    let pick = |name: &str, stored: &Option<String>| query.get(&format!("response-{name}")).or(stored.clone());
-    let content_type = pick("content-type", &stored.content_type).unwrap_or_else(|| "binary/octet-stream".into());
+    let pick =
+        |name: &str, stored: &Option<String>| query.get(&format!("response-{name}")).or(stored.clone());
+    let content_type =
+        pick("content-type", &stored.content_type).unwrap_or_else(|| "binary/octet-stream".into());
     let pairs = [
         (header::CONTENT_TYPE, Some(content_type)),
         (header::CONTENT_ENCODING, pick("content-encoding", &stored.content_encoding)),

@@ -78,7 +78,9 @@ async fn route(state: AppState, request: Request) -> S3ApiResult<Response> {
             Method::GET if q.has("list-type") && q.get("list-type").as_deref() == Some("2") => {
                 objects::list(call, bucket, objects::Listing::V2).await
             }
-            Method::GET if q.has("location") && q.only(&["location"]) => buckets::location(call, bucket).await,
+            Method::GET if q.has("location") && q.only(&["location"]) => {
+                buckets::location(call, bucket).await
+            }
             Method::GET if q.only(&["prefix", "delimiter", "marker", "max-keys", "encoding-type"]) => {
                 objects::list(call, bucket, objects::Listing::V1).await
             }
@@ -91,7 +93,9 @@ async fn route(state: AppState, request: Request) -> S3ApiResult<Response> {
                     multipart::upload_part(call, bucket, key).await
                 }
                 Method::PUT if q.only(&[]) && !copy => objects::put(call, bucket, key).await,
-                Method::GET if q.has("uploadId") && q.only(&["uploadId", "max-parts", "part-number-marker"]) => {
+                Method::GET
+                    if q.has("uploadId") && q.only(&["uploadId", "max-parts", "part-number-marker"]) =>
+                {
                     multipart::list_parts(call, bucket, key).await
                 }
                 Method::GET | Method::HEAD if q.only(&[]) => objects::get(call, bucket, key).await,

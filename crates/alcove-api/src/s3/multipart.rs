@@ -21,7 +21,9 @@ pub async fn create(call: Call, bucket: String, key: String) -> S3ApiResult<Resp
     let stored_headers = headers::from_request(&call.headers);
     let objects = call.objects;
     let (b, k) = (bucket.clone(), key.clone());
-    let id = blocking(move || objects.create_upload(&b, &k, stored_headers)).await.map_err(|e| e.with_key(&key))?;
+    let id = blocking(move || objects.create_upload(&b, &k, stored_headers))
+        .await
+        .map_err(|e| e.with_key(&key))?;
     let document = InitiateMultipartUploadResult { xmlns: NAMESPACE, bucket, key, upload_id: id };
     Ok(xml::response(StatusCode::OK, "InitiateMultipartUploadResult", &document))
 }

@@ -43,8 +43,7 @@ pub async fn get(call: Call, bucket: String, key: String) -> S3ApiResult<Respons
     let head = call.method == axum::http::Method::HEAD;
     let objects = call.objects;
     let (b, k) = (bucket, key.clone());
-    let (info, file) =
-        blocking(move || objects.get_object(&b, &k)).await.map_err(|e| e.with_key(&key))?;
+    let (info, file) = blocking(move || objects.get_object(&b, &k)).await.map_err(|e| e.with_key(&key))?;
     let range_header = call.headers.get(header::RANGE).and_then(|v| v.to_str().ok());
     let (status, start, length) = match range::wanted(range_header, info.size) {
         Wanted::Whole => (StatusCode::OK, 0, info.size),
@@ -101,7 +100,8 @@ pub enum Listing {
 }
 
 /// Characters `encoding-type=url` escapes in keys: all but unreserved ones and `/`.
-const KEY_ESCAPES: &AsciiSet = &NON_ALPHANUMERIC.remove(b'-').remove(b'_').remove(b'.').remove(b'~').remove(b'/');
+const KEY_ESCAPES: &AsciiSet =
+    &NON_ALPHANUMERIC.remove(b'-').remove(b'_').remove(b'.').remove(b'~').remove(b'/');
 
 pub async fn list(call: Call, bucket: String, listing: Listing) -> S3ApiResult<Response> {
     let q = &call.query;
@@ -111,7 +111,9 @@ pub async fn list(call: Call, bucket: String, listing: Listing) -> S3ApiResult<R
             .parse::<i64>()
             .ok()
             .filter(|n| *n >= 0)
-            .ok_or_else(|| S3ApiError::invalid_argument("Provided max-keys not an integer or within integer range"))?
+            .ok_or_else(|| {
+                S3ApiError::invalid_argument("Provided max-keys not an integer or within integer range")
+            })?
             .min(1000) as usize,
     };
     let encoding = q.get("encoding-type");
@@ -168,7 +170,11 @@ pub async fn list(call: Call, bucket: String, listing: Listing) -> S3ApiResult<R
         next_continuation_token: if v2 { page.next_after.as_deref().map(encode_token) } else { None },
         start_after: if v2 { start_after.map(encode) } else { None },
         contents: page.objects.into_iter().map(entry).collect(),
-        common_prefixes: page.common_prefixes.into_iter().map(|p| CommonPrefix { prefix: encode(p) }).collect(),
+        common_prefixes: page
+            .common_prefixes
+            .into_iter()
+            .map(|p| CommonPrefix { prefix: encode(p) })
+            .collect(),
     };
     Ok(xml::response(StatusCode::OK, "ListBucketResult", &document))
 }
