@@ -129,6 +129,27 @@ def test_content_md5_is_checked(s3, server):
     assert (error.tag, error.findtext("Code"), bool(error.findtext("RequestId"))) == ("Error", "InvalidDigest", True)
 
 
+def test_aws_chunked_bodies_are_stored_decoded(s3, server):
+    """SDKs that stream with a trailing checksum send `aws-chunked` bodies; the object is
+    the decoded bytes."""
+    name = bucket_name()
+    s3.create_bucket(Bucket=name)
+    body = b"5\r\nhello\r\n6\r\n world\r\n0\r\nx-amz-checksum-crc32:DUoRhQ==\r\n\r\n"
+    headers = {"Authorization": S3_AUTH, "Content-Encoding": "aws-chunked",
+               "x-amz-content-sha256": "STREAMING-UNSIGNED-PAYLOAD-TRAILER",
+               "x-amz-decoded-content-length": "11", "x-amz-trailer": "x-amz-checksum-crc32"}
+    reply = requests.put(f"{server.url}/{name}/chunked", data=body, headers=headers, timeout=10)
+    assert reply.status_code == 200, reply.text
+    assert reply.headers["ETag"] == f'"{hashlib.md5(b"hello world").hexdigest()}"'
+    got = s3.get_object(Bucket=name, Key="chunked")
+    assert (got["Body"].read(), got.get("ContentEncoding")) == (b"hello world", None)
+    # A declared length the chunks do not add up to: refused, nothing stored.
+    reply = requests.put(f"{server.url}/{name}/short", data=body, timeout=10,
+                         headers={**headers, "x-amz-decoded-content-length": "12"})
+    assert reply.status_code == 400 and ET.fromstring(reply.content).findtext("Code") == "IncompleteBody"
+    assert s3_error(s3.head_object, Bucket=name, Key="short")[:2] == ("404", 404)
+
+
 def test_list_objects_v2_prefixes_delimiters_and_pages(s3):
     name = bucket_name()
     s3.create_bucket(Bucket=name)
