@@ -127,6 +127,13 @@ def test_content_md5_is_checked(s3, server):
     assert reply.status_code == 400 and reply.headers["Content-Type"] == "application/xml"
     error = ET.fromstring(reply.content)
     assert (error.tag, error.findtext("Code"), bool(error.findtext("RequestId"))) == ("Error", "InvalidDigest", True)
+    # The CRC32 flexible checksum boto3 sends with every upload is checked too.
+    reply = requests.put(f"{server.url}/{name}/c", data=b"hello world", timeout=10,
+                         headers={"Authorization": S3_AUTH, "x-amz-checksum-crc32": "AAAAAA=="})
+    assert (reply.status_code, ET.fromstring(reply.content).findtext("Code")) == (400, "BadDigest")
+    reply = requests.put(f"{server.url}/{name}/c", data=b"hello world", timeout=10,
+                         headers={"Authorization": S3_AUTH, "x-amz-checksum-crc32": "DUoRhQ=="})
+    assert (reply.status_code, reply.headers["x-amz-checksum-crc32"]) == (200, "DUoRhQ==")
 
 
 def test_aws_chunked_bodies_are_stored_decoded(s3, server):
@@ -147,6 +154,10 @@ def test_aws_chunked_bodies_are_stored_decoded(s3, server):
     reply = requests.put(f"{server.url}/{name}/short", data=body, timeout=10,
                          headers={**headers, "x-amz-decoded-content-length": "12"})
     assert reply.status_code == 400 and ET.fromstring(reply.content).findtext("Code") == "IncompleteBody"
+    # A trailing checksum that does not match the decoded bytes.
+    wrong = body.replace(b"DUoRhQ==", b"AAAAAA==")
+    reply = requests.put(f"{server.url}/{name}/bad", data=wrong, headers=headers, timeout=10)
+    assert reply.status_code == 400 and ET.fromstring(reply.content).findtext("Code") == "BadDigest"
     assert s3_error(s3.head_object, Bucket=name, Key="short")[:2] == ("404", 404)
 
 

@@ -2,7 +2,9 @@
 //! in blocks (never held whole), decoded on the way when the SDK sends them
 //! `aws-chunked` (SigV4 streaming: `<hex size>[;chunk-signature=...]\r\n<data>\r\n` ...
 //! `0\r\n<trailers>\r\n\r\n`, trailers carrying the flexible checksum), and checked
-//! against `Content-MD5` and `x-amz-decoded-content-length` once complete.
+//! against `Content-MD5`, a CRC32 flexible checksum (`x-amz-checksum-crc32`, as a header
+//! or a trailer: what the SDKs send by default) and `x-amz-decoded-content-length` once
+//! complete. Other checksum algorithms are accepted unverified.
 
 use alcove_s3::{ObjectStore, Staged, Staging};
 use axum::body::Body;
@@ -14,6 +16,9 @@ use super::error::{S3ApiError, S3ApiResult};
 
 /// Bytes gathered before a write to the staging file.
 const BLOCK: usize = 1 << 20;
+
+/// The flexible checksum verified here.
+const CRC32: &str = "x-amz-checksum-crc32";
 
 /// Receives `body`, as `headers` describe it, into a synced staging file.
 pub async fn receive(store: &ObjectStore, headers: &HeaderMap, body: Body) -> S3ApiResult<Staged> {
@@ -29,17 +34,24 @@ pub async fn receive(store: &ObjectStore, headers: &HeaderMap, body: Body) -> S3
                 .ok_or_else(S3ApiError::invalid_digest)
         })
         .transpose()?;
+    let announced = header("x-amz-decoded-content-length").or(header("content-length"));
+    if announced.and_then(|v| v.parse::<u64>().ok()).is_some_and(|n| n > alcove_s3::MAX_OBJECT_BYTES) {
+        return Err(alcove_s3::S3Error::EntityTooLarge.into());
+    }
     let store = store.clone();
     let mut staging = blocking(move || store.staging()).await?;
     let mut decoder = chunked.then(ChunkDecoder::default);
     let mut block = Vec::with_capacity(BLOCK);
+    let mut crc32 = crc32fast::Hasher::new();
     let mut stream = body.into_data_stream();
     while let Some(chunk) = stream.next().await {
         let chunk = chunk.map_err(|_| S3ApiError::incomplete_body())?;
+        let before = block.len();
         match &mut decoder {
             Some(decoder) => decoder.feed(&chunk, &mut block)?,
             None => block.extend_from_slice(&chunk),
         }
+        crc32.update(&block[before..]);
         if block.len() >= BLOCK {
             (staging, block) = write(staging, block).await?;
         }
@@ -47,6 +59,8 @@ pub async fn receive(store: &ObjectStore, headers: &HeaderMap, body: Body) -> S3
     if decoder.as_ref().is_some_and(|d| !d.done()) {
         return Err(S3ApiError::incomplete_body());
     }
+    let expected_crc32 = header(CRC32).map(str::to_owned).or_else(|| decoder.as_ref()?.trailer(CRC32));
+    let crc32 = base64::engine::general_purpose::STANDARD.encode(crc32.finalize().to_be_bytes());
     (staging, _) = write(staging, block).await?;
     let staged = blocking(move || staging.finish()).await?;
     let declared = header("x-amz-decoded-content-length").and_then(|v| v.parse::<u64>().ok());
@@ -57,6 +71,14 @@ pub async fn receive(store: &ObjectStore, headers: &HeaderMap, body: Body) -> S3
     if expected_md5.is_some_and(|md5| md5 != staged.md5) {
         staged.discard();
         return Err(alcove_s3::S3Error::BadDigest.into());
+    }
+    if expected_crc32.is_some_and(|expected| expected.trim() != crc32) {
+        staged.discard();
+        return Err(S3ApiError::new(
+            axum::http::StatusCode::BAD_REQUEST,
+            "BadDigest",
+            "The CRC32 you specified did not match the calculated checksum.",
+        ));
     }
     Ok(staged)
 }
@@ -87,7 +109,7 @@ enum State {
     Data(u64),
     /// This many bytes of the CRLF after a chunk's data remain.
     DataEnd(u8),
-    /// The last chunk was read; trailers follow and are not part of the body.
+    /// The last chunk was read; trailers follow (kept apart) and are not part of the body.
     Trailers,
 }
 
@@ -96,6 +118,7 @@ enum State {
 struct ChunkDecoder {
     state: State,
     line: Vec<u8>,
+    trailers: Vec<u8>,
 }
 
 impl ChunkDecoder {
@@ -129,7 +152,13 @@ impl ChunkDecoder {
                     input = &input[1..];
                     self.state = if left == 1 { State::Header } else { State::DataEnd(left - 1) };
                 }
-                State::Trailers => input = &[],
+                State::Trailers => {
+                    if self.trailers.len() + input.len() > 4096 {
+                        return Err(S3ApiError::incomplete_body());
+                    }
+                    self.trailers.extend_from_slice(input);
+                    input = &[];
+                }
             }
         }
         Ok(())
@@ -137,6 +166,14 @@ impl ChunkDecoder {
 
     fn done(&self) -> bool {
         matches!(self.state, State::Trailers)
+    }
+
+    /// The value of trailer `name` (`name:value` lines after the last chunk).
+    fn trailer(&self, name: &str) -> Option<String> {
+        String::from_utf8_lossy(&self.trailers).lines().find_map(|line| {
+            let (key, value) = line.split_once(':')?;
+            key.trim().eq_ignore_ascii_case(name).then(|| value.trim().to_owned())
+        })
     }
 }
 
@@ -167,6 +204,10 @@ mod tests {
         assert_eq!(decode(&[body]), (b"hello world".to_vec(), true));
         let pieces: Vec<&[u8]> = body.chunks(1).collect();
         assert_eq!(decode(&pieces), (b"hello world".to_vec(), true));
+        let mut decoder = ChunkDecoder::default();
+        decoder.feed(body, &mut Vec::new()).unwrap();
+        assert_eq!(decoder.trailer("x-amz-checksum-crc32").as_deref(), Some("AAAAAA=="));
+        assert_eq!(decoder.trailer("x-amz-checksum-sha256"), None);
     }
 
     #[test]
