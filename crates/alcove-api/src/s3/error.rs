@@ -12,11 +12,23 @@ pub struct S3ApiError {
     pub status: StatusCode,
     pub code: &'static str,
     pub message: String,
-    pub bucket_name: Option<String>,
-    pub key: Option<String>,
-    pub upload_id: Option<String>,
-    /// `InvalidRange`: the size the range was checked against.
-    pub actual_object_size: Option<u64>,
+    /// The bucket, key or upload the error concerns.
+    pub resource: Option<Resource>,
+    /// `InvalidRange`: what was asked of how large an object.
+    pub range: Option<Box<RangeDetail>>,
+}
+
+/// What an error names, in the member S3 names it with.
+#[derive(Debug)]
+pub enum Resource {
+    Bucket(String),
+    Key(String),
+    Upload(String),
+}
+
+#[derive(Debug)]
+pub struct RangeDetail {
+    pub actual_object_size: u64,
     pub range_requested: Option<String>,
 }
 
@@ -24,16 +36,7 @@ pub type S3ApiResult<T> = Result<T, S3ApiError>;
 
 impl S3ApiError {
     pub fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
-        S3ApiError {
-            status,
-            code,
-            message: message.into(),
-            bucket_name: None,
-            key: None,
-            upload_id: None,
-            actual_object_size: None,
-            range_requested: None,
-        }
+        S3ApiError { status, code, message: message.into(), resource: None, range: None }
     }
 
     pub fn not_implemented() -> Self {
@@ -91,21 +94,28 @@ impl S3ApiError {
 
     pub fn with_key(mut self, key: &str) -> Self {
         if self.code == "NoSuchKey" || self.code == "KeyTooLongError" {
-            self.key = Some(key.to_owned());
+            self.resource = Some(Resource::Key(key.to_owned()));
         }
         self
     }
 
     /// The response: a body only when the request was not a HEAD.
     pub fn into_response(self, head: bool, request_id: &str) -> axum::response::Response {
+        let (mut bucket_name, mut key, mut upload_id) = (None, None, None);
+        match &self.resource {
+            Some(Resource::Bucket(name)) => bucket_name = Some(name.as_str()),
+            Some(Resource::Key(name)) => key = Some(name.as_str()),
+            Some(Resource::Upload(id)) => upload_id = Some(id.as_str()),
+            None => {}
+        }
         let document = ErrorDocument {
             code: self.code,
             message: &self.message,
-            bucket_name: self.bucket_name.as_deref(),
-            key: self.key.as_deref(),
-            upload_id: self.upload_id.as_deref(),
-            actual_object_size: self.actual_object_size,
-            range_requested: self.range_requested.as_deref(),
+            bucket_name,
+            key,
+            upload_id,
+            actual_object_size: self.range.as_ref().map(|r| r.actual_object_size),
+            range_requested: self.range.as_ref().and_then(|r| r.range_requested.as_deref()),
             request_id,
             host_id: request_id,
         };
@@ -114,7 +124,7 @@ impl S3ApiError {
             *response.body_mut() = axum::body::Body::empty();
             response.headers_mut().remove(axum::http::header::CONTENT_TYPE);
         }
-        if let Some(size) = self.actual_object_size {
+        if let Some(size) = self.range.as_ref().map(|r| r.actual_object_size) {
             if let Ok(value) = format!("bytes */{size}").parse() {
                 response.headers_mut().insert(axum::http::header::CONTENT_RANGE, value);
             }
@@ -141,9 +151,9 @@ impl From<S3Error> for S3ApiError {
             S3Error::NoSuchBucket { bucket }
             | S3Error::BucketAlreadyOwnedByYou { bucket }
             | S3Error::BucketNotEmpty { bucket }
-            | S3Error::InvalidBucketName { bucket } => api.bucket_name = Some(bucket),
-            S3Error::NoSuchKey { key } => api.key = Some(key),
-            S3Error::NoSuchUpload { upload_id } => api.upload_id = Some(upload_id),
+            | S3Error::InvalidBucketName { bucket } => api.resource = Some(Resource::Bucket(bucket)),
+            S3Error::NoSuchKey { key } => api.resource = Some(Resource::Key(key)),
+            S3Error::NoSuchUpload { upload_id } => api.resource = Some(Resource::Upload(upload_id)),
             _ => {}
         }
         api

@@ -11,7 +11,7 @@ use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
 use tokio::io::AsyncReadExt;
 
 use super::documents::{timestamp, CommonPrefix, ListBucketResult, ObjectEntry};
-use super::error::{S3ApiError, S3ApiResult};
+use super::error::{RangeDetail, S3ApiError, S3ApiResult};
 use super::headers::{self, quoted};
 use super::range::{self, Wanted};
 use super::xml::{self, NAMESPACE};
@@ -50,8 +50,10 @@ pub async fn get(call: Call, bucket: String, key: String) -> S3ApiResult<Respons
         Wanted::Part(first, last) => (StatusCode::PARTIAL_CONTENT, first, last - first + 1),
         Wanted::Unsatisfiable => {
             let mut error = S3ApiError::from(alcove_s3::S3Error::InvalidRange);
-            error.actual_object_size = Some(info.size);
-            error.range_requested = range_header.map(str::to_owned);
+            error.range = Some(Box::new(RangeDetail {
+                actual_object_size: info.size,
+                range_requested: range_header.map(str::to_owned),
+            }));
             return Err(error);
         }
     };
