@@ -37,10 +37,9 @@ fn host_bucket(host: &str) -> Option<String> {
     if name.parse::<std::net::IpAddr>().is_ok() || name == "localhost" || name.starts_with("s3.") {
         return None;
     }
-    let bucket = if let Some(bucket) = name.strip_suffix(".localhost") {
-        bucket
-    } else {
-        name.split_once(".s3.").map(|(bucket, _)| bucket).or_else(|| name.strip_suffix(".s3"))?
+    let bucket = match name.strip_suffix(".localhost") {
+        Some(rest) => rest.strip_suffix(".s3").unwrap_or(rest),
+        None => name.split_once(".s3.")?.0,
     };
     (!bucket.is_empty()).then(|| bucket.to_owned())
 }
