@@ -166,7 +166,7 @@ mod tests {
 
     use super::*;
 
-    fn state(dir: &std::path::Path) -> AppState {
+    pub(crate) fn state(dir: &std::path::Path) -> AppState {
         let store = Arc::new(SqliteStore::open_in_memory().unwrap());
         let code = CodeStore::open(dir.join("code")).unwrap();
         let envs = Manager::new(ManagerSettings {

@@ -126,3 +126,65 @@ fn empty(status: axum::http::StatusCode) -> Response {
     *response.status_mut() = status;
     response
 }
+
+#[cfg(test)]
+mod tests {
+    use axum::http::StatusCode;
+    use tower::ServiceExt;
+
+    use super::*;
+
+    const SIGNED: &str =
+        "AWS4-HMAC-SHA256 Credential=AKID/20261201/us-east-1/s3/aws4_request, SignedHeaders=host, Signature=0";
+
+    async fn call(
+        app: &axum::Router,
+        method: Method,
+        uri: &str,
+        signed: bool,
+        body: &str,
+    ) -> (StatusCode, HeaderMap, String) {
+        let mut request = Request::builder().method(method).uri(uri).header("host", "127.0.0.1:9000");
+        if signed {
+            request = request.header("authorization", SIGNED);
+        }
+        let response = app.clone().oneshot(request.body(Body::from(body.to_owned())).unwrap()).await.unwrap();
+        let (parts, body) = response.into_parts();
+        let bytes = axum::body::to_bytes(body, 1 << 20).await.unwrap();
+        (parts.status, parts.headers, String::from_utf8_lossy(&bytes).into_owned())
+    }
+
+    #[tokio::test]
+    async fn requests_signed_for_s3_are_answered_in_s3s_shape() {
+        let dir = tempfile::tempdir().unwrap();
+        let app = crate::router(crate::tests::state(dir.path()));
+        assert_eq!(call(&app, Method::PUT, "/bucket-one", true, "").await.0, StatusCode::OK);
+        let (status, headers, _) = call(&app, Method::PUT, "/bucket-one/a%20key", true, "abc").await;
+        assert_eq!(
+            (status, headers["etag"].to_str().unwrap()),
+            (StatusCode::OK, "\"900150983cd24fb0d6963f7d28e17f72\"")
+        );
+        let (status, headers, body) = call(&app, Method::GET, "/bucket-one/a%20key", true, "").await;
+        assert_eq!(
+            (status, body.as_str(), headers["accept-ranges"].to_str().unwrap()),
+            (StatusCode::OK, "abc", "bytes")
+        );
+        // A sub-resource Alcove does not serve: S3's NotImplemented, in XML.
+        let (status, headers, body) = call(&app, Method::GET, "/bucket-one?acl", true, "").await;
+        assert_eq!(
+            (status, headers["content-type"].to_str().unwrap()),
+            (StatusCode::NOT_IMPLEMENTED, "application/xml")
+        );
+        assert!(body.contains("<Code>NotImplemented</Code>") && body.contains("<RequestId>"), "{body}");
+        // HEAD errors carry the status only.
+        let (status, _, body) = call(&app, Method::HEAD, "/bucket-one/missing", true, "").await;
+        assert_eq!((status, body.as_str()), (StatusCode::NOT_FOUND, ""));
+        let (status, _, body) = call(&app, Method::GET, "/bucket-one/missing", true, "").await;
+        assert_eq!(status, StatusCode::NOT_FOUND);
+        assert!(body.contains("<Code>NoSuchKey</Code><Message>The specified key does not exist.</Message><Key>missing</Key>"), "{body}");
+        // Unsigned, the same path is not S3's.
+        let (status, headers, _) = call(&app, Method::GET, "/bucket-one/a%20key", false, "").await;
+        assert_eq!(status, StatusCode::NOT_FOUND);
+        assert_ne!(headers.get("content-type").map(|v| v.to_str().unwrap()), Some("application/xml"));
+    }
+}
