@@ -81,6 +81,8 @@ pub struct AppState {
     /// Every service, reached in-process as a client reaches it (a `TemplateURL`'s
     /// object is read from S3 through it).
     pub services: Arc<dyn alcove_cloudformation::services::Services>,
+    /// The S3 subset's buckets and objects (deployment packages, templates).
+    pub objects: alcove_s3::ObjectStore,
 }
 
 pub use in_process::InProcessServices;
@@ -174,7 +176,7 @@ mod tests {
 
     use super::*;
 
-    fn state(dir: &std::path::Path) -> AppState {
+    pub(crate) fn state(dir: &std::path::Path) -> AppState {
         let store = Arc::new(SqliteStore::open_in_memory().unwrap());
         let code = CodeStore::open(dir.join("code")).unwrap();
         let envs = Manager::new(ManagerSettings {
@@ -213,6 +215,7 @@ mod tests {
             state_transition_delay: Duration::ZERO,
             cloudformation,
             services,
+            objects: alcove_s3::ObjectStore::open(&dir.join("s3")).unwrap(),
         }
     }
 

@@ -269,6 +269,8 @@ async fn serve(
     let store = SqliteStore::open(&database)
         .map_err(|e| anyhow::anyhow!("opening database {}: {}", database.display(), e.chain()))?;
     let code = CodeStore::open(args.data_dir.join("code")).context("opening the code store")?;
+    let objects =
+        alcove_s3::ObjectStore::open(&args.data_dir.join("s3")).context("opening the S3 object store")?;
     let (sandbox, tenant_isolation_unavailable) = sandbox(staging, args.max_environments);
     let logs_root = args.data_dir.join("logs");
     std::fs::create_dir_all(&logs_root).context("creating the logs directory")?;
@@ -337,6 +339,7 @@ async fn serve(
         state_transition_delay: Duration::from_millis(args.state_transition_ms),
         cloudformation,
         services: services.clone(),
+        objects,
     };
     alcove_api::restore_provisioned_concurrency(&state).await?;
     let listener = tokio::net::TcpListener::bind(args.listen)
