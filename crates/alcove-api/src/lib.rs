@@ -1,7 +1,8 @@
 //! Alcove's HTTP surfaces: the Lambda API (REST-JSON, as botocore's service model
 //! defines it: control plane and Invoke), the download of stored code packages, API
 //! Gateway REST APIs (control plane and the stage URLs that invoke functions), CloudWatch
-//! Logs (JSON 1.1 on `POST /`, by `X-Amz-Target`), and Alcove's own API under
+//! Logs (JSON 1.1 on `POST /`, by `X-Amz-Target`), CloudFormation and STS (the Query
+//! protocol, `query/`), and Alcove's own API under
 //! `/alcove/v1` (tenant limits, usage, environments, logs by tenant) and `/metrics`.
 //! Handlers turn wire shapes into domain calls; every failure leaves through
 //! [`error::ApiError`] or, for API Gateway and CloudWatch Logs, [`error::GatewayError`]
@@ -10,6 +11,7 @@
 #![forbid(unsafe_code)]
 
 mod apigateway;
+mod cloudformation;
 pub mod error;
 mod function_url;
 mod host;
@@ -21,6 +23,7 @@ mod query;
 mod request;
 mod s3;
 mod service;
+mod sts;
 mod wire;
 
 use std::sync::Arc;
@@ -73,6 +76,13 @@ pub struct AppState {
     /// How long after a create, publish or update commits its version settles (`State`
     /// `Pending` → `Active`, `LastUpdateStatus` `InProgress` → `Successful`).
     pub state_transition_delay: std::time::Duration,
+    /// The CloudFormation engine (stacks, change sets, exports).
+    pub cloudformation: alcove_cloudformation::CloudFormation,
+    /// Every service, reached in-process as a client reaches it (a `TemplateURL`'s
+    /// object is read from S3 through it).
+    pub services: Arc<dyn alcove_cloudformation::services::Services>,
+    /// The S3 subset's buckets and objects (deployment packages, templates).
+    pub objects: alcove_s3::ObjectStore,
 }
 
 pub use in_process::InProcessServices;
@@ -166,7 +176,7 @@ mod tests {
 
     use super::*;
 
-    fn state(dir: &std::path::Path) -> AppState {
+    pub(crate) fn state(dir: &std::path::Path) -> AppState {
         let store = Arc::new(SqliteStore::open_in_memory().unwrap());
         let code = CodeStore::open(dir.join("code")).unwrap();
         let envs = Manager::new(ManagerSettings {
@@ -189,6 +199,12 @@ mod tests {
         let events =
             Dispatcher::start(store.clone(), store.clone(), code.clone(), envs.clone(), Default::default());
         let prices = Arc::new(alcove_core::PriceTable::default_table());
+        let services = InProcessServices::new("us-east-1");
+        let settings =
+            alcove_cloudformation::Settings { region: "us-east-1".into(), account_id: "000000000000".into() };
+        let cloudformation =
+            alcove_cloudformation::CloudFormation::open(&dir.join("stacks.db"), services.clone(), settings)
+                .unwrap();
         AppState {
             store,
             code,
@@ -197,6 +213,9 @@ mod tests {
             events,
             prices,
             state_transition_delay: Duration::ZERO,
+            cloudformation,
+            services,
+            objects: alcove_s3::ObjectStore::open(&dir.join("s3")).unwrap(),
         }
     }
 
@@ -264,5 +283,58 @@ mod tests {
         let (status, _, resources) =
             call(&app, Method::GET, &format!("/restapis/{id}/resources"), local, "").await;
         assert_eq!((status, resources["item"][0]["path"].clone()), (StatusCode::OK, json!("/")));
+    }
+    async fn post_form(app: &Router, signed_for: Option<&str>, form: &str) -> (StatusCode, String, String) {
+        let mut request = Request::builder()
+            .method(Method::POST)
+            .uri("/")
+            .header("host", "127.0.0.1:9000")
+            .header("content-type", "application/x-www-form-urlencoded; charset=utf-8");
+        if let Some(service) = signed_for {
+            let auth = format!(
+                "AWS4-HMAC-SHA256 Credential=AKIDTEST/20261201/us-east-1/{service}/aws4_request, \
+                 SignedHeaders=host, Signature=0"
+            );
+            request = request.header("authorization", auth);
+        }
+        let response = app.clone().oneshot(request.body(Body::from(form.to_owned())).unwrap()).await.unwrap();
+        let status = response.status();
+        let kind = response
+            .headers()
+            .get("content-type")
+            .map(|v| v.to_str().unwrap().to_owned())
+            .unwrap_or_default();
+        let bytes = axum::body::to_bytes(response.into_body(), 1 << 20).await.unwrap();
+        (status, kind, String::from_utf8_lossy(&bytes).into_owned())
+    }
+
+    #[tokio::test]
+    async fn query_protocol_calls_reach_their_service_by_signature_or_version() {
+        let dir = tempfile::tempdir().unwrap();
+        let app = router(state(dir.path()));
+        let (status, kind, body) =
+            post_form(&app, Some("cloudformation"), "Action=Frobnicate&Version=2010-05-15").await;
+        assert_eq!((status, kind.as_str()), (StatusCode::BAD_REQUEST, "text/xml"));
+        assert!(body.starts_with(
+            "<ErrorResponse xmlns=\"http://cloudformation.amazonaws.com/doc/2010-05-15/\"><Error><Type>Sender</Type>\
+             <Code>InvalidAction</Code>"
+        ));
+        let (status, _, body) =
+            post_form(&app, Some("sts"), "Action=GetCallerIdentity&Version=2011-06-15").await;
+        assert_eq!(status, StatusCode::OK);
+        assert!(body.contains("<UserId>AKIDTEST</UserId>"), "{body}");
+        let (status, _, body) = post_form(&app, None, "Action=GetCallerIdentity&Version=2011-06-15").await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        assert!(body
+            .starts_with("<GetCallerIdentityResponse xmlns=\"https://sts.amazonaws.com/doc/2011-06-15/\">"));
+        let (status, _, body) = post_form(&app, None, "Action=DescribeStackEvents&Version=2010-05-15").await;
+        assert_eq!(status, StatusCode::BAD_REQUEST);
+        assert!(
+            body.contains("<Message>1 validation error detected: Value null at 'stackName' failed"),
+            "{body}"
+        );
+        // Signed for Lambda, the same form is not a Query-protocol call.
+        let (_, kind, _) = post_form(&app, Some("lambda"), "Action=Frobnicate&Version=2010-05-15").await;
+        assert_ne!(kind, "text/xml");
     }
 }

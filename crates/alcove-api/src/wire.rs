@@ -67,6 +67,10 @@ pub struct CodeInput {
     pub zip_file: Option<String>,
     #[serde(rename = "S3Bucket")]
     pub s3_bucket: Option<String>,
+    #[serde(rename = "S3Key")]
+    pub s3_key: Option<String>,
+    #[serde(rename = "S3ObjectVersion")]
+    pub s3_object_version: Option<String>,
     pub image_uri: Option<String>,
 }
 
@@ -197,6 +201,10 @@ pub struct UpdateFunctionCodeRequest {
     pub zip_file: Option<String>,
     #[serde(rename = "S3Bucket")]
     pub s3_bucket: Option<String>,
+    #[serde(rename = "S3Key")]
+    pub s3_key: Option<String>,
+    #[serde(rename = "S3ObjectVersion")]
+    pub s3_object_version: Option<String>,
     pub image_uri: Option<String>,
     pub architectures: Option<Vec<String>>,
     pub publish: Option<bool>,

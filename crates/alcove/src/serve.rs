@@ -7,7 +7,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
-use alcove_api::{AccountConfig, AppState};
+use alcove_api::{AccountConfig, AppState, InProcessServices};
 use alcove_async::{AsyncSettings, Dispatcher};
 use alcove_core::PriceTable;
 use alcove_envs::{
@@ -269,6 +269,8 @@ async fn serve(
     let store = SqliteStore::open(&database)
         .map_err(|e| anyhow::anyhow!("opening database {}: {}", database.display(), e.chain()))?;
     let code = CodeStore::open(args.data_dir.join("code")).context("opening the code store")?;
+    let objects =
+        alcove_s3::ObjectStore::open(&args.data_dir.join("s3")).context("opening the S3 object store")?;
     let (sandbox, tenant_isolation_unavailable) = sandbox(staging, args.max_environments);
     let logs_root = args.data_dir.join("logs");
     std::fs::create_dir_all(&logs_root).context("creating the logs directory")?;
@@ -316,6 +318,17 @@ async fn serve(
         None => PriceTable::default_table(),
     };
     let usage_flusher = tokio::spawn(flush_usage_every_second(store.clone(), envs.clone()));
+    // Stacks reach every service through its public API, in-process: the services get the
+    // router once it is built.
+    let services = InProcessServices::new(args.region.clone());
+    let stacks_dir = args.data_dir.join("cloudformation");
+    std::fs::create_dir_all(&stacks_dir).context("creating the cloudformation directory")?;
+    let cloudformation = alcove_cloudformation::CloudFormation::open(
+        &stacks_dir.join("stacks.db"),
+        services.clone(),
+        alcove_cloudformation::Settings { region: args.region.clone(), account_id: "000000000000".into() },
+    )
+    .map_err(|e| anyhow::anyhow!("opening the stack database: {}", alcove_core::error::chain(&e)))?;
     let state = AppState {
         store: store.clone(),
         events,
@@ -324,6 +337,9 @@ async fn serve(
         envs: envs.clone(),
         prices: Arc::new(prices),
         state_transition_delay: Duration::from_millis(args.state_transition_ms),
+        cloudformation,
+        services: services.clone(),
+        objects,
     };
     alcove_api::restore_provisioned_concurrency(&state).await?;
     let listener = tokio::net::TcpListener::bind(args.listen)
@@ -336,8 +352,10 @@ async fn serve(
         writeln!(stdout, "alcove listening on http://{address}")?;
         stdout.flush()?;
     }
+    let app = alcove_api::router(state);
+    services.attach(app.clone());
     // The client's address reaches API Gateway events as `requestContext.identity.sourceIp`.
-    axum::serve(listener, alcove_api::router(state).into_make_service_with_connect_info::<SocketAddr>())
+    axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>())
         .with_graceful_shutdown(shutdown_signal())
         .await
         .context("serving HTTP")?;

@@ -65,7 +65,7 @@ pub async fn create(
     if state.store.get_function(&name, Version::Latest).await?.is_some() {
         return Err(already_exists(&name));
     }
-    let zip = zip_from_code(request.code.unwrap_or_default())?;
+    let zip = zip_from_code(&state, request.code.unwrap_or_default()).await?;
     let code = store_code(&state, zip).await?;
     let config = FunctionConfig {
         name: name.clone(),
@@ -123,16 +123,64 @@ fn already_exists(name: &FunctionName) -> ApiError {
     alcove_core::Error::Conflict(format!("Function already exist: {name}")).into()
 }
 
-fn zip_from_code(code: CodeInput) -> ApiResult<Vec<u8>> {
-    if code.s3_bucket.is_some() || code.image_uri.is_some() {
+/// The deployment package: inline (`ZipFile`) or an object of the S3 subset (`S3Bucket`,
+/// `S3Key`), read as Lambda reads it, once, when the function is created or updated.
+async fn zip_from_code(state: &AppState, code: CodeInput) -> ApiResult<Vec<u8>> {
+    if code.image_uri.is_some() {
         return Err(ApiError::invalid_parameter(
-            "Code from S3 or a container image is not supported by this server; send the package as ZipFile.",
+            "Code from a container image is not supported by this server; send the package as ZipFile \
+             or from S3.",
         ));
     }
-    let encoded = code.zip_file.ok_or_else(|| {
-        ApiError::invalid_parameter("Code.ZipFile is required: send the deployment package inline.")
-    })?;
-    decode_zip(&encoded)
+    let from_s3 = code.s3_bucket.is_some() || code.s3_key.is_some() || code.s3_object_version.is_some();
+    match (code.zip_file, from_s3) {
+        // Inferred: Lambda takes one source of code.
+        (Some(_), true) => Err(ApiError::invalid_parameter(
+            "Please provide either ZipFile or S3Bucket and S3Key as the source of function code, not both.",
+        )),
+        (Some(encoded), false) => decode_zip(&encoded),
+        (None, true) => zip_from_s3(state, code.s3_bucket, code.s3_key, code.s3_object_version).await,
+        (None, false) => Err(ApiError::invalid_parameter("Please provide a source for function code.")),
+    }
+}
+
+async fn zip_from_s3(
+    state: &AppState,
+    bucket: Option<String>,
+    key: Option<String>,
+    version: Option<String>,
+) -> ApiResult<Vec<u8>> {
+    let (Some(bucket), Some(key)) = (bucket, key) else {
+        return Err(ApiError::invalid_parameter(
+            "Please provide both S3Bucket and S3Key to take function code from S3.",
+        ));
+    };
+    if let Some(version) = version {
+        return Err(ApiError::invalid_parameter(format!(
+            "S3ObjectVersion {version} cannot be found: this server keeps no object versions; omit \
+             S3ObjectVersion to use the object's current content."
+        )));
+    }
+    let objects = state.objects.clone();
+    let read = tokio::task::spawn_blocking(move || objects.read_object(&bucket, &key))
+        .await
+        .map_err(|e| ApiError::service(format!("code read task failed: {e}")))?;
+    read.map_err(|error| match error {
+        alcove_s3::S3Error::NoSuchBucket { .. }
+        | alcove_s3::S3Error::NoSuchKey { .. }
+        | alcove_s3::S3Error::InvalidArgument(_)
+        | alcove_s3::S3Error::KeyTooLongError => {
+            let message = match &error {
+                alcove_s3::S3Error::NoSuchBucket { .. } => "The specified bucket does not exist".to_owned(),
+                other => other.to_string(),
+            };
+            ApiError::invalid_parameter(format!(
+                "Error occurred while GetObject. S3 Error Code: {}. S3 Error Message: {message}",
+                error.code()
+            ))
+        }
+        other => ApiError::service(format!("reading the code package from S3: {other}")),
+    })
 }
 
 fn decode_zip(encoded: &str) -> ApiResult<Vec<u8>> {
@@ -320,11 +368,17 @@ pub async fn update_code(
         .get_function(&name, Version::Latest)
         .await?
         .ok_or_else(|| function_not_found(&name, &region, None))?;
-    let zip = zip_from_code(CodeInput {
-        zip_file: request.zip_file,
-        s3_bucket: request.s3_bucket,
-        image_uri: request.image_uri,
-    })?;
+    let zip = zip_from_code(
+        &state,
+        CodeInput {
+            zip_file: request.zip_file,
+            s3_bucket: request.s3_bucket,
+            s3_key: request.s3_key,
+            s3_object_version: request.s3_object_version,
+            image_uri: request.image_uri,
+        },
+    )
+    .await?;
     let patch = SettingsPatch { architectures: request.architectures, ..Default::default() };
     // Validate before storing anything, so a dry run or a bad request leaves no trace.
     patch.clone().apply(&current.settings)?;
