@@ -200,8 +200,11 @@ mod tests {
             Dispatcher::start(store.clone(), store.clone(), code.clone(), envs.clone(), Default::default());
         let prices = Arc::new(alcove_core::PriceTable::default_table());
         let services = InProcessServices::new("us-east-1");
-        let settings =
-            alcove_cloudformation::Settings { region: "us-east-1".into(), account_id: "000000000000".into() };
+        let settings = alcove_cloudformation::Settings {
+            region: "us-east-1".into(),
+            account_id: "000000000000".into(),
+            sam_python: "python3".into(),
+        };
         let cloudformation =
             alcove_cloudformation::CloudFormation::open(&dir.join("stacks.db"), services.clone(), settings)
                 .unwrap();

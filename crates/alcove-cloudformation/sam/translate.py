@@ -11,7 +11,8 @@ writes one JSON request on stdin and reads one JSON answer on stdout:
 
 Nothing here may reach the network: managed policy names resolve without IAM, feature
 toggles are the translator's defaults (no AppConfig), the region comes from the request,
-and Serverless Application Repository applications are refused before translating.
+and what Alcove cannot serve (Serverless Application Repository applications,
+CodeDeploy's DeploymentPreference) is refused before translating.
 """
 
 import json
@@ -83,21 +84,45 @@ def partition_of(region):
     return "aws"
 
 
+def refused(template):
+    """SAM features Alcove cannot serve, refused as the translator refuses a resource."""
+    resources = template.get("Resources") if isinstance(template, dict) else None
+    if not isinstance(resources, dict):
+        return []
+    globals_ = template.get("Globals") if isinstance(template.get("Globals"), dict) else {}
+    global_function = globals_.get("Function") if isinstance(globals_.get("Function"), dict) else {}
+    causes = []
+    for logical_id, resource in resources.items():
+        if not isinstance(resource, dict):
+            continue
+        kind = resource.get("Type")
+        properties = resource.get("Properties") if isinstance(resource.get("Properties"), dict) else {}
+        if kind == "AWS::Serverless::Application":
+            causes.append(
+                f"Resource with id [{logical_id}] is invalid. AWS::Serverless::Application "
+                "(Serverless Application Repository) is not supported by Alcove."
+            )
+        elif kind == "AWS::Serverless::Function" and (
+            properties.get("DeploymentPreference") or global_function.get("DeploymentPreference")
+        ):
+            causes.append(
+                f"Resource with id [{logical_id}] is invalid. DeploymentPreference is not supported by "
+                "Alcove: it deploys through CodeDeploy, which Alcove does not serve."
+            )
+    return causes
+
+
 def main():
     template = request["template"]
-    resources = template.get("Resources") if isinstance(template, dict) else None
-    if isinstance(resources, dict):
-        for logical_id, resource in resources.items():
-            if isinstance(resource, dict) and resource.get("Type") == "AWS::Serverless::Application":
-                answer(
-                    {
-                        "error": "Invalid Serverless Application Specification document. Number of errors found: 1.",
-                        "causes": [
-                            f"Resource with id [{logical_id}] is invalid. AWS::Serverless::Application "
-                            "(Serverless Application Repository) is not supported by Alcove."
-                        ],
-                    }
-                )
+    causes = refused(template)
+    if causes:
+        answer(
+            {
+                "error": "Invalid Serverless Application Specification document. "
+                f"Number of errors found: {len(causes)}.",
+                "causes": causes,
+            }
+        )
     region = request["region"]
     parameters = dict(request.get("parameters") or {})
     parameters.setdefault("AWS::Region", region)

@@ -65,6 +65,11 @@ pub struct ServeArgs {
     #[arg(long, env = "ALCOVE_REGION", default_value = "us-east-1")]
     region: String,
 
+    /// Python interpreter that runs AWS's SAM translator (`pip install aws-sam-translator`)
+    /// for CloudFormation templates declaring `Transform: AWS::Serverless-2016-10-31`.
+    #[arg(long, env = "ALCOVE_SAM_PYTHON", default_value = "python3")]
+    sam_python: String,
+
     /// Python interpreter (with awslambdaric installed) serving python3.* functions.
     #[arg(long, env = "ALCOVE_PYTHON", default_value = "python3")]
     python: String,
@@ -326,7 +331,11 @@ async fn serve(
     let cloudformation = alcove_cloudformation::CloudFormation::open(
         &stacks_dir.join("stacks.db"),
         services.clone(),
-        alcove_cloudformation::Settings { region: args.region.clone(), account_id: "000000000000".into() },
+        alcove_cloudformation::Settings {
+            region: args.region.clone(),
+            account_id: "000000000000".into(),
+            sam_python: args.sam_python.clone(),
+        },
     )
     .map_err(|e| anyhow::anyhow!("opening the stack database: {}", alcove_core::error::chain(&e)))?;
     let state = AppState {

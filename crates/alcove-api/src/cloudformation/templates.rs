@@ -10,8 +10,10 @@ pub async fn get(call: &Call<'_>) -> Result<GetTemplateResult, QueryError> {
     if stack.is_none() && change_set.is_none() {
         return Err(QueryError::Validation("Either StackName or ChangeSetName must be specified.".into()));
     }
-    let template_body = call.state.cloudformation.get_template(stack, change_set).await?;
-    // Alcove runs no transforms: the processed template is the original.
+    // `Original` (the default) is the template as submitted; `Processed` is what a
+    // transform (SAM's) made of it, the template the stack runs.
+    let stage = form.get("TemplateStage");
+    let template_body = call.state.cloudformation.get_template_stage(stack, change_set, stage).await?;
     Ok(GetTemplateResult { template_body, stages_available: vec!["Original", "Processed"].into() })
 }
 
