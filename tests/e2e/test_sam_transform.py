@@ -266,3 +266,85 @@ def test_a_server_without_the_translator_says_how_to_install_it(server_factory):
     assert error["Code"] == "ValidationError"
     assert error["Message"].startswith(f"Transform {SAM} failed with: the SAM translator is not available")
     assert "pip install aws-sam-translator" in error["Message"] and "/nonexistent/python3" in error["Message"]
+
+
+PACKAGED = """Transform: AWS::Serverless-2016-10-31
+Resources:
+  Hello:
+    Type: AWS::Serverless::Function
+    Properties:
+      Runtime: python3.12
+      Handler: app.handler
+      CodeUri: ./src
+Outputs:
+  FunctionName:
+    Value: !Ref Hello
+"""
+
+
+def test_code_uri_packaged_to_s3_by_the_cli_is_deployed(server, cfn, lambda_client, tmp_path, monkeypatch):
+    """`aws cloudformation package` uploads `CodeUri: ./src` to S3 and writes
+    `CodeUri: s3://bucket/key`, which SAM turns into the function's S3 code."""
+    # The CLI's uploader makes its own S3 client: it learns the endpoint from here.
+    monkeypatch.setenv("AWS_ENDPOINT_URL_S3", server.url)
+    (tmp_path / "src").mkdir()
+    (tmp_path / "src" / "app.py").write_text("def handler(event, context):\n    return {'packaged': True}\n")
+    write(tmp_path, PACKAGED)
+    bucket = unique("code")
+    rc, _, err = server.aws("s3api", "create-bucket", "--bucket", bucket)
+    assert rc == 0, err
+    packaged = tmp_path / "packaged.yaml"
+    rc, _, err = server.aws("cloudformation", "package", "--template-file", tmp_path / "template.yaml",
+                            "--s3-bucket", bucket, "--output-template-file", packaged)
+    assert rc == 0, err
+    assert f"CodeUri: s3://{bucket}/" in packaged.read_text()
+    stack = unique("packaged")
+    rc, _, err = deploy(server, stack, packaged)
+    assert rc == 0, err
+    [described] = cfn.describe_stacks(StackName=stack)["Stacks"]
+    function = described["Outputs"][0]["OutputValue"]
+    answer = lambda_client.invoke(FunctionName=function)
+    assert json.loads(answer["Payload"].read()) == {"packaged": True}
+    rc, processed, err = server.aws("cloudformation", "get-template", "--stack-name", stack,
+                                    "--template-stage", "Processed")
+    assert rc == 0, err
+    body = processed["TemplateBody"]
+    body = json.loads(body) if isinstance(body, str) else body
+    code = body["Resources"]["Hello"]["Properties"]["Code"]
+    assert code["S3Bucket"] == bucket and set(code) == {"S3Bucket", "S3Key"}
+    rc, _, err = server.aws("cloudformation", "delete-stack", "--stack-name", stack)
+    assert rc == 0, err
+    rc, _, err = server.aws("cloudformation", "wait", "stack-delete-complete", "--stack-name", stack)
+    assert rc == 0, err
+
+
+def test_what_alcove_cannot_serve_is_refused_clearly(server, cfn, tmp_path):
+    with_preference = PER_TENANT_WITH_URL.replace("""      TenancyConfig:
+        TenantIsolationMode: PER_TENANT
+      FunctionUrlConfig:
+        AuthType: NONE
+""", """      AutoPublishAlias: live
+      DeploymentPreference:
+        Type: AllAtOnce
+""")
+    with pytest.raises(ClientError) as caught:
+        cfn.validate_template(TemplateBody=with_preference)
+    assert caught.value.response["Error"]["Message"] == (
+        f"Transform {SAM} failed with: Invalid Serverless Application Specification document. Number of "
+        "errors found: 1. Resource with id [Counter] is invalid. DeploymentPreference is not supported by "
+        "Alcove: it deploys through CodeDeploy, which Alcove does not serve.")
+
+    # Stage method settings (throttling) are not served by Alcove's API Gateway: the stack
+    # fails on the generated stage and rolls back.
+    throttled = TEMPLATE.replace("      StageName: prod\n", "      StageName: prod\n      MethodSettings:\n"
+                                 "        - {ResourcePath: '/*', HttpMethod: '*', ThrottlingBurstLimit: 5}\n")
+    stack = unique("throttled")
+    rc, _, err = deploy(server, stack, write(tmp_path, throttled))
+    assert rc != 0
+    events = cfn.describe_stack_events(StackName=stack)["StackEvents"]
+    [failed] = [e for e in events if e["ResourceStatus"] == "CREATE_FAILED"]
+    assert failed["LogicalResourceId"] == "ApiprodStage"
+    assert "Property MethodSettings of AWS::ApiGateway::Stage is not supported by this server yet" \
+        in failed["ResourceStatusReason"]
+    [described] = cfn.describe_stacks(StackName=stack)["Stacks"]
+    assert described["StackStatus"] == "ROLLBACK_COMPLETE"
