@@ -71,6 +71,7 @@ impl Fixture {
             stack_name: "teststack",
             stack_id: "arn:aws:cloudformation:us-east-1:000000000000:stack/teststack/1",
             logical_id,
+            claim: None,
         }
     }
 
@@ -443,6 +444,7 @@ async fn calls_made_before_the_router_is_attached_wait_for_it() {
         stack_name: "s",
         stack_id: "arn:aws:cloudformation:eu-west-1:000000000000:stack/s/1",
         logical_id: "Fn",
+        claim: None,
     };
     let props = function(3, "def handler(e, c): pass", json!([]), None);
     let created = all()
