@@ -222,8 +222,12 @@ class Server:
         )
 
     def aws(self, *args, region="us-east-1"):
-        """Runs the AWS CLI; returns (exit code, parsed JSON output or text, stderr)."""
-        env = {**os.environ, **CREDENTIALS}
+        """Runs the AWS CLI; returns (exit code, parsed JSON output or text, stderr).
+
+        `AWS_ENDPOINT_URL` points every client the CLI makes at this server, as users
+        configure it: commands that build a second client (`cloudformation deploy
+        --s3-bucket` and `package` upload to S3) do not pass `--endpoint-url` on to it."""
+        env = {**os.environ, **CREDENTIALS, "AWS_ENDPOINT_URL": self.url}
         env.pop("AWS_PROFILE", None)
         done = subprocess.run(
             ["aws", "--endpoint-url", self.url, "--region", region, "--output", "json", *map(str, args)],

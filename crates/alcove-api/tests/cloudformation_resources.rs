@@ -15,7 +15,7 @@ use alcove_store::{CodeStore, SqliteStore};
 use axum::http::Method;
 use serde_json::{json, Value};
 
-fn state(dir: &std::path::Path) -> AppState {
+fn state(dir: &std::path::Path, services: Arc<InProcessServices>) -> AppState {
     let store = Arc::new(SqliteStore::open_in_memory().unwrap());
     let code = CodeStore::open(dir.join("code")).unwrap();
     let envs = Manager::new(ManagerSettings {
@@ -46,6 +46,14 @@ fn state(dir: &std::path::Path) -> AppState {
         prices: Arc::new(alcove_core::PriceTable::default_table()),
         // Functions settle after a while, as on AWS: the types must wait for them.
         state_transition_delay: Duration::from_millis(150),
+        cloudformation: alcove_cloudformation::CloudFormation::open(
+            &dir.join("stacks.db"),
+            services.clone(),
+            alcove_cloudformation::Settings { region: "us-east-1".into(), account_id: "000000000000".into() },
+        )
+        .unwrap(),
+        services,
+        objects: alcove_s3::ObjectStore::open(&dir.join("s3")).unwrap(),
     }
 }
 
@@ -59,7 +67,7 @@ impl Fixture {
     fn new() -> Self {
         let dir = tempfile::tempdir().unwrap();
         let services = InProcessServices::new("us-east-1");
-        services.attach(router(state(dir.path())));
+        services.attach(router(state(dir.path(), services.clone())));
         Fixture { _dir: dir, services, types: all() }
     }
 
@@ -71,6 +79,7 @@ impl Fixture {
             stack_name: "teststack",
             stack_id: "arn:aws:cloudformation:us-east-1:000000000000:stack/teststack/1",
             logical_id,
+            claim: None,
         }
     }
 
@@ -431,7 +440,7 @@ async fn calls_made_before_the_router_is_attached_wait_for_it() {
     };
     tokio::time::sleep(Duration::from_millis(50)).await;
     assert!(!waiting.is_finished());
-    services.attach(router(state(dir.path())));
+    services.attach(router(state(dir.path(), services.clone())));
     let response = waiting.await.unwrap();
     assert_eq!(response.status, 200);
     assert_eq!(response.json()["Functions"], json!([]));
@@ -443,6 +452,7 @@ async fn calls_made_before_the_router_is_attached_wait_for_it() {
         stack_name: "s",
         stack_id: "arn:aws:cloudformation:eu-west-1:000000000000:stack/s/1",
         logical_id: "Fn",
+        claim: None,
     };
     let props = function(3, "def handler(e, c): pass", json!([]), None);
     let created = all()

@@ -389,7 +389,8 @@ impl CloudFormation {
     /// changes from a state that is gone.
     fn obsolete_change_sets(&self, stack_id: &str, except: Option<&str>) -> Result<()> {
         for mut other in self.store().change_sets(stack_id)? {
-            if Some(other.change_set_id.as_str()) != except && other.execution_status == "AVAILABLE" {
+            let undecided = matches!(other.execution_status.as_str(), "AVAILABLE" | "UNAVAILABLE");
+            if Some(other.change_set_id.as_str()) != except && undecided {
                 other.execution_status = "OBSOLETE".into();
                 self.store().put_change_set(&other)?;
             }
@@ -737,12 +738,16 @@ impl CloudFormation {
         self.store().remove_change_set(&row.change_set_id)
     }
 
+    /// ListChangeSets: the change sets still to be decided on. Once one is executed, AWS
+    /// removes every change set of the stack from the list (an executed or obsolete one
+    /// stays readable by its ARN).
     pub async fn list_change_sets(&self, stack: &str) -> Result<Vec<ChangeSetSummary>> {
         let row = self.get(stack)?;
         Ok(self
             .store()
             .change_sets(&row.stack_id)?
             .into_iter()
+            .filter(|c| matches!(c.execution_status.as_str(), "AVAILABLE" | "UNAVAILABLE"))
             .map(|c| views::change_set_summary(&row, c))
             .collect())
     }

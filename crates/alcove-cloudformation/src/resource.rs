@@ -16,9 +16,23 @@ pub struct Context<'a> {
     pub stack_name: &'a str,
     pub stack_id: &'a str,
     pub logical_id: &'a str,
+    /// Where [`Context::claim`] records a physical id (`None` where nothing is to be
+    /// recorded early, e.g. the new copy of a replaced resource).
+    pub claim: Option<&'a (dyn Fn(&str) + Send + Sync)>,
 }
 
 impl Context<'_> {
+    /// Records the physical id of what a create has just made, before the create goes on
+    /// (a function still settling): a server killed meanwhile then finds it, and the
+    /// stack's rollback on restart deletes it rather than leaving it behind. Called only
+    /// once the service made the resource, so a name taken by someone else is never
+    /// claimed.
+    pub fn claim(&self, physical_id: &str) {
+        if let Some(record) = self.claim {
+            record(physical_id);
+        }
+    }
+
     /// The name CloudFormation gives a resource whose template names none:
     /// `{stack}-{logical id}-{12 random upper-case letters and digits}`, with the stack and
     /// logical parts shortened so that the whole fits `max_len`.

@@ -492,7 +492,8 @@ async fn change_sets_create_update_and_report_no_changes() {
     assert_eq!(settled(&h.cf, "cs").await.status, "UPDATE_COMPLETE");
     let obsolete = h.cf.describe_change_set(&other.change_set_id, None).await.unwrap();
     assert_eq!(obsolete.execution_status, "OBSOLETE");
-    assert_eq!(h.cf.list_change_sets("cs").await.unwrap().len(), 4);
+    // Executing one removes them all from the list; each stays readable by its ARN.
+    assert!(h.cf.list_change_sets("cs").await.unwrap().is_empty());
     h.cf.delete_change_set("third", Some("cs")).await.unwrap();
     assert!(matches!(
         h.cf.describe_change_set("third", Some("cs")).await.unwrap_err(),

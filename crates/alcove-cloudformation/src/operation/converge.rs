@@ -121,7 +121,16 @@ impl Engine {
             ord,
         };
         self.store.put_resource(&row).map_err(|_| "create")?;
-        match resource_type.create(&self.context(stack, logical_id), &properties).await {
+        let pending = row.clone();
+        let claim = |physical_id: &str| {
+            let claimed = ResourceRow { physical_id: Some(physical_id.to_owned()), ..pending.clone() };
+            if let Err(error) = self.store.put_resource(&claimed) {
+                tracing::warn!(%error, logical_id = %claimed.logical_id, "could not record a claimed physical id");
+            }
+        };
+        let mut context = self.context(stack, logical_id);
+        context.claim = Some(&claim);
+        match resource_type.create(&context, &properties).await {
             Ok(provisioned) => {
                 let physical = Some(provisioned.physical_id.as_str());
                 let initiated = Some("Resource creation Initiated");

@@ -216,6 +216,7 @@ impl Engine {
             stack_name: &stack.name,
             stack_id: &stack.stack_id,
             logical_id,
+            claim: None,
         }
     }
 

@@ -193,6 +193,7 @@ impl ResourceType for Function {
         let body = create_request(&name, properties)?;
         send(context, ServiceRequest::json(Service::Lambda, Method::POST, "/2015-03-31/functions", &body))
             .await?;
+        context.claim(&name);
         let finish = async {
             let configuration = settled(context, &name, None).await?;
             if concurrency.is_some() {
