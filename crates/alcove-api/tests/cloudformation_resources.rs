@@ -49,7 +49,11 @@ fn state(dir: &std::path::Path, services: Arc<InProcessServices>) -> AppState {
         cloudformation: alcove_cloudformation::CloudFormation::open(
             &dir.join("stacks.db"),
             services.clone(),
-            alcove_cloudformation::Settings { region: "us-east-1".into(), account_id: "000000000000".into() },
+            alcove_cloudformation::Settings {
+                region: "us-east-1".into(),
+                account_id: "000000000000".into(),
+                sam_python: "python3".into(),
+            },
         )
         .unwrap(),
         services,
