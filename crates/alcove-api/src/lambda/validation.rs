@@ -489,6 +489,12 @@ pub async fn validate_request(matched: Option<MatchedPath>, request: Request, ne
     members.body = document.as_ref();
     let found = violations(&operation, &members);
     if let Some(error) = rejection(&operation, &found, document.as_ref()) {
+        // A payload (Invoke's) is still unread: read it before answering, so the
+        // connection stays usable for the client's next request instead of being closed
+        // under a request it has already sent.
+        if document.is_none() {
+            let _ = read_limited(request.into_body(), alcove_core::LIMITS.request_body_bytes).await;
+        }
         return error.into_response();
     }
     next.run(request).await
