@@ -102,7 +102,27 @@ impl Alcove {
         if !reply.status.is_success() {
             bail!("CreateFunction {} failed: {} {}", spec.name, reply.status, reply.text());
         }
-        Ok(())
+        self.wait_active(spec.name).await
+    }
+
+    /// A new function is `Pending` for a moment, as on AWS, and refuses invokes until it
+    /// is `Active`: wait for it, as the SDKs' `function_active_v2` waiter does.
+    async fn wait_active(&mut self, name: &str) -> anyhow::Result<()> {
+        let path = format!("/2015-03-31/functions/{name}/configuration");
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+        loop {
+            let reply = self.control.send(hyper::Method::GET, &path, &[], Bytes::new()).await?;
+            let state = serde_json::from_slice::<serde_json::Value>(&reply.body)
+                .ok()
+                .and_then(|c| c.get("State").and_then(|s| s.as_str()).map(str::to_owned));
+            match state.as_deref() {
+                Some("Active") => return Ok(()),
+                Some("Pending") if tokio::time::Instant::now() < deadline => {
+                    tokio::time::sleep(Duration::from_millis(10)).await
+                }
+                _ => bail!("function {name} did not become Active: {} {}", reply.status, reply.text()),
+            }
+        }
     }
 
     pub fn endpoint(&self, function: &str) -> Endpoint {
