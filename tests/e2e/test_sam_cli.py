@@ -77,6 +77,16 @@ def handler(event, context):
 """
 
 
+@pytest.fixture(scope="module")
+def sam():
+    """The SAM CLI's path; the test skips, saying why, when it is not installed."""
+    path = sam_binary()
+    if path is None:
+        pytest.skip(f"the SAM CLI is not installed (set ALCOVE_SAM or install it at {DEFAULT_SAM}, "
+                    "as .ci/run does)")
+    return path
+
+
 def sam_binary():
     candidate = os.environ.get("ALCOVE_SAM") or str(DEFAULT_SAM)
     path = shutil.which(candidate)
@@ -97,11 +107,7 @@ def run_sam(sam, server, project, *args):
     return done.returncode, done.stdout + done.stderr
 
 
-def test_sam_deploy_counts_per_tenant_and_sam_delete_removes_the_app(server, lambda_client, tmp_path):
-    sam = sam_binary()
-    if sam is None:
-        pytest.skip(f"the SAM CLI is not installed (set ALCOVE_SAM or install it at {DEFAULT_SAM}, "
-                    "as .ci/run does)")
+def test_sam_deploy_counts_per_tenant_and_sam_delete_removes_the_app(sam, server, lambda_client, tmp_path):
     stack = f"samcli-{uuid.uuid4().hex[:8]}"
     project = tmp_path / "app"
     (project / "src").mkdir(parents=True)
