@@ -1,7 +1,8 @@
 """The unmodified SAM CLI against Alcove: `sam build` (no Docker), `sam deploy
 --resolve-s3` (which first creates SAM's managed stack with its source bucket, uploads the
 code and the template to it, then deploys the app through a change set), the per-tenant
-counter through the stage URL, a redeploy without changes, `sam list stack-outputs`, and
+counter through the stage URL, a redeploy of changed code (an update) and one without
+changes, `sam list stack-outputs`, and
 `sam delete --no-prompts` taking the app's function, REST API and stack (the managed stack
 and its bucket stay, as on AWS).
 
@@ -143,6 +144,18 @@ def test_sam_deploy_counts_per_tenant_and_sam_delete_removes_the_app(sam, server
         assert response.json()["tenantId"] == tenant
         observed.append(response.json()["counter"])
     assert observed == [0, 1, 2, 0, 1, 3]
+
+    # Changed code: an update of the same stack, served by the new code.
+    (project / "src" / "app.py").write_text(HANDLER.replace('"tenantId"', '"release": 2, "tenantId"'))
+    rc, out = run_sam(sam, server, project, "build")
+    assert rc == 0, out
+    rc, out = run_sam(sam, server, project, *deploy)
+    assert rc == 0, out
+    assert f"Successfully created/updated stack - {stack} in us-east-1" in out, out
+    assert cfn.describe_stacks(StackName=stack)["Stacks"][0]["StackStatus"] == "UPDATE_COMPLETE"
+    response = requests.get(url, headers={"x-tenant-id": "BlueTenant"}, timeout=60)
+    assert response.status_code == 200, response.text
+    assert response.json()["release"] == 2
 
     # The same build again: an update whose change set is empty.
     rc, out = run_sam(sam, server, project, *deploy)
