@@ -26,6 +26,7 @@ pub fn all() -> Vec<Box<dyn ResourceType>> {
         Box::new(apigateway::Deployment),
         Box::new(apigateway::Stage),
         Box::new(s3::Bucket),
+        Box::new(s3::BucketPolicy),
         Box::new(logs::LogGroup),
         Box::new(iam::Role),
         Box::new(iam::Policy),

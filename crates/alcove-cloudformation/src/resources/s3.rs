@@ -1,7 +1,10 @@
-//! `AWS::S3::Bucket`: CreateBucket and DeleteBucket through S3's REST-XML API, path-style.
-//! A bucket is only a name here (its configuration sub-resources are not served), so
-//! every other property is refused rather than ignored. A bucket that still holds objects
-//! cannot be deleted, as on AWS.
+//! `AWS::S3::Bucket`: CreateBucket and DeleteBucket through S3's REST-XML API, path-style;
+//! `AWS::S3::BucketPolicy`: recorded only. A bucket is a name here: the settings tools
+//! such as the SAM CLI put on their buckets (encryption, public-access block, versioning,
+//! ownership, lifecycle, tags) are recorded in the stack, not enforced, because Alcove's
+//! S3 has no versioning, no access control and stores objects unencrypted; every other
+//! configuration is refused rather than ignored. A bucket that still holds objects cannot
+//! be deleted, as on AWS.
 
 use async_trait::async_trait;
 use bytes::Bytes;
@@ -18,11 +21,9 @@ const UNSUPPORTED: &[&str] = &[
     "AccelerateConfiguration",
     "AccessControl",
     "AnalyticsConfigurations",
-    "BucketEncryption",
     "CorsConfiguration",
     "IntelligentTieringConfigurations",
     "InventoryConfigurations",
-    "LifecycleConfiguration",
     "LoggingConfiguration",
     "MetadataConfiguration",
     "MetadataTableConfiguration",
@@ -30,12 +31,19 @@ const UNSUPPORTED: &[&str] = &[
     "NotificationConfiguration",
     "ObjectLockConfiguration",
     "ObjectLockEnabled",
+    "ReplicationConfiguration",
+    "WebsiteConfiguration",
+];
+
+/// Recorded in the stack and answered by its template, not enforced by S3.
+const RECORDED: &[&str] = &[
+    "BucketName",
+    "BucketEncryption",
+    "LifecycleConfiguration",
     "OwnershipControls",
     "PublicAccessBlockConfiguration",
-    "ReplicationConfiguration",
     "Tags",
     "VersioningConfiguration",
-    "WebsiteConfiguration",
 ];
 
 pub struct Bucket;
@@ -83,7 +91,7 @@ impl ResourceType for Bucket {
     }
 
     async fn create(&self, context: &Context<'_>, properties: &Props) -> Result<Provisioned, ResourceError> {
-        props::check(TYPE, properties, &["BucketName"], UNSUPPORTED)?;
+        props::check(TYPE, properties, RECORDED, UNSUPPORTED)?;
         let name = props::opt_str(properties, "BucketName")?.unwrap_or_else(|| generated_name(context));
         send(context, create_request(&name, context.region)).await?;
         Ok(provisioned(&name, context.region))
@@ -96,7 +104,7 @@ impl ResourceType for Bucket {
         _: &Props,
         new: &Props,
     ) -> Result<Provisioned, ResourceError> {
-        props::check(TYPE, new, &["BucketName"], UNSUPPORTED)?;
+        props::check(TYPE, new, RECORDED, UNSUPPORTED)?;
         Ok(provisioned(&current.physical_id, context.region))
     }
 
@@ -108,6 +116,48 @@ impl ResourceType for Bucket {
     ) -> Result<(), ResourceError> {
         send_delete(context, delete_request(&current.physical_id)).await
     }
+}
+
+/// `AWS::S3::BucketPolicy`: recorded, not enforced (Alcove's S3 has no access control),
+/// so a SAM CLI bucket's deny-unless-TLS policy does not break its plain-http uploads.
+/// Its physical id is the bucket's name, as on AWS.
+pub struct BucketPolicy;
+
+const POLICY: &[&str] = &["Bucket", "PolicyDocument"];
+
+#[async_trait]
+impl ResourceType for BucketPolicy {
+    fn type_name(&self) -> &'static str {
+        "AWS::S3::BucketPolicy"
+    }
+
+    fn replaces_on_change(&self, property: &str) -> bool {
+        property == "Bucket"
+    }
+
+    async fn create(&self, _: &Context<'_>, properties: &Props) -> Result<Provisioned, ResourceError> {
+        policy(properties)
+    }
+
+    async fn update(
+        &self,
+        _: &Context<'_>,
+        _: &Provisioned,
+        _: &Props,
+        new: &Props,
+    ) -> Result<Provisioned, ResourceError> {
+        policy(new)
+    }
+
+    async fn delete(&self, _: &Context<'_>, _: &Provisioned, _: &Props) -> Result<(), ResourceError> {
+        Ok(())
+    }
+}
+
+fn policy(properties: &Props) -> Result<Provisioned, ResourceError> {
+    props::check("AWS::S3::BucketPolicy", properties, POLICY, &[])?;
+    props::required(properties, "PolicyDocument")?;
+    Ok(Provisioned::new(&props::required_str(properties, "Bucket")?))
 }
 
 #[cfg(test)]
@@ -134,5 +184,33 @@ mod tests {
         assert_eq!(p.attributes["DomainName"], "b.s3.amazonaws.com");
         assert_eq!(p.attributes["RegionalDomainName"], "b.s3.eu-west-1.amazonaws.com");
         assert!(Bucket.replaces_on_change("BucketName"));
+    }
+
+    fn object(json: &str) -> Props {
+        serde_json::from_str(json).unwrap()
+    }
+
+    #[test]
+    fn sam_cli_bucket_settings_are_recorded_and_others_refused() {
+        let sam = object(
+            r#"{"PublicAccessBlockConfiguration":{"BlockPublicPolicy":"true"},
+                "BucketEncryption":{"ServerSideEncryptionConfiguration":[{"ServerSideEncryptionByDefault":{"SSEAlgorithm":"aws:kms"}}]},
+                "VersioningConfiguration":{"Status":"Enabled"},"OwnershipControls":{"Rules":[]},
+                "LifecycleConfiguration":{"Rules":[{"Status":"Enabled","ExpirationInDays":1}]},
+                "Tags":[{"Key":"ManagedStackSource","Value":"AwsSamCli"}]}"#,
+        );
+        assert!(props::check(TYPE, &sam, RECORDED, UNSUPPORTED).is_ok());
+        let website = object(r#"{"WebsiteConfiguration":{"IndexDocument":"index.html"}}"#);
+        let error = props::check(TYPE, &website, RECORDED, UNSUPPORTED).unwrap_err().to_string();
+        assert!(error.contains("WebsiteConfiguration") && error.contains("not supported"), "{error}");
+    }
+
+    #[test]
+    fn a_bucket_policy_is_named_by_its_bucket_and_needs_a_document() {
+        let p = policy(&object(r#"{"Bucket":"b","PolicyDocument":{"Statement":[]}}"#)).unwrap();
+        assert_eq!(p.physical_id, "b");
+        let error = policy(&object(r#"{"Bucket":"b"}"#)).unwrap_err().to_string();
+        assert!(error.contains("PolicyDocument"), "{error}");
+        assert!(policy(&object(r#"{"PolicyDocument":{}}"#)).is_err());
     }
 }
