@@ -357,11 +357,12 @@ mod tests {
     }
 }
 
-/// CloudWatch Logs' error shape (JSON 1.1): HTTP 400 (500 for our faults), the code in
-/// `x-amzn-ErrorType` and in the body's `__type`, and `message`; botocore raises the
-/// modelled exception class named by `__type`.
+/// The JSON 1.1 protocol's error (CloudWatch Logs, SSM): HTTP 400 (500 for our
+/// faults), the code in `x-amzn-ErrorType` and in the body's `__type`, and `message`;
+/// botocore raises the modelled exception class named by `__type`. Each service maps its
+/// own failures to codes (`From` impls below); the shape is made here only.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct LogsApiError {
+pub struct Json11Error {
     pub status: StatusCode,
     pub code: &'static str,
     pub message: String,
@@ -369,11 +370,12 @@ pub struct LogsApiError {
     pub internal: Option<String>,
 }
 
-impl LogsApiError {
-    fn new(code: &'static str, message: impl Into<String>) -> Self {
-        LogsApiError { status: StatusCode::BAD_REQUEST, code, message: message.into(), internal: None }
+impl Json11Error {
+    pub fn new(code: &'static str, message: impl Into<String>) -> Self {
+        Json11Error { status: StatusCode::BAD_REQUEST, code, message: message.into(), internal: None }
     }
 
+    /// CloudWatch Logs' code for a bad member.
     pub fn invalid_parameter(message: impl Into<String>) -> Self {
         Self::new("InvalidParameterException", message)
     }
@@ -386,25 +388,40 @@ impl LogsApiError {
         Self::new("UnknownOperationException", "")
     }
 
-    /// A failure of ours: a generic message to the caller, the cause in the log.
-    pub fn internal(cause: impl Into<String>) -> Self {
-        LogsApiError {
+    /// A failure of ours, under the service's own code for it (`ServiceUnavailableException`
+    /// for Logs, `InternalServerError` for SSM): a generic message to the caller, the cause
+    /// in the log.
+    pub fn internal_as(code: &'static str, cause: impl Into<String>) -> Self {
+        Json11Error {
             status: StatusCode::INTERNAL_SERVER_ERROR,
-            code: "ServiceUnavailableException",
+            code,
             message: "The service cannot complete the request; see the server log.".into(),
             internal: Some(cause.into()),
         }
     }
 
-    /// A required member is missing, in AWS's validation wording.
+    /// A failure of ours in CloudWatch Logs.
+    pub fn internal(cause: impl Into<String>) -> Self {
+        Self::internal_as("ServiceUnavailableException", cause)
+    }
+
+    /// A required member is missing, in AWS's validation wording, under `code`.
+    pub fn missing_as(code: &'static str, member: &str) -> Self {
+        Self::new(
+            code,
+            format!(
+                "1 validation error detected: Value null at '{member}' failed to satisfy constraint: Member must not be null"
+            ),
+        )
+    }
+
+    /// A required member is missing (CloudWatch Logs).
     pub fn missing(member: &str) -> Self {
-        Self::invalid_parameter(format!(
-            "1 validation error detected: Value null at '{member}' failed to satisfy constraint: Member must not be null"
-        ))
+        Self::missing_as("InvalidParameterException", member)
     }
 }
 
-impl From<alcove_logs::LogsError> for LogsApiError {
+impl From<alcove_logs::LogsError> for Json11Error {
     fn from(error: alcove_logs::LogsError) -> Self {
         use alcove_logs::LogsError as E;
         match error {
@@ -418,22 +435,44 @@ impl From<alcove_logs::LogsError> for LogsApiError {
     }
 }
 
+impl From<alcove_ssm::SsmError> for Json11Error {
+    fn from(error: alcove_ssm::SsmError) -> Self {
+        use alcove_ssm::SsmError as E;
+        let code = match &error {
+            E::Validation(_) => "ValidationException",
+            E::NotFound => "ParameterNotFound",
+            E::VersionNotFound { .. } => "ParameterVersionNotFound",
+            E::AlreadyExists => "ParameterAlreadyExists",
+            E::HierarchyTooDeep => "HierarchyLevelLimitExceededException",
+            E::PatternMismatch(_) => "ParameterPatternMismatchException",
+            E::InvalidAllowedPattern(_) => "InvalidAllowedPatternException",
+            E::InvalidNextToken => "InvalidNextToken",
+            E::InvalidFilterKey(_) => "InvalidFilterKey",
+            E::InvalidFilterOption(_) => "InvalidFilterOption",
+            E::Storage(_) | E::NewerSchema(_) | E::Io(_) => {
+                return Self::internal_as("InternalServerError", alcove_core::error::chain(&error))
+            }
+        };
+        Self::new(code, error.to_string())
+    }
+}
+
 /// The JSON 1.1 protocol's error body: `{"__type": ..., "message": ...}`.
 #[derive(Debug, Serialize)]
-struct LogsErrorBody<'a> {
+struct Json11ErrorBody<'a> {
     #[serde(rename = "__type")]
     code: &'static str,
     message: &'a str,
 }
 
-impl IntoResponse for LogsApiError {
+impl IntoResponse for Json11Error {
     fn into_response(self) -> Response {
         if let Some(cause) = &self.internal {
             tracing::error!(code = self.code, error = %cause, "internal error");
         } else {
             tracing::debug!(code = self.code, message = %self.message, "request rejected");
         }
-        let body = LogsErrorBody { code: self.code, message: &self.message };
+        let body = Json11ErrorBody { code: self.code, message: &self.message };
         let mut response = (self.status, Json(body)).into_response();
         let headers = response.headers_mut();
         headers.insert("x-amzn-ErrorType", HeaderValue::from_static(self.code));

@@ -62,6 +62,7 @@ fn signing_name(service: Service) -> &'static str {
         Service::ApiGateway => "apigateway",
         Service::S3 => "s3",
         Service::Logs => "logs",
+        Service::Ssm => "ssm",
     }
 }
 

@@ -1,12 +1,12 @@
 //! Alcove's HTTP surfaces: the Lambda API (REST-JSON, as botocore's service model
 //! defines it: control plane and Invoke), the download of stored code packages, API
 //! Gateway REST APIs (control plane and the stage URLs that invoke functions), CloudWatch
-//! Logs (JSON 1.1 on `POST /`, by `X-Amz-Target`), CloudFormation and STS (the Query
+//! Logs and SSM Parameter Store (JSON 1.1 on `POST /`, by `X-Amz-Target`), CloudFormation and STS (the Query
 //! protocol, `query/`), and Alcove's own API under
 //! `/alcove/v1` (tenant limits, usage, environments, logs by tenant) and `/metrics`.
 //! Handlers turn wire shapes into domain calls; every failure leaves through
-//! [`error::ApiError`] or, for API Gateway and CloudWatch Logs, [`error::GatewayError`]
-//! and [`error::LogsApiError`].
+//! [`error::ApiError`] or, for API Gateway and the JSON 1.1 services (Logs, SSM), [`error::GatewayError`]
+//! and [`error::Json11Error`].
 
 #![forbid(unsafe_code)]
 
@@ -16,6 +16,7 @@ pub mod error;
 mod function_url;
 mod host;
 mod in_process;
+mod json11;
 mod lambda;
 mod logs;
 mod native;
@@ -23,6 +24,7 @@ mod query;
 mod request;
 mod s3;
 mod service;
+mod ssm;
 mod sts;
 mod wire;
 
@@ -83,6 +85,8 @@ pub struct AppState {
     pub services: Arc<dyn alcove_cloudformation::services::Services>,
     /// The S3 subset's buckets and objects (deployment packages, templates).
     pub objects: alcove_s3::ObjectStore,
+    /// The SSM Parameter Store subset's parameters.
+    pub parameters: alcove_ssm::ParameterStore,
 }
 
 pub use in_process::InProcessServices;
@@ -92,7 +96,7 @@ pub use native::usage::flush as flush_usage;
 /// The whole HTTP application.
 pub fn router(state: AppState) -> Router {
     let services = lambda::routes()
-        .route("/", axum::routing::post(logs::dispatch))
+        .route("/", axum::routing::post(json11::dispatch))
         .merge(apigateway::routes())
         .merge(native::routes())
         .fallback(unknown_operation)
@@ -219,6 +223,7 @@ mod tests {
             cloudformation,
             services,
             objects: alcove_s3::ObjectStore::open(&dir.join("s3")).unwrap(),
+            parameters: alcove_ssm::ParameterStore::open(&dir.join("ssm")).unwrap(),
         }
     }
 

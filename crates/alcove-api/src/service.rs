@@ -17,6 +17,7 @@ pub enum Service {
     S3,
     Sts,
     CloudFormation,
+    Ssm,
 }
 
 impl Service {
@@ -28,6 +29,7 @@ impl Service {
             "s3" => Service::S3,
             "sts" => Service::Sts,
             "cloudformation" => Service::CloudFormation,
+            "ssm" => Service::Ssm,
             _ => return None,
         })
     }
@@ -71,6 +73,7 @@ mod tests {
         assert_eq!(signed_for(&signed("cloudformation"), &uri), Some(Service::CloudFormation));
         assert_eq!(signed_for(&signed("sts"), &uri), Some(Service::Sts));
         assert_eq!(signed_for(&signed("lambda"), &uri), Some(Service::Lambda));
+        assert_eq!(signed_for(&signed("ssm"), &uri), Some(Service::Ssm));
         assert_eq!(signed_for(&signed("dynamodb"), &uri), None);
         assert_eq!(signed_for(&HeaderMap::new(), &uri), None);
     }

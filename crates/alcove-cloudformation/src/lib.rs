@@ -25,8 +25,10 @@ mod prepare;
 mod pseudo;
 pub mod resource;
 pub mod resources;
+mod rules;
 mod sam;
 pub mod services;
+mod ssm_values;
 mod store;
 mod template;
 #[cfg(test)]
@@ -222,6 +224,28 @@ impl CloudFormation {
         Prepared::new(body, values, &target).map_err(invalid)
     }
 
+    /// Parameter values made final: SSM-typed ones resolved through Parameter Store, then
+    /// the template's `Rules` asserted against them.
+    async fn resolved(
+        &self,
+        template: &Template,
+        mut values: Vec<StackParameter>,
+        name: &str,
+        stack_id: &str,
+    ) -> Result<Vec<StackParameter>> {
+        ssm_values::resolve(&*self.engine.services, template, &mut values).await?;
+        let s = &self.engine.settings;
+        let typed = pseudo::with_pseudo(
+            parameters::values(template, &values),
+            &s.region,
+            &s.account_id,
+            name,
+            stack_id,
+        );
+        rules::evaluate(&template.rules, &typed)?;
+        Ok(values)
+    }
+
     /// ValidateTemplate: a template with the SAM transform is translated (so the
     /// translator's refusals surface here) and its processed form summarized.
     pub async fn validate_template(&self, template: &str) -> Result<TemplateSummary> {
@@ -284,8 +308,9 @@ impl CloudFormation {
         check_auto_expand(&expanded, &input.capabilities)?;
         let template = checked(&expanded.body)?;
         prepare::check_capabilities(&template, &input.capabilities)?;
-        let values = parameters::resolve(&template, &input.parameters, &[])?;
         let stack_id = self.new_stack_id(&input.stack_name);
+        let values = parameters::resolve(&template, &input.parameters, &[])?;
+        let values = self.resolved(&template, values, &input.stack_name, &stack_id).await?;
         self.prepared(&expanded.body, &values, &input.stack_name, &stack_id)?;
         let mut row = StackRow {
             stack_id: stack_id.clone(),
@@ -347,6 +372,7 @@ impl CloudFormation {
         let parsed = checked(&expanded.body)?;
         prepare::check_capabilities(&parsed, capabilities)?;
         let values = parameters::resolve(&parsed, parameters, &stack.parameters)?;
+        let values = self.resolved(&parsed, values, &stack.name, &stack.stack_id).await?;
         Ok((expanded, values))
     }
 

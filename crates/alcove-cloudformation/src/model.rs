@@ -102,6 +102,9 @@ pub struct Stack {
 pub struct StackParameter {
     pub key: String,
     pub value: String,
+    /// For an `AWS::SSM::Parameter::Value<...>` parameter, the SSM parameter's value its
+    /// name (`value`) resolved to when the operation was prepared.
+    pub resolved_value: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -3,6 +3,8 @@
 //! Values are stored as the strings the caller sent; the typed value (a list for
 //! `CommaDelimitedList` and `List<...>` types) is derived from the declaration when a
 //! template is resolved, so NoEcho masking and DescribeStacks see the same text AWS shows.
+//! An `AWS::SSM::Parameter::Value<T>` parameter's value is an SSM parameter's name; what
+//! it resolves to (`ssm_values.rs`) is kept beside it and is what `Ref` gives, typed as `T`.
 
 use std::collections::BTreeMap;
 
@@ -23,14 +25,18 @@ pub fn check_declaration(name: &str, declaration: &Value) -> Result<(), CloudFor
             "Template format error: Every Parameters object must contain a Type member. ({name})"
         )));
     };
-    if parameter_type.starts_with("AWS::SSM::Parameter::Value<") {
-        return Err(invalid(format!(
-            "Template format error: Parameter {name} has type {parameter_type}; SSM parameter types are not supported by Alcove"
-        )));
-    }
-    let known = matches!(parameter_type, "String" | "Number" | "List<Number>" | "CommaDelimitedList")
-        || parameter_type.starts_with("AWS::")
-        || (parameter_type.starts_with("List<AWS::") && parameter_type.ends_with('>'));
+    let known = match ssm_value_type(parameter_type) {
+        Some(inner) => {
+            matches!(inner, "String" | "List<String>" | "CommaDelimitedList")
+                || (inner.starts_with("AWS::") && !inner.contains('<'))
+                || (inner.starts_with("List<AWS::") && inner.ends_with('>'))
+        }
+        None => {
+            matches!(parameter_type, "String" | "Number" | "List<Number>" | "CommaDelimitedList")
+                || (parameter_type.starts_with("AWS::") && !parameter_type.contains('<'))
+                || (parameter_type.starts_with("List<AWS::") && parameter_type.ends_with('>'))
+        }
+    };
     if !known {
         return Err(invalid(format!("Template format error: Unrecognized parameter type: {parameter_type}")));
     }
@@ -58,7 +64,18 @@ fn parameter_type(declaration: &Value) -> &str {
     declaration.get("Type").and_then(Value::as_str).unwrap_or("String")
 }
 
+/// `T` of an `AWS::SSM::Parameter::Value<T>` type.
+pub fn ssm_value_type(parameter_type: &str) -> Option<&str> {
+    parameter_type.strip_prefix("AWS::SSM::Parameter::Value<")?.strip_suffix('>')
+}
+
+/// Whether a declared parameter's value is an SSM parameter's name to resolve.
+pub fn is_ssm_typed(declaration: &Value) -> bool {
+    ssm_value_type(parameter_type(declaration)).is_some()
+}
+
 fn is_list(parameter_type: &str) -> bool {
+    let parameter_type = ssm_value_type(parameter_type).unwrap_or(parameter_type);
     parameter_type == "CommaDelimitedList" || parameter_type.starts_with("List<")
 }
 
@@ -90,7 +107,7 @@ pub fn resolve(
             _ => declaration.get("Default").and_then(text),
         };
         match value {
-            Some(value) => values.push(StackParameter { key: name.clone(), value }),
+            Some(value) => values.push(StackParameter { key: name.clone(), value, resolved_value: None }),
             None => missing.push(name.as_str()),
         }
     }
@@ -108,6 +125,10 @@ pub fn resolve(
 
 fn check_value(name: &str, declaration: &Value, value: &str) -> Result<(), CloudFormationError> {
     let parameter_type = parameter_type(declaration);
+    if ssm_value_type(parameter_type).is_some() {
+        // The value is a name; what it resolves to is SSM's to have checked.
+        return Ok(());
+    }
     let constraint = declaration.get("ConstraintDescription").and_then(Value::as_str);
     let fail = |default: String| {
         invalid(match constraint {
@@ -165,10 +186,11 @@ pub fn values(template: &Template, parameters: &[StackParameter]) -> BTreeMap<St
         .iter()
         .map(|p| {
             let declared = template.parameters.get(&p.key).map(parameter_type).unwrap_or("String");
+            let text = p.resolved_value.as_ref().unwrap_or(&p.value);
             let value = if is_list(declared) {
-                Value::Array(split(&p.value).into_iter().map(Value::from).collect())
+                Value::Array(split(text).into_iter().map(Value::from).collect())
             } else {
-                Value::String(p.value.clone())
+                Value::String(text.clone())
             };
             (p.key.clone(), value)
         })
@@ -181,9 +203,11 @@ pub fn shown(template: Option<&Template>, parameters: &[StackParameter]) -> Vec<
         .iter()
         .map(|p| {
             let no_echo = template.and_then(|t| t.parameters.get(&p.key)).map(is_no_echo).unwrap_or(false);
+            let mask = |value: &String| if no_echo { "****".into() } else { value.clone() };
             StackParameter {
                 key: p.key.clone(),
-                value: if no_echo { "****".into() } else { p.value.clone() },
+                value: mask(&p.value),
+                resolved_value: p.resolved_value.as_ref().map(mask),
             }
         })
         .collect()
@@ -251,8 +275,8 @@ mod tests {
         assert_eq!(
             values,
             vec![
-                StackParameter { key: "A".into(), value: "a".into() },
-                StackParameter { key: "B".into(), value: "b".into() }
+                StackParameter { key: "A".into(), value: "a".into(), resolved_value: None },
+                StackParameter { key: "B".into(), value: "b".into(), resolved_value: None }
             ]
         );
     }
@@ -291,7 +315,7 @@ mod tests {
     #[test]
     fn previous_values_and_bad_types() {
         let t = template("  A:\n    Type: String\n");
-        let previous = vec![StackParameter { key: "A".into(), value: "old".into() }];
+        let previous = vec![StackParameter { key: "A".into(), value: "old".into(), resolved_value: None }];
         let input = vec![ParameterInput { key: "A".into(), value: None, use_previous_value: true }];
         assert_eq!(resolve(&t, &input, &previous).unwrap()[0].value, "old");
         let bad = Template::parse(
@@ -299,8 +323,29 @@ mod tests {
         );
         assert_eq!(bad.unwrap_err().to_string(), "Template format error: Unrecognized parameter type: Strin");
         let ssm = Template::parse(
-            "Parameters:\n  A:\n    Type: AWS::SSM::Parameter::Value<String>\nResources:\n  R:\n    Type: AWS::S3::Bucket\n",
+            "Parameters:\n  A:\n    Type: AWS::SSM::Parameter::Value<Strin>\nResources:\n  R:\n    Type: AWS::S3::Bucket\n",
         );
-        assert!(ssm.unwrap_err().to_string().contains("not supported"));
+        assert!(ssm.unwrap_err().to_string().contains("Unrecognized parameter type"));
+    }
+
+    #[test]
+    fn ssm_typed_parameters_ref_their_resolved_value() {
+        let t = template(
+            "  V:\n    Type: AWS::SSM::Parameter::Value<String>\n    Default: /cdk-bootstrap/hnb659fds/version\n  L:\n    Type: AWS::SSM::Parameter::Value<List<String>>\n    Default: /list\n  I:\n    Type: AWS::SSM::Parameter::Value<AWS::EC2::Image::Id>\n    Default: /ami\n",
+        );
+        let mut resolved = resolve(&t, &[], &[]).unwrap();
+        let v = resolved.iter().find(|p| p.key == "V").unwrap();
+        assert_eq!(v.value, "/cdk-bootstrap/hnb659fds/version");
+        assert!(is_ssm_typed(&t.parameters["V"]) && !is_ssm_typed(&json!({"Type": "String"})));
+        for parameter in resolved.iter_mut() {
+            let value = match parameter.key.as_str() {
+                "V" => "33",
+                "L" => "a,b",
+                _ => "ami-1",
+            };
+            parameter.resolved_value = Some(value.into());
+        }
+        let refs = values(&t, &resolved);
+        assert_eq!((refs["V"].clone(), refs["L"].clone(), refs["I"].clone()), (json!("33"), json!(["a", "b"]), json!("ami-1")));
     }
 }

@@ -18,6 +18,8 @@ pub enum Service {
     S3,
     /// JSON 1.1, `POST /` with `X-Amz-Target: Logs_20140328.<Operation>`.
     Logs,
+    /// JSON 1.1, `POST /` with `X-Amz-Target: AmazonSSM.<Operation>`.
+    Ssm,
 }
 
 /// One request to a service's public API.

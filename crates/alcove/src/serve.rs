@@ -276,6 +276,8 @@ async fn serve(
     let code = CodeStore::open(args.data_dir.join("code")).context("opening the code store")?;
     let objects =
         alcove_s3::ObjectStore::open(&args.data_dir.join("s3")).context("opening the S3 object store")?;
+    let parameters = alcove_ssm::ParameterStore::open(&args.data_dir.join("ssm"))
+        .map_err(|e| anyhow::anyhow!("opening the SSM parameter store: {}", alcove_core::error::chain(&e)))?;
     let (sandbox, tenant_isolation_unavailable) = sandbox(staging, args.max_environments);
     let logs_root = args.data_dir.join("logs");
     std::fs::create_dir_all(&logs_root).context("creating the logs directory")?;
@@ -349,6 +351,7 @@ async fn serve(
         cloudformation,
         services: services.clone(),
         objects,
+        parameters,
     };
     alcove_api::restore_provisioned_concurrency(&state).await?;
     let listener = tokio::net::TcpListener::bind(args.listen)

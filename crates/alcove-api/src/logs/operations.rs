@@ -7,7 +7,7 @@ use alcove_logs::{
 use serde_json::{json, Value};
 
 use super::wire::{self, check_group_name, check_stream_name, constraint, Members};
-use crate::error::LogsApiError;
+use crate::error::Json11Error;
 
 pub struct Context {
     pub store: LogStore,
@@ -15,7 +15,7 @@ pub struct Context {
     pub region: String,
 }
 
-type Answer = Result<Value, LogsApiError>;
+type Answer = Result<Value, Json11Error>;
 
 pub fn run(context: &Context, operation: &str, request: &Value) -> Answer {
     let members = Members(request);
@@ -31,13 +31,13 @@ pub fn run(context: &Context, operation: &str, request: &Value) -> Answer {
         "PutLogEvents" => put_log_events(context, &members),
         "GetLogEvents" => get_log_events(context, &members),
         "FilterLogEvents" => filter_log_events(context, &members),
-        "StartLiveTail" => Err(LogsApiError {
+        "StartLiveTail" => Err(Json11Error {
             code: "InvalidOperationException",
-            ..LogsApiError::invalid_parameter(
+            ..Json11Error::invalid_parameter(
                 "StartLiveTail is not supported by this server; poll FilterLogEvents instead (alcove logs --follow does)",
             )
         }),
-        _ => Err(LogsApiError::unknown_operation()),
+        _ => Err(Json11Error::unknown_operation()),
     }
 }
 
@@ -58,7 +58,7 @@ fn describe_log_groups(context: &Context, members: &Members<'_>) -> Answer {
     let prefix = members.string("logGroupNamePrefix")?;
     let pattern = members.string("logGroupNamePattern")?;
     if prefix.is_some() && pattern.is_some() {
-        return Err(LogsApiError::invalid_parameter(
+        return Err(Json11Error::invalid_parameter(
             "LogGroup name prefix and LogGroup name pattern are mutually exclusive parameters.",
         ));
     }
@@ -78,7 +78,7 @@ fn describe_log_groups(context: &Context, members: &Members<'_>) -> Answer {
 
 fn put_retention_policy(context: &Context, members: &Members<'_>) -> Answer {
     let name = members.required_string("logGroupName")?;
-    let days = members.integer("retentionInDays")?.ok_or_else(|| LogsApiError::missing("retentionInDays"))?;
+    let days = members.integer("retentionInDays")?.ok_or_else(|| Json11Error::missing("retentionInDays"))?;
     context.store.set_retention(&name, Some(Retention::days(days)?))?;
     Ok(json!({}))
 }
@@ -119,7 +119,7 @@ fn describe_log_streams(context: &Context, members: &Members<'_>) -> Answer {
     };
     let prefix = members.string("logStreamNamePrefix")?;
     if prefix.is_some() && order == StreamOrder::LastEventTime {
-        return Err(LogsApiError::invalid_parameter(
+        return Err(Json11Error::invalid_parameter(
             "Cannot order by LastEventTime with a logStreamNamePrefix.",
         ));
     }
@@ -148,7 +148,7 @@ const TOO_NEW_MS: i64 = 2 * 3_600_000;
 fn put_log_events(context: &Context, members: &Members<'_>) -> Answer {
     let group = members.required_string("logGroupName")?;
     let stream = members.required_string("logStreamName")?;
-    let items = members.array("logEvents")?.ok_or_else(|| LogsApiError::missing("logEvents"))?;
+    let items = members.array("logEvents")?.ok_or_else(|| Json11Error::missing("logEvents"))?;
     if items.is_empty() || items.len() > MAX_PUT_EVENTS {
         return Err(constraint(
             "logEvents",
@@ -161,18 +161,18 @@ fn put_log_events(context: &Context, members: &Members<'_>) -> Answer {
     for item in items {
         let event = Members(item);
         let timestamp =
-            event.integer("timestamp")?.ok_or_else(|| LogsApiError::missing("logEvents.member.timestamp"))?;
+            event.integer("timestamp")?.ok_or_else(|| Json11Error::missing("logEvents.member.timestamp"))?;
         let message = event.required_string("message")?;
         bytes += message.len() as u64 + EVENT_OVERHEAD;
         events.push((timestamp, message));
     }
     if bytes > MAX_PUT_BYTES {
-        return Err(LogsApiError::invalid_parameter(format!(
+        return Err(Json11Error::invalid_parameter(format!(
             "Upload too large: {bytes} bytes exceeds limit of {MAX_PUT_BYTES}"
         )));
     }
     if events.windows(2).any(|pair| pair[1].0 < pair[0].0) {
-        return Err(LogsApiError::invalid_parameter(
+        return Err(Json11Error::invalid_parameter(
             "Log events in a single PutLogEvents request must be in chronological order.",
         ));
     }
@@ -196,7 +196,7 @@ fn put_log_events(context: &Context, members: &Members<'_>) -> Answer {
     Ok(answer)
 }
 
-fn time_range(members: &Members<'_>) -> Result<(Option<i64>, Option<i64>), LogsApiError> {
+fn time_range(members: &Members<'_>) -> Result<(Option<i64>, Option<i64>), Json11Error> {
     let start = members.integer("startTime")?;
     let end = members.integer("endTime")?;
     for (name, value) in [("startTime", start), ("endTime", end)] {
@@ -234,7 +234,7 @@ fn filter_log_events(context: &Context, members: &Members<'_>) -> Answer {
     let prefix = members.string("logStreamNamePrefix")?;
     let streams = match (names, prefix) {
         (Some(_), Some(_)) => {
-            return Err(LogsApiError::invalid_parameter(
+            return Err(Json11Error::invalid_parameter(
                 "logStreamNames and logStreamNamePrefix are mutually exclusive parameters.",
             ))
         }
@@ -247,7 +247,7 @@ fn filter_log_events(context: &Context, members: &Members<'_>) -> Answer {
     };
     let (start_ms, end_ms) = time_range(members)?;
     let pattern = FilterPattern::parse(&members.string("filterPattern")?.unwrap_or_default())
-        .map_err(|e| LogsApiError::invalid_parameter(e.to_string()))?;
+        .map_err(|e| Json11Error::invalid_parameter(e.to_string()))?;
     let page = context.store.filter_events(&FilterQuery {
         group,
         streams,

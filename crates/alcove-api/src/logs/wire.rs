@@ -5,13 +5,13 @@ use alcove_core::ACCOUNT_ID;
 use alcove_logs::{FilteredEvent, LogEvent, LogGroup, LogStreamInfo};
 use serde_json::{json, Map, Value};
 
-use crate::error::LogsApiError;
+use crate::error::Json11Error;
 
 /// A request's members.
 pub struct Members<'a>(pub &'a Value);
 
-fn wrong_type(name: &str, expected: &str) -> LogsApiError {
-    LogsApiError::serialization(format!("'{name}' must be {expected}"))
+fn wrong_type(name: &str, expected: &str) -> Json11Error {
+    Json11Error::serialization(format!("'{name}' must be {expected}"))
 }
 
 impl Members<'_> {
@@ -19,7 +19,7 @@ impl Members<'_> {
         self.0.get(name).filter(|v| !v.is_null())
     }
 
-    pub fn string(&self, name: &str) -> Result<Option<String>, LogsApiError> {
+    pub fn string(&self, name: &str) -> Result<Option<String>, Json11Error> {
         match self.get(name) {
             None => Ok(None),
             Some(Value::String(s)) => Ok(Some(s.clone())),
@@ -27,18 +27,18 @@ impl Members<'_> {
         }
     }
 
-    pub fn required_string(&self, name: &str) -> Result<String, LogsApiError> {
-        self.string(name)?.ok_or_else(|| LogsApiError::missing(name))
+    pub fn required_string(&self, name: &str) -> Result<String, Json11Error> {
+        self.string(name)?.ok_or_else(|| Json11Error::missing(name))
     }
 
-    pub fn integer(&self, name: &str) -> Result<Option<i64>, LogsApiError> {
+    pub fn integer(&self, name: &str) -> Result<Option<i64>, Json11Error> {
         match self.get(name) {
             None => Ok(None),
             Some(v) => v.as_i64().map(Some).ok_or_else(|| wrong_type(name, "an integer")),
         }
     }
 
-    pub fn boolean(&self, name: &str) -> Result<Option<bool>, LogsApiError> {
+    pub fn boolean(&self, name: &str) -> Result<Option<bool>, Json11Error> {
         match self.get(name) {
             None => Ok(None),
             Some(Value::Bool(b)) => Ok(Some(*b)),
@@ -46,7 +46,7 @@ impl Members<'_> {
         }
     }
 
-    pub fn strings(&self, name: &str) -> Result<Option<Vec<String>>, LogsApiError> {
+    pub fn strings(&self, name: &str) -> Result<Option<Vec<String>>, Json11Error> {
         match self.get(name) {
             None => Ok(None),
             Some(Value::Array(items)) => items
@@ -58,7 +58,7 @@ impl Members<'_> {
         }
     }
 
-    pub fn array(&self, name: &str) -> Result<Option<&Vec<Value>>, LogsApiError> {
+    pub fn array(&self, name: &str) -> Result<Option<&Vec<Value>>, Json11Error> {
         match self.get(name) {
             None => Ok(None),
             Some(Value::Array(items)) => Ok(Some(items)),
@@ -67,7 +67,7 @@ impl Members<'_> {
     }
 
     /// A `limit` within the model's range, or its default.
-    pub fn limit(&self, name: &str, max: i64, default: usize) -> Result<usize, LogsApiError> {
+    pub fn limit(&self, name: &str, max: i64, default: usize) -> Result<usize, Json11Error> {
         match self.integer(name)? {
             None => Ok(default),
             Some(n) if n < 1 => Err(constraint(name, n, "have value greater than or equal to 1")),
@@ -79,14 +79,14 @@ impl Members<'_> {
     }
 
     /// The log group named by `logGroupName` or `logGroupIdentifier` (a name or an ARN).
-    pub fn group(&self) -> Result<String, LogsApiError> {
+    pub fn group(&self) -> Result<String, Json11Error> {
         match (self.string("logGroupName")?, self.string("logGroupIdentifier")?) {
-            (Some(_), Some(_)) => Err(LogsApiError::invalid_parameter(
+            (Some(_), Some(_)) => Err(Json11Error::invalid_parameter(
                 "LogGroup name and LogGroup ARN are mutually exclusive parameters.",
             )),
             (Some(name), None) => Ok(name),
             (None, Some(identifier)) => Ok(group_of_identifier(&identifier)),
-            (None, None) => Err(LogsApiError::invalid_parameter(
+            (None, None) => Err(Json11Error::invalid_parameter(
                 "Should provide either name or identifier for the log group.",
             )),
         }
@@ -104,14 +104,14 @@ fn group_of_identifier(identifier: &str) -> String {
     }
 }
 
-pub fn constraint(name: &str, value: impl std::fmt::Display, rule: &str) -> LogsApiError {
-    LogsApiError::invalid_parameter(format!(
+pub fn constraint(name: &str, value: impl std::fmt::Display, rule: &str) -> Json11Error {
+    Json11Error::invalid_parameter(format!(
         "1 validation error detected: Value '{value}' at '{name}' failed to satisfy constraint: Member must {rule}"
     ))
 }
 
 /// Checks a log group name against the model: 1 to 512 of `[.\-_/#A-Za-z0-9]`.
-pub fn check_group_name(name: &str) -> Result<(), LogsApiError> {
+pub fn check_group_name(name: &str) -> Result<(), Json11Error> {
     if name.is_empty() || name.len() > 512 {
         return Err(constraint("logGroupName", name, "have length between 1 and 512"));
     }
@@ -126,7 +126,7 @@ pub fn check_group_name(name: &str) -> Result<(), LogsApiError> {
 }
 
 /// Checks a log stream name against the model: 1 to 512 characters, no `:` or `*`.
-pub fn check_stream_name(name: &str) -> Result<(), LogsApiError> {
+pub fn check_stream_name(name: &str) -> Result<(), Json11Error> {
     if name.is_empty() || name.len() > 512 {
         return Err(constraint("logStreamName", name, "have length between 1 and 512"));
     }

@@ -24,7 +24,11 @@ impl Failure {
         self.status == 404
             || matches!(
                 self.code.as_str(),
-                "ResourceNotFoundException" | "NotFoundException" | "NoSuchBucket" | "NoSuchKey"
+                "ResourceNotFoundException"
+                    | "NotFoundException"
+                    | "NoSuchBucket"
+                    | "NoSuchKey"
+                    | "ParameterNotFound"
             )
     }
 
@@ -68,6 +72,7 @@ fn service_name(service: Service) -> &'static str {
         Service::ApiGateway => "ApiGateway",
         Service::S3 => "S3",
         Service::Logs => "CloudWatchLogs",
+        Service::Ssm => "Ssm",
     }
 }
 

@@ -8,6 +8,7 @@ mod lambda;
 mod logs;
 mod props;
 mod s3;
+pub(crate) mod ssm;
 
 use crate::resource::ResourceType;
 
@@ -28,6 +29,7 @@ pub fn all() -> Vec<Box<dyn ResourceType>> {
         Box::new(s3::Bucket),
         Box::new(s3::BucketPolicy),
         Box::new(logs::LogGroup),
+        Box::new(ssm::Parameter),
         Box::new(iam::Role),
         Box::new(iam::Policy),
         Box::new(iam::ManagedPolicy),

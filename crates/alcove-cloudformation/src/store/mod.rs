@@ -131,12 +131,25 @@ fn pairs(text: &str) -> Vec<(String, String)> {
     serde_json::from_str::<Vec<(String, String)>>(text).unwrap_or_default()
 }
 
+/// Parameters as `[key, value]` pairs, or `[key, value, resolved]` for SSM-typed ones.
 fn parameters_json(p: &[StackParameter]) -> String {
-    pairs_json(p.iter().map(|p| (p.key.clone(), p.value.clone())))
+    let entries = p.iter().map(|p| match &p.resolved_value {
+        Some(resolved) => json!([p.key, p.value, resolved]),
+        None => json!([p.key, p.value]),
+    });
+    Value::Array(entries.collect()).to_string()
 }
 
 fn parameters(text: &str) -> Vec<StackParameter> {
-    pairs(text).into_iter().map(|(key, value)| StackParameter { key, value }).collect()
+    let entries = serde_json::from_str::<Vec<Vec<String>>>(text).unwrap_or_default();
+    entries
+        .into_iter()
+        .filter_map(|entry| {
+            let mut entry = entry.into_iter();
+            let (key, value) = (entry.next()?, entry.next()?);
+            Some(StackParameter { key, value, resolved_value: entry.next() })
+        })
+        .collect()
 }
 
 fn tags_json(t: &[Tag]) -> String {
@@ -611,7 +624,7 @@ mod tests {
             reason: Some("why".into()),
             template: "{}".into(),
             original_template: Some("Transform: X".into()),
-            parameters: vec![StackParameter { key: "P".into(), value: "v".into() }],
+            parameters: vec![StackParameter { key: "P".into(), value: "v".into(), resolved_value: Some("r".into()) }],
             previous_template: None,
             previous_original_template: Some("Transform: Y".into()),
             previous_parameters: Vec::new(),

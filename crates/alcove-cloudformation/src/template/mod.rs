@@ -85,6 +85,8 @@ pub struct Template {
     pub parameters: Map<String, Value>,
     pub mappings: Map<String, Value>,
     pub conditions: Map<String, Value>,
+    /// The `Rules` section, checked in shape (`rules.rs`).
+    pub rules: Map<String, Value>,
     pub transforms: Vec<String>,
     pub resources: BTreeMap<String, ResourceDecl>,
     pub outputs: BTreeMap<String, OutputDecl>,
@@ -138,12 +140,14 @@ impl Template {
         let parameters = section("Parameters")?;
         let mappings = section("Mappings")?;
         let conditions = section("Conditions")?;
+        let rules = section("Rules")?;
         let transforms = transforms_of(&root);
         let resources = parse_resources(&section("Resources")?)?;
         let outputs = parse_outputs(&section("Outputs")?)?;
         for (name, declaration) in &parameters {
             crate::parameters::check_declaration(name, declaration)?;
         }
+        crate::rules::check(&rules, &parameters)?;
         for (name, mapping) in &mappings {
             if !mapping.is_object() {
                 return Err(format_error(format!("Mappings attribute {name} must be an object")));
@@ -156,6 +160,7 @@ impl Template {
             parameters,
             mappings,
             conditions,
+            rules,
             transforms,
             resources,
             outputs,

@@ -41,6 +41,9 @@ const RESOURCE_DRIFT: ResourceDrift = ResourceDrift { stack_resource_drift_statu
 struct Parameter {
     parameter_key: String,
     parameter_value: String,
+    /// What an SSM-typed parameter's name resolved to.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    resolved_value: Option<String>,
 }
 
 #[derive(Debug, Serialize)]
@@ -51,7 +54,10 @@ struct Tag {
 }
 
 fn parameters(parameters: Vec<model::StackParameter>) -> Members<Parameter> {
-    parameters.into_iter().map(|p| Parameter { parameter_key: p.key, parameter_value: p.value }).collect()
+    parameters
+        .into_iter()
+        .map(|p| Parameter { parameter_key: p.key, parameter_value: p.value, resolved_value: p.resolved_value })
+        .collect()
 }
 
 fn tags(tags: Vec<model::Tag>) -> Members<Tag> {

@@ -1,0 +1,39 @@
+//! The parameter store's own SQLite database. Every version of a parameter is a row;
+//! the current one is the highest. `PRAGMA user_version` records the migrations run.
+
+use rusqlite::Connection;
+
+use crate::SsmError;
+
+/// Schema versions in order.
+const MIGRATIONS: &[&str] = &["
+    CREATE TABLE parameter_versions (
+        name            TEXT NOT NULL,
+        version         INTEGER NOT NULL,
+        type            TEXT NOT NULL,
+        value           TEXT NOT NULL,
+        description     TEXT,
+        allowed_pattern TEXT,
+        data_type       TEXT NOT NULL,
+        modified_ms     INTEGER NOT NULL,
+        PRIMARY KEY (name, version)
+    );
+"];
+
+/// Opens the database at `path`, migrating its schema.
+pub fn open(path: &std::path::Path) -> Result<Connection, SsmError> {
+    let mut conn = Connection::open(path)?;
+    conn.busy_timeout(std::time::Duration::from_secs(10))?;
+    let version: i64 = conn.query_row("PRAGMA user_version", [], |row| row.get(0))?;
+    if version > MIGRATIONS.len() as i64 {
+        return Err(SsmError::NewerSchema(version));
+    }
+    let tx = conn.transaction()?;
+    for (done, migration) in MIGRATIONS.iter().enumerate().skip(version as usize) {
+        tx.execute_batch(migration)?;
+        tx.pragma_update(None, "user_version", done as i64 + 1)?;
+    }
+    tx.commit()?;
+    conn.pragma_update(None, "journal_mode", "WAL")?;
+    Ok(conn)
+}
