@@ -58,6 +58,7 @@ fn state(dir: &std::path::Path, services: Arc<InProcessServices>) -> AppState {
         .unwrap(),
         services,
         objects: alcove_s3::ObjectStore::open(&dir.join("s3")).unwrap(),
+        parameters: alcove_ssm::ParameterStore::open(&dir.join("ssm")).unwrap(),
     }
 }
 
@@ -116,6 +117,16 @@ impl Fixture {
         request.headers.retain(|(n, _)| n != "content-type");
         let request = request.with_header("content-type", "application/x-amz-json-1.1");
         self.services.call(request).await.json()
+    }
+
+    async fn ssm(&self, operation: &str, body: Value) -> (u16, Value) {
+        let mut request = ServiceRequest::json(Service::Ssm, Method::POST, "/", &body);
+        request.headers = vec![
+            ("content-type".into(), "application/x-amz-json-1.1".into()),
+            ("x-amz-target".into(), format!("AmazonSSM.{operation}")),
+        ];
+        let response = self.services.call(request).await;
+        (response.status, response.json())
     }
 }
 
@@ -391,6 +402,38 @@ async fn a_log_group_keeps_its_retention() {
     f.delete("AWS::Logs::LogGroup", &group, &unset).await;
     assert_eq!(describe().await["logGroups"], json!([]));
     f.delete("AWS::Logs::LogGroup", &group, &unset).await;
+}
+
+#[tokio::test]
+async fn an_ssm_parameter_is_put_overwritten_and_deleted() {
+    let f = Fixture::new();
+    let get = |name: &'static str| f.ssm("GetParameter", json!({"Name": name}));
+    let props = json!({"Name": "/cdk-bootstrap/q/version", "Type": "String", "Value": "33"});
+    let parameter = f.create("AWS::SSM::Parameter", &props).await.unwrap();
+    assert_eq!(parameter.physical_id, "/cdk-bootstrap/q/version");
+    assert_eq!(
+        (parameter.attributes["Type"].clone(), parameter.attributes["Value"].clone()),
+        (json!("String"), json!("33"))
+    );
+    let (_, got) = get("/cdk-bootstrap/q/version").await;
+    assert_eq!(
+        (got["Parameter"]["Value"].clone(), got["Parameter"]["Version"].clone()),
+        (json!("33"), json!(1))
+    );
+    let taken = f.create("AWS::SSM::Parameter", &props).await.unwrap_err();
+    assert!(taken.to_string().contains("HandlerErrorCode: AlreadyExists"), "{taken}");
+    let new =
+        json!({"Name": "/cdk-bootstrap/q/version", "Type": "String", "Value": "34", "Description": "d"});
+    let updated = f.update("AWS::SSM::Parameter", &parameter, &props, &new).await;
+    assert_eq!(updated.attributes["Value"], "34");
+    let (_, got) = get("/cdk-bootstrap/q/version").await;
+    assert_eq!(
+        (got["Parameter"]["Value"].clone(), got["Parameter"]["Version"].clone()),
+        (json!("34"), json!(2))
+    );
+    f.delete("AWS::SSM::Parameter", &parameter, &new).await;
+    assert_eq!(get("/cdk-bootstrap/q/version").await.0, 400);
+    f.delete("AWS::SSM::Parameter", &parameter, &new).await;
 }
 
 #[tokio::test]

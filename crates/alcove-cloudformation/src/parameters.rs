@@ -346,6 +346,9 @@ mod tests {
             parameter.resolved_value = Some(value.into());
         }
         let refs = values(&t, &resolved);
-        assert_eq!((refs["V"].clone(), refs["L"].clone(), refs["I"].clone()), (json!("33"), json!(["a", "b"]), json!("ami-1")));
+        assert_eq!(
+            (refs["V"].clone(), refs["L"].clone(), refs["I"].clone()),
+            (json!("33"), json!(["a", "b"]), json!("ami-1"))
+        );
     }
 }

@@ -16,8 +16,15 @@ use serde_json::{Map, Value};
 
 use crate::CloudFormationError;
 
-const FUNCTIONS: &[&str] =
-    &["Fn::And", "Fn::Or", "Fn::Not", "Fn::Equals", "Fn::Contains", "Fn::EachMemberEquals", "Fn::EachMemberIn"];
+const FUNCTIONS: &[&str] = &[
+    "Fn::And",
+    "Fn::Or",
+    "Fn::Not",
+    "Fn::Equals",
+    "Fn::Contains",
+    "Fn::EachMemberEquals",
+    "Fn::EachMemberIn",
+];
 const REFUSED: &[&str] = &["Fn::RefAll", "Fn::ValueOf", "Fn::ValueOfAll"];
 
 fn format_error(message: impl std::fmt::Display) -> CloudFormationError {
@@ -41,7 +48,9 @@ pub fn check(rules: &Map<String, Value>, parameters: &Map<String, Value>) -> Res
         };
         for assertion in assertions {
             let Some(assert) = assertion.get("Assert") else {
-                return Err(format_error(format!("Every Assertions member of rule {name} must contain an Assert")));
+                return Err(format_error(format!(
+                    "Every Assertions member of rule {name} must contain an Assert"
+                )));
             };
             if let Some(other) = assertion
                 .as_object()
@@ -58,7 +67,11 @@ pub fn check(rules: &Map<String, Value>, parameters: &Map<String, Value>) -> Res
     Ok(())
 }
 
-fn check_expression(rule: &str, value: &Value, parameters: &Map<String, Value>) -> Result<(), CloudFormationError> {
+fn check_expression(
+    rule: &str,
+    value: &Value,
+    parameters: &Map<String, Value>,
+) -> Result<(), CloudFormationError> {
     match value {
         Value::Array(items) => items.iter().try_for_each(|item| check_expression(rule, item, parameters)),
         Value::Object(map) if map.len() == 1 => {
@@ -82,7 +95,9 @@ fn check_expression(rule: &str, value: &Value, parameters: &Map<String, Value>) 
             }
             check_expression(rule, argument, parameters)
         }
-        Value::Object(_) => Err(format_error(format!("Rule {rule} has an object that is not a rule function"))),
+        Value::Object(_) => {
+            Err(format_error(format!("Rule {rule} has an object that is not a rule function")))
+        }
         _ => Ok(()),
     }
 }
@@ -124,7 +139,9 @@ fn truth(rule: &str, value: &Value) -> Result<bool, CloudFormationError> {
         Value::Bool(b) => Ok(*b),
         Value::String(s) if s == "true" => Ok(true),
         Value::String(s) if s == "false" => Ok(false),
-        _ => Err(format_error(format!("Every rule condition and assertion of rule {rule} must be true or false"))),
+        _ => Err(format_error(format!(
+            "Every rule condition and assertion of rule {rule} must be true or false"
+        ))),
     }
 }
 
@@ -139,12 +156,18 @@ fn text(value: &Value) -> Option<String> {
 
 fn strings(rule: &str, function: &str, value: &Value) -> Result<Vec<String>, CloudFormationError> {
     match value {
-        Value::Array(items) => items.iter().map(|i| text(i).ok_or_else(|| invalid_argument(rule, function))).collect(),
+        Value::Array(items) => {
+            items.iter().map(|i| text(i).ok_or_else(|| invalid_argument(rule, function))).collect()
+        }
         _ => Err(invalid_argument(rule, function)),
     }
 }
 
-fn eval(rule: &str, value: &Value, parameters: &BTreeMap<String, Value>) -> Result<Value, CloudFormationError> {
+fn eval(
+    rule: &str,
+    value: &Value,
+    parameters: &BTreeMap<String, Value>,
+) -> Result<Value, CloudFormationError> {
     let Value::Object(map) = value else {
         return match value {
             Value::Array(items) => {
@@ -243,7 +266,8 @@ mod tests {
         );
         let prod_large = params(&[("Env", json!("prod")), ("Sizes", json!(["large", "xlarge"]))]);
         assert!(evaluate(&r, &prod_large).is_ok());
-        let and = rules(json!({"R": {"Assertions": [{"Assert": {"Fn::And": [true, {"Fn::Not": [false]}]}}]}}));
+        let and =
+            rules(json!({"R": {"Assertions": [{"Assert": {"Fn::And": [true, {"Fn::Not": [false]}]}}]}}));
         assert!(evaluate(&and, &params(&[])).is_ok());
     }
 
@@ -251,13 +275,20 @@ mod tests {
     fn malformed_rules_are_format_errors() {
         let declared = rules(json!({"P": {"Type": "String"}}));
         let bad = |r: Value| check(&rules(r), &declared).unwrap_err().to_string();
-        assert!(bad(json!({"R": {"Assertions": [{"Assert": {"Ref": "Nope"}}]}})).contains("Unresolved dependencies [Nope]"));
-        assert!(bad(json!({"R": {"Assertions": [{"Assert": {"Fn::RefAll": "AWS::EC2::VPC::Id"}}]}})).contains("not supported"));
-        assert!(bad(json!({"R": {"Assertions": [{"Assert": {"Fn::Sub": "x"}}]}})).contains("Unrecognized function Fn::Sub"));
-        assert!(bad(json!({"R": {"Assertions": [{"AssertDescription": "d"}]}})).contains("must contain an Assert"));
+        assert!(bad(json!({"R": {"Assertions": [{"Assert": {"Ref": "Nope"}}]}}))
+            .contains("Unresolved dependencies [Nope]"));
+        assert!(bad(json!({"R": {"Assertions": [{"Assert": {"Fn::RefAll": "AWS::EC2::VPC::Id"}}]}}))
+            .contains("not supported"));
+        assert!(bad(json!({"R": {"Assertions": [{"Assert": {"Fn::Sub": "x"}}]}}))
+            .contains("Unrecognized function Fn::Sub"));
+        assert!(bad(json!({"R": {"Assertions": [{"AssertDescription": "d"}]}}))
+            .contains("must contain an Assert"));
         assert!(bad(json!({"R": {"Other": 1, "Assertions": []}})).contains("Invalid rule property Other"));
         assert!(bad(json!({"R": {}})).contains("Assertions list"));
         let not_boolean = rules(json!({"R": {"Assertions": [{"Assert": {"Ref": "P"}}]}}));
-        assert!(evaluate(&not_boolean, &params(&[("P", json!("x"))])).unwrap_err().to_string().contains("true or false"));
+        assert!(evaluate(&not_boolean, &params(&[("P", json!("x"))]))
+            .unwrap_err()
+            .to_string()
+            .contains("true or false"));
     }
 }

@@ -27,7 +27,8 @@ pub async fn resolve(
         let request = operation("GetParameter", &json!({"Name": parameter.value, "WithDecryption": false}));
         let response = services.call(request).await;
         let body = response.json();
-        let found = body.pointer("/Parameter/Value").and_then(Value::as_str).filter(|_| response.is_success());
+        let found =
+            body.pointer("/Parameter/Value").and_then(Value::as_str).filter(|_| response.is_success());
         let secure = body.pointer("/Parameter/Type").and_then(Value::as_str) == Some("SecureString");
         match found {
             Some(_) if secure => {

@@ -31,7 +31,8 @@ pub fn check_name(name: &str) -> Result<(), SsmError> {
     let hierarchical = name.contains('/');
     let well_formed = allowed
         && !reserved(first)
-        && (!hierarchical || (name.starts_with('/') && !first.is_empty() && !first.split('/').any(str::is_empty)));
+        && (!hierarchical
+            || (name.starts_with('/') && !first.is_empty() && !first.split('/').any(str::is_empty)));
     if !well_formed {
         return Err(SsmError::Validation(NAME_RULES.into()));
     }

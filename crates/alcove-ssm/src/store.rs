@@ -141,8 +141,9 @@ fn encode_token(name: &str) -> String {
 }
 
 fn decode_token(token: &str) -> Result<String, SsmError> {
-    let bytes =
-        base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(token).map_err(|_| SsmError::InvalidNextToken)?;
+    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(token)
+        .map_err(|_| SsmError::InvalidNextToken)?;
     String::from_utf8(bytes).map_err(|_| SsmError::InvalidNextToken)
 }
 
@@ -204,7 +205,9 @@ impl ParameterStore {
     fn latest(conn: &Connection, name: &str) -> Result<Option<Parameter>, SsmError> {
         Ok(conn
             .query_row(
-                &format!("SELECT {COLUMNS} FROM parameter_versions WHERE name = ?1 ORDER BY version DESC LIMIT 1"),
+                &format!(
+                    "SELECT {COLUMNS} FROM parameter_versions WHERE name = ?1 ORDER BY version DESC LIMIT 1"
+                ),
                 [name],
                 row,
             )
@@ -335,10 +338,16 @@ impl ParameterStore {
         self.page(keep, max, token)
     }
 
-    fn page(&self, keep: impl Fn(&Parameter) -> bool, max: usize, token: Option<&str>) -> Result<Page, SsmError> {
+    fn page(
+        &self,
+        keep: impl Fn(&Parameter) -> bool,
+        max: usize,
+        token: Option<&str>,
+    ) -> Result<Page, SsmError> {
         let after = token.map(decode_token).transpose()?.unwrap_or_default();
         let conn = self.conn();
-        let mut statement = conn.prepare(&format!("SELECT {COLUMNS} {LATEST} AND name > ?1 ORDER BY name"))?;
+        let mut statement =
+            conn.prepare(&format!("SELECT {COLUMNS} {LATEST} AND name > ?1 ORDER BY name"))?;
         let mut parameters = Vec::new();
         let mut next_token = None;
         for parameter in statement.query_map([after], row)? {
@@ -386,7 +395,10 @@ mod tests {
         assert!(matches!(put(&store, "/app/a", "2", false), Err(SsmError::AlreadyExists)));
         assert_eq!(put(&store, "/app/a", "2", true).unwrap(), 2);
         let latest = store.get("/app/a").unwrap();
-        assert_eq!((latest.value.as_str(), latest.version, latest.parameter_type), ("2", 2, ParameterType::String));
+        assert_eq!(
+            (latest.value.as_str(), latest.version, latest.parameter_type),
+            ("2", 2, ParameterType::String)
+        );
         let first = store.get("/app/a:1").unwrap();
         assert_eq!((first.value.as_str(), first.selector.as_deref()), ("1", Some(":1")));
         assert!(matches!(store.get("/app/a:9"), Err(SsmError::VersionNotFound { version: 9, .. })));
@@ -417,7 +429,10 @@ mod tests {
             ..Default::default()
         };
         assert!(matches!(store.put(&patterned), Err(SsmError::PatternMismatch(_))));
-        let bad_type = PutInput { data_type: Some("aws:ec2:image".into()), ..PutInput { value: "1".into(), ..patterned } };
+        let bad_type = PutInput {
+            data_type: Some("aws:ec2:image".into()),
+            ..PutInput { value: "1".into(), ..patterned }
+        };
         assert!(matches!(store.put(&bad_type), Err(SsmError::Validation(_))));
     }
 

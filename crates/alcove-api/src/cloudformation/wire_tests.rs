@@ -23,7 +23,11 @@ fn a_stack_nests_parameters_outputs_and_tags_as_members() {
         stack_name: "s".into(),
         change_set_id: None,
         description: Some("a <demo>".into()),
-        parameters: vec![model::StackParameter { key: "Env".into(), value: "prod".into(), resolved_value: None }],
+        parameters: vec![model::StackParameter {
+            key: "Env".into(),
+            value: "prod".into(),
+            resolved_value: None,
+        }],
         creation_time: at(4),
         last_updated_time: Some(at(5)),
         deletion_time: None,

@@ -17,7 +17,12 @@ use crate::AppState;
 pub const TARGET_PREFIX: &str = "Logs_20140328.";
 
 /// Runs one operation (the name after [`TARGET_PREFIX`]) on the log store.
-pub async fn run(state: &AppState, region: String, operation: String, request: Value) -> Result<Value, Json11Error> {
+pub async fn run(
+    state: &AppState,
+    region: String,
+    operation: String,
+    request: Value,
+) -> Result<Value, Json11Error> {
     let store = state.envs.log_store().clone();
     let context = operations::Context { store, region };
     let answer = tokio::task::spawn_blocking(move || operations::run(&context, &operation, &request)).await;

@@ -23,7 +23,8 @@ type Answer = Result<Value, Json11Error>;
 /// Runs one operation (the name after [`TARGET_PREFIX`]) on the parameter store.
 pub async fn run(state: &AppState, region: String, operation: String, request: Value) -> Answer {
     let store = state.parameters.clone();
-    let answer = tokio::task::spawn_blocking(move || operation_of(&store, &region, &operation, request)).await;
+    let answer =
+        tokio::task::spawn_blocking(move || operation_of(&store, &region, &operation, request)).await;
     answer.unwrap_or_else(|join| Err(Json11Error::internal_as("InternalServerError", format!("{join}"))))
 }
 
@@ -101,7 +102,9 @@ fn operation_of(store: &ParameterStore, region: &str, operation: &str, request: 
             let input: GetParameterRequest = read(request)?;
             let name = required(input.name, "name")?;
             let parameter = store.get(&name)?;
-            answer(&GetParameterResult { parameter: render(&parameter, input.with_decryption.unwrap_or(false)) })
+            answer(&GetParameterResult {
+                parameter: render(&parameter, input.with_decryption.unwrap_or(false)),
+            })
         }
         "GetParameters" => {
             let input: GetParametersRequest = read(request)?;
@@ -158,7 +161,11 @@ fn operation_of(store: &ParameterStore, region: &str, operation: &str, request: 
                 filters.push(filter_of(&filter.key, Some("Equals"), filter.values)?);
             }
             for filter in input.parameter_filters.unwrap_or_default() {
-                filters.push(filter_of(&filter.key, filter.option.as_deref(), filter.values.unwrap_or_default())?);
+                filters.push(filter_of(
+                    &filter.key,
+                    filter.option.as_deref(),
+                    filter.values.unwrap_or_default(),
+                )?);
             }
             let max = max_results(input.max_results, 50, 50)?;
             let page = store.describe(&filters, max, input.next_token.as_deref())?;

@@ -13,7 +13,8 @@ use crate::resources::props::{self, Props};
 use crate::services::{Service, ServiceRequest};
 
 const TYPE: &str = "AWS::SSM::Parameter";
-const KNOWN: &[&str] = &["Name", "Type", "Value", "Description", "AllowedPattern", "DataType", "Tier", "Tags"];
+const KNOWN: &[&str] =
+    &["Name", "Type", "Value", "Description", "AllowedPattern", "DataType", "Tier", "Tags"];
 const UNSUPPORTED: &[&str] = &["Policies"];
 
 pub struct Parameter;

@@ -624,7 +624,11 @@ mod tests {
             reason: Some("why".into()),
             template: "{}".into(),
             original_template: Some("Transform: X".into()),
-            parameters: vec![StackParameter { key: "P".into(), value: "v".into(), resolved_value: Some("r".into()) }],
+            parameters: vec![StackParameter {
+                key: "P".into(),
+                value: "v".into(),
+                resolved_value: Some("r".into()),
+            }],
             previous_template: None,
             previous_original_template: Some("Transform: Y".into()),
             previous_parameters: Vec::new(),

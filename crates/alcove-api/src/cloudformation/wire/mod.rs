@@ -56,7 +56,11 @@ struct Tag {
 fn parameters(parameters: Vec<model::StackParameter>) -> Members<Parameter> {
     parameters
         .into_iter()
-        .map(|p| Parameter { parameter_key: p.key, parameter_value: p.value, resolved_value: p.resolved_value })
+        .map(|p| Parameter {
+            parameter_key: p.key,
+            parameter_value: p.value,
+            resolved_value: p.resolved_value,
+        })
         .collect()
 }
 
