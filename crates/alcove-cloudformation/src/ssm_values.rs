@@ -50,8 +50,60 @@ pub async fn resolve(
     if !missing.is_empty() {
         return Err(CloudFormationError::Validation(format!(
             "Unable to fetch parameters [{}] from parameter store for this account.",
-            missing.join(",")
+            missing.join(", ")
         )));
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use async_trait::async_trait;
+
+    use super::*;
+    use crate::services::{ServiceRequest, ServiceResponse};
+
+    /// Parameter Store holding `/v` = `33` and the SecureString `/s`.
+    struct Store;
+
+    #[async_trait]
+    impl Services for Store {
+        async fn call(&self, request: ServiceRequest) -> ServiceResponse {
+            let name =
+                serde_json::from_slice::<Value>(&request.body).unwrap()["Name"].as_str().unwrap().to_owned();
+            let (status, body) = match name.as_str() {
+                "/v" => (200, json!({"Parameter": {"Name": "/v", "Type": "String", "Value": "33"}})),
+                "/s" => (200, json!({"Parameter": {"Name": "/s", "Type": "SecureString", "Value": "x"}})),
+                _ => (400, json!({"__type": "ParameterNotFound"})),
+            };
+            ServiceResponse { status, headers: Vec::new(), body: serde_json::to_vec(&body).unwrap().into() }
+        }
+    }
+
+    fn parameter(key: &str, value: &str) -> StackParameter {
+        StackParameter { key: key.into(), value: value.into(), resolved_value: Some("stale".into()) }
+    }
+
+    #[tokio::test]
+    async fn ssm_typed_parameters_are_resolved_and_others_left_alone() {
+        let template = Template::parse(
+            "Parameters:\n  V:\n    Type: AWS::SSM::Parameter::Value<String>\n  P:\n    Type: String\nResources:\n  R:\n    Type: AWS::S3::Bucket\n",
+        )
+        .unwrap();
+        let mut values = vec![parameter("V", "/v"), parameter("P", "/v")];
+        resolve(&Store, &template, &mut values).await.unwrap();
+        assert_eq!(values[0].resolved_value.as_deref(), Some("33"));
+        assert_eq!(values[1].resolved_value, None);
+        let mut missing = vec![parameter("V", "/nowhere")];
+        assert_eq!(
+            resolve(&Store, &template, &mut missing).await.unwrap_err().to_string(),
+            "Unable to fetch parameters [/nowhere] from parameter store for this account."
+        );
+        let mut secure = vec![parameter("V", "/s")];
+        assert!(resolve(&Store, &template, &mut secure)
+            .await
+            .unwrap_err()
+            .to_string()
+            .contains("not supported"));
+    }
 }
