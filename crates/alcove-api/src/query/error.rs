@@ -14,6 +14,9 @@ pub enum QueryError {
     /// `ValidationError`: a missing or malformed member.
     #[error("{0}")]
     Validation(String),
+    /// `AccessDenied`: the caller may not do this (STS, a role of another account).
+    #[error("{0}")]
+    AccessDenied(String),
     #[error("{0}")]
     CloudFormation(#[from] CloudFormationError),
     #[error("An internal error occurred.")]
@@ -40,6 +43,7 @@ impl QueryError {
             QueryError::Validation(_) | QueryError::CloudFormation(E::Validation(_)) => {
                 sender(StatusCode::BAD_REQUEST, "ValidationError")
             }
+            QueryError::AccessDenied(_) => sender(StatusCode::FORBIDDEN, "AccessDenied"),
             QueryError::CloudFormation(E::AlreadyExists(_)) => {
                 sender(StatusCode::BAD_REQUEST, "AlreadyExistsException")
             }
