@@ -40,7 +40,9 @@ impl QueryError {
         match self {
             QueryError::MissingAction => sender(StatusCode::BAD_REQUEST, "MissingAction"),
             QueryError::InvalidAction(_) => sender(StatusCode::BAD_REQUEST, "InvalidAction"),
-            QueryError::Validation(_) | QueryError::CloudFormation(E::Validation(_)) => {
+            QueryError::Validation(_)
+            | QueryError::CloudFormation(E::Validation(_))
+            | QueryError::CloudFormation(E::Transform(_)) => {
                 sender(StatusCode::BAD_REQUEST, "ValidationError")
             }
             QueryError::AccessDenied(_) => sender(StatusCode::FORBIDDEN, "AccessDenied"),
@@ -87,6 +89,7 @@ mod tests {
     fn each_engine_error_has_its_code_and_status() {
         let cases = [
             (CloudFormationError::Validation("x".into()), 400, "ValidationError"),
+            (CloudFormationError::Transform("x".into()), 400, "ValidationError"),
             (CloudFormationError::AlreadyExists("x".into()), 400, "AlreadyExistsException"),
             (
                 CloudFormationError::InsufficientCapabilities("x".into()),
