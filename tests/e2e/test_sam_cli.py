@@ -2,9 +2,9 @@
 build` (no Docker), `sam deploy --resolve-s3` (which first creates SAM's managed stack
 with its source bucket, uploads the code and the template to it, then deploys the app
 through a change set), the per-tenant counter through the stage URL, a redeploy of
-changed code (an update) and one without changes, `sam list stack-outputs`, and `sam
-delete --no-prompts` taking the app's function, REST API and stack (the managed stack and
-its bucket stay, as on AWS).
+changed code (an update) and one without changes, `sam logs`, `sam list stack-outputs`,
+and `sam delete --no-prompts` taking the app's function, REST API and stack (the managed
+stack and its bucket stay, as on AWS).
 
 The SAM CLI lives in its own virtualenv (`.ci/run` installs it); the test finds it through
 `ALCOVE_SAM` or the default location and skips, saying so, when it is absent."""
@@ -12,6 +12,7 @@ The SAM CLI lives in its own virtualenv (`.ci/run` installs it); the test finds 
 import os
 import shutil
 import subprocess
+import time
 import uuid
 from pathlib import Path
 
@@ -91,6 +92,19 @@ def test_sam_deploy_counts_per_tenant_and_sam_delete_removes_the_app(sam, server
         assert response.json()["tenantId"] == tenant
         observed.append(response.json()["counter"])
     assert observed == [0, 1, 2, 0, 1, 3]
+
+    # `sam logs` finds the function through the stack and reads its log group: each of the
+    # six invokes reported, from one environment per tenant (two log streams).
+    deadline = time.monotonic() + 30
+    while True:
+        rc, out = run_sam(sam, server, project, "logs", "--stack-name", stack)
+        reports = [line for line in out.splitlines() if "REPORT RequestId:" in line]
+        if rc != 0 or len(reports) >= 6 or time.monotonic() > deadline:
+            break
+        time.sleep(1)
+    assert rc == 0, out
+    assert len(reports) == 6, out
+    assert len({line.split()[0] for line in reports}) == 2, out
 
     # Changed code: an update of the same stack, served by the new code.
     handler.write_text(handler.read_text().replace('"tenantId":', '"release": 2, "tenantId":'))
