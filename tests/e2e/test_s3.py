@@ -63,6 +63,18 @@ def test_a_location_constraint_is_kept(s3):
     assert s3.head_bucket(Bucket=name)["ResponseMetadata"]["HTTPHeaders"]["x-amz-bucket-region"] == "eu-west-1"
 
 
+def test_no_bucket_has_a_default_encryption_configuration(s3):
+    # Objects are stored unencrypted, so the answer is S3's for a bucket without one.
+    name = bucket_name()
+    s3.create_bucket(Bucket=name)
+    assert s3_error(s3.get_bucket_encryption, Bucket=name)[:2] == \
+        ("ServerSideEncryptionConfigurationNotFoundError", 404)
+    with pytest.raises(ClientError) as caught:
+        s3.get_bucket_encryption(Bucket=name)
+    assert caught.value.response["Error"]["BucketName"] == name
+    assert s3_error(s3.get_bucket_encryption, Bucket=f"{name}-missing")[:2] == ("NoSuchBucket", 404)
+
+
 def test_objects_keep_their_body_etag_and_headers(s3):
     name = bucket_name()
     s3.create_bucket(Bucket=name)

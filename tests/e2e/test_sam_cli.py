@@ -1,10 +1,10 @@
-"""The unmodified SAM CLI against Alcove: `sam build` (no Docker), `sam deploy
---resolve-s3` (which first creates SAM's managed stack with its source bucket, uploads the
-code and the template to it, then deploys the app through a change set), the per-tenant
-counter through the stage URL, a redeploy of changed code (an update) and one without
-changes, `sam list stack-outputs`, and
-`sam delete --no-prompts` taking the app's function, REST API and stack (the managed stack
-and its bucket stay, as on AWS).
+"""The unmodified SAM CLI against Alcove, deploying `examples/sam-tenant-counter`: `sam
+build` (no Docker), `sam deploy --resolve-s3` (which first creates SAM's managed stack
+with its source bucket, uploads the code and the template to it, then deploys the app
+through a change set), the per-tenant counter through the stage URL, a redeploy of
+changed code (an update) and one without changes, `sam logs`, `sam list stack-outputs`,
+and `sam delete --no-prompts` taking the app's function, REST API and stack (the managed
+stack and its bucket stay, as on AWS).
 
 The SAM CLI lives in its own virtualenv (`.ci/run` installs it); the test finds it through
 `ALCOVE_SAM` or the default location and skips, saying so, when it is absent."""
@@ -12,6 +12,7 @@ The SAM CLI lives in its own virtualenv (`.ci/run` installs it); the test finds 
 import os
 import shutil
 import subprocess
+import time
 import uuid
 from pathlib import Path
 
@@ -19,63 +20,11 @@ import pytest
 import requests
 from botocore.exceptions import ClientError
 
-from harness import CREDENTIALS
+from harness import CREDENTIALS, REPO
 
 DEFAULT_SAM = Path.home() / ".cache" / "alcove-tools" / "sam" / "bin" / "sam"
 
-TEMPLATE = """AWSTemplateFormatVersion: '2010-09-09'
-Transform: AWS::Serverless-2016-10-31
-Description: A per-tenant counter, deployed by the SAM CLI
-Resources:
-  Counter:
-    Type: AWS::Serverless::Function
-    Properties:
-      CodeUri: src/
-      Handler: app.handler
-      Runtime: python3.12
-      Timeout: 10
-      TenancyConfig:
-        TenantIsolationMode: PER_TENANT
-      Events:
-        Count:
-          Type: Api
-          Properties:
-            RestApiId: !Ref Api
-            Path: /counter
-            Method: get
-  Api:
-    Type: AWS::Serverless::Api
-    Properties:
-      StageName: prod
-      DefinitionBody:
-        openapi: '3.0.1'
-        info: {title: counter, version: '1'}
-        paths:
-          /counter:
-            get:
-              parameters:
-                - {name: x-tenant-id, in: header, required: true}
-              x-amazon-apigateway-integration:
-                type: aws_proxy
-                httpMethod: POST
-                uri: !Sub "arn:${AWS::Partition}:apigateway:${AWS::Region}:lambda:path/2015-03-31/functions/${Counter.Arn}/invocations"
-                requestParameters:
-                  integration.request.header.X-Amz-Tenant-Id: method.request.header.x-tenant-id
-Outputs:
-  ApiId:
-    Value: !Ref Api
-  FunctionName:
-    Value: !Ref Counter
-"""
-
-HANDLER = """import json
-counter = 0
-def handler(event, context):
-    global counter
-    body = {"counter": counter, "tenantId": context.tenant_id}
-    counter += 1
-    return {"statusCode": 200, "headers": {"Content-Type": "application/json"}, "body": json.dumps(body)}
-"""
+EXAMPLE = Path(REPO) / "examples" / "sam-tenant-counter"
 
 
 @pytest.fixture(scope="module")
@@ -111,9 +60,8 @@ def run_sam(sam, server, project, *args):
 def test_sam_deploy_counts_per_tenant_and_sam_delete_removes_the_app(sam, server, lambda_client, tmp_path):
     stack = f"samcli-{uuid.uuid4().hex[:8]}"
     project = tmp_path / "app"
-    (project / "src").mkdir(parents=True)
-    (project / "template.yaml").write_text(TEMPLATE)
-    (project / "src" / "app.py").write_text(HANDLER)
+    shutil.copytree(EXAMPLE, project, ignore=shutil.ignore_patterns(".aws-sam"))
+    handler = project / "src" / "app.py"
 
     rc, out = run_sam(sam, server, project, "build")
     assert rc == 0, out
@@ -145,8 +93,21 @@ def test_sam_deploy_counts_per_tenant_and_sam_delete_removes_the_app(sam, server
         observed.append(response.json()["counter"])
     assert observed == [0, 1, 2, 0, 1, 3]
 
+    # `sam logs` finds the function through the stack and reads its log group: each of the
+    # six invokes reported, from one environment per tenant (two log streams).
+    deadline = time.monotonic() + 30
+    while True:
+        rc, out = run_sam(sam, server, project, "logs", "--stack-name", stack)
+        reports = [line for line in out.splitlines() if "REPORT RequestId:" in line]
+        if rc != 0 or len(reports) >= 6 or time.monotonic() > deadline:
+            break
+        time.sleep(1)
+    assert rc == 0, out
+    assert len(reports) == 6, out
+    assert len({line.split()[0] for line in reports}) == 2, out
+
     # Changed code: an update of the same stack, served by the new code.
-    (project / "src" / "app.py").write_text(HANDLER.replace('"tenantId"', '"release": 2, "tenantId"'))
+    handler.write_text(handler.read_text().replace('"tenantId":', '"release": 2, "tenantId":'))
     rc, out = run_sam(sam, server, project, "build")
     assert rc == 0, out
     rc, out = run_sam(sam, server, project, *deploy)

@@ -240,9 +240,21 @@ def test_create_stack_with_the_transform_needs_auto_expand(server, cfn):
 def test_sams_tenancy_rules_refuse_with_its_message(server, cfn, tmp_path, template, cause):
     expected = (f"Transform {SAM} failed with: Invalid Serverless Application Specification document. "
                 f"Number of errors found: 1. Resource with id [Counter] is invalid. {cause}")
-    rc, _, err = deploy(server, unique("sam"), write(tmp_path, template))
+    # A change set records the refusal: it is made, and settles FAILED with SAM's text.
+    stack = unique("sam")
+    rc, _, err = deploy(server, stack, write(tmp_path, template))
     assert rc != 0
-    assert "ValidationError" in err and expected in err, err
+    assert "Status: FAILED" in err and expected in err, err
+    [summary] = cfn.list_change_sets(StackName=stack)["Summaries"]
+    assert (summary["Status"], summary["ExecutionStatus"], summary["StatusReason"]) == \
+        ("FAILED", "UNAVAILABLE", expected)
+    assert cfn.describe_stacks(StackName=stack)["Stacks"][0]["StackStatus"] == "REVIEW_IN_PROGRESS"
+    # CreateStack and ValidateTemplate run the transform in the request and refuse it.
+    with pytest.raises(ClientError) as caught:
+        cfn.create_stack(StackName=unique("sam"), TemplateBody=template,
+                         Capabilities=["CAPABILITY_IAM", "CAPABILITY_AUTO_EXPAND"])
+    assert (caught.value.response["Error"]["Code"], caught.value.response["Error"]["Message"]) == \
+        ("ValidationError", expected)
     with pytest.raises(ClientError) as caught:
         cfn.validate_template(TemplateBody=template)
     assert caught.value.response["Error"]["Code"] == "ValidationError"

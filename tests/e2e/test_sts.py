@@ -1,8 +1,11 @@
 """STS on the Query protocol: GetCallerIdentity through boto3, the AWS CLI and unsigned
-form posts, and STS's own XML errors for what it does not serve."""
+form posts; AssumeRole issuing session credentials that Alcove's services then accept;
+and STS's own XML errors for what it refuses or does not serve."""
 
+import datetime
 import xml.etree.ElementTree as ET
 
+import boto3
 import botocore.auth
 import botocore.credentials
 import pytest
@@ -73,9 +76,9 @@ def test_an_action_sts_does_not_serve_is_an_invalid_action(server, sts):
     assert root.findtext(f"{STS_NS}Error/{STS_NS}Message") == \
         "The action AssumeRoleWithMagic is not valid for this web service."
     assert root.findtext(f"{STS_NS}RequestId") == reply.headers["x-amzn-RequestId"]
-    # boto3 reads the same error shape: AssumeRole is not served here.
+    # boto3 reads the same error shape: GetSessionToken is not served here.
     with pytest.raises(ClientError) as caught:
-        sts.assume_role(RoleArn="arn:aws:iam::000000000000:role/r", RoleSessionName="session")
+        sts.get_session_token()
     assert caught.value.response["Error"]["Code"] == "InvalidAction"
     assert caught.value.response["ResponseMetadata"]["HTTPStatusCode"] == 400
 
@@ -85,3 +88,44 @@ def test_a_request_without_an_action_is_refused(server):
     assert reply.status_code == 400
     root = ET.fromstring(reply.text)
     assert root.findtext(f"{STS_NS}Error/{STS_NS}Code") == "MissingAction"
+
+
+def test_assume_role_issues_session_credentials_the_services_accept(server, sts):
+    arn = "arn:aws:iam::000000000000:role/cdk-hnb659fds-deploy-role-000000000000-us-east-1"
+    assumed = sts.assume_role(RoleArn=arn, RoleSessionName="aws-cdk-root", DurationSeconds=900)
+    credentials = assumed["Credentials"]
+    assert credentials["AccessKeyId"].startswith("ASIA") and len(credentials["AccessKeyId"]) == 20
+    assert credentials["SecretAccessKey"] and credentials["SessionToken"]
+    left = (credentials["Expiration"] - datetime.datetime.now(datetime.timezone.utc)).total_seconds()
+    assert 880 < left <= 900, left
+    user = assumed["AssumedRoleUser"]
+    assert user["Arn"] == ("arn:aws:sts::000000000000:assumed-role/"
+                           "cdk-hnb659fds-deploy-role-000000000000-us-east-1/aws-cdk-root")
+    assert user["AssumedRoleId"].startswith("AROA") and user["AssumedRoleId"].endswith(":aws-cdk-root")
+    # The session's credentials, token included, sign calls to every service.
+    session = boto3.Session(aws_access_key_id=credentials["AccessKeyId"],
+                            aws_secret_access_key=credentials["SecretAccessKey"],
+                            aws_session_token=credentials["SessionToken"], region_name="us-east-1")
+    lambda_client = session.client("lambda", endpoint_url=server.url)
+    assert "Functions" in lambda_client.list_functions()
+    identity = session.client("sts", endpoint_url=server.url).get_caller_identity()
+    assert identity["Account"] == "000000000000"
+
+
+def test_assume_role_refuses_malformed_requests_and_other_accounts_roles(sts):
+    def refused(**request):
+        with pytest.raises(ClientError) as caught:
+            sts.assume_role(**request)
+        error = caught.value.response["Error"]
+        return caught.value.response["ResponseMetadata"]["HTTPStatusCode"], error["Code"], error["Message"]
+
+    status, code, message = refused(RoleArn="arn:aws:iam::111122223333:role/theirs", RoleSessionName="s1")
+    assert (status, code) == (403, "AccessDenied")
+    assert message == ("User: arn:aws:iam::000000000000:root is not authorized to perform: sts:AssumeRole "
+                       "on resource: arn:aws:iam::111122223333:role/theirs")
+    status, code, message = refused(RoleArn="arn:aws:s3:::a-bucket-not-a-role", RoleSessionName="s1")
+    assert (status, code, message) == (400, "ValidationError", "arn:aws:s3:::a-bucket-not-a-role is invalid")
+    status, code, message = refused(RoleArn="arn:aws:iam::000000000000:role/r", RoleSessionName="s1",
+                                    DurationSeconds=50_000)
+    assert (status, code) == (400, "ValidationError")
+    assert "at 'durationSeconds' failed to satisfy constraint" in message

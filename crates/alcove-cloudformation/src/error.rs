@@ -8,6 +8,11 @@ pub enum CloudFormationError {
     /// updates are to be performed.".
     #[error("{0}")]
     Validation(String),
+    /// The template's transform failed or is not served: a `ValidationError` (400) where
+    /// the request runs it (CreateStack, UpdateStack, ValidateTemplate); a change set
+    /// records it instead, settling `FAILED` with this reason, as AWS's do.
+    #[error("{0}")]
+    Transform(String),
     /// `AlreadyExistsException` (400).
     #[error("{0}")]
     AlreadyExists(String),

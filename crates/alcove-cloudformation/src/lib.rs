@@ -640,11 +640,31 @@ impl CloudFormation {
                 input.change_set_name
             )));
         }
-        let (body, values) =
-            self.update_inputs(&stack, &input.template, &input.parameters, &input.capabilities).await?;
-        let (changes, anything) = self.changes(&stack, &body.body, &values)?;
-        let tags_changed = input.tags.as_ref().is_some_and(|t| *t != stack.tags);
-        let empty = kind == "UPDATE" && !anything && !tags_changed;
+        let inputs =
+            self.update_inputs(&stack, &input.template, &input.parameters, &input.capabilities).await;
+        // A failed transform does not fail the request: the change set is made and
+        // settles FAILED with the transform's reason, as on AWS.
+        let (body, values, changes, failure) = match inputs {
+            Ok((body, values)) => {
+                let (changes, anything) = self.changes(&stack, &body.body, &values)?;
+                let tags_changed = input.tags.as_ref().is_some_and(|t| *t != stack.tags);
+                let empty = (kind == "UPDATE" && !anything && !tags_changed).then(|| {
+                    "The submitted information didn't contain changes. Submit different information to create a change set."
+                        .to_owned()
+                });
+                (body, values, changes, empty)
+            }
+            Err(CloudFormationError::Transform(reason)) => {
+                let submitted = match &input.template {
+                    TemplateInput::Body(body) => body.clone(),
+                    TemplateInput::UsePrevious => {
+                        stack.original_template.clone().unwrap_or_else(|| stack.template.clone())
+                    }
+                };
+                (Expanded { body: submitted, original: None }, Vec::new(), Vec::new(), Some(reason))
+            }
+            Err(other) => return Err(other),
+        };
         if stack.status == "REVIEW_IN_PROGRESS" && self.store().stack(&stack.stack_id)?.is_none() {
             stack.description = Template::parse(&body.body).ok().and_then(|t| t.description);
             self.engine.set_status(&mut stack, "REVIEW_IN_PROGRESS", Some("User Initiated"))?;
@@ -668,12 +688,9 @@ impl CloudFormation {
             capabilities: input.capabilities,
             tags: input.tags,
             description: input.description,
-            status: if empty { "FAILED" } else { "CREATE_COMPLETE" }.into(),
-            reason: empty.then(|| {
-                "The submitted information didn't contain changes. Submit different information to create a change set."
-                    .to_owned()
-            }),
-            execution_status: if empty { "UNAVAILABLE" } else { "AVAILABLE" }.into(),
+            status: if failure.is_some() { "FAILED" } else { "CREATE_COMPLETE" }.into(),
+            execution_status: if failure.is_some() { "UNAVAILABLE" } else { "AVAILABLE" }.into(),
+            reason: failure,
             changes,
             created: Utc::now(),
         };

@@ -43,7 +43,7 @@ struct Answer {
 }
 
 fn failed(message: impl std::fmt::Display) -> CloudFormationError {
-    CloudFormationError::Validation(format!("Transform {SAM_TRANSFORM} failed with: {message}"))
+    CloudFormationError::Transform(format!("Transform {SAM_TRANSFORM} failed with: {message}"))
 }
 
 fn not_installed(python: &str, detail: impl std::fmt::Display) -> CloudFormationError {
@@ -134,8 +134,8 @@ mod tests {
 
     fn message(result: Result<Value, CloudFormationError>) -> String {
         match result {
-            Err(CloudFormationError::Validation(m)) => m,
-            other => panic!("expected a ValidationError, got {other:?}"),
+            Err(CloudFormationError::Transform(m)) => m,
+            other => panic!("expected a transform failure, got {other:?}"),
         }
     }
 

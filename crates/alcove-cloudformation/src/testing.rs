@@ -131,3 +131,17 @@ impl Services for NoServices {
         ServiceResponse { status: 200, headers: Vec::new(), body: bytes::Bytes::new() }
     }
 }
+
+/// A resource operation's context in stack `stack` for resource `logical_id`, in
+/// `us-east-1` of account `000000000000`.
+pub fn context<'a>(services: &'a dyn Services, stack: &'a str, logical_id: &'a str) -> Context<'a> {
+    Context {
+        services,
+        region: "us-east-1",
+        account_id: "000000000000",
+        stack_name: stack,
+        stack_id: "arn:aws:cloudformation:us-east-1:000000000000:stack/test/1",
+        logical_id,
+        claim: None,
+    }
+}

@@ -551,6 +551,35 @@ async fn requests_are_validated_before_anything_runs() {
         h.create("c", cyclic).await.unwrap_err().to_string(),
         "Circular dependency between resources: [A, B]"
     );
+
+    // A change set records a refused transform: made, FAILED with the reason, not executable.
+    let include_set = CreateChangeSetInput {
+        stack_name: "inc-cs".into(),
+        change_set_name: "refused".into(),
+        change_set_type: Some("CREATE".into()),
+        template: TemplateInput::Body(
+            "Transform: [AWS::Include]\nResources:\n  A:\n    Type: Test::Fake::Thing\n".into(),
+        ),
+        parameters: Vec::new(),
+        capabilities: Vec::new(),
+        tags: None,
+        description: None,
+        client_token: None,
+    };
+    h.cf.create_change_set(include_set).await.unwrap();
+    let refused_set = h.cf.describe_change_set("refused", Some("inc-cs")).await.unwrap();
+    assert_eq!(
+        (refused_set.status.as_str(), refused_set.execution_status.as_str()),
+        ("FAILED", "UNAVAILABLE")
+    );
+    assert_eq!(
+        refused_set.status_reason.as_deref(),
+        Some(
+            "Transform AWS::Include is not supported by Alcove (only AWS::Serverless-2016-10-31 is applied)"
+        )
+    );
+    assert!(refused_set.changes.is_empty());
+    assert!(h.cf.execute_change_set("refused", Some("inc-cs")).await.is_err());
     let include = "Transform: [AWS::Include]\nResources:\n  A:\n    Type: Test::Fake::Thing\n";
     let refused =
         "Transform AWS::Include is not supported by Alcove (only AWS::Serverless-2016-10-31 is applied)";

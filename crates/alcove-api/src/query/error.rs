@@ -14,6 +14,9 @@ pub enum QueryError {
     /// `ValidationError`: a missing or malformed member.
     #[error("{0}")]
     Validation(String),
+    /// `AccessDenied`: the caller may not do this (STS, a role of another account).
+    #[error("{0}")]
+    AccessDenied(String),
     #[error("{0}")]
     CloudFormation(#[from] CloudFormationError),
     #[error("An internal error occurred.")]
@@ -37,9 +40,12 @@ impl QueryError {
         match self {
             QueryError::MissingAction => sender(StatusCode::BAD_REQUEST, "MissingAction"),
             QueryError::InvalidAction(_) => sender(StatusCode::BAD_REQUEST, "InvalidAction"),
-            QueryError::Validation(_) | QueryError::CloudFormation(E::Validation(_)) => {
+            QueryError::Validation(_)
+            | QueryError::CloudFormation(E::Validation(_))
+            | QueryError::CloudFormation(E::Transform(_)) => {
                 sender(StatusCode::BAD_REQUEST, "ValidationError")
             }
+            QueryError::AccessDenied(_) => sender(StatusCode::FORBIDDEN, "AccessDenied"),
             QueryError::CloudFormation(E::AlreadyExists(_)) => {
                 sender(StatusCode::BAD_REQUEST, "AlreadyExistsException")
             }
@@ -83,6 +89,7 @@ mod tests {
     fn each_engine_error_has_its_code_and_status() {
         let cases = [
             (CloudFormationError::Validation("x".into()), 400, "ValidationError"),
+            (CloudFormationError::Transform("x".into()), 400, "ValidationError"),
             (CloudFormationError::AlreadyExists("x".into()), 400, "AlreadyExistsException"),
             (
                 CloudFormationError::InsufficientCapabilities("x".into()),

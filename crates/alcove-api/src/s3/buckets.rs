@@ -1,4 +1,5 @@
-//! CreateBucket, HeadBucket, ListBuckets, DeleteBucket and GetBucketLocation.
+//! CreateBucket, HeadBucket, ListBuckets, DeleteBucket, GetBucketLocation and
+//! GetBucketEncryption.
 
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::Response;
@@ -7,7 +8,7 @@ use super::documents::{
     timestamp, BucketEntry, BucketList, CreateBucketConfiguration, ListAllMyBucketsResult,
     LocationConstraint, OWNER,
 };
-use super::error::S3ApiResult;
+use super::error::{S3ApiError, S3ApiResult};
 use super::xml::{self, NAMESPACE};
 use super::{blocking, empty, small_body, Call};
 
@@ -70,4 +71,15 @@ pub async fn location(call: Call, bucket: String) -> S3ApiResult<Response> {
     let found = blocking(move || objects.bucket(&bucket)).await?;
     let region = if found.region == DEFAULT_REGION { String::new() } else { found.region };
     Ok(xml::response(StatusCode::OK, "LocationConstraint", &LocationConstraint { xmlns: NAMESPACE, region }))
+}
+
+/// GetBucketEncryption. Objects are stored as written, unencrypted, so no bucket has a
+/// default encryption configuration and the answer is S3's own for that case; clients
+/// that read it before an upload (the CDK's asset publisher) then upload without
+/// server-side encryption headers.
+pub async fn encryption(call: Call, bucket: String) -> S3ApiResult<Response> {
+    let objects = call.objects;
+    let name = bucket.clone();
+    blocking(move || objects.bucket(&name)).await?;
+    Err(S3ApiError::no_encryption_configuration(&bucket))
 }

@@ -47,6 +47,18 @@ impl S3ApiError {
         )
     }
 
+    /// GetBucketEncryption of a bucket without a configuration (every bucket here:
+    /// Alcove does not encrypt objects at rest).
+    pub fn no_encryption_configuration(bucket: &str) -> Self {
+        let mut error = S3ApiError::new(
+            StatusCode::NOT_FOUND,
+            "ServerSideEncryptionConfigurationNotFoundError",
+            "The server side encryption configuration was not found",
+        );
+        error.resource = Some(Resource::Bucket(bucket.to_owned()));
+        error
+    }
+
     pub fn method_not_allowed() -> Self {
         S3ApiError::new(
             StatusCode::METHOD_NOT_ALLOWED,

@@ -81,6 +81,9 @@ async fn route(state: AppState, request: Request) -> S3ApiResult<Response> {
             Method::GET if q.has("location") && q.only(&["location"]) => {
                 buckets::location(call, bucket).await
             }
+            Method::GET if q.has("encryption") && q.only(&["encryption"]) => {
+                buckets::encryption(call, bucket).await
+            }
             Method::GET if q.only(&["prefix", "delimiter", "marker", "max-keys", "encoding-type"]) => {
                 objects::list(call, bucket, objects::Listing::V1).await
             }

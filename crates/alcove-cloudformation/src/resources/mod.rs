@@ -7,6 +7,7 @@ mod iam;
 mod lambda;
 mod logs;
 mod props;
+mod recorded;
 mod s3;
 pub(crate) mod ssm;
 
@@ -33,6 +34,11 @@ pub fn all() -> Vec<Box<dyn ResourceType>> {
         Box::new(iam::Role),
         Box::new(iam::Policy),
         Box::new(iam::ManagedPolicy),
+        Box::new(recorded::ECR_REPOSITORY),
+        Box::new(recorded::KMS_KEY),
+        Box::new(recorded::KMS_ALIAS),
+        Box::new(recorded::APIGATEWAY_ACCOUNT),
+        Box::new(recorded::CDK_METADATA),
     ]
 }
 

@@ -1,10 +1,10 @@
 //! `AWS::S3::Bucket`: CreateBucket and DeleteBucket through S3's REST-XML API, path-style;
 //! `AWS::S3::BucketPolicy`: recorded only. A bucket is a name here: the settings tools
-//! such as the SAM CLI put on their buckets (encryption, public-access block, versioning,
-//! ownership, lifecycle, tags) are recorded in the stack, not enforced, because Alcove's
-//! S3 has no versioning, no access control and stores objects unencrypted; every other
-//! configuration is refused rather than ignored. A bucket that still holds objects cannot
-//! be deleted, as on AWS.
+//! such as the SAM CLI and the CDK put on their buckets (encryption, public-access block,
+//! versioning, ownership, lifecycle, tags, a private ACL) are recorded in the stack, not
+//! enforced, because Alcove's S3 has no versioning, no access control and stores objects
+//! unencrypted; every other configuration is refused rather than ignored. A bucket that
+//! still holds objects cannot be deleted, as on AWS.
 
 use async_trait::async_trait;
 use bytes::Bytes;
@@ -19,7 +19,6 @@ const TYPE: &str = "AWS::S3::Bucket";
 const UNSUPPORTED: &[&str] = &[
     "AbacStatus",
     "AccelerateConfiguration",
-    "AccessControl",
     "AnalyticsConfigurations",
     "CorsConfiguration",
     "IntelligentTieringConfigurations",
@@ -37,6 +36,7 @@ const UNSUPPORTED: &[&str] = &[
 
 /// Recorded in the stack and answered by its template, not enforced by S3.
 const RECORDED: &[&str] = &[
+    "AccessControl",
     "BucketName",
     "BucketEncryption",
     "LifecycleConfiguration",
@@ -47,6 +47,19 @@ const RECORDED: &[&str] = &[
 ];
 
 pub struct Bucket;
+
+/// Checks a bucket's properties. Of the canned ACLs only `Private` (S3's default, which
+/// the CDK's bootstrap bucket states) is recorded; one granting access to others would
+/// have to be enforced, and Alcove's S3 enforces none.
+fn check_bucket(properties: &Props) -> Result<(), ResourceError> {
+    props::check(TYPE, properties, RECORDED, UNSUPPORTED)?;
+    match props::opt_str(properties, "AccessControl")?.as_deref() {
+        None | Some("Private") => Ok(()),
+        Some(other) => Err(ResourceError::InvalidProperties(format!(
+            "Property AccessControl of {TYPE} is not supported by this server yet (only Private, not {other})"
+        ))),
+    }
+}
 
 /// A generated bucket name: S3 names are lower case, at most 63 characters.
 pub fn generated_name(context: &Context<'_>) -> String {
@@ -91,7 +104,7 @@ impl ResourceType for Bucket {
     }
 
     async fn create(&self, context: &Context<'_>, properties: &Props) -> Result<Provisioned, ResourceError> {
-        props::check(TYPE, properties, RECORDED, UNSUPPORTED)?;
+        check_bucket(properties)?;
         let name = props::opt_str(properties, "BucketName")?.unwrap_or_else(|| generated_name(context));
         send(context, create_request(&name, context.region)).await?;
         Ok(provisioned(&name, context.region))
@@ -104,7 +117,7 @@ impl ResourceType for Bucket {
         _: &Props,
         new: &Props,
     ) -> Result<Provisioned, ResourceError> {
-        props::check(TYPE, new, RECORDED, UNSUPPORTED)?;
+        check_bucket(new)?;
         Ok(provisioned(&current.physical_id, context.region))
     }
 
@@ -199,7 +212,10 @@ mod tests {
                 "LifecycleConfiguration":{"Rules":[{"Status":"Enabled","ExpirationInDays":1}]},
                 "Tags":[{"Key":"ManagedStackSource","Value":"AwsSamCli"}]}"#,
         );
-        assert!(props::check(TYPE, &sam, RECORDED, UNSUPPORTED).is_ok());
+        assert!(check_bucket(&sam).is_ok());
+        assert!(check_bucket(&object(r#"{"AccessControl":"Private"}"#)).is_ok());
+        let error = check_bucket(&object(r#"{"AccessControl":"PublicRead"}"#)).unwrap_err().to_string();
+        assert!(error.contains("only Private, not PublicRead"), "{error}");
         let website = object(r#"{"WebsiteConfiguration":{"IndexDocument":"index.html"}}"#);
         let error = props::check(TYPE, &website, RECORDED, UNSUPPORTED).unwrap_err().to_string();
         assert!(error.contains("WebsiteConfiguration") && error.contains("not supported"), "{error}");

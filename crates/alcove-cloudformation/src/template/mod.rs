@@ -188,7 +188,7 @@ impl Template {
 
 /// A transform Alcove does not apply (`AWS::Include`, `AWS::LanguageExtensions`, macros).
 pub fn unsupported_transform(transform: &str) -> CloudFormationError {
-    CloudFormationError::Validation(format!(
+    CloudFormationError::Transform(format!(
         "Transform {transform} is not supported by Alcove (only {} is applied)",
         crate::sam::SAM_TRANSFORM
     ))
