@@ -6,7 +6,7 @@
 use alcove_core::apigateway::{
     api_not_found, deployment_not_found, stage_not_found, Deployment, RestApi, Stage,
 };
-use alcove_core::{DeploymentRequest, Error, Page, RestApiUpdate, Result, StageLookup};
+use alcove_core::{DeploymentRequest, Error, Page, RestApiUpdate, Result, StageLookup, StageUpdate};
 use rusqlite::{params, OptionalExtension, Transaction};
 
 use super::rows::{from_json, paginate, sql, to_json};
@@ -155,6 +155,7 @@ pub(crate) fn create_deployment(
                 description: wanted.description,
                 variables: wanted.variables.unwrap_or_default(),
                 tags: Default::default(),
+                method_settings: Default::default(),
                 created_date: deployment.created_date,
                 last_updated_date: deployment.created_date,
             },
@@ -208,6 +209,26 @@ pub(crate) fn create_stage(tx: &Transaction<'_>, api_id: &str, stage: Stage) -> 
 pub(crate) fn get_stage(tx: &Transaction<'_>, api_id: &str, name: &str) -> Result<Stage> {
     require(tx, api_id)?;
     load_stage(tx, api_id, name)?.ok_or_else(stage_not_found)
+}
+
+pub(crate) fn update_stage(
+    tx: &Transaction<'_>,
+    api_id: &str,
+    name: &str,
+    update: StageUpdate,
+    now: i64,
+) -> Result<Stage> {
+    require(tx, api_id)?;
+    let mut stage = load_stage(tx, api_id, name)?.ok_or_else(stage_not_found)?;
+    let stage_name = stage.name.clone();
+    update(&mut stage)?;
+    stage.name = stage_name;
+    if load_deployment(tx, api_id, &stage.deployment_id)?.is_none() {
+        return Err(Error::invalid("Deployment id does not exist"));
+    }
+    stage.last_updated_date = now;
+    save_stage(tx, api_id, &stage)?;
+    Ok(stage)
 }
 
 pub(crate) fn list_stages(
