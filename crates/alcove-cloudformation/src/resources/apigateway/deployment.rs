@@ -46,9 +46,8 @@ pub fn create_request(properties: &Props) -> Result<Value, ResourceError> {
         let mut known = vec!["Description", "Variables", "MethodSettings"];
         known.extend(method_settings::stage_level_members());
         props::check("AWS::ApiGateway::Deployment StageDescription", stage, &known, &unsupported)?;
-        if props::opt_str(properties, "StageName")?.is_none()
-            && !method_settings::stage_description_ops(stage)?.is_empty()
-        {
+        let settings = method_settings::stage_description_ops(stage)?;
+        if props::opt_str(properties, "StageName")?.is_none() && !settings.is_empty() {
             return Err(ResourceError::InvalidProperties(
                 "StageDescription's method settings need a StageName to apply to".into(),
             ));

@@ -66,7 +66,7 @@ pub fn update_ops(old: &Props, new: &Props) -> Result<Vec<Value>, ResourceError>
     for name in before.keys().filter(|name| !after.contains_key(*name)) {
         ops.push(json!({"op": "remove", "path": format!("/variables/{}", escape(name))}));
     }
-    for (name, value) in after.iter().filter(|(name, value)| before.get(*name) != Some(value)) {
+    for (name, value) in after.iter().filter(|(name, value)| before.get(*name) != Some(*value)) {
         let value = props::text(value).unwrap_or_default();
         ops.push(json!({"op": "replace", "path": format!("/variables/{}", escape(name)), "value": value}));
     }
