@@ -371,6 +371,48 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn a_stage_update_is_saved_whole_and_must_name_a_deployment() {
+        let store = SqliteStore::open_in_memory().unwrap();
+        deployable(&store).await;
+        store.create_deployment("api1", deploy("d1", "prod")).await.unwrap();
+        let updated = store
+            .update_stage(
+                "api1",
+                "prod",
+                Box::new(|stage| {
+                    stage.description = Some("tuned".into());
+                    stage.method_settings.insert("*/*".into(), Default::default());
+                    Ok(())
+                }),
+            )
+            .await
+            .unwrap();
+        assert_eq!(store.get_stage("api1", "prod").await.unwrap(), updated);
+        assert!(updated.last_updated_date > 1);
+        let moved = store
+            .update_stage(
+                "api1",
+                "prod",
+                Box::new(|stage| {
+                    stage.description = None;
+                    stage.deployment_id = "nope".into();
+                    Ok(())
+                }),
+            )
+            .await;
+        assert!(matches!(moved, Err(Error::InvalidParameter(m)) if m == "Deployment id does not exist"));
+        assert_eq!(
+            store.get_stage("api1", "prod").await.unwrap(),
+            updated,
+            "nothing of a refused update is kept"
+        );
+        assert!(matches!(
+            store.update_stage("api1", "dev", Box::new(|_| Ok(()))).await,
+            Err(Error::NotFound(_))
+        ));
+    }
+
+    #[tokio::test]
     async fn deleting_an_api_takes_its_stages_and_deployments() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("alcove.db");
