@@ -346,6 +346,20 @@ def test_what_alcove_cannot_serve_is_refused_clearly(server, cfn, tmp_path):
         "errors found: 1. Resource with id [Counter] is invalid. DeploymentPreference is not supported by "
         "Alcove: it deploys through CodeDeploy, which Alcove does not serve.")
 
+    # There is no stage cache: a method setting enabling it fails the generated stage,
+    # and the stack rolls back.
+    cached = TEMPLATE.replace("      StageName: prod\n", "      StageName: prod\n      MethodSettings:\n"
+                              "        - {ResourcePath: '/*', HttpMethod: '*', CachingEnabled: true}\n")
+    stack = unique("cached")
+    rc, _, err = deploy(server, stack, write(tmp_path, cached))
+    assert rc != 0
+    events = cfn.describe_stack_events(StackName=stack)["StackEvents"]
+    [failed] = [e for e in events if e["ResourceStatus"] == "CREATE_FAILED"]
+    assert failed["LogicalResourceId"] == "ApiprodStage"
+    assert "Caching is not supported by this server" in failed["ResourceStatusReason"]
+    [described] = cfn.describe_stacks(StackName=stack)["Stacks"]
+    assert described["StackStatus"] == "ROLLBACK_COMPLETE"
+
 
 def throttled(burst, rate):
     return TEMPLATE.replace("      StageName: prod\n", "      StageName: prod\n      MethodSettings:\n"
