@@ -346,17 +346,56 @@ def test_what_alcove_cannot_serve_is_refused_clearly(server, cfn, tmp_path):
         "errors found: 1. Resource with id [Counter] is invalid. DeploymentPreference is not supported by "
         "Alcove: it deploys through CodeDeploy, which Alcove does not serve.")
 
-    # Stage method settings (throttling) are not served by Alcove's API Gateway: the stack
-    # fails on the generated stage and rolls back.
-    throttled = TEMPLATE.replace("      StageName: prod\n", "      StageName: prod\n      MethodSettings:\n"
-                                 "        - {ResourcePath: '/*', HttpMethod: '*', ThrottlingBurstLimit: 5}\n")
-    stack = unique("throttled")
-    rc, _, err = deploy(server, stack, write(tmp_path, throttled))
+    # There is no stage cache: a method setting enabling it fails the generated stage,
+    # and the stack rolls back.
+    cached = TEMPLATE.replace("      StageName: prod\n", "      StageName: prod\n      MethodSettings:\n"
+                              "        - {ResourcePath: '/*', HttpMethod: '*', CachingEnabled: true}\n")
+    stack = unique("cached")
+    rc, _, err = deploy(server, stack, write(tmp_path, cached))
     assert rc != 0
     events = cfn.describe_stack_events(StackName=stack)["StackEvents"]
     [failed] = [e for e in events if e["ResourceStatus"] == "CREATE_FAILED"]
     assert failed["LogicalResourceId"] == "ApiprodStage"
-    assert "Property MethodSettings of AWS::ApiGateway::Stage is not supported by this server yet" \
-        in failed["ResourceStatusReason"]
+    assert "Caching is not supported by this server" in failed["ResourceStatusReason"]
     [described] = cfn.describe_stacks(StackName=stack)["Stacks"]
     assert described["StackStatus"] == "ROLLBACK_COMPLETE"
+
+
+def throttled(burst, rate):
+    return TEMPLATE.replace("      StageName: prod\n", "      StageName: prod\n      MethodSettings:\n"
+                            f"        - {{ResourcePath: '/*', HttpMethod: '*', ThrottlingBurstLimit: {burst}, "
+                            f"ThrottlingRateLimit: {rate}}}\n")
+
+
+def test_method_settings_deploy_and_throttle_the_stage_url(server, cfn, tmp_path):
+    stack = unique("throttled")
+    rc, _, err = deploy(server, stack, write(tmp_path, throttled(2, 0.01)))
+    assert rc == 0, err
+    outputs = {o["OutputKey"]: o["OutputValue"] for o in cfn.describe_stacks(StackName=stack)["Stacks"][0]["Outputs"]}
+    api_id = outputs["ApiId"]
+    apigw = server.client("apigateway")
+    settings = apigw.get_stage(restApiId=api_id, stageName="prod")["methodSettings"]
+    assert (settings["*/*"]["throttlingBurstLimit"], settings["*/*"]["throttlingRateLimit"]) == (2, 0.01)
+
+    # A burst of 2, refilled at one request per 100 s: the third request is turned away.
+    url = f"{server.url}/restapis/{api_id}/prod/_user_request_/counter"
+    statuses = [requests.get(url, headers={"x-tenant-id": "Blue"}, timeout=60).status_code for _ in range(3)]
+    assert statuses == [200, 200, 429]
+    refused = requests.get(url, headers={"x-tenant-id": "Green"}, timeout=60)
+    assert refused.status_code == 429, "the stage's limit is shared by every tenant"
+    assert refused.json() == {"message": "Too Many Requests"}
+    assert refused.headers["x-amzn-ErrorType"] == "TooManyRequestsException"
+
+    # Raising the limit updates the stage in place; requests pass again.
+    stage_before = apigw.get_stage(restApiId=api_id, stageName="prod")
+    rc, _, err = deploy(server, stack, write(tmp_path, throttled(50, 10)))
+    assert rc == 0, err
+    stage_after = apigw.get_stage(restApiId=api_id, stageName="prod")
+    assert stage_after["createdDate"] == stage_before["createdDate"], "updated, not recreated"
+    assert stage_after["methodSettings"]["*/*"]["throttlingBurstLimit"] == 50
+    assert [requests.get(url, headers={"x-tenant-id": "Blue"}, timeout=60).status_code for _ in range(5)] == [200] * 5
+
+    rc, _, err = server.aws("cloudformation", "delete-stack", "--stack-name", stack)
+    assert rc == 0, err
+    rc, _, err = server.aws("cloudformation", "wait", "stack-delete-complete", "--stack-name", stack)
+    assert rc == 0, err

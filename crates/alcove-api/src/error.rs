@@ -260,6 +260,11 @@ impl GatewayError {
         Self::new(StatusCode::BAD_GATEWAY, "InternalServerErrorException", "Internal server error")
     }
 
+    /// The stage's throttle for the method has no token left (429).
+    pub fn too_many_requests() -> Self {
+        Self::new(StatusCode::TOO_MANY_REQUESTS, "TooManyRequestsException", "Too Many Requests")
+    }
+
     /// The integration did not answer within its timeout (504).
     pub fn integration_timeout() -> Self {
         Self::new(StatusCode::GATEWAY_TIMEOUT, "InternalServerErrorException", "Endpoint request timed out")

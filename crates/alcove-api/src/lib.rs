@@ -75,6 +75,8 @@ pub struct AppState {
     pub events: Dispatcher,
     /// Prices the usage report charges by.
     pub prices: Arc<alcove_core::PriceTable>,
+    /// API Gateway stage throttles: token buckets shared by every caller of a stage.
+    pub throttles: apigateway::Throttles,
     /// How long after a create, publish or update commits its version settles (`State`
     /// `Pending` → `Active`, `LastUpdateStatus` `InProgress` → `Successful`).
     pub state_transition_delay: std::time::Duration,
@@ -219,6 +221,7 @@ mod tests {
             envs,
             events,
             prices,
+            throttles: Default::default(),
             state_transition_delay: Duration::ZERO,
             cloudformation,
             services,

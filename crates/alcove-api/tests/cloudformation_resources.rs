@@ -44,6 +44,7 @@ fn state(dir: &std::path::Path, services: Arc<InProcessServices>) -> AppState {
         envs,
         events,
         prices: Arc::new(alcove_core::PriceTable::default_table()),
+        throttles: Default::default(),
         // Functions settle after a while, as on AWS: the types must wait for them.
         state_transition_delay: Duration::from_millis(150),
         cloudformation: alcove_cloudformation::CloudFormation::open(
@@ -348,20 +349,37 @@ async fn resources_methods_deployments_and_stages_build_an_api() {
     assert_eq!(f.get(Service::ApiGateway, &post_path).await.0, 200);
     assert_eq!(f.get(Service::ApiGateway, &integration_path).await.0, 404);
 
-    let deployment_props = json!({"RestApiId": api.physical_id, "StageName": "prod", "Description": "d"});
+    let deployment_props = json!({"RestApiId": api.physical_id, "StageName": "prod", "Description": "d",
+        "StageDescription": {"ThrottlingBurstLimit": 7, "MethodSettings": [
+            {"ResourcePath": "/~1items", "HttpMethod": "POST", "MetricsEnabled": true}]}});
     let deployment = f.create("AWS::ApiGateway::Deployment", &deployment_props).await.unwrap();
     let prod = format!("/restapis/{}/stages/prod", api.physical_id);
-    assert_eq!(f.get(Service::ApiGateway, &prod).await.1["deploymentId"], json!(deployment.physical_id));
+    let (_, prod_stage) = f.get(Service::ApiGateway, &prod).await;
+    assert_eq!(prod_stage["deploymentId"], json!(deployment.physical_id));
+    assert_eq!(prod_stage["methodSettings"]["*/*"]["throttlingBurstLimit"], json!(7));
+    assert_eq!(prod_stage["methodSettings"]["/items/POST"]["metricsEnabled"], json!(true));
 
     let stage_props = json!({"RestApiId": api.physical_id, "StageName": "dev", "DeploymentId": deployment.physical_id,
-        "Variables": {"v": "1"}});
+        "Variables": {"v": "1"},
+        "MethodSettings": [{"ResourcePath": "/*", "HttpMethod": "*", "ThrottlingRateLimit": 3}]});
     let stage = f.create("AWS::ApiGateway::Stage", &stage_props).await.unwrap();
     assert_eq!(stage.physical_id, "dev");
     let dev = format!("/restapis/{}/stages/dev", api.physical_id);
+    let (_, created) = f.get(Service::ApiGateway, &dev).await;
+    assert_eq!(created["methodSettings"]["*/*"]["throttlingRateLimit"], json!(3.0));
     let mut new_stage = stage_props.clone();
     new_stage["Variables"] = json!({"v": "2"});
+    new_stage["MethodSettings"] =
+        json!([{"ResourcePath": "/~1items", "HttpMethod": "POST", "ThrottlingBurstLimit": 1}]);
+    // Dates are in seconds: let one pass so a recreated stage would show.
+    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
     f.update("AWS::ApiGateway::Stage", &stage, &stage_props, &new_stage).await;
-    assert_eq!(f.get(Service::ApiGateway, &dev).await.1["variables"], json!({"v": "2"}));
+    let (_, updated) = f.get(Service::ApiGateway, &dev).await;
+    assert_eq!(updated["variables"], json!({"v": "2"}));
+    assert_eq!(updated["createdDate"], created["createdDate"], "updated in place, not recreated");
+    let keys: Vec<&String> = updated["methodSettings"].as_object().unwrap().keys().collect();
+    assert_eq!(keys, ["/items/POST"]);
+    assert_eq!(updated["methodSettings"]["/items/POST"]["throttlingBurstLimit"], json!(1));
 
     f.delete("AWS::ApiGateway::Stage", &stage, &new_stage).await;
     assert_eq!(f.get(Service::ApiGateway, &dev).await.0, 404);

@@ -46,7 +46,7 @@ pub use runtime::Runtime;
 pub use store::{
     plan_publish, resolve_invocation, resolve_reference, AccountUsage, Alias, AliasPatch, DeploymentRequest,
     EventQueue, LatestUpdate, Page, PublishRequest, QueuedEvent, RestApiUpdate, StageLookup, StageRequest,
-    Store,
+    StageUpdate, Store,
 };
 pub use tags::{validate_tags, NetworkAccess, Tags, NETWORK_TAG};
 pub use tenant::{TenantId, TenantIsolationMode};

@@ -76,6 +76,10 @@ pub type LatestUpdate = Box<dyn FnOnce(&FunctionConfig) -> Result<FunctionConfig
 /// the document is saved only if the change succeeds.
 pub type RestApiUpdate = Box<dyn FnOnce(&mut RestApi) -> Result<()> + Send>;
 
+/// A change to a stage (UpdateStage), run inside the backend's transaction on the stored
+/// stage; saved only if it succeeds and the stage still names a deployment of its API.
+pub type StageUpdate = Box<dyn FnOnce(&mut Stage) -> Result<()> + Send>;
+
 /// What CreateDeployment asks for.
 #[derive(Debug, Clone)]
 pub struct DeploymentRequest {
@@ -314,6 +318,8 @@ pub trait Store: Send + Sync + 'static {
     async fn delete_deployment(&self, api_id: &str, id: &str) -> Result<()>;
     async fn create_stage(&self, api_id: &str, stage: Stage) -> Result<Stage>;
     async fn get_stage(&self, api_id: &str, name: &str) -> Result<Stage>;
+    /// Applies `update` to the stored stage and saves the result.
+    async fn update_stage(&self, api_id: &str, name: &str, update: StageUpdate) -> Result<Stage>;
     /// Ordered by name; only the stages of `deployment_id` when given.
     async fn list_stages(&self, api_id: &str, deployment_id: Option<String>) -> Result<Vec<Stage>>;
     async fn delete_stage(&self, api_id: &str, name: &str) -> Result<()>;

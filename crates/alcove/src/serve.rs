@@ -347,6 +347,7 @@ async fn serve(
         account: AccountConfig { concurrency_limit: args.account_concurrency },
         envs: envs.clone(),
         prices: Arc::new(prices),
+        throttles: Default::default(),
         state_transition_delay: Duration::from_millis(args.state_transition_ms),
         cloudformation,
         services: services.clone(),

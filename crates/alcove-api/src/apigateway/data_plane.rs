@@ -6,14 +6,16 @@
 //! integration maps into `X-Amz-Tenant-Id`. Failures answer as API Gateway does: 403
 //! when nothing matches, 400 for missing parameters, 500 when Lambda refuses the
 //! invocation, 502 when the function fails or answers malformed, 504 on the integration
-//! timeout.
+//! timeout, 429 when the stage's throttle for the method is exhausted ([`super::throttle`]).
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use alcove_core::apigateway::model::{lambda_function_of, substitute_stage_variables};
-use alcove_core::apigateway::{Integration, MappingSource, Method, MethodParam, ParamLocation};
+use alcove_core::apigateway::{
+    stage_settings, Integration, MappingSource, Method, MethodParam, ParamLocation, Stage,
+};
 use alcove_core::{FunctionRef, StageLookup};
 use axum::extract::{ConnectInfo, Request, State};
 use axum::http::{header, HeaderMap, HeaderValue};
@@ -160,6 +162,7 @@ async fn serve(state: AppState, target: Target, request: Request) -> GatewayResu
     let segments = routing::segments(&target.path);
     let route =
         routing::find(api, &segments, &http_method).ok_or_else(GatewayError::missing_authentication_token)?;
+    throttle(&state, &target, &stage, &route.resource.path, &route.method.http_method)?;
     let query = event::query_values(parts.uri.query());
     let missing = missing_parameters(route.method, &parts.headers, &query, &route.path_parameters);
     if !missing.is_empty() {
@@ -211,6 +214,28 @@ async fn serve(state: AppState, target: Target, request: Request) -> GatewayResu
         response.headers_mut().insert("x-amzn-RequestId", value);
     }
     Ok(response)
+}
+
+/// Takes a token from the bucket of the stage's setting that governs the method, if
+/// that setting throttles.
+fn throttle(
+    state: &AppState,
+    target: &Target,
+    stage: &Stage,
+    resource_path: &str,
+    http_method: &str,
+) -> GatewayResult<()> {
+    let Some((key, setting)) = stage_settings::effective(&stage.method_settings, resource_path, http_method)
+    else {
+        return Ok(());
+    };
+    let Some(limits) = setting.throttle() else { return Ok(()) };
+    let bucket = (target.api_id.clone(), stage.name.as_str().to_owned(), key.to_owned());
+    if state.throttles.admit(bucket, limits, Instant::now()) {
+        return Ok(());
+    }
+    tracing::debug!(api = %target.api_id, stage = %stage.name, key, "stage throttle exceeded");
+    Err(GatewayError::too_many_requests())
 }
 
 /// A 500: Lambda refused the invocation. Why goes to the log only.

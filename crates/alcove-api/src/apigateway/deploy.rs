@@ -1,11 +1,11 @@
 //! Deployments and stages: CreateDeployment (optionally creating or moving a stage),
-//! GetDeployments, GetDeployment, DeleteDeployment, CreateStage, GetStages, GetStage and
-//! DeleteStage. A deployment is a snapshot; only a new deployment makes later changes
+//! GetDeployments, GetDeployment, DeleteDeployment, CreateStage, GetStages, GetStage,
+//! UpdateStage and DeleteStage. A deployment is a snapshot; only a new deployment makes later changes
 //! visible at a stage's URL.
 
 use alcove_core::apigateway::model::check_stage_variables;
-use alcove_core::apigateway::{new_id, Stage, StageName};
-use alcove_core::{DeploymentRequest, StageRequest};
+use alcove_core::apigateway::{new_id, stage_settings, Stage, StageName};
+use alcove_core::{DeploymentRequest, StageRequest, StageUpdate};
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::Json;
@@ -90,6 +90,7 @@ pub async fn create_stage(
         description: body.description,
         variables,
         tags: body.tags.unwrap_or_default(),
+        method_settings: Default::default(),
         created_date: created,
         last_updated_date: created,
     };
@@ -111,6 +112,18 @@ pub async fn get_stage(
     Path((api_id, name)): Path<(String, String)>,
 ) -> GatewayResult<Json<wire::StageDocument>> {
     Ok(Json(wire::stage(&state.store.get_stage(&api_id, &name).await?)))
+}
+
+/// UpdateStage: the patch operations apply in order, all or none.
+pub async fn update_stage(
+    State(state): State<AppState>,
+    Path((api_id, name)): Path<(String, String)>,
+    GatewayJson(body): GatewayJson<wire::UpdateStageRequest>,
+) -> GatewayResult<Json<wire::StageDocument>> {
+    let operations = body.patch_operations.unwrap_or_default();
+    let change: StageUpdate =
+        Box::new(move |stage| operations.iter().try_for_each(|op| stage_settings::apply(stage, op)));
+    Ok(Json(wire::stage(&state.store.update_stage(&api_id, &name, change).await?)))
 }
 
 pub async fn delete_stage(

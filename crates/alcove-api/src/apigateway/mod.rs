@@ -9,7 +9,7 @@
 //! - [`openapi`]: ImportRestApi / PutRestApi from an OpenAPI document.
 //! - [`routing`]: matching a request to a resource and method.
 //! - [`event`] and [`response`]: the Lambda proxy integration's event and response.
-//! - [`data_plane`]: a request to a stage, end to end.
+//! - [`data_plane`]: a request to a stage, end to end; [`throttle`]: its stage throttles.
 
 mod control;
 mod data_plane;
@@ -18,6 +18,7 @@ mod event;
 mod openapi;
 mod response;
 mod routing;
+mod throttle;
 mod wire;
 
 use axum::routing::{get, post, put};
@@ -26,6 +27,7 @@ use axum::Router;
 use crate::AppState;
 
 pub use data_plane::execute_api;
+pub use throttle::Throttles;
 
 pub fn routes() -> Router<AppState> {
     Router::new()
@@ -56,7 +58,10 @@ pub fn routes() -> Router<AppState> {
             get(deploy::get_deployment).delete(deploy::delete_deployment),
         )
         .route("/restapis/{api}/stages", post(deploy::create_stage).get(deploy::get_stages))
-        .route("/restapis/{api}/stages/{stage}", get(deploy::get_stage).delete(deploy::delete_stage))
+        .route(
+            "/restapis/{api}/stages/{stage}",
+            get(deploy::get_stage).delete(deploy::delete_stage).patch(deploy::update_stage),
+        )
 }
 
 /// Whether a path belongs to API Gateway's control plane, for answering unknown

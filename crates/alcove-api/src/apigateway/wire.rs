@@ -4,7 +4,9 @@
 
 use std::collections::BTreeMap;
 
-use alcove_core::apigateway::{Deployment, Integration, Method, Resource, RestApi, Stage};
+use alcove_core::apigateway::{
+    Deployment, Integration, Method, MethodSetting, PatchOperation, Resource, RestApi, Stage,
+};
 use axum::extract::{FromRequest, Request};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
@@ -110,6 +112,13 @@ pub struct CreateStageRequest {
     pub description: Option<String>,
     pub variables: Option<BTreeMap<String, String>>,
     pub tags: Option<BTreeMap<String, String>>,
+}
+
+/// UpdateStage's body.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct UpdateStageRequest {
+    pub patch_operations: Option<Vec<PatchOperation>>,
 }
 
 /// `position` and `limit` of the listing operations.
@@ -312,7 +321,8 @@ pub fn deployment(deployment: &Deployment) -> DeploymentDocument {
     }
 }
 
-/// `Stage`. Caching and tracing are not offered: their members say so.
+/// `Stage`. Caching and tracing are not offered: their members say so. `methodSettings`
+/// is always present, `{}` when the stage has none, as API Gateway answers.
 #[derive(Debug, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct StageDocument {
@@ -322,7 +332,7 @@ pub struct StageDocument {
     pub description: Option<String>,
     pub cache_cluster_enabled: bool,
     pub cache_cluster_status: &'static str,
-    pub method_settings: NoMembers,
+    pub method_settings: BTreeMap<String, MethodSetting>,
     pub tracing_enabled: bool,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub variables: Option<BTreeMap<String, String>>,
@@ -339,7 +349,7 @@ pub fn stage(stage: &Stage) -> StageDocument {
         description: stage.description.clone(),
         cache_cluster_enabled: false,
         cache_cluster_status: "NOT_AVAILABLE",
-        method_settings: NoMembers {},
+        method_settings: stage.method_settings.clone(),
         tracing_enabled: false,
         variables: non_empty(&stage.variables),
         tags: non_empty(&stage.tags),

@@ -7,11 +7,13 @@
 
 pub mod mapping;
 pub mod model;
+pub mod stage_settings;
 
 pub use mapping::{IntegrationTarget, MappingSource, MethodParam, ParamLocation};
 pub use model::{
     Deployment, Integration, IntegrationType, Method, Resource, RestApi, Stage, StageName, HTTP_METHODS,
 };
+pub use stage_settings::{MethodSetting, PatchOperation, ThrottleLimits};
 
 use crate::error::Error;
 use crate::names::ACCOUNT_ID;

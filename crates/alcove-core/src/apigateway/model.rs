@@ -145,13 +145,16 @@ pub struct Deployment {
     pub api: RestApi,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Stage {
     pub name: StageName,
     pub deployment_id: String,
     pub description: Option<String>,
     pub variables: BTreeMap<String, String>,
     pub tags: BTreeMap<String, String>,
+    /// Keyed `{resourcePath}/{httpMethod}`; see [`super::stage_settings`].
+    #[serde(default)]
+    pub method_settings: BTreeMap<String, super::stage_settings::MethodSetting>,
     pub created_date: i64,
     pub last_updated_date: i64,
 }

@@ -6,7 +6,7 @@
 use alcove_core::apigateway::{
     api_not_found, deployment_not_found, stage_not_found, Deployment, RestApi, Stage,
 };
-use alcove_core::{DeploymentRequest, Error, Page, RestApiUpdate, Result, StageLookup};
+use alcove_core::{DeploymentRequest, Error, Page, RestApiUpdate, Result, StageLookup, StageUpdate};
 use rusqlite::{params, OptionalExtension, Transaction};
 
 use super::rows::{from_json, paginate, sql, to_json};
@@ -155,6 +155,7 @@ pub(crate) fn create_deployment(
                 description: wanted.description,
                 variables: wanted.variables.unwrap_or_default(),
                 tags: Default::default(),
+                method_settings: Default::default(),
                 created_date: deployment.created_date,
                 last_updated_date: deployment.created_date,
             },
@@ -208,6 +209,26 @@ pub(crate) fn create_stage(tx: &Transaction<'_>, api_id: &str, stage: Stage) -> 
 pub(crate) fn get_stage(tx: &Transaction<'_>, api_id: &str, name: &str) -> Result<Stage> {
     require(tx, api_id)?;
     load_stage(tx, api_id, name)?.ok_or_else(stage_not_found)
+}
+
+pub(crate) fn update_stage(
+    tx: &Transaction<'_>,
+    api_id: &str,
+    name: &str,
+    update: StageUpdate,
+    now: i64,
+) -> Result<Stage> {
+    require(tx, api_id)?;
+    let mut stage = load_stage(tx, api_id, name)?.ok_or_else(stage_not_found)?;
+    let stage_name = stage.name.clone();
+    update(&mut stage)?;
+    stage.name = stage_name;
+    if load_deployment(tx, api_id, &stage.deployment_id)?.is_none() {
+        return Err(Error::invalid("Deployment id does not exist"));
+    }
+    stage.last_updated_date = now;
+    save_stage(tx, api_id, &stage)?;
+    Ok(stage)
 }
 
 pub(crate) fn list_stages(
@@ -347,6 +368,48 @@ mod tests {
         // d2 is served by prod; d1 is not.
         assert!(store.delete_deployment("api1", "d2").await.is_err());
         store.delete_deployment("api1", "d1").await.unwrap();
+    }
+
+    #[tokio::test]
+    async fn a_stage_update_is_saved_whole_and_must_name_a_deployment() {
+        let store = SqliteStore::open_in_memory().unwrap();
+        deployable(&store).await;
+        store.create_deployment("api1", deploy("d1", "prod")).await.unwrap();
+        let updated = store
+            .update_stage(
+                "api1",
+                "prod",
+                Box::new(|stage| {
+                    stage.description = Some("tuned".into());
+                    stage.method_settings.insert("*/*".into(), Default::default());
+                    Ok(())
+                }),
+            )
+            .await
+            .unwrap();
+        assert_eq!(store.get_stage("api1", "prod").await.unwrap(), updated);
+        assert!(updated.last_updated_date > 1);
+        let moved = store
+            .update_stage(
+                "api1",
+                "prod",
+                Box::new(|stage| {
+                    stage.description = None;
+                    stage.deployment_id = "nope".into();
+                    Ok(())
+                }),
+            )
+            .await;
+        assert!(matches!(moved, Err(Error::InvalidParameter(m)) if m == "Deployment id does not exist"));
+        assert_eq!(
+            store.get_stage("api1", "prod").await.unwrap(),
+            updated,
+            "nothing of a refused update is kept"
+        );
+        assert!(matches!(
+            store.update_stage("api1", "dev", Box::new(|_| Ok(()))).await,
+            Err(Error::NotFound(_))
+        ));
     }
 
     #[tokio::test]

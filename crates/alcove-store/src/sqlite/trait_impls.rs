@@ -7,8 +7,8 @@ use alcove_core::store::{AccountUsage, LatestUpdate, PublishRequest};
 use alcove_core::{
     Alias, AliasName, AliasPatch, CodeSigningConfig, DeadLetter, DeploymentRequest, EventInvokeConfig,
     EventQueue, FunctionConfig, FunctionName, FunctionUrlConfig, Page, ProvisionedConcurrency,
-    ProvisionedLimits, QueuedEvent, RecursiveLoop, RestApiUpdate, Result, StageLookup, Store, Tags,
-    TenantLimits, UsageFilter, UsageRecord, Version,
+    ProvisionedLimits, QueuedEvent, RecursiveLoop, RestApiUpdate, Result, StageLookup, StageUpdate, Store,
+    Tags, TenantLimits, UsageFilter, UsageRecord, Version,
 };
 use async_trait::async_trait;
 
@@ -433,6 +433,12 @@ impl Store for SqliteStore {
     async fn get_stage(&self, api_id: &str, name: &str) -> Result<Stage> {
         let (api_id, name) = (api_id.to_owned(), name.to_owned());
         self.transaction(move |tx| rest_apis::get_stage(tx, &api_id, &name)).await
+    }
+
+    async fn update_stage(&self, api_id: &str, name: &str, update: StageUpdate) -> Result<Stage> {
+        let (api_id, name) = (api_id.to_owned(), name.to_owned());
+        let now = alcove_core::clock::epoch_secs();
+        self.transaction(move |tx| rest_apis::update_stage(tx, &api_id, &name, update, now)).await
     }
 
     async fn list_stages(&self, api_id: &str, deployment_id: Option<String>) -> Result<Vec<Stage>> {

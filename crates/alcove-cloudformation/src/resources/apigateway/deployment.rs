@@ -1,12 +1,13 @@
 //! `AWS::ApiGateway::Deployment`: CreateDeployment, optionally creating (or moving) the
-//! stage `StageName`. Alcove's API Gateway cannot update a deployment, so every change
+//! stage `StageName`, then UpdateStage for the method settings of its `StageDescription`
+//! (its throttling, logging and metrics members mean `*/*`). Alcove's API Gateway cannot update a deployment, so every change
 //! makes a new one, which takes over the stage; deleting a deployment first deletes the
 //! stage it created if that stage still points at it, as CloudFormation does.
 
 use async_trait::async_trait;
 use serde_json::{Map, Value};
 
-use super::api_path;
+use super::{api_path, method_settings};
 use crate::resource::{Context, Provisioned, ResourceError, ResourceType};
 use crate::resources::call::{segment, send, send_delete, try_send};
 use crate::resources::props::{self, Props};
@@ -36,27 +37,21 @@ pub fn create_request(properties: &Props) -> Result<Value, ResourceError> {
             "AccessLogSetting",
             "CacheClusterEnabled",
             "CacheClusterSize",
-            "CacheDataEncrypted",
-            "CacheTtlInSeconds",
-            "CachingEnabled",
             "CanarySetting",
             "ClientCertificateId",
-            "DataTraceEnabled",
             "DocumentationVersion",
-            "LoggingLevel",
-            "MethodSettings",
-            "MetricsEnabled",
             "Tags",
-            "ThrottlingBurstLimit",
-            "ThrottlingRateLimit",
             "TracingEnabled",
         ];
-        props::check(
-            "AWS::ApiGateway::Deployment StageDescription",
-            stage,
-            &["Description", "Variables"],
-            &unsupported,
-        )?;
+        let mut known = vec!["Description", "Variables", "MethodSettings"];
+        known.extend(method_settings::stage_level_members());
+        props::check("AWS::ApiGateway::Deployment StageDescription", stage, &known, &unsupported)?;
+        let settings = method_settings::stage_description_ops(stage)?;
+        if props::opt_str(properties, "StageName")?.is_none() && !settings.is_empty() {
+            return Err(ResourceError::InvalidProperties(
+                "StageDescription's method settings need a StageName to apply to".into(),
+            ));
+        }
         if let Some(description) = props::opt_str(stage, "Description")? {
             body.insert("stageDescription".into(), description.into());
         }
@@ -86,7 +81,24 @@ impl ResourceType for Deployment {
                 .await?
                 .json();
         let id = created["id"].as_str().unwrap_or_default().to_owned();
-        Ok(Provisioned::new(&id).with("DeploymentId", id))
+        let provisioned = Provisioned::new(&id).with("DeploymentId", id);
+        let ops = match properties.get("StageDescription").and_then(Value::as_object) {
+            Some(stage) => method_settings::stage_description_ops(stage)?,
+            None => Vec::new(),
+        };
+        if let (Some(stage), false) = (props::opt_str(properties, "StageName")?, ops.is_empty()) {
+            let path = format!("{}/stages/{}", api_path(&api), segment(&stage));
+            let body = serde_json::json!({ "patchOperations": ops });
+            let patched =
+                send(context, ServiceRequest::json(Service::ApiGateway, http::Method::PATCH, path, &body))
+                    .await;
+            if let Err(error) = patched {
+                // Leave no half-made deployment (and its stage) behind.
+                let _ = self.delete(context, &provisioned, properties).await;
+                return Err(error);
+            }
+        }
+        Ok(provisioned)
     }
 
     async fn update(
@@ -139,7 +151,16 @@ mod tests {
             create_request(p.as_object().unwrap()).unwrap(),
             json!({"description": "d", "stageName": "prod", "stageDescription": "sd", "variables": {"v": "1"}})
         );
-        let bad = json!({"RestApiId": "a", "StageDescription": {"MethodSettings": [{"HttpMethod": "*"}]}});
-        assert!(create_request(bad.as_object().unwrap()).is_err());
+        let bad = json!({"RestApiId": "a", "StageName": "p",
+            "StageDescription": {"MethodSettings": [{"HttpMethod": "*"}]}});
+        assert!(create_request(bad.as_object().unwrap()).is_err(), "a setting needs its ResourcePath");
+        let no_stage = json!({"RestApiId": "a", "StageDescription": {"ThrottlingRateLimit": 1}});
+        assert!(create_request(no_stage.as_object().unwrap()).is_err(), "settings need a stage");
+        let fine = json!({"RestApiId": "a", "StageName": "p", "StageDescription": {"ThrottlingRateLimit": 1,
+            "MethodSettings": [{"ResourcePath": "/*", "HttpMethod": "*", "MetricsEnabled": true}]}});
+        assert!(create_request(fine.as_object().unwrap()).is_ok());
+        let tracing =
+            json!({"RestApiId": "a", "StageName": "p", "StageDescription": {"TracingEnabled": true}});
+        assert!(create_request(tracing.as_object().unwrap()).is_err());
     }
 }

@@ -4,6 +4,7 @@
 
 mod deployment;
 mod method;
+mod method_settings;
 mod resource;
 mod rest_api;
 mod stage;
