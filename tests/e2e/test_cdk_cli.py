@@ -41,9 +41,12 @@ def cdk_home():
 
 
 def run_cdk(cdk_home, server, app, stack, *args):
+    # CDK_HOME keeps the CLI's caches (it remembers the account of an access key) apart
+    # from the user's.
     env = {**os.environ, **CREDENTIALS, "AWS_ENDPOINT_URL": server.url, "AWS_REGION": "us-east-1",
            "AWS_DEFAULT_REGION": "us-east-1", "CDK_DISABLE_CLI_TELEMETRY": "1", "CI": "true",
-           "NODE_PATH": str(cdk_home / "node_modules"), "COUNTER_STACK": stack}
+           "NODE_PATH": str(cdk_home / "node_modules"), "COUNTER_STACK": stack,
+           "CDK_HOME": str(app.parent / "cdk-home")}
     env.pop("AWS_PROFILE", None)
     cli = str(cdk_home / "node_modules" / ".bin" / "cdk")
     done = subprocess.run([cli, *args, "--no-notices"], cwd=app, capture_output=True, text=True, env=env,
