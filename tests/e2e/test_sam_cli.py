@@ -1,10 +1,10 @@
 """The unmodified SAM CLI against Alcove, deploying `examples/sam-tenant-counter`: `sam
 build` (no Docker), `sam deploy --resolve-s3` (which first creates SAM's managed stack
 with its source bucket, uploads the code and the template to it, then deploys the app
-through a change set), the per-tenant counter through the stage URL, a redeploy of
-changed code (an update) and one without changes, `sam logs`, `sam list stack-outputs`,
-and `sam delete --no-prompts` taking the app's function, REST API and stack (the managed
-stack and its bucket stay, as on AWS).
+through a change set), the per-tenant counter through the stage URL, `sam logs`, a
+redeploy of changed code uploaded with `--s3-bucket` (an update) and one without changes,
+`sam list stack-outputs`, and `sam delete --no-prompts` taking the app's function, REST
+API and stack (the managed stack and its bucket stay, as on AWS).
 
 The SAM CLI lives in its own virtualenv (`.ci/run` installs it); the test finds it through
 `ALCOVE_SAM` or the default location and skips, saying so, when it is absent."""
@@ -106,12 +106,19 @@ def test_sam_deploy_counts_per_tenant_and_sam_delete_removes_the_app(sam, server
     assert len(reports) == 6, out
     assert len({line.split()[0] for line in reports}) == 2, out
 
-    # Changed code: an update of the same stack, served by the new code.
+    # Changed code, uploaded to a bucket of the user's own (`--s3-bucket`): an update of
+    # the same stack, served by the new code.
+    own_bucket = f"samcli-own-{uuid.uuid4().hex[:8]}"
+    s3 = server.client("s3")
+    s3.create_bucket(Bucket=own_bucket)
     handler.write_text(handler.read_text().replace('"tenantId":', '"release": 2, "tenantId":'))
     rc, out = run_sam(sam, server, project, "build")
     assert rc == 0, out
-    rc, out = run_sam(sam, server, project, *deploy)
+    # (The example's samconfig.toml asks for --resolve-s3; the command line overrides it.)
+    by_bucket = ("deploy", "--no-resolve-s3", "--s3-bucket", own_bucket, *deploy[2:])
+    rc, out = run_sam(sam, server, project, *by_bucket)
     assert rc == 0, out
+    assert s3.list_objects_v2(Bucket=own_bucket)["KeyCount"] >= 2, out
     assert f"Successfully created/updated stack - {stack} in us-east-1" in out, out
     assert cfn.describe_stacks(StackName=stack)["Stacks"][0]["StackStatus"] == "UPDATE_COMPLETE"
     response = requests.get(url, headers={"x-tenant-id": "BlueTenant"}, timeout=60)
@@ -119,7 +126,7 @@ def test_sam_deploy_counts_per_tenant_and_sam_delete_removes_the_app(sam, server
     assert response.json()["release"] == 2
 
     # The same build again: an update whose change set is empty.
-    rc, out = run_sam(sam, server, project, *deploy)
+    rc, out = run_sam(sam, server, project, *by_bucket)
     assert rc == 0, out
     assert "No changes to deploy" in out, out
 
