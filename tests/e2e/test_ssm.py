@@ -107,6 +107,29 @@ def test_bad_input_gets_ssm_errors(ssm, server):
     assert raw.status_code == 400 and raw.json()["__type"] == "UnknownOperationException"
 
 
+def test_tags_are_kept_changed_and_listed(ssm):
+    name = f"/{unique('tagged')}"
+    ssm.put_parameter(Name=name, Value="v", Type="String", Tags=[{"Key": "team", "Value": "blue"}])
+    listed = lambda: ssm.list_tags_for_resource(ResourceType="Parameter", ResourceId=name)["TagList"]
+    assert listed() == [{"Key": "team", "Value": "blue"}]
+    ssm.add_tags_to_resource(ResourceType="Parameter", ResourceId=name,
+                             Tags=[{"Key": "team", "Value": "green"}, {"Key": "tier", "Value": "1"}])
+    assert listed() == [{"Key": "team", "Value": "green"}, {"Key": "tier", "Value": "1"}]
+    ssm.remove_tags_from_resource(ResourceType="Parameter", ResourceId=name, TagKeys=["tier"])
+    assert listed() == [{"Key": "team", "Value": "green"}]
+    code, _, status = error_of(ssm.put_parameter, Name=name, Value="w", Type="String", Overwrite=True,
+                               Tags=[{"Key": "a", "Value": "b"}])
+    assert (code, status) == ("ValidationException", 400)
+    too_many = [{"Key": f"k{i}", "Value": "v"} for i in range(50)]
+    code, _, _ = error_of(ssm.add_tags_to_resource, ResourceType="Parameter", ResourceId=name, Tags=too_many)
+    assert code == "TooManyTagsError"
+    assert listed() == [{"Key": "team", "Value": "green"}]
+    code, _, _ = error_of(ssm.list_tags_for_resource, ResourceType="Parameter", ResourceId=f"{name}-gone")
+    assert code == "InvalidResourceId"
+    code, _, _ = error_of(ssm.list_tags_for_resource, ResourceType="Document", ResourceId=name)
+    assert code == "InvalidResourceType"
+
+
 def test_the_cli_reads_a_parameter(ssm, server):
     name = f"/{unique('cli')}/version"
     ssm.put_parameter(Name=name, Value="33", Type="String")
@@ -125,6 +148,8 @@ Resources:
       Type: String
       Name: {name}
       Value: '{value}'
+      Tags:
+        team: {team}
   Unnamed:
     Type: AWS::SSM::Parameter
     Properties:
@@ -183,11 +208,13 @@ def outputs(stack):
 def test_stacks_make_resolve_and_assert_on_parameters(cfn, ssm):
     name = f"/{unique('cdk-bootstrap')}/version"
     producer = unique("bootstrap")
-    made = outputs(create(cfn, producer, BOOTSTRAP.format(name=name, value="33")))
+    made = outputs(create(cfn, producer, BOOTSTRAP.format(name=name, value="33", team="blue")))
     assert (made["Name"], made["Value"]) == (name, "33")
     assert made["Generated"].startswith("CFN-Unnamed-")
     assert ssm.get_parameter(Name=name)["Parameter"]["Value"] == "33"
     assert ssm.get_parameter(Name=made["Generated"])["Parameter"]["Type"] == "StringList"
+    tags = ssm.list_tags_for_resource(ResourceType="Parameter", ResourceId=name)["TagList"]
+    assert tags == [{"Key": "team", "Value": "blue"}]
 
     consumer = unique("app")
     stack = create(cfn, consumer, CONSUMER.format(name=name))
@@ -196,9 +223,11 @@ def test_stacks_make_resolve_and_assert_on_parameters(cfn, ssm):
     assert outputs(stack)["Seen"] == "33"
 
     # An update re-reads the parameter: the producer writes 5, which the rule refuses.
-    cfn.update_stack(StackName=producer, TemplateBody=BOOTSTRAP.format(name=name, value="5"))
+    cfn.update_stack(StackName=producer, TemplateBody=BOOTSTRAP.format(name=name, value="5", team="green"))
     cfn.get_waiter("stack_update_complete").wait(StackName=producer, WaiterConfig={"Delay": 1, "MaxAttempts": 60})
     assert ssm.get_parameter(Name=name)["Parameter"]["Version"] == 2
+    tags = ssm.list_tags_for_resource(ResourceType="Parameter", ResourceId=name)["TagList"]
+    assert tags == [{"Key": "team", "Value": "green"}]
     code, message, _ = error_of(cfn.update_stack, StackName=consumer, UsePreviousTemplate=True,
                                 Parameters=[{"ParameterKey": "BootstrapVersion", "UsePreviousValue": True}])
     assert code == "ValidationError"

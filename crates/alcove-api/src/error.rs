@@ -454,6 +454,8 @@ impl From<alcove_ssm::SsmError> for Json11Error {
             E::InvalidNextToken => "InvalidNextToken",
             E::InvalidFilterKey(_) => "InvalidFilterKey",
             E::InvalidFilterOption(_) => "InvalidFilterOption",
+            E::InvalidResourceId => "InvalidResourceId",
+            E::TooManyTags => "TooManyTagsError",
             E::Storage(_) | E::NewerSchema(_) | E::Io(_) => {
                 return Self::internal_as("InternalServerError", alcove_core::error::chain(&error))
             }

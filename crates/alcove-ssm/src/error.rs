@@ -24,6 +24,12 @@ pub enum SsmError {
     InvalidFilterKey(String),
     #[error("{0}")]
     InvalidFilterOption(String),
+    /// AddTagsToResource and friends on a parameter that does not exist.
+    #[error("The parameter doesn't exist.")]
+    InvalidResourceId,
+    /// A parameter would carry more than [`crate::store::MAX_TAGS`] tags.
+    #[error("You have exceeded the number of tags allowed for a resource. For the number of tags allowed for a resource, see Service Quotas.")]
+    TooManyTags,
     #[error("parameter storage failed")]
     Storage(#[from] rusqlite::Error),
     #[error("the parameter store's database was written by a newer Alcove (schema version {0})")]

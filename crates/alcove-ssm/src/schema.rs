@@ -6,7 +6,8 @@ use rusqlite::Connection;
 use crate::SsmError;
 
 /// Schema versions in order.
-const MIGRATIONS: &[&str] = &["
+const MIGRATIONS: &[&str] = &[
+    "
     CREATE TABLE parameter_versions (
         name            TEXT NOT NULL,
         version         INTEGER NOT NULL,
@@ -18,7 +19,16 @@ const MIGRATIONS: &[&str] = &["
         modified_ms     INTEGER NOT NULL,
         PRIMARY KEY (name, version)
     );
-"];
+",
+    "
+    CREATE TABLE parameter_tags (
+        name  TEXT NOT NULL,
+        key   TEXT NOT NULL,
+        value TEXT NOT NULL,
+        PRIMARY KEY (name, key)
+    );
+",
+];
 
 /// Opens the database at `path`, migrating its schema.
 pub fn open(path: &std::path::Path) -> Result<Connection, SsmError> {

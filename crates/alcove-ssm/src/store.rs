@@ -2,6 +2,7 @@
 //! path, describe, delete. One connection behind a mutex: parameter traffic is light
 //! (a deploy reads a handful), so no reader pool is worth its complexity.
 
+use std::collections::BTreeMap;
 use std::path::Path;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{SystemTime, UNIX_EPOCH};
@@ -14,6 +15,8 @@ use crate::{schema, SsmError};
 
 /// Versions kept per parameter; a put beyond it drops the oldest, as Parameter Store does.
 pub const MAX_VERSIONS: u64 = 100;
+/// The most tags a parameter carries.
+pub const MAX_TAGS: usize = 50;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ParameterType {
@@ -83,6 +86,8 @@ pub struct PutInput {
     pub allowed_pattern: Option<String>,
     pub data_type: Option<String>,
     pub overwrite: bool,
+    /// Tags of a new parameter (PutParameter refuses them with an overwrite).
+    pub tags: BTreeMap<String, String>,
 }
 
 /// A DescribeParameters filter.
@@ -252,6 +257,9 @@ impl ParameterStore {
                 now_ms()
             ],
         )?;
+        if current.is_none() {
+            Self::write_tags(&tx, &input.name, &input.tags)?;
+        }
         tx.execute(
             "DELETE FROM parameter_versions WHERE name = ?1 AND version <= ?2",
             params![input.name, version as i64 - MAX_VERSIONS as i64],
@@ -364,13 +372,73 @@ impl ParameterStore {
         Ok(Page { parameters, next_token })
     }
 
-    /// DeleteParameter: every version goes.
+    /// DeleteParameter: every version goes, and its tags.
     pub fn delete(&self, name: &str) -> Result<(), SsmError> {
-        let deleted = self.conn().execute("DELETE FROM parameter_versions WHERE name = ?1", [name])?;
+        let mut conn = self.conn();
+        let tx = conn.transaction()?;
+        let deleted = tx.execute("DELETE FROM parameter_versions WHERE name = ?1", [name])?;
         if deleted == 0 {
             return Err(SsmError::NotFound);
         }
+        tx.execute("DELETE FROM parameter_tags WHERE name = ?1", [name])?;
+        tx.commit()?;
         Ok(())
+    }
+
+    /// Adds or replaces tags, keeping the total within [`MAX_TAGS`].
+    fn write_tags(tx: &Connection, name: &str, tags: &BTreeMap<String, String>) -> Result<(), SsmError> {
+        for (key, value) in tags {
+            tx.execute(
+                "INSERT INTO parameter_tags (name, key, value) VALUES (?1, ?2, ?3)
+                 ON CONFLICT (name, key) DO UPDATE SET value = excluded.value",
+                params![name, key, value],
+            )?;
+        }
+        let count: i64 =
+            tx.query_row("SELECT COUNT(*) FROM parameter_tags WHERE name = ?1", [name], |r| r.get(0))?;
+        if count as usize > MAX_TAGS {
+            return Err(SsmError::TooManyTags);
+        }
+        Ok(())
+    }
+
+    fn require(tx: &Connection, name: &str) -> Result<(), SsmError> {
+        match Self::latest(tx, name)? {
+            Some(_) => Ok(()),
+            None => Err(SsmError::InvalidResourceId),
+        }
+    }
+
+    /// AddTagsToResource: a tag with a key already there replaces its value.
+    pub fn add_tags(&self, name: &str, tags: &BTreeMap<String, String>) -> Result<(), SsmError> {
+        let mut conn = self.conn();
+        let tx = conn.transaction()?;
+        Self::require(&tx, name)?;
+        Self::write_tags(&tx, name, tags)?;
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// RemoveTagsFromResource: keys not there are no error.
+    pub fn remove_tags(&self, name: &str, keys: &[String]) -> Result<(), SsmError> {
+        let mut conn = self.conn();
+        let tx = conn.transaction()?;
+        Self::require(&tx, name)?;
+        for key in keys {
+            tx.execute("DELETE FROM parameter_tags WHERE name = ?1 AND key = ?2", params![name, key])?;
+        }
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// ListTagsForResource, by key.
+    pub fn tags(&self, name: &str) -> Result<BTreeMap<String, String>, SsmError> {
+        let conn = self.conn();
+        Self::require(&conn, name)?;
+        let mut statement =
+            conn.prepare("SELECT key, value FROM parameter_tags WHERE name = ?1 ORDER BY key")?;
+        let rows = statement.query_map([name], |r| Ok((r.get(0)?, r.get(1)?)))?;
+        Ok(rows.collect::<Result<_, _>>()?)
     }
 }
 
@@ -386,6 +454,29 @@ mod tests {
 
     fn put(store: &ParameterStore, name: &str, value: &str, overwrite: bool) -> Result<u64, SsmError> {
         store.put(&PutInput { name: name.into(), value: value.into(), overwrite, ..Default::default() })
+    }
+
+    #[test]
+    fn tags_are_kept_added_removed_and_go_with_the_parameter() {
+        let (_dir, store) = store();
+        let tags = BTreeMap::from([("team".to_owned(), "blue".to_owned())]);
+        let input = PutInput { name: "/t".into(), value: "v".into(), tags, ..Default::default() };
+        store.put(&input).unwrap();
+        assert_eq!(store.tags("/t").unwrap()["team"], "blue");
+        store
+            .add_tags("/t", &BTreeMap::from([("team".into(), "green".into()), ("tier".into(), "1".into())]))
+            .unwrap();
+        assert_eq!(store.tags("/t").unwrap().len(), 2);
+        assert_eq!(store.tags("/t").unwrap()["team"], "green");
+        store.remove_tags("/t", &["tier".into(), "absent".into()]).unwrap();
+        assert_eq!(store.tags("/t").unwrap().keys().collect::<Vec<_>>(), ["team"]);
+        let many: BTreeMap<String, String> = (0..51).map(|i| (format!("k{i}"), "v".to_owned())).collect();
+        assert!(matches!(store.add_tags("/t", &many), Err(SsmError::TooManyTags)));
+        assert_eq!(store.tags("/t").unwrap().len(), 1, "a refused change writes nothing");
+        assert!(matches!(store.add_tags("/missing", &many), Err(SsmError::InvalidResourceId)));
+        store.delete("/t").unwrap();
+        store.put(&PutInput { name: "/t".into(), value: "again".into(), ..Default::default() }).unwrap();
+        assert!(store.tags("/t").unwrap().is_empty(), "a new parameter of the same name has none");
     }
 
     #[test]

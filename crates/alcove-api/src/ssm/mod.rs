@@ -94,6 +94,7 @@ fn operation_of(store: &ParameterStore, region: &str, operation: &str, request: 
                 allowed_pattern: input.allowed_pattern,
                 data_type: input.data_type,
                 overwrite: input.overwrite.unwrap_or(false),
+                tags: tag_map(input.tags.unwrap_or_default())?,
             };
             let version = store.put(&put)?;
             answer(&PutParameterResult { version, tier: "Standard" })
@@ -172,8 +173,59 @@ fn operation_of(store: &ParameterStore, region: &str, operation: &str, request: 
             let parameters = page.parameters.iter().map(|p| MetadataOut::new(p, region)).collect();
             answer(&DescribeParametersResult { parameters, next_token: page.next_token })
         }
+        "AddTagsToResource" | "RemoveTagsFromResource" | "ListTagsForResource" => {
+            let input: TagsRequest = read(request)?;
+            let name = tagged_parameter(input.resource_type, input.resource_id)?;
+            match operation {
+                "AddTagsToResource" => {
+                    store.add_tags(&name, &tag_map(required(input.tags, "tags")?)?)?;
+                    answer(&serde_json::Map::new())
+                }
+                "RemoveTagsFromResource" => {
+                    store.remove_tags(&name, &required(input.tag_keys, "tagKeys")?)?;
+                    answer(&serde_json::Map::new())
+                }
+                _ => {
+                    let tag_list =
+                        store.tags(&name)?.into_iter().map(|(key, value)| Tag { key, value }).collect();
+                    answer(&ListTagsForResourceResult { tag_list })
+                }
+            }
+        }
         _ => Err(Json11Error::unknown_operation()),
     }
+}
+
+/// The parameter a tagging request addresses: only the `Parameter` resource type is
+/// served (documents, maintenance windows and the like do not exist here).
+fn tagged_parameter(
+    resource_type: Option<String>,
+    resource_id: Option<String>,
+) -> Result<String, Json11Error> {
+    let resource_type = required(resource_type, "resourceType")?;
+    let name = required(resource_id, "resourceId")?;
+    if resource_type != "Parameter" {
+        return Err(Json11Error::new(
+            "InvalidResourceType",
+            format!("The resource type {resource_type} is not served by this server (only Parameter)"),
+        ));
+    }
+    Ok(name)
+}
+
+/// Tags as a map; keys and values within Parameter Store's lengths (1–128, 0–256).
+fn tag_map(tags: Vec<Tag>) -> Result<std::collections::BTreeMap<String, String>, Json11Error> {
+    let mut map = std::collections::BTreeMap::new();
+    for tag in tags {
+        if tag.key.is_empty() || tag.key.chars().count() > 128 || tag.value.chars().count() > 256 {
+            return Err(validation(format!(
+                "1 validation error detected: Value '{}' at 'tags' failed to satisfy constraint: Member must have a key of 1 to 128 characters and a value of at most 256",
+                tag.key
+            )));
+        }
+        map.insert(tag.key, tag.value);
+    }
+    Ok(map)
 }
 
 /// A DescribeParameters filter this server applies: `Name` (`Equals`, `BeginsWith`) and

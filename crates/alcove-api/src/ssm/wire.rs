@@ -16,10 +16,34 @@ pub struct PutParameterRequest {
     pub key_id: Option<String>,
     pub overwrite: Option<bool>,
     pub allowed_pattern: Option<String>,
-    pub tags: Option<Vec<serde_json::Value>>,
+    pub tags: Option<Vec<Tag>>,
     pub tier: Option<String>,
     pub policies: Option<String>,
     pub data_type: Option<String>,
+}
+
+/// A `{Key, Value}` tag, as requests carry and ListTagsForResource answers them.
+#[derive(Debug, Deserialize, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct Tag {
+    pub key: String,
+    pub value: String,
+}
+
+/// AddTagsToResource, RemoveTagsFromResource and ListTagsForResource.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct TagsRequest {
+    pub resource_type: Option<String>,
+    pub resource_id: Option<String>,
+    pub tags: Option<Vec<Tag>>,
+    pub tag_keys: Option<Vec<String>>,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct ListTagsForResourceResult {
+    pub tag_list: Vec<Tag>,
 }
 
 #[derive(Debug, Deserialize)]

@@ -1,7 +1,9 @@
 //! `AWS::SSM::Parameter`: PutParameter (create, and with `Overwrite` for updates) and
 //! DeleteParameter through SSM's JSON 1.1 API. `Ref` is the parameter's name; `GetAtt`
 //! gives `Type` and `Value`. CloudFormation creates only `String` and `StringList`
-//! parameters (not `SecureString`), and a new name means a new parameter.
+//! parameters (not `SecureString`), and a new name means a new parameter. `Tags` (a
+//! key-to-value map for this type) go with the create and, on updates, through
+//! AddTagsToResource / RemoveTagsFromResource.
 
 use async_trait::async_trait;
 use http::Method;
@@ -31,6 +33,30 @@ pub fn operation(name: &str, body: &Value) -> ServiceRequest {
         ],
         body: serde_json::to_vec(body).unwrap_or_default().into(),
     }
+}
+
+/// The parameter's `Tags` map.
+fn tag_map(properties: &Props) -> Result<Map<String, Value>, ResourceError> {
+    match properties.get("Tags") {
+        None | Some(Value::Null) => Ok(Map::new()),
+        Some(Value::Object(tags)) => tags
+            .iter()
+            .map(|(key, value)| match props::text(value) {
+                Some(text) => Ok((key.clone(), Value::String(text))),
+                None => Err(ResourceError::InvalidProperties(
+                    "Model validation failed (#/Tags: expected a map of keys to string values)".into(),
+                )),
+            })
+            .collect(),
+        Some(_) => Err(ResourceError::InvalidProperties(
+            "Model validation failed (#/Tags: expected type: JSONObject)".into(),
+        )),
+    }
+}
+
+/// `[{Key, Value}]`, as SSM's requests carry tags.
+fn tag_list(tags: &Map<String, Value>) -> Value {
+    tags.iter().map(|(key, value)| json!({"Key": key, "Value": value})).collect()
 }
 
 /// The PutParameter request of these properties (checked as CloudFormation checks them).
@@ -84,7 +110,11 @@ impl ResourceType for Parameter {
             Some(name) => name,
             None => generated_name(context),
         };
-        let request = put_request(&name, properties, false)?;
+        let mut request = put_request(&name, properties, false)?;
+        let tags = tag_map(properties)?;
+        if !tags.is_empty() {
+            request["Tags"] = tag_list(&tags);
+        }
         send(context, operation("PutParameter", &request)).await?;
         provisioned(&name, properties)
     }
@@ -93,11 +123,24 @@ impl ResourceType for Parameter {
         &self,
         context: &Context<'_>,
         current: &Provisioned,
-        _old: &Props,
+        old: &Props,
         new: &Props,
     ) -> Result<Provisioned, ResourceError> {
         let request = put_request(&current.physical_id, new, true)?;
+        let (old_tags, new_tags) = (tag_map(old)?, tag_map(new)?);
         send(context, operation("PutParameter", &request)).await?;
+        let name = &current.physical_id;
+        let gone: Vec<&String> = old_tags.keys().filter(|key| !new_tags.contains_key(*key)).collect();
+        if !gone.is_empty() {
+            let body = json!({"ResourceType": "Parameter", "ResourceId": name, "TagKeys": gone});
+            send(context, operation("RemoveTagsFromResource", &body)).await?;
+        }
+        let set: Map<String, Value> =
+            new_tags.into_iter().filter(|(key, value)| old_tags.get(key) != Some(value)).collect();
+        if !set.is_empty() {
+            let body = json!({"ResourceType": "Parameter", "ResourceId": name, "Tags": tag_list(&set)});
+            send(context, operation("AddTagsToResource", &body)).await?;
+        }
         provisioned(&current.physical_id, new)
     }
 
@@ -135,6 +178,12 @@ mod tests {
         assert!(put_request("/p", &missing, false).unwrap_err().to_string().contains("Value"));
         assert!(Parameter.replaces_on_change("Name"));
         assert!(!Parameter.replaces_on_change("Value"));
+        let tags = props(json!({"Tags": {"team": "blue", "tier": 1}}));
+        assert_eq!(
+            tag_list(&tag_map(&tags).unwrap()),
+            json!([{"Key": "team", "Value": "blue"}, {"Key": "tier", "Value": "1"}])
+        );
+        assert!(tag_map(&props(json!({"Tags": [{"Key": "a"}]}))).is_err());
         let request = operation("GetParameter", &json!({"Name": "/p"}));
         assert!(request.headers.contains(&("x-amz-target".into(), "AmazonSSM.GetParameter".into())));
     }
