@@ -47,3 +47,37 @@ pub fn open(path: &std::path::Path) -> Result<Connection, SsmError> {
     conn.pragma_update(None, "journal_mode", "WAL")?;
     Ok(conn)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_version_1_database_is_migrated_with_its_parameters() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("parameters.db");
+        {
+            let conn = Connection::open(&path).unwrap();
+            conn.execute_batch(MIGRATIONS[0]).unwrap();
+            conn.pragma_update(None, "user_version", 1).unwrap();
+            conn.execute(
+                "INSERT INTO parameter_versions VALUES ('/old', 1, 'String', 'kept', NULL, NULL, 'text', 0)",
+                [],
+            )
+            .unwrap();
+        }
+        let conn = open(&path).unwrap();
+        let version: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0)).unwrap();
+        assert_eq!(version, MIGRATIONS.len() as i64);
+        let value: String = conn
+            .query_row("SELECT value FROM parameter_versions WHERE name = '/old'", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(value, "kept");
+        conn.execute("INSERT INTO parameter_tags VALUES ('/old', 'k', 'v')", []).unwrap();
+        drop(conn);
+        let newer = Connection::open(&path).unwrap();
+        newer.pragma_update(None, "user_version", 99).unwrap();
+        drop(newer);
+        assert!(matches!(open(&path), Err(SsmError::NewerSchema(99))));
+    }
+}
