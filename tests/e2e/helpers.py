@@ -7,6 +7,7 @@ import uuid
 
 import botocore.session
 import pytest
+import requests
 from botocore.exceptions import ClientError
 
 from harness import ROLE, make_zip
@@ -122,3 +123,21 @@ def check_raw_error(reply, expected_status, expected_code):
         assert document.get("Type") == "User", document
     assert isinstance(error_message(document), str) and error_message(document), document
     return document
+
+
+# The seed's experiment: Blue three times, Green twice, Blue again; per-tenant
+# environments count 0, 1, 2 / 0, 1 / 3.
+SEED_TENANTS = ["BlueTenant"] * 3 + ["GreenTenant"] * 2 + ["BlueTenant"]
+SEED_COUNTS = [0, 1, 2, 0, 1, 3]
+
+
+def count_through_stage(url, tenants=SEED_TENANTS):
+    """GETs a stage URL as each tenant in turn (`x-tenant-id`), asserting each answer is
+    a 200 for that tenant; returns the JSON bodies."""
+    bodies = []
+    for tenant in tenants:
+        response = requests.get(url, headers={"x-tenant-id": tenant}, timeout=60)
+        assert response.status_code == 200, response.text
+        assert response.json()["tenantId"] == tenant
+        bodies.append(response.json())
+    return bodies
