@@ -499,5 +499,47 @@ impl ChunkSigner {
     }
 }
 
+/// Credentials a client signs with.
+#[derive(Debug, Clone, Copy)]
+pub struct ClientCredentials<'a> {
+    pub access_key_id: &'a str,
+    pub secret_access_key: &'a str,
+    pub session_token: Option<&'a str>,
+}
+
+/// Signs a request as an AWS client does (for Alcove's own command line): the headers to
+/// add. `url` is absolute and already percent-encoded.
+pub fn sign_headers(
+    method: &str,
+    url: &str,
+    body: &[u8],
+    credentials: ClientCredentials<'_>,
+    region: &str,
+    service: &str,
+    time: SystemTime,
+) -> Result<Vec<(String, String)>, String> {
+    let identity = Credentials::new(
+        credentials.access_key_id,
+        credentials.secret_access_key,
+        credentials.session_token.map(str::to_owned),
+        None,
+        "alcove",
+    )
+    .into();
+    let params = v4::SigningParams::builder()
+        .identity(&identity)
+        .region(region)
+        .name(service)
+        .time(time)
+        .settings(SigningSettings::default())
+        .build()
+        .map_err(|e| e.to_string())?
+        .into();
+    let signable = SignableRequest::new(method, url, std::iter::empty(), SignableBody::Bytes(body))
+        .map_err(|e| e.to_string())?;
+    let (instructions, _) = http_request::sign(signable, &params).map_err(|e| e.to_string())?.into_parts();
+    Ok(instructions.headers().map(|(name, value)| (name.to_owned(), value.to_owned())).collect())
+}
+
 #[cfg(test)]
 mod tests;
