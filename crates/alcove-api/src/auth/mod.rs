@@ -21,6 +21,9 @@ pub mod classify;
 mod reject;
 mod verify;
 
+#[cfg(test)]
+mod tests;
+
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
