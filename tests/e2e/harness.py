@@ -95,6 +95,30 @@ def descendants(table, root):
     return found
 
 
+def create_key(data_dir, name=None, policy=None):
+    """`alcove keys create` in `data_dir`; returns (access key id, secret)."""
+    args = [binary(), "keys", "create", "--data-dir", str(data_dir)]
+    if name:
+        args += ["--name", name]
+    if policy is not None:
+        args += ["--policy", policy if isinstance(policy, str) else json.dumps(policy)]
+    out = subprocess.run(args, capture_output=True, text=True, check=True).stdout
+    fields = dict(line.split(":", 1) for line in out.splitlines() if line.startswith(("AccessKeyId:", "SecretAccessKey:")))
+    return fields["AccessKeyId"].strip(), fields["SecretAccessKey"].strip()
+
+
+def signed_request(url, method, path, credentials, service="lambda", region="us-east-1", body=b"", headers=None):
+    """An HTTP request signed with SigV4 by botocore's signer (for Alcove's own API)."""
+    import requests
+    from botocore.auth import SigV4Auth
+    from botocore.awsrequest import AWSRequest
+    from botocore.credentials import Credentials
+
+    request = AWSRequest(method=method, url=url + path, data=body, headers=dict(headers or {}))
+    SigV4Auth(Credentials(*credentials), service, region).add_auth(request)
+    return requests.request(method, url + path, data=body, headers=dict(request.headers), timeout=60)
+
+
 class Server:
     """One `alcove serve` process on an ephemeral port."""
 
@@ -214,20 +238,30 @@ class Server:
         self.stop()
         return self.start()
 
-    def client(self, service="lambda", region="us-east-1", validate=True):
+    def create_key(self, name=None, policy=None):
+        """`alcove keys create` on this server's data directory (the server may be running
+        or not); returns (access key id, secret)."""
+        return create_key(self.data_dir, name, policy)
+
+    def client(self, service="lambda", region="us-east-1", validate=True, credentials=("test", "test"),
+               session_token=None):
+        """A boto3 client; `credentials` (key id, secret) for servers started `--auth sigv4`."""
         return boto3.client(
             service, endpoint_url=self.url, region_name=region,
-            aws_access_key_id="test", aws_secret_access_key="test",
+            aws_access_key_id=credentials[0], aws_secret_access_key=credentials[1],
+            aws_session_token=session_token,
             config=Config(retries={"total_max_attempts": 1}, parameter_validation=validate, read_timeout=120),
         )
 
-    def aws(self, *args, region="us-east-1"):
+    def aws(self, *args, region="us-east-1", credentials=None):
         """Runs the AWS CLI; returns (exit code, parsed JSON output or text, stderr).
 
         `AWS_ENDPOINT_URL` points every client the CLI makes at this server, as users
         configure it: commands that build a second client (`cloudformation deploy
         --s3-bucket` and `package` upload to S3) do not pass `--endpoint-url` on to it."""
         env = {**os.environ, **CREDENTIALS, "AWS_ENDPOINT_URL": self.url}
+        if credentials:
+            env["AWS_ACCESS_KEY_ID"], env["AWS_SECRET_ACCESS_KEY"] = credentials
         env.pop("AWS_PROFILE", None)
         done = subprocess.run(
             ["aws", "--endpoint-url", self.url, "--region", region, "--output", "json", *map(str, args)],

@@ -198,7 +198,7 @@ pub struct GatewayError {
 }
 
 impl GatewayError {
-    fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
+    pub fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
         GatewayError { status, code, message: message.into() }
     }
 

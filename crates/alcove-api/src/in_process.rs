@@ -87,10 +87,12 @@ impl Services for InProcessServices {
         for (name, value) in &request.headers {
             builder = builder.header(name.as_str(), value.as_str());
         }
-        let http_request = match builder.body(Body::from(request.body)) {
+        let mut http_request = match builder.body(Body::from(request.body)) {
             Ok(built) => built,
             Err(error) => return internal_failure(&format!("the request could not be built: {error}")),
         };
+        // The engine's own calls are trusted: an extension no client can set.
+        http_request.extensions_mut().insert(crate::auth::Trusted);
         let response = match self.router().await.oneshot(http_request).await {
             Ok(response) => response,
             Err(never) => match never {},

@@ -11,6 +11,7 @@
 #![forbid(unsafe_code)]
 
 mod apigateway;
+pub mod auth;
 mod cloudformation;
 pub mod error;
 mod function_callers;
@@ -90,6 +91,8 @@ pub struct AppState {
     pub objects: alcove_s3::ObjectStore,
     /// The SSM Parameter Store subset's parameters.
     pub parameters: alcove_ssm::ParameterStore,
+    /// Who may call, and the access keys and role policies that say so.
+    pub auth: auth::AuthState,
 }
 
 pub use function_callers::{FunctionCallers, DEFAULT_CREDENTIALS_LIFETIME};
@@ -112,7 +115,8 @@ pub fn router(state: AppState) -> Router {
         .fallback_service(services)
         .layer(middleware::from_fn_with_state(state.clone(), apigateway::execute_api))
         .layer(middleware::from_fn_with_state(state.clone(), function_url::serve_url))
-        .layer(middleware::from_fn_with_state(state, by_service))
+        .layer(middleware::from_fn_with_state(state.clone(), by_service))
+        .layer(middleware::from_fn_with_state(state, auth::authenticate))
         .layer(middleware::from_fn(request_id))
         .layer(TraceLayer::new_for_http())
 }
@@ -230,6 +234,7 @@ mod tests {
             services,
             objects: alcove_s3::ObjectStore::open(&dir.join("s3")).unwrap(),
             parameters: alcove_ssm::ParameterStore::open(&dir.join("ssm")).unwrap(),
+            auth: auth::AuthState::open(auth::Mode::None, &dir.join("auth")).unwrap(),
         }
     }
 

@@ -14,11 +14,15 @@
 
 #![forbid(unsafe_code)]
 
+pub mod chunked;
+pub mod keys;
 pub mod policy;
 pub mod seal;
 pub mod server_key;
 pub mod session;
+pub mod sigv4;
 
+pub use keys::{AccessKey, KeyStore, KeyStoreError, NewKey};
 pub use policy::{Decision, Policy, PolicyError};
 pub use server_key::ServerKey;
 pub use session::{SessionClaims, SessionError, SessionIssuer, SessionPrincipal, TemporaryCredentials};

@@ -312,9 +312,8 @@ impl Matcher {
     /// With `variables`, policy variables in the patterns are resolved from them.
     fn matches(&self, value: &str, ignore_case: bool, variables: Option<&Context>) -> bool {
         let matched = self.patterns.iter().any(|pattern| match variables {
-            Some(context) => {
-                resolve(pattern, context, true).is_some_and(|pattern| wildcard_match(&pattern, value, ignore_case))
-            }
+            Some(context) => resolve(pattern, context, true)
+                .is_some_and(|pattern| wildcard_match(&pattern, value, ignore_case)),
             None => wildcard_match(pattern, value, ignore_case),
         });
         matched != self.negated

@@ -4,6 +4,7 @@
 #![forbid(unsafe_code)]
 
 mod cli;
+mod keys;
 mod serve;
 
 use std::io::IsTerminal;
@@ -35,6 +36,10 @@ enum Command {
     DeadLetters(cli::dead_letters::DeadLettersArgs),
     /// A function's log events, by tenant, from a running server.
     Logs(cli::logs::LogsArgs),
+    /// Access keys of `--auth sigv4` (works on the data directory, server running or not).
+    Keys(keys::KeysArgs),
+    /// Policies of roles: what sessions of a role (AssumeRole, execution roles) may do.
+    Roles(keys::RolesArgs),
 }
 
 fn main() -> anyhow::Result<()> {
@@ -61,5 +66,7 @@ fn main() -> anyhow::Result<()> {
         Command::Envs(args) => cli::envs::run(args),
         Command::DeadLetters(args) => cli::dead_letters::run(args),
         Command::Logs(args) => cli::logs::run(args),
+        Command::Keys(args) => keys::run_keys(args),
+        Command::Roles(args) => keys::run_roles(args),
     }
 }

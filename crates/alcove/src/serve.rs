@@ -25,6 +25,12 @@ pub struct ServeArgs {
     #[arg(long, env = "ALCOVE_LISTEN", default_value = "127.0.0.1:9000")]
     listen: SocketAddr,
 
+    /// Who may call: `sigv4` (every request signed with an access key made by `alcove keys
+    /// create`) or `none` (any caller, any credentials). Defaults to `none` on a loopback
+    /// address; on any other address it must be given.
+    #[arg(long, env = "ALCOVE_AUTH", value_enum)]
+    auth: Option<AuthMode>,
+
     /// Directory holding the database and code packages. Created if missing.
     #[arg(long, env = "ALCOVE_DATA_DIR", default_value = "./.alcove")]
     data_dir: PathBuf,
@@ -134,6 +140,36 @@ pub struct ServeArgs {
     logs_sweep_interval: f64,
 }
 
+/// `--auth`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum AuthMode {
+    None,
+    Sigv4,
+}
+
+/// The mode to serve in: as given, or `none` on loopback; an address others can reach
+/// without authentication is refused unless `--auth none` says so on purpose.
+fn auth_mode(args: &ServeArgs) -> anyhow::Result<alcove_api::auth::Mode> {
+    match args.auth {
+        Some(AuthMode::Sigv4) => Ok(alcove_api::auth::Mode::SigV4),
+        Some(AuthMode::None) => {
+            if !args.listen.ip().is_loopback() {
+                tracing::warn!(
+                    listen = %args.listen,
+                    "--auth none on an address other machines can reach: ANY caller may deploy and run code"
+                );
+            }
+            Ok(alcove_api::auth::Mode::None)
+        }
+        None if args.listen.ip().is_loopback() => Ok(alcove_api::auth::Mode::None),
+        None => anyhow::bail!(
+            "refusing to listen on {} without authentication; pass --auth sigv4 (and create a key with \
+             `alcove keys create`), or --auth none to accept any caller on purpose",
+            args.listen
+        ),
+    }
+}
+
 /// A number of MiB (or MiB per second) greater than zero.
 fn positive(text: &str) -> Result<f64, String> {
     match text.parse::<f64>() {
@@ -232,6 +268,7 @@ fn stage(args: &ServeArgs, runtimes: &HostRuntimes) -> Result<Staging, SandboxEr
 }
 
 pub fn run(mut args: ServeArgs) -> anyhow::Result<()> {
+    let mode = auth_mode(&args)?;
     std::fs::create_dir_all(&args.data_dir)
         .with_context(|| format!("creating data directory {}", args.data_dir.display()))?;
     // Environments run with their own working directory; every path handed to them is
@@ -244,7 +281,7 @@ pub fn run(mut args: ServeArgs) -> anyhow::Result<()> {
         .enable_all()
         .build()
         .context("starting the async runtime")?;
-    runtime.block_on(serve(args, runtimes, staging))
+    runtime.block_on(serve(args, mode, runtimes, staging))
 }
 
 /// The sandbox, or why there is none.
@@ -274,6 +311,7 @@ fn sandbox(
 
 async fn serve(
     args: ServeArgs,
+    mode: alcove_api::auth::Mode,
     runtimes: HostRuntimes,
     staging: Option<Result<Staging, SandboxError>>,
 ) -> anyhow::Result<()> {
@@ -285,10 +323,10 @@ async fn serve(
         alcove_s3::ObjectStore::open(&args.data_dir.join("s3")).context("opening the S3 object store")?;
     let parameters = alcove_ssm::ParameterStore::open(&args.data_dir.join("ssm"))
         .map_err(|e| anyhow::anyhow!("opening the SSM parameter store: {}", alcove_core::error::chain(&e)))?;
-    let server_key = alcove_auth::ServerKey::load_or_create(&args.data_dir.join("auth"))
-        .context("opening the server key")?;
+    let auth = alcove_api::auth::AuthState::open(mode, &args.data_dir.join("auth"))
+        .map_err(|e| anyhow::anyhow!("opening the key store: {e}"))?;
     let function_callers = alcove_api::FunctionCallers::new(
-        alcove_auth::SessionIssuer::new(&server_key),
+        auth.sessions.clone(),
         Duration::from_secs(args.function_credentials_ttl),
     );
     let (sandbox, tenant_isolation_unavailable) = sandbox(staging, args.max_environments);
@@ -354,7 +392,11 @@ async fn serve(
         },
     )
     .map_err(|e| anyhow::anyhow!("opening the stack database: {}", alcove_core::error::chain(&e)))?;
+    if mode == alcove_api::auth::Mode::SigV4 {
+        tracing::info!("authentication: sigv4, with the access keys of `alcove keys`");
+    }
     let state = AppState {
+        auth,
         store: store.clone(),
         events,
         code,

@@ -27,6 +27,11 @@ use axum::Router;
 use crate::AppState;
 
 pub use data_plane::execute_api;
+
+/// Whether a request is for a stage's data plane (public: its protection is the authorizer).
+pub fn is_data_plane(host: Option<&str>, path: &str) -> bool {
+    data_plane::target_of(host, path).is_some()
+}
 pub use throttle::Throttles;
 
 pub fn routes() -> Router<AppState> {

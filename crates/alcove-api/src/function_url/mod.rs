@@ -91,7 +91,19 @@ async fn serve(state: AppState, target: UrlTarget, request: Request) -> Result<R
         }
     }
     let access_key = match url.auth_type {
-        // Signed callers only; the signature itself is not verified yet (see docs/API.md).
+        // Signed callers only. In `sigv4` mode the edge has verified the signature and
+        // attached the caller, who needs lambda:InvokeFunctionUrl on the function.
+        AuthType::AwsIam if state.auth.mode == crate::auth::Mode::SigV4 => {
+            let caller = request.extensions().get::<crate::auth::Caller>().ok_or_else(UrlError::forbidden)?;
+            let function = crate::auth::classify::function_arn(
+                &target.region,
+                &url.function.to_string(),
+                (url.qualifier != "$LATEST").then_some(url.qualifier.as_str()),
+            );
+            crate::auth::check(caller, "lambda:InvokeFunctionUrl", &function, &Default::default())
+                .map_err(|_| UrlError::forbidden())?;
+            Some(caller.access_key_id().to_owned())
+        }
         AuthType::AwsIam => Some(signed_access_key(&request).ok_or_else(UrlError::forbidden)?),
         AuthType::None => {
             let statements = state.store.policy(&url.function, &url.qualifier).await.map_err(|e| {

@@ -6,12 +6,13 @@
 
 mod dead_letters;
 mod environments;
+mod keys;
 mod logs;
 mod metrics;
 mod tenant_limits;
 pub mod usage;
 
-use axum::routing::{get, put};
+use axum::routing::{delete, get, post, put};
 use axum::Router;
 
 use crate::AppState;
@@ -30,5 +31,13 @@ pub fn routes() -> Router<AppState> {
         .route("/alcove/v1/environments", get(environments::list))
         .route("/alcove/v1/functions/{function}/logs", get(logs::events))
         .route("/alcove/v1/dead-letters", get(dead_letters::list))
+        .route("/alcove/v1/keys", get(keys::list).post(keys::create))
+        .route("/alcove/v1/keys/{id}", delete(keys::delete))
+        .route("/alcove/v1/keys/{id}/rotate", post(keys::rotate))
+        .route("/alcove/v1/role-policies", get(keys::list_role_policies))
+        .route(
+            "/alcove/v1/role-policy",
+            get(keys::get_role_policy).put(keys::put_role_policy).delete(keys::delete_role_policy),
+        )
         .route("/metrics", get(metrics::render))
 }

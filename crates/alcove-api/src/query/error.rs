@@ -21,6 +21,9 @@ pub enum QueryError {
     CloudFormation(#[from] CloudFormationError),
     #[error("An internal error occurred.")]
     Internal,
+    /// An authentication or authorization refusal (see `auth::reject`).
+    #[error("{message}")]
+    Refused { status: StatusCode, code: &'static str, message: String },
 }
 
 /// How an error is written: HTTP status, `Sender`/`Receiver`, code.
@@ -38,6 +41,7 @@ impl QueryError {
     pub fn wire(&self) -> Wire {
         use CloudFormationError as E;
         match self {
+            QueryError::Refused { status, code, .. } => sender(*status, code),
             QueryError::MissingAction => sender(StatusCode::BAD_REQUEST, "MissingAction"),
             QueryError::InvalidAction(_) => sender(StatusCode::BAD_REQUEST, "InvalidAction"),
             QueryError::Validation(_)

@@ -55,6 +55,8 @@ pub struct Call<'a> {
     pub form: &'a Form,
     pub headers: &'a HeaderMap,
     pub request_id: &'a str,
+    /// The verified caller (`sigv4` mode only).
+    pub caller: Option<&'a crate::auth::Caller>,
 }
 
 impl Call<'_> {
@@ -90,7 +92,8 @@ pub async fn serve(state: AppState, service: Option<Service>, request: Request) 
         let error = QueryError::Validation(format!("Request body is larger than {MAX_BODY} bytes"));
         return xml::failure(target.namespace(), &error, &request_id);
     }
-    let call = Call { state: &state, form: &form, headers: &parts.headers, request_id: &request_id };
+    let caller = parts.extensions.get::<crate::auth::Caller>();
+    let call = Call { state: &state, form: &form, headers: &parts.headers, request_id: &request_id, caller };
     let action = match form.get("Action") {
         Some(action) if !action.is_empty() => action.to_owned(),
         _ => return xml::failure(target.namespace(), &QueryError::MissingAction, &request_id),

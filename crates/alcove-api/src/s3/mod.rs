@@ -4,7 +4,7 @@
 //! (`address.rs`), the operation from the method and the query's sub-resources; any
 //! other request is S3's `NotImplemented`, in S3's error shape (`error.rs`).
 
-mod address;
+pub(crate) mod address;
 mod body;
 mod buckets;
 mod documents;
@@ -34,6 +34,20 @@ pub struct Call {
     pub query: Query,
     pub headers: HeaderMap,
     pub body: Body,
+}
+
+/// An authentication or authorization refusal in S3's error shape.
+pub fn refusal(
+    status: axum::http::StatusCode,
+    code: &'static str,
+    message: String,
+    request_id: &str,
+) -> Response {
+    let mut response = S3ApiError::new(status, code, message).into_response(false, request_id);
+    if let Ok(value) = HeaderValue::from_str(request_id) {
+        response.headers_mut().insert("x-amz-request-id", value);
+    }
+    response
 }
 
 /// Serves one S3 request.

@@ -20,17 +20,17 @@ const DEFAULT_DURATION: i64 = 3_600;
 #[derive(Debug, Serialize)]
 #[serde(rename_all = "PascalCase")]
 pub struct AssumeRoleResult {
-    credentials: Credentials,
+    pub(super) credentials: Credentials,
     assumed_role_user: AssumedRoleUser,
 }
 
 #[derive(Debug, Serialize)]
 #[serde(rename_all = "PascalCase")]
-struct Credentials {
-    access_key_id: String,
-    secret_access_key: String,
-    session_token: String,
-    expiration: String,
+pub(super) struct Credentials {
+    pub(super) access_key_id: String,
+    pub(super) secret_access_key: String,
+    pub(super) session_token: String,
+    pub(super) expiration: String,
 }
 
 #[derive(Debug, Serialize)]
@@ -132,6 +132,34 @@ fn random_secret(bytes: usize) -> String {
 fn role_id(arn: &str) -> String {
     let digest = hex::encode_upper(Md5::digest(arn.as_bytes()));
     format!("AROA{}", &digest[..17])
+}
+
+/// Replaces the result's credentials by session credentials `issuer` seals for the role
+/// (what `sigv4` mode verifies and authorizes by the role's policy).
+pub fn seal_credentials(
+    result: &mut AssumeRoleResult,
+    form: &Form,
+    issuer: &alcove_auth::SessionIssuer,
+    source_access_key_id: &str,
+) -> Result<(), QueryError> {
+    let principal = alcove_auth::SessionPrincipal::AssumedRole {
+        role_arn: form.required("RoleArn")?.to_owned(),
+        session_name: session_name(form)?.to_owned(),
+        source_access_key_id: source_access_key_id.to_owned(),
+    };
+    let lifetime = std::time::Duration::from_secs(duration(form)? as u64);
+    let issued = issuer.issue(principal, std::time::SystemTime::now(), lifetime).map_err(|e| {
+        tracing::error!(error = %e, "issuing session credentials");
+        QueryError::Internal
+    })?;
+    let expiration: chrono::DateTime<Utc> = issued.expiration.into();
+    result.credentials = Credentials {
+        access_key_id: issued.access_key_id,
+        secret_access_key: issued.secret_access_key,
+        session_token: issued.session_token,
+        expiration: expiration.to_rfc3339_opts(SecondsFormat::Secs, true),
+    };
+    Ok(())
 }
 
 pub fn assume_role(form: &Form) -> Result<AssumeRoleResult, QueryError> {

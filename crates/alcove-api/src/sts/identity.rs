@@ -19,6 +19,11 @@ pub struct CallerIdentity {
     arn: String,
 }
 
+/// The identity of a verified caller (`sigv4` mode): its key's user, or its session.
+pub fn of_caller(caller: &crate::auth::Caller) -> CallerIdentity {
+    CallerIdentity { user_id: caller.user_id(), account: ACCOUNT_ID, arn: caller.arn() }
+}
+
 pub fn caller_identity(headers: &HeaderMap) -> CallerIdentity {
     CallerIdentity {
         user_id: access_key_id(headers).unwrap_or_else(|| ANONYMOUS_USER_ID.to_owned()),

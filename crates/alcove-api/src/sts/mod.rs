@@ -21,12 +21,21 @@ pub fn is_action(action: &str) -> bool {
 
 pub fn dispatch(call: &Call<'_>, action: &str) -> Response {
     match action {
-        "GetCallerIdentity" => call.answer(
-            QueryService::Sts,
-            action,
-            Ok::<_, QueryError>(identity::caller_identity(call.headers)),
-        ),
-        "AssumeRole" => call.answer(QueryService::Sts, action, assume_role::assume_role(call.form)),
+        "GetCallerIdentity" => {
+            let identity = match call.caller {
+                Some(caller) => identity::of_caller(caller),
+                None => identity::caller_identity(call.headers),
+            };
+            call.answer(QueryService::Sts, action, Ok::<_, QueryError>(identity))
+        }
+        "AssumeRole" => {
+            let outcome = assume_role::assume_role(call.form).and_then(|mut result| {
+                let source = call.caller.map_or("anonymous", |c| c.access_key_id());
+                assume_role::seal_credentials(&mut result, call.form, &call.state.auth.sessions, source)?;
+                Ok(result)
+            });
+            call.answer(QueryService::Sts, action, outcome)
+        }
         _ => call.answer::<()>(QueryService::Sts, action, Err(QueryError::InvalidAction(action.to_owned()))),
     }
 }

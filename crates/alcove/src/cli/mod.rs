@@ -31,12 +31,45 @@ impl Endpoint {
         query: &[(&str, &str)],
         body: Option<Value>,
     ) -> anyhow::Result<Value> {
-        let mut request = ureq::request(method, &self.url(path));
-        for (key, value) in query {
-            request = request.query(key, value);
+        let mut url = self.url(path);
+        for (i, (key, value)) in query.iter().enumerate() {
+            url.push(if i == 0 { '?' } else { '&' });
+            url.push_str(&format!("{}={}", encode(key), encode(value)));
+        }
+        let mut request = ureq::request(method, &url);
+        let bytes = match &body {
+            Some(body) => serde_json::to_vec(body)?,
+            None => Vec::new(),
+        };
+        // Signed with the AWS credentials of the environment, for servers run `--auth sigv4`.
+        if let (Ok(key), Ok(secret)) =
+            (std::env::var("AWS_ACCESS_KEY_ID"), std::env::var("AWS_SECRET_ACCESS_KEY"))
+        {
+            let token = std::env::var("AWS_SESSION_TOKEN").ok();
+            let region = std::env::var("AWS_REGION")
+                .or_else(|_| std::env::var("AWS_DEFAULT_REGION"))
+                .unwrap_or_else(|_| "us-east-1".into());
+            let credentials = alcove_auth::sigv4::ClientCredentials {
+                access_key_id: &key,
+                secret_access_key: &secret,
+                session_token: token.as_deref(),
+            };
+            let headers = alcove_auth::sigv4::sign_headers(
+                method,
+                &url,
+                &bytes,
+                credentials,
+                &region,
+                "lambda",
+                std::time::SystemTime::now(),
+            )
+            .map_err(|e| anyhow::anyhow!("signing the request: {e}"))?;
+            for (name, value) in headers {
+                request = request.set(&name, &value);
+            }
         }
         let answer = match body {
-            Some(body) => request.send_json(body),
+            Some(_) => request.set("content-type", "application/json").send_bytes(&bytes),
             None => request.call(),
         };
         match answer {
@@ -54,6 +87,16 @@ impl Endpoint {
             Err(e) => anyhow::bail!("cannot reach {}: {e}", self.endpoint),
         }
     }
+}
+
+/// Percent-encodes a query member as SigV4 canonicalises it (unreserved characters kept).
+fn encode(text: &str) -> String {
+    text.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => (b as char).to_string(),
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
 }
 
 /// Output formats of the reporting commands.
