@@ -45,7 +45,7 @@ pub use routing::AdditionalVersion;
 pub use runtime::Runtime;
 pub use store::{
     plan_publish, resolve_invocation, resolve_reference, AccountUsage, Alias, AliasPatch, DeploymentRequest,
-    EventQueue, LatestUpdate, Page, PublishRequest, QueuedEvent, RestApiUpdate, StageLookup, StageRequest,
+    EventQueue, LatestUpdate, Page, PublishRequest, QueuedEvent, RestApiUpdate, ApiKeyUpdate, UsagePlanUpdate, StageLookup, StageRequest,
     StageUpdate, Store,
 };
 pub use tags::{validate_tags, NetworkAccess, Tags, NETWORK_TAG};
