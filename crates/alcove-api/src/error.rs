@@ -282,7 +282,11 @@ impl GatewayError {
 
     /// The authorizer's policy allows nothing that covers the method (403).
     pub fn implicit_deny() -> Self {
-        Self::new(StatusCode::FORBIDDEN, "AccessDeniedException", "User is not authorized to access this resource")
+        Self::new(
+            StatusCode::FORBIDDEN,
+            "AccessDeniedException",
+            "User is not authorized to access this resource",
+        )
     }
 
     /// The authorizer failed or answered something that is no authorizer response (500,

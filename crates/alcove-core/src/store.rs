@@ -353,8 +353,13 @@ pub trait Store: Send + Sync + 'static {
     /// Counts one request of `key_id` under `plan_id` in the quota period starting at
     /// `period_start` (a new period starts from zero), unless `limit` is reached; the
     /// requests used after this one, or None when the quota was already exhausted.
-    async fn consume_quota(&self, plan_id: &str, key_id: &str, period_start: i64, limit: i64)
-        -> Result<Option<i64>>;
+    async fn consume_quota(
+        &self,
+        plan_id: &str,
+        key_id: &str,
+        period_start: i64,
+        limit: i64,
+    ) -> Result<Option<i64>>;
     /// Requests used by each key of a plan in the period starting at `period_start`.
     async fn quota_usage(&self, plan_id: &str, period_start: i64) -> Result<BTreeMap<String, i64>>;
 }

@@ -14,7 +14,12 @@ use crate::error::{GatewayError, GatewayResult};
 use crate::AppState;
 
 /// Admits the request's key for `api_id`'s `stage`, or answers as API Gateway does.
-pub async fn admit(state: &AppState, api_id: &str, stage: &str, value: Option<&str>) -> GatewayResult<ApiKey> {
+pub async fn admit(
+    state: &AppState,
+    api_id: &str,
+    stage: &str,
+    value: Option<&str>,
+) -> GatewayResult<ApiKey> {
     let Some(value) = value.filter(|v| !v.is_empty()) else {
         return Err(GatewayError::invalid_api_key());
     };
@@ -23,7 +28,8 @@ pub async fn admit(state: &AppState, api_id: &str, stage: &str, value: Option<&s
         _ => return Err(GatewayError::invalid_api_key()),
     };
     let plans = state.store.list_usage_plans().await?;
-    let Some(plan) = plans.into_iter().find(|p| p.covers(api_id, stage) && p.key_ids.contains(&key.id)) else {
+    let Some(plan) = plans.into_iter().find(|p| p.covers(api_id, stage) && p.key_ids.contains(&key.id))
+    else {
         tracing::debug!(api = %api_id, stage, key = %key.id, "no usage plan of the stage admits the API key");
         return Err(GatewayError::invalid_api_key());
     };

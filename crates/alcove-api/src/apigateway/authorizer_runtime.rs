@@ -209,7 +209,11 @@ fn identity_value(source: &IdentitySource, request: &AuthorizerRequest<'_>) -> O
     value.filter(|v| !v.is_empty())
 }
 
-fn configuration_error(authorizer: &Authorizer, request: &AuthorizerRequest<'_>, reason: &str) -> GatewayError {
+fn configuration_error(
+    authorizer: &Authorizer,
+    request: &AuthorizerRequest<'_>,
+    reason: &str,
+) -> GatewayError {
     tracing::warn!(api = %request.api_id, authorizer = %authorizer.id, name = %authorizer.name,
         request_id = %request.request_id, %reason, "Lambda authorizer failed");
     GatewayError::authorizer_configuration()
@@ -261,9 +265,11 @@ pub async fn authorize(
             return Err(GatewayError::unauthorized());
         }
     }
-    let cache_key = (request.api_id.to_owned(), request.deployment_id.to_owned(), authorizer.id.clone(), values);
+    let cache_key =
+        (request.api_id.to_owned(), request.deployment_id.to_owned(), authorizer.id.clone(), values);
     let now = Instant::now();
-    let cached = if authorizer.result_ttl_seconds > 0 { state.authorizer_cache.get(&cache_key, now) } else { None };
+    let cached =
+        if authorizer.result_ttl_seconds > 0 { state.authorizer_cache.get(&cache_key, now) } else { None };
     let result = match cached {
         Some(result) => result,
         None => {
@@ -289,7 +295,8 @@ async fn call_authorizer(
     token: Option<&str>,
 ) -> Result<AuthorizerResult, GatewayError> {
     let event = authorizer_event(authorizer, request, token);
-    let payload = serde_json::to_vec(&event).map_err(|e| configuration_error(authorizer, request, &e.to_string()))?;
+    let payload =
+        serde_json::to_vec(&event).map_err(|e| configuration_error(authorizer, request, &e.to_string()))?;
     let call = lambda_call::Call {
         uri: &authorizer.authorizer_uri,
         stage_variables: request.stage_variables,
@@ -310,7 +317,9 @@ async fn call_authorizer(
         Err(CallError::Timeout) => return Err(configuration_error(authorizer, request, "the authorizer timed out")),
     };
     match answer {
-        Ok(payload) => parse_response(&payload).map_err(|reason| configuration_error(authorizer, request, &reason)),
+        Ok(payload) => {
+            parse_response(&payload).map_err(|reason| configuration_error(authorizer, request, &reason))
+        }
         Err(failure) => {
             let message = serde_json::from_slice::<Value>(&failure.body)
                 .ok()
@@ -358,16 +367,23 @@ mod tests {
     fn policies_decide_per_method() {
         let arn = method_arn("us-east-1", "abc", "prod", "GET", "/pets/1");
         assert_eq!(arn, "arn:aws:execute-api:us-east-1:000000000000:abc/prod/GET/pets/1");
-        let allow = parse_response(&answer("Allow", json!("arn:aws:execute-api:*:*:abc/prod/GET/*"))).unwrap();
+        let allow =
+            parse_response(&answer("Allow", json!("arn:aws:execute-api:*:*:abc/prod/GET/*"))).unwrap();
         assert_eq!(allow.decide(&arn), Decision::Allow);
-        assert_eq!(allow.decide(&method_arn("us-east-1", "abc", "prod", "POST", "/pets/1")), Decision::ImplicitDeny);
+        assert_eq!(
+            allow.decide(&method_arn("us-east-1", "abc", "prod", "POST", "/pets/1")),
+            Decision::ImplicitDeny
+        );
         let deny = parse_response(&answer("Deny", json!(["*"]))).unwrap();
         assert_eq!(deny.decide(&arn), Decision::ExplicitDeny);
         assert_eq!(allow.context.get("n").map(String::as_str), Some("3"));
         assert_eq!(allow.context.get("admin").map(String::as_str), Some("true"));
         assert_eq!(allow.usage_identifier_key.as_deref(), Some("k"));
         let value = allow.event_value(5);
-        assert_eq!((value["principalId"].as_str(), value["tenantId"].as_str()), (Some("user-a"), Some("Blue")));
+        assert_eq!(
+            (value["principalId"].as_str(), value["tenantId"].as_str()),
+            (Some("user-a"), Some("Blue"))
+        );
         // Deny wins over Allow.
         let both = json!({"principalId": "u", "policyDocument": {"Statement": [
             {"Action": "*", "Effect": "Allow", "Resource": "*"},

@@ -137,8 +137,9 @@ pub async fn update_authorizer(
 ) -> GatewayResult<Json<AuthorizerDocument>> {
     let operations = body.patch_operations.unwrap_or_default();
     let target = id.clone();
-    let api = update(&state, &api_id, Box::new(move |api| api.update_authorizer(&target, &operations).map(drop)))
-        .await?;
+    let api =
+        update(&state, &api_id, Box::new(move |api| api.update_authorizer(&target, &operations).map(drop)))
+            .await?;
     Ok(Json(document(api.authorizer(&id)?)))
 }
 

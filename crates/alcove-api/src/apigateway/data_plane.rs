@@ -196,9 +196,20 @@ async fn serve(state: AppState, target: Target, request: Request) -> GatewayResu
         .integration
         .as_ref()
         .ok_or_else(|| refused(&target, "the method has no integration".into()))?;
-    let access = Access { target: &target, deployment_id: &deployment.id, stage: &stage, request_id: &request_id };
-    authorize(&state, &access, api, route.method, integration, &http_method, &path, &parts.headers, &mut event)
-        .await?;
+    let access =
+        Access { target: &target, deployment_id: &deployment.id, stage: &stage, request_id: &request_id };
+    authorize(
+        &state,
+        &access,
+        api,
+        route.method,
+        integration,
+        &http_method,
+        &path,
+        &parts.headers,
+        &mut event,
+    )
+    .await?;
     let missing = missing_parameters(route.method, &parts.headers, &query, &route.path_parameters);
     if !missing.is_empty() {
         return Err(GatewayError::missing_parameters(&missing));
@@ -245,8 +256,13 @@ async fn authorize(
             return Err(GatewayError::authorizer_configuration());
         };
         let region = lambda_call::region_of(&integration.uri);
-        let method_arn =
-            authorizer_runtime::method_arn(&region, &target.api_id, access.stage.name.as_str(), http_method, path);
+        let method_arn = authorizer_runtime::method_arn(
+            &region,
+            &target.api_id,
+            access.stage.name.as_str(),
+            http_method,
+            path,
+        );
         let started = Instant::now();
         let request = AuthorizerRequest {
             api_id: &target.api_id,
@@ -270,7 +286,8 @@ async fn authorize(
         } else {
             headers.get("x-api-key").and_then(|v| v.to_str().ok()).map(str::to_owned)
         };
-        let key = api_keys::admit(state, &target.api_id, access.stage.name.as_str(), value.as_deref()).await?;
+        let key =
+            api_keys::admit(state, &target.api_id, access.stage.name.as_str(), value.as_deref()).await?;
         if let Some(identity) = event.pointer_mut("/requestContext/identity").and_then(Value::as_object_mut) {
             identity.insert("apiKey".into(), Value::String(key.value));
             identity.insert("apiKeyId".into(), Value::String(key.id));

@@ -44,7 +44,8 @@ pub fn region_of(uri: &str) -> String {
 pub async fn call(state: &AppState, call: Call<'_>) -> Result<Result<Bytes, FunctionFailure>, CallError> {
     let refused = |reason: String| CallError::Refused(reason);
     let function = lambda_function_of(call.uri).map_err(|e| refused(e.to_string()))?;
-    let function = substitute_stage_variables(function, call.stage_variables).map_err(|e| refused(e.to_string()))?;
+    let function =
+        substitute_stage_variables(function, call.stage_variables).map_err(|e| refused(e.to_string()))?;
     let reference = FunctionRef::parse(&function).map_err(|e| refused(e.to_string()))?;
     let region = region_of(call.uri);
     let config = resolve_invocation(state, &reference, &region).await.map_err(|e| refused(e.message))?;
@@ -53,9 +54,13 @@ pub async fn call(state: &AppState, call: Call<'_>) -> Result<Result<Bytes, Func
         None => config.arn(&region),
     };
     // The tenant id is checked exactly as Invoke checks `X-Amz-Tenant-Id`.
-    let tenant = tenant_for(&config, call.tenant.as_deref(), &config.arn(&region)).map_err(|e| refused(e.message))?;
+    let tenant =
+        tenant_for(&config, call.tenant.as_deref(), &config.arn(&region)).map_err(|e| refused(e.message))?;
     if call.payload.len() > SYNC_PAYLOAD_LIMIT {
-        return Err(refused(format!("the event is {} bytes, over Lambda's {SYNC_PAYLOAD_LIMIT}", call.payload.len())));
+        return Err(refused(format!(
+            "the event is {} bytes, over Lambda's {SYNC_PAYLOAD_LIMIT}",
+            call.payload.len()
+        )));
     }
     let invoke = run_sync(
         state,

@@ -35,8 +35,8 @@ use axum::Router;
 
 use crate::AppState;
 
-pub use data_plane::execute_api;
 pub use authorizer_runtime::AuthorizerCache;
+pub use data_plane::execute_api;
 pub use throttle::Throttles;
 
 pub fn routes() -> Router<AppState> {
@@ -78,7 +78,9 @@ pub fn routes() -> Router<AppState> {
         .route("/apikeys", post(usage_plans::create_api_key).get(usage_plans::get_api_keys))
         .route(
             "/apikeys/{key}",
-            get(usage_plans::get_api_key).patch(usage_plans::update_api_key).delete(usage_plans::delete_api_key),
+            get(usage_plans::get_api_key)
+                .patch(usage_plans::update_api_key)
+                .delete(usage_plans::delete_api_key),
         )
         .route("/usageplans", post(usage_plans::create_usage_plan).get(usage_plans::get_usage_plans))
         .route(

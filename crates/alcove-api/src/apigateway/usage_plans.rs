@@ -99,7 +99,11 @@ fn key_document(key: &ApiKey, include_value: bool) -> ApiKeyDocument {
 }
 
 /// A listing page of `items` after `position`, keyed by id.
-fn paged<T>(items: Vec<T>, id: impl Fn(&T) -> &str, query: &KeyQuery) -> GatewayResult<(Vec<T>, Option<String>)> {
+fn paged<T>(
+    items: Vec<T>,
+    id: impl Fn(&T) -> &str,
+    query: &KeyQuery,
+) -> GatewayResult<(Vec<T>, Option<String>)> {
     let limit = wire::page_limit(query.limit.as_deref())?;
     let after = query.position.clone().unwrap_or_default();
     let mut page: Vec<T> = items.into_iter().filter(|i| id(i) > after.as_str()).collect();
@@ -172,7 +176,9 @@ pub async fn get_api_keys(
         .list_api_keys()
         .await?
         .into_iter()
-        .filter(|k| query.name.as_ref().is_none_or(|n| k.name.as_deref().is_some_and(|kn| kn.starts_with(n.as_str()))))
+        .filter(|k| {
+            query.name.as_ref().is_none_or(|n| k.name.as_deref().is_some_and(|kn| kn.starts_with(n.as_str())))
+        })
         .filter(|k| query.customer_id.as_ref().is_none_or(|c| k.customer_id.as_ref() == Some(c)))
         .collect();
     let (page, position) = paged(keys, |k| &k.id, &query)?;
@@ -190,7 +196,10 @@ pub async fn update_api_key(
     Ok(Json(key_document(&key, false)))
 }
 
-pub async fn delete_api_key(State(state): State<AppState>, Path(id): Path<String>) -> GatewayResult<StatusCode> {
+pub async fn delete_api_key(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> GatewayResult<StatusCode> {
     state.store.delete_api_key(&id).await?;
     Ok(StatusCode::ACCEPTED)
 }
@@ -262,7 +271,10 @@ pub async fn create_usage_plan(
     State(state): State<AppState>,
     GatewayJson(body): GatewayJson<CreateUsagePlanRequest>,
 ) -> GatewayResult<(StatusCode, Json<UsagePlanDocument>)> {
-    let name = body.name.filter(|n| !n.trim().is_empty()).ok_or_else(|| GatewayError::bad_request("Invalid usage plan name specified"))?;
+    let name = body
+        .name
+        .filter(|n| !n.trim().is_empty())
+        .ok_or_else(|| GatewayError::bad_request("Invalid usage plan name specified"))?;
     let mut api_stages = Vec::new();
     for input in body.api_stages.unwrap_or_default() {
         let (Some(api_id), Some(stage)) = (input.api_id, input.stage) else {
@@ -286,7 +298,9 @@ pub async fn create_usage_plan(
             limit: q.limit.unwrap_or(0),
             offset: q.offset.unwrap_or(0),
             period: QuotaPeriod::parse(
-                q.period.as_deref().ok_or_else(|| GatewayError::bad_request("Quota period must be specified"))?,
+                q.period
+                    .as_deref()
+                    .ok_or_else(|| GatewayError::bad_request("Quota period must be specified"))?,
             )?,
         }),
     };
@@ -357,7 +371,10 @@ pub async fn update_usage_plan(
     Ok(Json(plan_document(&plan)))
 }
 
-pub async fn delete_usage_plan(State(state): State<AppState>, Path(id): Path<String>) -> GatewayResult<StatusCode> {
+pub async fn delete_usage_plan(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> GatewayResult<StatusCode> {
     state.store.delete_usage_plan(&id).await?;
     Ok(StatusCode::ACCEPTED)
 }
@@ -381,7 +398,12 @@ pub struct UsagePlanKeyDocument {
 }
 
 fn plan_key_document(key: &ApiKey) -> UsagePlanKeyDocument {
-    UsagePlanKeyDocument { id: key.id.clone(), kind: "API_KEY", value: key.value.clone(), name: key.name.clone() }
+    UsagePlanKeyDocument {
+        id: key.id.clone(),
+        kind: "API_KEY",
+        value: key.value.clone(),
+        name: key.name.clone(),
+    }
 }
 
 pub async fn create_usage_plan_key(
@@ -416,7 +438,9 @@ pub async fn get_usage_plan_keys(
     let keys: Vec<ApiKey> = plan_keys(&state, &plan_id)
         .await?
         .into_iter()
-        .filter(|k| query.name.as_ref().is_none_or(|n| k.name.as_deref().is_some_and(|kn| kn.starts_with(n.as_str()))))
+        .filter(|k| {
+            query.name.as_ref().is_none_or(|n| k.name.as_deref().is_some_and(|kn| kn.starts_with(n.as_str())))
+        })
         .collect();
     let (page, position) = paged(keys, |k| &k.id, &query)?;
     Ok(Json(wire::page(page.iter().map(plan_key_document).collect(), position)))
@@ -466,7 +490,12 @@ pub async fn get_usage(
     };
     let plan = state.store.get_usage_plan(&plan_id).await?.ok_or_else(|| usage_plan_not_found(&plan_id))?;
     let Some(quota) = plan.quota else {
-        return Ok(Json(UsageDocument { usage_plan_id: plan_id, start_date, end_date, values: BTreeMap::new() }));
+        return Ok(Json(UsageDocument {
+            usage_plan_id: plan_id,
+            start_date,
+            end_date,
+            values: BTreeMap::new(),
+        }));
     };
     let period_start = quota.period.start_of(now());
     let limit = plan.quota_limit(period_start).unwrap_or(quota.limit);

@@ -34,9 +34,9 @@ impl AuthorizerType {
         match value {
             "TOKEN" => Ok(AuthorizerType::Token),
             "REQUEST" => Ok(AuthorizerType::Request),
-            "COGNITO_USER_POOLS" => {
-                Err(Error::invalid("Authorizers of type COGNITO_USER_POOLS are not supported by this server."))
-            }
+            "COGNITO_USER_POOLS" => Err(Error::invalid(
+                "Authorizers of type COGNITO_USER_POOLS are not supported by this server.",
+            )),
             other => Err(Error::invalid(format!(
                 "1 validation error detected: Value '{other}' at 'createAuthorizerInput.type' failed to \
                  satisfy constraint: Member must satisfy enum value set: [TOKEN, REQUEST, COGNITO_USER_POOLS]"
@@ -86,7 +86,8 @@ impl IdentitySource {
                  method.request.header.* expression"
             )));
         }
-        let name_ok = |n: &str| !n.is_empty() && n.chars().all(|c| c.is_ascii_alphanumeric() || "_.-".contains(c));
+        let name_ok =
+            |n: &str| !n.is_empty() && n.chars().all(|c| c.is_ascii_alphanumeric() || "_.-".contains(c));
         if let Some(name) = expression.strip_prefix("stageVariables.").filter(|n| name_ok(n)) {
             return Ok(IdentitySource::StageVariable(name.to_owned()));
         }
@@ -129,7 +130,9 @@ impl Authorizer {
             return Err(Error::invalid("Authorizer name must be non-empty"));
         }
         if self.authorizer_uri.is_empty() {
-            return Err(Error::invalid("Authorizer URI must be specified for authorizer type TOKEN and REQUEST"));
+            return Err(Error::invalid(
+                "Authorizer URI must be specified for authorizer type TOKEN and REQUEST",
+            ));
         }
         lambda_function_of(&self.authorizer_uri)
             .map_err(|_| Error::invalid(format!("Invalid Authorizer URI: {}", self.authorizer_uri)))?;
@@ -168,7 +171,10 @@ impl Authorizer {
 
     /// The parsed identity sources (checked when the authorizer was put).
     pub fn sources(&self) -> Vec<IdentitySource> {
-        self.identity_source.as_deref().map(|s| identity_sources(self.kind, s).unwrap_or_default()).unwrap_or_default()
+        self.identity_source
+            .as_deref()
+            .map(|s| identity_sources(self.kind, s).unwrap_or_default())
+            .unwrap_or_default()
     }
 
     /// Applies UpdateAuthorizer's patch operations, then checks the result.
@@ -268,8 +274,10 @@ mod tests {
         assert!(bad(&|a| a.identity_validation_expression = Some("(".into())));
         let mut request = token();
         request.kind = AuthorizerType::Request;
-        request.identity_source =
-            Some("method.request.header.x-tenant, method.request.querystring.q, stageVariables.s, context.stage".into());
+        request.identity_source = Some(
+            "method.request.header.x-tenant, method.request.querystring.q, stageVariables.s, context.stage"
+                .into(),
+        );
         request.check().unwrap();
         assert_eq!(request.sources().len(), 4);
         request.identity_source = None;
@@ -289,7 +297,9 @@ mod tests {
         assert_eq!(a.result_ttl_seconds, 0);
         assert!(a.clone().patch(&[PatchOperation::new("add", "/name", Some("x"))]).is_err());
         assert!(a.clone().patch(&[PatchOperation::new("replace", "/nope", Some("x"))]).is_err());
-        assert!(a.patch(&[PatchOperation::new("replace", "/authorizerResultTtlInSeconds", Some("x"))]).is_err());
+        assert!(a
+            .patch(&[PatchOperation::new("replace", "/authorizerResultTtlInSeconds", Some("x"))])
+            .is_err());
     }
 
     #[test]

@@ -16,8 +16,8 @@ pub use mapping::{IntegrationTarget, MappingSource, MethodParam, ParamLocation};
 pub use model::{
     Deployment, Integration, IntegrationType, Method, Resource, RestApi, Stage, StageName, HTTP_METHODS,
 };
-pub use usage_plan::{ApiKey, ApiStage, PlanThrottle, Quota, QuotaPeriod, UsagePlan};
 pub use stage_settings::{MethodSetting, PatchOperation, ThrottleLimits};
+pub use usage_plan::{ApiKey, ApiStage, PlanThrottle, Quota, QuotaPeriod, UsagePlan};
 
 use crate::error::Error;
 use crate::names::ACCOUNT_ID;

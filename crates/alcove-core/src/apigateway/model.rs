@@ -9,10 +9,10 @@ use serde::{Deserialize, Serialize};
 
 use super::authorizer::{authorizer_not_found, Authorizer};
 use super::mapping::{invalid_mapping, IntegrationTarget, MappingSource, ParamLocation};
+use super::stage_settings::PatchOperation;
 use super::{integration_not_found, method_not_found, new_id, resource_not_found};
 use crate::error::{Error, Result};
 use crate::names::FunctionRef;
-use super::stage_settings::PatchOperation;
 
 /// The methods a resource can have; `ANY` matches every request method.
 pub const HTTP_METHODS: &[&str] = &["GET", "PUT", "POST", "DELETE", "PATCH", "OPTIONS", "HEAD", "ANY"];
@@ -571,7 +571,12 @@ impl RestApi {
 
     /// UpdateMethod: `replace` of `/authorizationType`, `/authorizerId`, `/apiKeyRequired`,
     /// `/operationName`; add/remove of `/requestParameters/<param>`.
-    pub fn update_method(&mut self, resource_id: &str, http: &str, operations: &[PatchOperation]) -> Result<Method> {
+    pub fn update_method(
+        &mut self,
+        resource_id: &str,
+        http: &str,
+        operations: &[PatchOperation],
+    ) -> Result<Method> {
         let mut method = self.method(resource_id, http)?.clone();
         for operation in operations {
             let op = operation.op.as_deref().unwrap_or_default();
@@ -630,7 +635,10 @@ impl RestApi {
     pub fn add_authorizer(&mut self, authorizer: Authorizer) -> Result<Authorizer> {
         authorizer.check()?;
         if self.authorizers.values().any(|a| a.name == authorizer.name) {
-            return Err(Error::Conflict(format!("Authorizer name must be unique. Authorizer {} already exists in this RestApi.", authorizer.name)));
+            return Err(Error::Conflict(format!(
+                "Authorizer name must be unique. Authorizer {} already exists in this RestApi.",
+                authorizer.name
+            )));
         }
         self.authorizers.insert(authorizer.id.clone(), authorizer.clone());
         Ok(authorizer)
@@ -641,7 +649,10 @@ impl RestApi {
         let mut authorizer = self.authorizer(id)?.clone();
         authorizer.patch(operations)?;
         if self.authorizers.values().any(|a| a.name == authorizer.name && a.id != id) {
-            return Err(Error::Conflict(format!("Authorizer name must be unique. Authorizer {} already exists in this RestApi.", authorizer.name)));
+            return Err(Error::Conflict(format!(
+                "Authorizer name must be unique. Authorizer {} already exists in this RestApi.",
+                authorizer.name
+            )));
         }
         self.authorizers.insert(id.to_owned(), authorizer.clone());
         Ok(authorizer)
@@ -651,10 +662,15 @@ impl RestApi {
     pub fn delete_authorizer(&mut self, id: &str) -> Result<()> {
         self.authorizer(id)?;
         let user = self.resources.values().find_map(|r| {
-            r.methods.values().find(|m| m.authorizer_id.as_deref() == Some(id)).map(|m| format!("{}{}", m.http_method, r.path))
+            r.methods
+                .values()
+                .find(|m| m.authorizer_id.as_deref() == Some(id))
+                .map(|m| format!("{}{}", m.http_method, r.path))
         });
         if let Some(user) = user {
-            return Err(Error::Conflict(format!("Cannot delete authorizer '{id}', is referenced in method: {user}")));
+            return Err(Error::Conflict(format!(
+                "Cannot delete authorizer '{id}', is referenced in method: {user}"
+            )));
         }
         self.authorizers.remove(id);
         Ok(())

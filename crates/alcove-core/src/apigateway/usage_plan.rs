@@ -77,7 +77,9 @@ fn parse_bool(path: &str, value: Option<&str>) -> Result<bool> {
     match value {
         Some("true") => Ok(true),
         Some("false") => Ok(false),
-        other => Err(Error::invalid(format!("Invalid boolean value for {path}: {}", other.unwrap_or_default()))),
+        other => {
+            Err(Error::invalid(format!("Invalid boolean value for {path}: {}", other.unwrap_or_default())))
+        }
     }
 }
 

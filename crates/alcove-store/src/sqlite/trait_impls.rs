@@ -7,10 +7,10 @@ use std::collections::BTreeMap;
 use alcove_core::apigateway::{ApiKey, Deployment, RestApi, Stage, UsagePlan};
 use alcove_core::store::{AccountUsage, LatestUpdate, PublishRequest};
 use alcove_core::{
-    Alias, AliasName, AliasPatch, CodeSigningConfig, DeadLetter, DeploymentRequest, EventInvokeConfig,
-    EventQueue, FunctionConfig, FunctionName, FunctionUrlConfig, Page, ProvisionedConcurrency,
-    ProvisionedLimits, QueuedEvent, ApiKeyUpdate, UsagePlanUpdate, RecursiveLoop, RestApiUpdate, Result, StageLookup, StageUpdate, Store,
-    Tags, TenantLimits, UsageFilter, UsageRecord, Version,
+    Alias, AliasName, AliasPatch, ApiKeyUpdate, CodeSigningConfig, DeadLetter, DeploymentRequest,
+    EventInvokeConfig, EventQueue, FunctionConfig, FunctionName, FunctionUrlConfig, Page,
+    ProvisionedConcurrency, ProvisionedLimits, QueuedEvent, RecursiveLoop, RestApiUpdate, Result,
+    StageLookup, StageUpdate, Store, Tags, TenantLimits, UsageFilter, UsagePlanUpdate, UsageRecord, Version,
 };
 use async_trait::async_trait;
 
@@ -522,7 +522,8 @@ impl Store for SqliteStore {
         limit: i64,
     ) -> Result<Option<i64>> {
         let (plan_id, key_id) = (plan_id.to_owned(), key_id.to_owned());
-        self.transaction(move |tx| usage_plans::consume_quota(tx, &plan_id, &key_id, period_start, limit)).await
+        self.transaction(move |tx| usage_plans::consume_quota(tx, &plan_id, &key_id, period_start, limit))
+            .await
     }
 
     async fn quota_usage(&self, plan_id: &str, period_start: i64) -> Result<BTreeMap<String, i64>> {

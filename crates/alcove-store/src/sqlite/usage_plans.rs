@@ -27,7 +27,9 @@ fn one<T: serde::de::DeserializeOwned>(
 fn all<T: serde::de::DeserializeOwned>(tx: &Transaction<'_>, query: &str) -> Result<Vec<T>> {
     let rows = tx
         .prepare(query)
-        .and_then(|mut stmt| stmt.query_map([], |row| row.get::<_, String>(0))?.collect::<rusqlite::Result<Vec<_>>>())
+        .and_then(|mut stmt| {
+            stmt.query_map([], |row| row.get::<_, String>(0))?.collect::<rusqlite::Result<Vec<_>>>()
+        })
         .map_err(sql)?;
     rows.iter().map(|raw| from_json(raw)).collect()
 }
@@ -38,13 +40,20 @@ fn duplicate_value() -> Error {
 
 pub(crate) fn create_key(tx: &Transaction<'_>, key: ApiKey) -> Result<ApiKey> {
     let taken: bool = tx
-        .query_row("SELECT EXISTS (SELECT 1 FROM api_keys WHERE value = ?1 OR id = ?2)", params![key.value, key.id], |r| r.get(0))
+        .query_row(
+            "SELECT EXISTS (SELECT 1 FROM api_keys WHERE value = ?1 OR id = ?2)",
+            params![key.value, key.id],
+            |r| r.get(0),
+        )
         .map_err(sql)?;
     if taken {
         return Err(duplicate_value());
     }
-    tx.execute("INSERT INTO api_keys (id, value, doc) VALUES (?1, ?2, ?3)", params![key.id, key.value, to_json(&key)?])
-        .map_err(sql)?;
+    tx.execute(
+        "INSERT INTO api_keys (id, value, doc) VALUES (?1, ?2, ?3)",
+        params![key.id, key.value, to_json(&key)?],
+    )
+    .map_err(sql)?;
     Ok(key)
 }
 
@@ -84,7 +93,8 @@ pub(crate) fn delete_key(tx: &Transaction<'_>, id: &str) -> Result<()> {
 }
 
 fn save_plan(tx: &Transaction<'_>, plan: &UsagePlan) -> Result<()> {
-    tx.execute("UPDATE usage_plans SET doc = ?2 WHERE id = ?1", params![plan.id, to_json(plan)?]).map_err(sql)?;
+    tx.execute("UPDATE usage_plans SET doc = ?2 WHERE id = ?1", params![plan.id, to_json(plan)?])
+        .map_err(sql)?;
     Ok(())
 }
 
@@ -128,7 +138,9 @@ pub(crate) fn add_plan_key(tx: &Transaction<'_>, plan_id: &str, key_id: &str) ->
     let mut plan = get_plan(tx, plan_id)?.ok_or_else(|| usage_plan_not_found(plan_id))?;
     let key = get_key(tx, key_id)?.ok_or_else(api_key_not_found)?;
     if !plan.key_ids.insert(key_id.to_owned()) {
-        return Err(Error::Conflict(format!("Usage Plan {plan_id} cannot be added because API Key {key_id} is already associated with it")));
+        return Err(Error::Conflict(format!(
+            "Usage Plan {plan_id} cannot be added because API Key {key_id} is already associated with it"
+        )));
     }
     save_plan(tx, &plan)?;
     Ok(key)
@@ -165,12 +177,18 @@ pub(crate) fn consume_quota(
     Ok(Some(used + 1))
 }
 
-pub(crate) fn quota_usage(tx: &Transaction<'_>, plan_id: &str, period_start: i64) -> Result<BTreeMap<String, i64>> {
+pub(crate) fn quota_usage(
+    tx: &Transaction<'_>,
+    plan_id: &str,
+    period_start: i64,
+) -> Result<BTreeMap<String, i64>> {
     let rows = tx
         .prepare("SELECT key, used FROM usage_plan_quota WHERE plan = ?1 AND period_start = ?2")
         .and_then(|mut stmt| {
-            stmt.query_map(params![plan_id, period_start], |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?)))?
-                .collect::<rusqlite::Result<Vec<_>>>()
+            stmt.query_map(params![plan_id, period_start], |r| {
+                Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?))
+            })?
+            .collect::<rusqlite::Result<Vec<_>>>()
         })
         .map_err(sql)?;
     Ok(rows.into_iter().collect())
