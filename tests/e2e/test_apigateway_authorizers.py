@@ -365,3 +365,144 @@ def test_openapi_import_with_a_lambda_authorizer(server, apigw, lambda_client):
     response = requests.get(url, headers={"Authorization": "token-green", "x-tenant-id": "BlueTenant"}, timeout=60)
     assert response.status_code == 200, response.text
     assert response.json() == {"counter": 0, "tenantId": "GreenTenant"}
+
+
+CFN_TEMPLATE = """AWSTemplateFormatVersion: '2010-09-09'
+Resources:
+  Role:
+    Type: AWS::IAM::Role
+    Properties:
+      AssumeRolePolicyDocument:
+        Version: '2012-10-17'
+        Statement:
+          - Effect: Allow
+            Principal: {Service: lambda.amazonaws.com}
+            Action: sts:AssumeRole
+  Counter:
+    Type: AWS::Lambda::Function
+    Properties:
+      Runtime: python3.12
+      Handler: index.handler
+      Role: !GetAtt Role.Arn
+      TenancyConfig:
+        TenantIsolationMode: PER_TENANT
+      Code:
+        ZipFile: |
+          import json
+          counter = 0
+          def handler(event, context):
+              global counter
+              body = {"counter": counter, "tenantId": context.tenant_id}
+              counter += 1
+              return {"statusCode": 200, "body": json.dumps(body)}
+  AuthorizerFunction:
+    Type: AWS::Lambda::Function
+    Properties:
+      Runtime: python3.12
+      Handler: index.handler
+      Role: !GetAtt Role.Arn
+      Code:
+        ZipFile: |
+          TENANTS = {"token-blue": "BlueTenant", "token-green": "GreenTenant"}
+          def handler(event, context):
+              token = event["authorizationToken"]
+              if token not in TENANTS:
+                  raise Exception("Unauthorized")
+              return {"principalId": token, "context": {"tenantId": TENANTS[token]},
+                      "policyDocument": {"Version": "2012-10-17", "Statement": [
+                          {"Action": "execute-api:Invoke", "Effect": "Allow", "Resource": "*"}]}}
+  Api:
+    Type: AWS::ApiGateway::RestApi
+    Properties:
+      Name: !Sub "${AWS::StackName}-secure"
+  Tokens:
+    Type: AWS::ApiGateway::Authorizer
+    Properties:
+      RestApiId: !Ref Api
+      Name: tokens
+      Type: TOKEN
+      IdentitySource: method.request.header.Authorization
+      AuthorizerResultTtlInSeconds: 300
+      AuthorizerUri: !Sub "arn:aws:apigateway:${AWS::Region}:lambda:path/2015-03-31/functions/${AuthorizerFunction.Arn}/invocations"
+  CounterPath:
+    Type: AWS::ApiGateway::Resource
+    Properties:
+      RestApiId: !Ref Api
+      ParentId: !GetAtt Api.RootResourceId
+      PathPart: counter
+  CounterGet:
+    Type: AWS::ApiGateway::Method
+    Properties:
+      RestApiId: !Ref Api
+      ResourceId: !Ref CounterPath
+      HttpMethod: GET
+      AuthorizationType: CUSTOM
+      AuthorizerId: !Ref Tokens
+      ApiKeyRequired: true
+      Integration:
+        Type: AWS_PROXY
+        IntegrationHttpMethod: POST
+        Uri: !Sub "arn:aws:apigateway:${AWS::Region}:lambda:path/2015-03-31/functions/${Counter.Arn}/invocations"
+        RequestParameters:
+          integration.request.header.X-Amz-Tenant-Id: context.authorizer.tenantId
+  Deployment:
+    Type: AWS::ApiGateway::Deployment
+    DependsOn: CounterGet
+    Properties:
+      RestApiId: !Ref Api
+      StageName: prod
+  Key:
+    Type: AWS::ApiGateway::ApiKey
+    Properties:
+      Enabled: true
+      Value: cloudformation-key-value-0001
+  Plan:
+    Type: AWS::ApiGateway::UsagePlan
+    DependsOn: Deployment
+    Properties:
+      ApiStages:
+        - ApiId: !Ref Api
+          Stage: prod
+      Quota: {Limit: 1000, Period: MONTH}
+      Throttle: {BurstLimit: 100, RateLimit: 50}
+  PlanKey:
+    Type: AWS::ApiGateway::UsagePlanKey
+    Properties:
+      KeyId: !Ref Key
+      KeyType: API_KEY
+      UsagePlanId: !Ref Plan
+Outputs:
+  ApiId:
+    Value: !Ref Api
+"""
+
+
+def test_cloudformation_stack_with_an_authorizer_and_a_usage_plan(server, apigw, tmp_path):
+    template = tmp_path / "template.yaml"
+    template.write_text(CFN_TEMPLATE)
+    stack = unique("secure")
+    rc, out, err = server.aws("cloudformation", "deploy", "--template-file", str(template), "--stack-name", stack,
+                              "--capabilities", "CAPABILITY_IAM")
+    assert rc == 0, err
+    cfn = server.client("cloudformation")
+    [described] = cfn.describe_stacks(StackName=stack)["Stacks"]
+    api_id = {o["OutputKey"]: o["OutputValue"] for o in described["Outputs"]}["ApiId"]
+    [authorizer] = apigw.get_authorizers(restApiId=api_id)["items"]
+    assert (authorizer["name"], authorizer["type"]) == ("tokens", "TOKEN")
+    url = stage_url(server, api_id, "prod", "/counter")
+    key = {"x-api-key": "cloudformation-key-value-0001"}
+    gateway_error(requests.get(url, headers={"Authorization": "nope", **key}, timeout=60),
+                  401, "UnauthorizedException", "Unauthorized")
+    gateway_error(requests.get(url, headers={"Authorization": "token-blue"}, timeout=60),
+                  403, "ForbiddenException", "Forbidden")
+    for expected in range(2):
+        response = requests.get(url, headers={"Authorization": "token-blue", "x-tenant-id": "GreenTenant", **key},
+                                timeout=60)
+        assert response.status_code == 200, response.text
+        assert response.json() == {"counter": expected, "tenantId": "BlueTenant"}
+    rc, _, err = server.aws("cloudformation", "delete-stack", "--stack-name", stack)
+    assert rc == 0, err
+    rc, _, err = server.aws("cloudformation", "wait", "stack-delete-complete", "--stack-name", stack)
+    assert rc == 0, err
+    assert not [k for k in apigw.get_api_keys(includeValues=True)["items"]
+                if k.get("value") == "cloudformation-key-value-0001"]
