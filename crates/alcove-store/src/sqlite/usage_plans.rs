@@ -193,3 +193,69 @@ pub(crate) fn quota_usage(
         .map_err(sql)?;
     Ok(rows.into_iter().collect())
 }
+
+#[cfg(test)]
+mod tests {
+    use std::collections::{BTreeMap, BTreeSet};
+
+    use alcove_core::apigateway::{ApiKey, UsagePlan};
+    use alcove_core::{Error, Store};
+
+    use crate::SqliteStore;
+
+    fn key(id: &str, value: &str) -> ApiKey {
+        ApiKey {
+            id: id.into(),
+            value: value.into(),
+            name: None,
+            customer_id: None,
+            description: None,
+            enabled: true,
+            created_date: 0,
+            last_updated_date: 0,
+            stage_keys: Vec::new(),
+            tags: BTreeMap::new(),
+        }
+    }
+
+    fn plan(id: &str) -> UsagePlan {
+        UsagePlan {
+            id: id.into(),
+            name: "p".into(),
+            description: None,
+            api_stages: Vec::new(),
+            throttle: None,
+            quota: None,
+            tags: BTreeMap::new(),
+            key_ids: BTreeSet::new(),
+            created_date: 0,
+        }
+    }
+
+    #[tokio::test]
+    async fn keys_plans_and_quota_counts() {
+        let store = SqliteStore::open_in_memory().unwrap();
+        store.create_api_key(key("k1", "value-one-value-one-1")).await.unwrap();
+        let duplicate = store.create_api_key(key("k2", "value-one-value-one-1")).await;
+        assert!(matches!(duplicate, Err(Error::Conflict(_))));
+        assert_eq!(store.api_key_by_value("value-one-value-one-1").await.unwrap().unwrap().id, "k1");
+        store.create_usage_plan(plan("p1")).await.unwrap();
+        store.add_usage_plan_key("p1", "k1").await.unwrap();
+        assert!(matches!(store.add_usage_plan_key("p1", "k1").await, Err(Error::Conflict(_))));
+        assert!(matches!(store.add_usage_plan_key("p1", "nope").await, Err(Error::NotFound(_))));
+
+        // Two requests allowed in a period; a new period counts from zero.
+        assert_eq!(store.consume_quota("p1", "k1", 100, 2).await.unwrap(), Some(1));
+        assert_eq!(store.consume_quota("p1", "k1", 100, 2).await.unwrap(), Some(2));
+        assert_eq!(store.consume_quota("p1", "k1", 100, 2).await.unwrap(), None);
+        assert_eq!(store.quota_usage("p1", 100).await.unwrap(), BTreeMap::from([("k1".to_string(), 2)]));
+        assert_eq!(store.consume_quota("p1", "k1", 200, 2).await.unwrap(), Some(1));
+
+        // Deleting the key takes it out of its plans.
+        store.delete_api_key("k1").await.unwrap();
+        assert!(store.get_usage_plan("p1").await.unwrap().unwrap().key_ids.is_empty());
+        assert!(matches!(store.delete_api_key("k1").await, Err(Error::NotFound(_))));
+        store.delete_usage_plan("p1").await.unwrap();
+        assert!(store.get_usage_plan("p1").await.unwrap().is_none());
+    }
+}
