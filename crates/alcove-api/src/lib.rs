@@ -79,6 +79,8 @@ pub struct AppState {
     pub prices: Arc<alcove_core::PriceTable>,
     /// API Gateway stage throttles: token buckets shared by every caller of a stage.
     pub throttles: apigateway::Throttles,
+    /// Lambda authorizers' results, by identity, for their TTL.
+    pub authorizer_cache: apigateway::AuthorizerCache,
     /// How long after a create, publish or update commits its version settles (`State`
     /// `Pending` → `Active`, `LastUpdateStatus` `InProgress` → `Successful`).
     pub state_transition_delay: std::time::Duration,
@@ -229,6 +231,7 @@ mod tests {
             events,
             prices,
             throttles: Default::default(),
+            authorizer_cache: Default::default(),
             state_transition_delay: Duration::ZERO,
             cloudformation,
             services,

@@ -46,6 +46,7 @@ fn state(dir: &std::path::Path, services: Arc<InProcessServices>) -> AppState {
         events,
         prices: Arc::new(alcove_core::PriceTable::default_table()),
         throttles: Default::default(),
+        authorizer_cache: Default::default(),
         // Functions settle after a while, as on AWS: the types must wait for them.
         state_transition_delay: Duration::from_millis(150),
         cloudformation: alcove_cloudformation::CloudFormation::open(

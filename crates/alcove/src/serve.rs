@@ -404,6 +404,7 @@ async fn serve(
         envs: envs.clone(),
         prices: Arc::new(prices),
         throttles: Default::default(),
+        authorizer_cache: Default::default(),
         state_transition_delay: Duration::from_millis(args.state_transition_ms),
         cloudformation,
         services: services.clone(),
