@@ -5,6 +5,7 @@
 
 mod cli;
 mod serve;
+mod tls;
 
 use std::io::IsTerminal;
 
