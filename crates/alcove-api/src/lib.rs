@@ -91,6 +91,15 @@ pub struct AppState {
     pub parameters: alcove_ssm::ParameterStore,
 }
 
+/// The parsers behind the HTTP surfaces, reachable for the fuzz targets of `alcove-fuzz`
+/// (which feed them hostile bytes); not an API.
+#[doc(hidden)]
+pub mod fuzzing {
+    pub use crate::apigateway::fuzzing::*;
+    pub use crate::query::Form;
+    pub use crate::s3::fuzzing::*;
+}
+
 pub use in_process::InProcessServices;
 pub use lambda::provisioned::restore as restore_provisioned_concurrency;
 pub use native::usage::flush as flush_usage;
