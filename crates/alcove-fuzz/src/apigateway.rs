@@ -171,7 +171,9 @@ fn apigateway_request() {
         }
         let mut headers = HeaderMap::new();
         for (name, value) in call.headers.iter().take(16) {
-            if let (Ok(name), Ok(value)) = (HeaderName::try_from(name.as_str()), HeaderValue::from_bytes(value)) {
+            if let (Ok(name), Ok(value)) =
+                (HeaderName::try_from(name.as_str()), HeaderValue::from_bytes(value))
+            {
                 headers.append(name, value);
             }
         }

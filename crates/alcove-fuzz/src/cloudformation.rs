@@ -111,9 +111,13 @@ impl Expr {
                 let vars: Map<String, Value> = vars.iter().take(3).map(|(k, n)| (k.clone(), r(n))).collect();
                 json!({ "Fn::Sub": [s, vars] })
             }
-            Expr::Join(sep, names) => json!({ "Fn::Join": [sep, names.iter().take(4).map(r).collect::<Vec<_>>()] }),
+            Expr::Join(sep, names) => {
+                json!({ "Fn::Join": [sep, names.iter().take(4).map(r).collect::<Vec<_>>()] })
+            }
             Expr::If(c, a, b) => json!({ "Fn::If": [c.text(), r(a), r(b)] }),
-            Expr::Select(i, names) => json!({ "Fn::Select": [i, names.iter().take(4).map(r).collect::<Vec<_>>()] }),
+            Expr::Select(i, names) => {
+                json!({ "Fn::Select": [i, names.iter().take(4).map(r).collect::<Vec<_>>()] })
+            }
             Expr::Split(sep, s) => json!({ "Fn::Split": [sep, s] }),
             Expr::ImportValue(s) => json!({ "Fn::ImportValue": s }),
             Expr::Base64(s) => json!({ "Fn::Base64": s }),
@@ -174,7 +178,8 @@ impl Template {
                     r.properties.iter().take(6).map(|(k, e)| (k.clone(), e.json())).collect();
                 let mut resource = json!({ "Type": kind, "Properties": properties });
                 if !r.depends_on.is_empty() {
-                    resource["DependsOn"] = json!(r.depends_on.iter().take(3).map(|n| n.text()).collect::<Vec<_>>());
+                    resource["DependsOn"] =
+                        json!(r.depends_on.iter().take(3).map(|n| n.text()).collect::<Vec<_>>());
                 }
                 if let Some(c) = r.condition {
                     resource["Condition"] = json!(c.text());
@@ -213,7 +218,9 @@ fn cloudformation_templates() {
 fn yaml(value: &Value, indent: usize) -> String {
     let pad = " ".repeat(indent);
     match value {
-        Value::Object(map) if map.len() == 1 && map.keys().next().is_some_and(|k| k == "Ref" || k.starts_with("Fn::")) => {
+        Value::Object(map)
+            if map.len() == 1 && map.keys().next().is_some_and(|k| k == "Ref" || k.starts_with("Fn::")) =>
+        {
             let (key, argument) = map.iter().next().expect("one member");
             let tag = key.strip_prefix("Fn::").unwrap_or(key);
             format!("!{tag} {}", argument)

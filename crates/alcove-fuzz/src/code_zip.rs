@@ -87,11 +87,18 @@ fn join(parts: &[Part]) -> String {
 
 #[derive(Debug, Clone, TypeGenerator)]
 enum Kind {
-    File { data: Vec<u8>, mode: u16 },
+    File {
+        data: Vec<u8>,
+        mode: u16,
+    },
     /// Many zero bytes, which deflate to almost nothing.
-    Zeros { kib: u16 },
+    Zeros {
+        kib: u16,
+    },
     Dir,
-    Link { target: Vec<Part> },
+    Link {
+        target: Vec<Part>,
+    },
 }
 
 #[derive(Debug, Clone, TypeGenerator)]

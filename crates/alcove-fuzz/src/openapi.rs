@@ -96,10 +96,27 @@ struct Document {
     binary_media_types: Option<Vec<Leaf>>,
 }
 
-const METHOD_KEYS: &[&str] =
-    &["get", "put", "post", "delete", "patch", "head", "options", "x-amazon-apigateway-any-method", "trace", "parameters"];
-const INTEGRATION_KEYS: &[&str] =
-    &["type", "uri", "httpMethod", "requestParameters", "requestTemplates", "timeoutInMillis", "passthroughBehavior"];
+const METHOD_KEYS: &[&str] = &[
+    "get",
+    "put",
+    "post",
+    "delete",
+    "patch",
+    "head",
+    "options",
+    "x-amazon-apigateway-any-method",
+    "trace",
+    "parameters",
+];
+const INTEGRATION_KEYS: &[&str] = &[
+    "type",
+    "uri",
+    "httpMethod",
+    "requestParameters",
+    "requestTemplates",
+    "timeoutInMillis",
+    "passthroughBehavior",
+];
 
 impl Document {
     fn json(&self) -> Value {
@@ -116,7 +133,10 @@ impl Document {
                     .iter()
                     .take(8)
                     .map(|(key, leaf)| {
-                        (INTEGRATION_KEYS[usize::from(*key) % INTEGRATION_KEYS.len()].to_owned(), leaf.value())
+                        (
+                            INTEGRATION_KEYS[usize::from(*key) % INTEGRATION_KEYS.len()].to_owned(),
+                            leaf.value(),
+                        )
                     })
                     .collect();
                 method.insert("x-amazon-apigateway-integration".into(), Value::Object(integration));

@@ -127,8 +127,12 @@ impl Request {
             out.extend_from_slice(format!("{name}: {value}\r\n").as_bytes());
         }
         match self.framing {
-            Framing::Length => out.extend_from_slice(format!("Content-Length: {}\r\n\r\n", self.body.len()).as_bytes()),
-            Framing::WrongLength(n) => out.extend_from_slice(format!("Content-Length: {n}\r\n\r\n").as_bytes()),
+            Framing::Length => {
+                out.extend_from_slice(format!("Content-Length: {}\r\n\r\n", self.body.len()).as_bytes())
+            }
+            Framing::WrongLength(n) => {
+                out.extend_from_slice(format!("Content-Length: {n}\r\n\r\n").as_bytes())
+            }
             Framing::Chunked | Framing::Streamed => {
                 if matches!(self.framing, Framing::Streamed) {
                     out.extend_from_slice(b"Lambda-Runtime-Function-Response-Mode: streaming\r\n");
@@ -142,8 +146,12 @@ impl Request {
                 }
                 out.extend_from_slice(b"0\r\n");
                 if let Some(trailer) = &self.trailer {
-                    out.extend_from_slice(format!("Lambda-Runtime-Function-Error-Type: {trailer}\r\n").as_bytes());
-                    out.extend_from_slice(format!("Lambda-Runtime-Function-Error-Body: {trailer}\r\n").as_bytes());
+                    out.extend_from_slice(
+                        format!("Lambda-Runtime-Function-Error-Type: {trailer}\r\n").as_bytes(),
+                    );
+                    out.extend_from_slice(
+                        format!("Lambda-Runtime-Function-Error-Body: {trailer}\r\n").as_bytes(),
+                    );
                 }
                 out.extend_from_slice(b"\r\n");
                 return;
@@ -164,6 +172,10 @@ fn runtime_api_requests() {
         }
         let answer = converse(&bytes);
         // Whatever was sent, the server answers in HTTP or not at all.
-        assert!(answer.is_empty() || answer.starts_with(b"HTTP/1.1 "), "{:?}", String::from_utf8_lossy(&answer));
+        assert!(
+            answer.is_empty() || answer.starts_with(b"HTTP/1.1 "),
+            "{:?}",
+            String::from_utf8_lossy(&answer)
+        );
     });
 }

@@ -55,20 +55,21 @@ impl TlsFiles {
         }
         let key = PrivateKeyDer::from_pem_slice(&key_pem)
             .map_err(|e| TlsError::BadKey { path: self.key.clone(), reason: e.to_string() })?;
-        let mut config = ServerConfig::builder_with_provider(Arc::new(rustls::crypto::ring::default_provider()))
-            .with_safe_default_protocol_versions()
-            .map_err(|e| TlsError::Mismatch {
-                cert: self.cert.clone(),
-                key: self.key.clone(),
-                reason: e.to_string(),
-            })?
-            .with_no_client_auth()
-            .with_single_cert(chain, key)
-            .map_err(|e| TlsError::Mismatch {
-                cert: self.cert.clone(),
-                key: self.key.clone(),
-                reason: e.to_string(),
-            })?;
+        let mut config =
+            ServerConfig::builder_with_provider(Arc::new(rustls::crypto::ring::default_provider()))
+                .with_safe_default_protocol_versions()
+                .map_err(|e| TlsError::Mismatch {
+                    cert: self.cert.clone(),
+                    key: self.key.clone(),
+                    reason: e.to_string(),
+                })?
+                .with_no_client_auth()
+                .with_single_cert(chain, key)
+                .map_err(|e| TlsError::Mismatch {
+                    cert: self.cert.clone(),
+                    key: self.key.clone(),
+                    reason: e.to_string(),
+                })?;
         config.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
         Ok(config)
     }
