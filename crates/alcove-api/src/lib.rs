@@ -13,6 +13,7 @@
 mod apigateway;
 mod cloudformation;
 pub mod error;
+mod function_callers;
 mod function_url;
 mod host;
 mod in_process;
@@ -100,6 +101,7 @@ pub mod fuzzing {
     pub use crate::s3::fuzzing::*;
 }
 
+pub use function_callers::{FunctionCallers, DEFAULT_CREDENTIALS_LIFETIME};
 pub use in_process::InProcessServices;
 pub use lambda::provisioned::restore as restore_provisioned_concurrency;
 pub use native::usage::flush as flush_usage;
@@ -201,6 +203,7 @@ mod tests {
                 python: "python3".into(),
                 region: "us-east-1".into(),
                 sandbox: None,
+                function_access: None,
             },
             logs_root: dir.to_path_buf(),
             log_store: alcove_envs::LogStore::open(&dir.join("logs.db"), Default::default()).unwrap(),

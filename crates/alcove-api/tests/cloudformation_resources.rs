@@ -25,6 +25,7 @@ fn state(dir: &std::path::Path, services: Arc<InProcessServices>) -> AppState {
             python: "python3".into(),
             region: "us-east-1".into(),
             sandbox: None,
+            function_access: None,
         },
         logs_root: dir.to_path_buf(),
         log_store: alcove_envs::LogStore::open(&dir.join("logs.db"), Default::default()).unwrap(),

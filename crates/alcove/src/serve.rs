@@ -74,6 +74,13 @@ pub struct ServeArgs {
     #[arg(long, env = "ALCOVE_ASYNC_RETRY_BASE", default_value_t = 60.0)]
     async_retry_base: f64,
 
+    /// Seconds the execution-role credentials given to each environment last. An
+    /// environment is retired before its credentials could expire during an invoke, and
+    /// its tenant's next invoke starts one with fresh credentials.
+    #[arg(long, env = "ALCOVE_FUNCTION_CREDENTIALS_TTL", default_value_t = alcove_api::DEFAULT_CREDENTIALS_LIFETIME.as_secs(),
+          value_parser = clap::value_parser!(u64).range(60..=129_600))]
+    function_credentials_ttl: u64,
+
     /// Region functions see in AWS_REGION.
     #[arg(long, env = "ALCOVE_REGION", default_value = "us-east-1")]
     region: String,
@@ -307,6 +314,12 @@ async fn serve(
         alcove_s3::ObjectStore::open(&args.data_dir.join("s3")).context("opening the S3 object store")?;
     let parameters = alcove_ssm::ParameterStore::open(&args.data_dir.join("ssm"))
         .map_err(|e| anyhow::anyhow!("opening the SSM parameter store: {}", alcove_core::error::chain(&e)))?;
+    let server_key = alcove_auth::ServerKey::load_or_create(&args.data_dir.join("auth"))
+        .context("opening the server key")?;
+    let function_callers = alcove_api::FunctionCallers::new(
+        alcove_auth::SessionIssuer::new(&server_key),
+        Duration::from_secs(args.function_credentials_ttl),
+    );
     let (sandbox, tenant_isolation_unavailable) = sandbox(staging, args.max_environments);
     let logs_root = args.data_dir.join("logs");
     std::fs::create_dir_all(&logs_root).context("creating the logs directory")?;
@@ -321,6 +334,7 @@ async fn serve(
             python: runtimes.python,
             region: args.region.clone(),
             sandbox: sandbox.clone(),
+            function_access: Some(function_callers.clone()),
         },
         tenant_isolation_unavailable,
         logs_root,
@@ -397,6 +411,7 @@ async fn serve(
     }
     let app = alcove_api::router(state).layer(axum::middleware::map_request(authority_as_host));
     services.attach(app.clone());
+    function_callers.attach(app.clone());
     // The client's address reaches API Gateway events as `requestContext.identity.sourceIp`.
     let app = app.into_make_service_with_connect_info::<SocketAddr>();
     match tls {
