@@ -1,7 +1,8 @@
 //! Fuzz targets for every parser that takes bytes from outside the server: tenant ids,
 //! code packages (zip bombs, path traversal, symbolic links), OpenAPI import, API
 //! Gateway's route matching and proxy event, the Runtime API as a function's runtime
-//! speaks to it, CloudFormation templates, and the S3 and Query protocols' request parts.
+//! speaks to it, CloudFormation templates, the S3 and Query protocols' request parts, and
+//! credentials and policies (session tokens, IAM policy documents).
 //!
 //! The targets are [bolero](https://camshaft.github.io/bolero) tests. Under plain
 //! `cargo test` each one replays its committed corpus (`src/__fuzz__/<target>/corpus`,
@@ -19,6 +20,8 @@
 
 #[cfg(test)]
 mod apigateway;
+#[cfg(test)]
+mod auth;
 #[cfg(test)]
 mod cloudformation;
 #[cfg(test)]
