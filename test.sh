@@ -13,6 +13,8 @@ cargo build --release --locked
 # Every benchmark, with tiny counts: proves each still runs and produces numbers (no
 # timing is judged).
 bench/run.sh --smoke
+# Includes the fuzz targets' short pass (crates/alcove-fuzz): each replays its committed
+# corpus, then runs generated inputs for about a second (docs/FUZZING.md).
 cargo test --workspace --locked
 node --test runtimes/nodejs/test/bootstrap.test.mjs
 ALCOVE_BIN="$PWD/target/release/alcove" python3 -m pytest tests/e2e -q "$@"

@@ -97,6 +97,15 @@ pub struct AppState {
     pub auth: auth::AuthState,
 }
 
+/// The parsers behind the HTTP surfaces, reachable for the fuzz targets of `alcove-fuzz`
+/// (which feed them hostile bytes); not an API.
+#[doc(hidden)]
+pub mod fuzzing {
+    pub use crate::apigateway::fuzzing::*;
+    pub use crate::query::Form;
+    pub use crate::s3::fuzzing::*;
+}
+
 pub use function_callers::{FunctionCallers, DEFAULT_CREDENTIALS_LIFETIME};
 pub use in_process::InProcessServices;
 pub use lambda::provisioned::restore as restore_provisioned_concurrency;

@@ -6,6 +6,7 @@
 mod cli;
 mod keys;
 mod serve;
+mod tls;
 
 use std::io::IsTerminal;
 
@@ -25,7 +26,7 @@ struct Cli {
 #[derive(Debug, Subcommand)]
 enum Command {
     /// Run the server: the Lambda API on one HTTP port, state in a data directory.
-    Serve(serve::ServeArgs),
+    Serve(Box<serve::ServeArgs>),
     /// Usage and charges per function and tenant, from a running server.
     Usage(cli::usage::UsageArgs),
     /// Per-tenant concurrency limits of a PER_TENANT function.
@@ -60,7 +61,7 @@ fn main() -> anyhow::Result<()> {
         .with_ansi(std::io::stderr().is_terminal())
         .init();
     match cli.command {
-        Command::Serve(args) => serve::run(args),
+        Command::Serve(args) => serve::run(*args),
         Command::Usage(args) => cli::usage::run(args),
         Command::TenantLimits(args) => cli::tenant_limits::run(args),
         Command::Envs(args) => cli::envs::run(args),

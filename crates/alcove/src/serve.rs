@@ -16,7 +16,10 @@ use alcove_envs::{
 use alcove_sandbox::{Sandbox, SandboxError, Staging};
 use alcove_store::{CodeStore, SqliteStore};
 use anyhow::Context;
+use axum_server::tls_rustls::RustlsConfig;
 use clap::Args;
+
+use crate::tls::TlsFiles;
 
 #[derive(Debug, Args)]
 pub struct ServeArgs {
@@ -30,6 +33,16 @@ pub struct ServeArgs {
     /// address; on any other address it must be given.
     #[arg(long, env = "ALCOVE_AUTH", value_enum)]
     auth: Option<AuthMode>,
+
+    /// PEM file with the listener's TLS certificate chain (server certificate first).
+    /// With `--tls-key`, the listener speaks HTTPS only, HTTP/2 and HTTP/1.1 (ALPN), and
+    /// prints `alcove listening on https://ADDR`. SIGHUP re-reads both files.
+    #[arg(long, env = "ALCOVE_TLS_CERT", requires = "tls_key")]
+    tls_cert: Option<PathBuf>,
+
+    /// PEM file with the private key of `--tls-cert` (PKCS#8, PKCS#1 or SEC1).
+    #[arg(long, env = "ALCOVE_TLS_KEY", requires = "tls_cert")]
+    tls_key: Option<PathBuf>,
 
     /// Directory holding the database and code packages. Created if missing.
     #[arg(long, env = "ALCOVE_DATA_DIR", default_value = "./.alcove")]
@@ -191,6 +204,13 @@ fn mib(value: f64) -> u64 {
 }
 
 impl ServeArgs {
+    fn tls_files(&self) -> Option<TlsFiles> {
+        match (&self.tls_cert, &self.tls_key) {
+            (Some(cert), Some(key)) => Some(TlsFiles { cert: cert.clone(), key: key.clone() }),
+            _ => None,
+        }
+    }
+
     fn log_limits(&self) -> LogLimits {
         LogLimits {
             environment: LogRate {
@@ -274,6 +294,14 @@ pub fn run(mut args: ServeArgs) -> anyhow::Result<()> {
     // Environments run with their own working directory; every path handed to them is
     // absolute.
     args.data_dir = std::fs::canonicalize(&args.data_dir)?;
+    // A certificate that cannot serve is found before anything else starts.
+    let tls = match args.tls_files() {
+        Some(files) => {
+            let config = files.load().context("loading the TLS certificate and key")?;
+            Some((files, config))
+        }
+        None => None,
+    };
     std::fs::create_dir_all(args.data_dir.join("code"))?;
     let runtimes = host_runtimes(&args)?;
     let staging = (!args.insecure_no_sandbox).then(|| stage(&args, &runtimes));
@@ -281,7 +309,7 @@ pub fn run(mut args: ServeArgs) -> anyhow::Result<()> {
         .enable_all()
         .build()
         .context("starting the async runtime")?;
-    runtime.block_on(serve(args, mode, runtimes, staging))
+    runtime.block_on(serve(args, mode, runtimes, staging, tls))
 }
 
 /// The sandbox, or why there is none.
@@ -314,6 +342,7 @@ async fn serve(
     mode: alcove_api::auth::Mode,
     runtimes: HostRuntimes,
     staging: Option<Result<Staging, SandboxError>>,
+    tls: Option<(TlsFiles, rustls::ServerConfig)>,
 ) -> anyhow::Result<()> {
     let database = args.data_dir.join("alcove.db");
     let store = SqliteStore::open(&database)
@@ -417,19 +446,39 @@ async fn serve(
         .with_context(|| format!("binding {}", args.listen))?;
     let address = listener.local_addr()?;
     tracing::info!(%address, data_dir = %args.data_dir.display(), "serving");
+    let scheme = if tls.is_some() { "https" } else { "http" };
     {
         let mut stdout = std::io::stdout().lock();
-        writeln!(stdout, "alcove listening on http://{address}")?;
+        writeln!(stdout, "alcove listening on {scheme}://{address}")?;
         stdout.flush()?;
     }
-    let app = alcove_api::router(state);
+    let app = alcove_api::router(state).layer(axum::middleware::map_request(authority_as_host));
     services.attach(app.clone());
     function_callers.attach(app.clone());
     // The client's address reaches API Gateway events as `requestContext.identity.sourceIp`.
-    axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>())
-        .with_graceful_shutdown(shutdown_signal())
-        .await
-        .context("serving HTTP")?;
+    let app = app.into_make_service_with_connect_info::<SocketAddr>();
+    match tls {
+        None => axum::serve(listener, app)
+            .with_graceful_shutdown(shutdown_signal())
+            .await
+            .context("serving HTTP")?,
+        Some((files, config)) => {
+            let config = RustlsConfig::from_config(Arc::new(config));
+            let reloader = tokio::spawn(crate::tls::reload_on_sighup(files, config.clone()));
+            let handle = axum_server::Handle::new();
+            let stopper = handle.clone();
+            tokio::spawn(async move {
+                shutdown_signal().await;
+                stopper.graceful_shutdown(None);
+            });
+            axum_server::from_tcp_rustls(listener.into_std()?, config)
+                .handle(handle)
+                .serve(app)
+                .await
+                .context("serving HTTPS")?;
+            reloader.abort();
+        }
+    }
     envs.shutdown().await;
     // What the environments' own shutdown has not removed yet (their clean-up runs in the
     // background, which the process does not wait for), environments still busy, and
@@ -443,6 +492,19 @@ async fn serve(
     }
     tracing::info!("stopped");
     Ok(())
+}
+
+/// HTTP/2 carries the host in the `:authority` pseudo-header, which reaches handlers as
+/// the URI's authority rather than as a `Host` header; the routes that look at the host
+/// (function URLs, S3's virtual-hosted buckets, stage URLs) read `Host`, so it is filled in.
+async fn authority_as_host(mut request: axum::extract::Request) -> axum::extract::Request {
+    if !request.headers().contains_key(axum::http::header::HOST) {
+        let host = request.uri().authority().and_then(|a| axum::http::HeaderValue::from_str(a.as_str()).ok());
+        if let Some(host) = host {
+            request.headers_mut().insert(axum::http::header::HOST, host);
+        }
+    }
+    request
 }
 
 /// Stores usage counts once a second, so a crash loses at most a second of them.

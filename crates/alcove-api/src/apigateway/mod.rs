@@ -42,6 +42,14 @@ pub use data_plane::execute_api;
 pub fn is_data_plane(host: Option<&str>, path: &str) -> bool {
     data_plane::target_of(host, path).is_some()
 }
+
+/// What the fuzz targets drive: OpenAPI import, route matching, the proxy event.
+#[doc(hidden)]
+pub mod fuzzing {
+    pub use super::event::{build as proxy_event, ProxyRequest, RequestContext};
+    pub use super::openapi::parse as parse_openapi;
+    pub use super::routing::{find as find_route, segments as path_segments};
+}
 pub use throttle::Throttles;
 
 pub fn routes() -> Router<AppState> {

@@ -22,6 +22,16 @@ use axum::http::{HeaderMap, HeaderValue, Method};
 use axum::response::Response;
 
 pub use body::blocking;
+
+/// What the fuzz targets drive: addressing, query strings, ranges, request documents.
+#[doc(hidden)]
+pub mod fuzzing {
+    pub use super::address::resolve as s3_address;
+    pub use super::documents::{CompleteMultipartUpload, CreateBucketConfiguration};
+    pub use super::query::Query as S3Query;
+    pub use super::range::{wanted as s3_range, Wanted};
+    pub use super::xml::parse as s3_xml;
+}
 use error::{S3ApiError, S3ApiResult};
 use query::Query;
 
