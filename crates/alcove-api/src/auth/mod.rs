@@ -72,6 +72,9 @@ impl SessionCheck for AcceptSessions {
     }
 }
 
+/// Keys looked up recently: id → (when, the key and its secret, or none).
+type KeyCache = HashMap<String, (Instant, Option<(AccessKey, String)>)>;
+
 /// The authentication state every request shares.
 #[derive(Clone)]
 pub struct AuthState {
@@ -79,7 +82,7 @@ pub struct AuthState {
     pub keys: Arc<KeyStore>,
     pub sessions: SessionIssuer,
     pub session_check: Arc<dyn SessionCheck>,
-    cache: Arc<Mutex<HashMap<String, (Instant, Option<(AccessKey, String)>)>>>,
+    cache: Arc<Mutex<KeyCache>>,
 }
 
 impl std::fmt::Debug for AuthState {
