@@ -242,3 +242,15 @@ def test_alcove_native_api_needs_a_signature(server, admin):
     assert requests.get(server.url + "/alcove/v1/environments", timeout=30).status_code == 403
     response = signed_request(server.url, "GET", "/alcove/v1/environments", key)
     assert response.status_code == 200, response.text
+
+
+def test_cloudformation_reaches_the_services_in_process_without_a_signature(server, admin):
+    _, key = admin
+    cfn = server.client("cloudformation", credentials=key)
+    template = {"Resources": {"P": {"Type": "AWS::SSM::Parameter",
+                                    "Properties": {"Type": "String", "Value": "from-stack", "Name": "/cfn/p"}}}}
+    import json
+    cfn.create_stack(StackName="authstack", TemplateBody=json.dumps(template))
+    cfn.get_waiter("stack_create_complete").wait(StackName="authstack", WaiterConfig={"Delay": 1})
+    value = server.client("ssm", credentials=key).get_parameter(Name="/cfn/p")["Parameter"]["Value"]
+    assert value == "from-stack"
