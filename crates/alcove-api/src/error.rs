@@ -265,6 +265,47 @@ impl GatewayError {
         Self::new(StatusCode::TOO_MANY_REQUESTS, "TooManyRequestsException", "Too Many Requests")
     }
 
+    /// A Lambda authorizer's identity source is missing or fails its validation
+    /// expression, or the authorizer function answered `Unauthorized` (401).
+    pub fn unauthorized() -> Self {
+        Self::new(StatusCode::UNAUTHORIZED, "UnauthorizedException", "Unauthorized")
+    }
+
+    /// The authorizer's policy denies the method explicitly (403).
+    pub fn explicit_deny() -> Self {
+        Self::new(
+            StatusCode::FORBIDDEN,
+            "AccessDeniedException",
+            "User is not authorized to access this resource with an explicit deny",
+        )
+    }
+
+    /// The authorizer's policy allows nothing that covers the method (403).
+    pub fn implicit_deny() -> Self {
+        Self::new(
+            StatusCode::FORBIDDEN,
+            "AccessDeniedException",
+            "User is not authorized to access this resource",
+        )
+    }
+
+    /// The authorizer failed or answered something that is no authorizer response (500,
+    /// `{"message": null}` as API Gateway answers). The caller logs why.
+    pub fn authorizer_configuration() -> Self {
+        Self::new(StatusCode::INTERNAL_SERVER_ERROR, AUTHORIZER_CONFIGURATION, "")
+    }
+
+    /// A method needs an API key and the request has none that a usage plan of the stage
+    /// admits (403).
+    pub fn invalid_api_key() -> Self {
+        Self::new(StatusCode::FORBIDDEN, "ForbiddenException", "Forbidden")
+    }
+
+    /// The key's usage plan quota for the period is used up (429).
+    pub fn quota_exceeded() -> Self {
+        Self::new(StatusCode::TOO_MANY_REQUESTS, "LimitExceededException", "Limit Exceeded")
+    }
+
     /// The integration did not answer within its timeout (504).
     pub fn integration_timeout() -> Self {
         Self::new(StatusCode::GATEWAY_TIMEOUT, "InternalServerErrorException", "Endpoint request timed out")
@@ -292,16 +333,20 @@ impl From<alcove_core::Error> for GatewayError {
     }
 }
 
+/// The code of the authorizer failure, whose body carries a null message.
+const AUTHORIZER_CONFIGURATION: &str = "AuthorizerConfigurationException";
+
 /// API Gateway's error body: `{"message": ...}`.
 #[derive(Debug, Serialize)]
 struct GatewayErrorBody<'a> {
-    message: &'a str,
+    message: Option<&'a str>,
 }
 
 impl IntoResponse for GatewayError {
     fn into_response(self) -> Response {
         tracing::debug!(code = self.code, status = %self.status, message = %self.message, "API Gateway error");
-        let body = GatewayErrorBody { message: &self.message };
+        let message = (self.code != AUTHORIZER_CONFIGURATION).then_some(self.message.as_str());
+        let body = GatewayErrorBody { message };
         let mut response = (self.status, Json(body)).into_response();
         response.headers_mut().insert("x-amzn-ErrorType", HeaderValue::from_static(self.code));
         response

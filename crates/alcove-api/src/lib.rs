@@ -14,6 +14,7 @@ mod apigateway;
 pub mod auth;
 mod cloudformation;
 pub mod error;
+mod function_callers;
 mod function_url;
 mod host;
 mod in_process;
@@ -78,6 +79,8 @@ pub struct AppState {
     pub prices: Arc<alcove_core::PriceTable>,
     /// API Gateway stage throttles: token buckets shared by every caller of a stage.
     pub throttles: apigateway::Throttles,
+    /// Lambda authorizers' results, by identity, for their TTL.
+    pub authorizer_cache: apigateway::AuthorizerCache,
     /// How long after a create, publish or update commits its version settles (`State`
     /// `Pending` → `Active`, `LastUpdateStatus` `InProgress` → `Successful`).
     pub state_transition_delay: std::time::Duration,
@@ -94,6 +97,7 @@ pub struct AppState {
     pub auth: auth::AuthState,
 }
 
+pub use function_callers::{FunctionCallers, DEFAULT_CREDENTIALS_LIFETIME};
 pub use in_process::InProcessServices;
 pub use lambda::provisioned::restore as restore_provisioned_concurrency;
 pub use native::usage::flush as flush_usage;
@@ -196,6 +200,7 @@ mod tests {
                 python: "python3".into(),
                 region: "us-east-1".into(),
                 sandbox: None,
+                function_access: None,
             },
             logs_root: dir.to_path_buf(),
             log_store: alcove_envs::LogStore::open(&dir.join("logs.db"), Default::default()).unwrap(),
@@ -226,6 +231,7 @@ mod tests {
             events,
             prices,
             throttles: Default::default(),
+            authorizer_cache: Default::default(),
             state_transition_delay: Duration::ZERO,
             cloudformation,
             services,

@@ -25,6 +25,7 @@ fn state(dir: &std::path::Path, services: Arc<InProcessServices>) -> AppState {
             python: "python3".into(),
             region: "us-east-1".into(),
             sandbox: None,
+            function_access: None,
         },
         logs_root: dir.to_path_buf(),
         log_store: alcove_envs::LogStore::open(&dir.join("logs.db"), Default::default()).unwrap(),
@@ -45,6 +46,7 @@ fn state(dir: &std::path::Path, services: Arc<InProcessServices>) -> AppState {
         events,
         prices: Arc::new(alcove_core::PriceTable::default_table()),
         throttles: Default::default(),
+        authorizer_cache: Default::default(),
         // Functions settle after a while, as on AWS: the types must wait for them.
         state_transition_delay: Duration::from_millis(150),
         cloudformation: alcove_cloudformation::CloudFormation::open(

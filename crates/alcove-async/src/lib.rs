@@ -561,6 +561,7 @@ mod tests {
                 python: "python3".into(),
                 region: "us-east-1".into(),
                 sandbox: None,
+                function_access: None,
             },
             logs_root: dir.clone(),
             log_store: {

@@ -18,6 +18,11 @@
 //! missing from the request fails a positive operator and satisfies a negated one (and
 //! any `…IfExists`), as in IAM. An operator Alcove does not know is refused at parse time
 //! rather than ignored, because ignoring a condition would widen what a policy allows.
+//!
+//! Resources and condition values may hold policy variables, `${key}` with a condition
+//! key of the request (e.g. `${alcove:SourceTenantId}`), and IAM's escapes `${*}`,
+//! `${?}` and `${$}` for the literal characters. A variable the request has no value
+//! for makes that pattern match nothing, as in IAM.
 
 use std::collections::BTreeMap;
 
@@ -153,6 +158,10 @@ impl Operator {
         })
     }
 
+    fn is_glob(self) -> bool {
+        matches!(self, Operator::StringLike | Operator::StringNotLike)
+    }
+
     fn is_negated(self) -> bool {
         matches!(
             self,
@@ -272,8 +281,8 @@ impl Statement {
     }
 
     fn applies_to(&self, request: &Request<'_>) -> bool {
-        self.actions.matches(request.action, true)
-            && self.resources.matches(request.resource, false)
+        self.actions.matches(request.action, true, None)
+            && self.resources.matches(request.resource, false, Some(request.context))
             && self.conditions.iter().all(|c| c.holds(request.context))
     }
 }
@@ -300,8 +309,14 @@ impl Matcher {
         Ok(Matcher { patterns, negated })
     }
 
-    fn matches(&self, value: &str, ignore_case: bool) -> bool {
-        self.patterns.iter().any(|p| wildcard_match(p, value, ignore_case)) != self.negated
+    /// With `variables`, policy variables in the patterns are resolved from them.
+    fn matches(&self, value: &str, ignore_case: bool, variables: Option<&Context>) -> bool {
+        let matched = self.patterns.iter().any(|pattern| match variables {
+            Some(context) => resolve(pattern, context, true)
+                .is_some_and(|pattern| wildcard_match(&pattern, value, ignore_case)),
+            None => wildcard_match(pattern, value, ignore_case),
+        });
+        matched != self.negated
     }
 }
 
@@ -362,7 +377,10 @@ impl Condition {
             };
         };
         let one = |value: &String| {
-            let matched = self.values.iter().any(|expected| self.operator.matches(value, expected));
+            let matched = self.values.iter().any(|expected| {
+                resolve(expected, context, self.operator.is_glob())
+                    .is_some_and(|expected| self.operator.matches(value, &expected))
+            });
             matched != self.operator.is_negated()
         };
         match self.qualifier {
@@ -393,6 +411,47 @@ fn scalar_list(value: &Value) -> Option<Vec<String>> {
     }
 }
 
+/// `pattern` with its policy variables replaced by the request's values; `None` when one
+/// has no value. A substituted value is literal: its own `*` or `?` match only
+/// themselves, so a caller cannot widen a pattern through a value it chose.
+/// (`glob`: the pattern is a glob; otherwise values are substituted as they are.)
+fn resolve<'p>(pattern: &'p str, context: &Context, glob: bool) -> Option<std::borrow::Cow<'p, str>> {
+    if !pattern.contains("${") {
+        return Some(std::borrow::Cow::Borrowed(pattern));
+    }
+    let mut out = String::with_capacity(pattern.len());
+    let mut rest = pattern;
+    while let Some(start) = rest.find("${") {
+        out.push_str(&rest[..start]);
+        let after = &rest[start + 2..];
+        let Some(end) = after.find('}') else {
+            out.push_str(&rest[start..]);
+            return Some(std::borrow::Cow::Owned(out));
+        };
+        match &after[..end] {
+            "*" if glob => out.push_str(LITERAL_STAR),
+            "?" if glob => out.push_str(LITERAL_QUESTION),
+            escaped @ ("*" | "?" | "$") => out.push_str(escaped),
+            key => {
+                let value = context.get(key)?.first()?;
+                if glob {
+                    out.push_str(&value.replace('*', LITERAL_STAR).replace('?', LITERAL_QUESTION));
+                } else {
+                    out.push_str(value);
+                }
+            }
+        }
+        rest = &after[end + 1..];
+    }
+    out.push_str(rest);
+    Some(std::borrow::Cow::Owned(out))
+}
+
+/// Stand-ins for a literal `*` and `?` in a resolved pattern: private-use characters that
+/// the glob matches only against the literal character.
+const LITERAL_STAR: &str = "\u{F8FF}";
+const LITERAL_QUESTION: &str = "\u{F8FE}";
+
 /// IAM's glob: `*` matches any run of characters (none included), `?` exactly one.
 fn wildcard_match(pattern: &str, value: &str, ignore_case: bool) -> bool {
     let fold = |s: &str| -> Vec<char> {
@@ -408,7 +467,7 @@ fn wildcard_match(pattern: &str, value: &str, ignore_case: bool) -> bool {
     let (mut p, mut v) = (0, 0);
     let mut star: Option<(usize, usize)> = None;
     while v < value.len() {
-        if p < pattern.len() && (pattern[p] == '?' || pattern[p] == value[v]) {
+        if p < pattern.len() && (pattern[p] == '?' || same(pattern[p], value[v])) {
             p += 1;
             v += 1;
         } else if p < pattern.len() && pattern[p] == '*' {
@@ -423,6 +482,12 @@ fn wildcard_match(pattern: &str, value: &str, ignore_case: bool) -> bool {
         }
     }
     pattern[p..].iter().all(|&c| c == '*')
+}
+
+/// A pattern character against a value character: a literal stand-in matches its
+/// character.
+fn same(pattern: char, value: char) -> bool {
+    pattern == value || (pattern == '\u{F8FF}' && value == '*') || (pattern == '\u{F8FE}' && value == '?')
 }
 
 #[cfg(test)]
@@ -568,6 +633,35 @@ mod tests {
             assert!(error.to_string().contains(needle), "{error} should mention {needle}");
         }
         assert!(Policy::parse("{not json").is_err());
+    }
+
+    #[test]
+    fn policy_variables_take_the_requests_values() {
+        let own_tenant = policy(json!({
+            "Statement": [{"Effect": "Allow", "Action": "lambda:InvokeFunction", "Resource": "*",
+                           "Condition": {"StringEquals": {"alcove:TenantId": "${alcove:SourceTenantId}"}}}]
+        }));
+        let from_blue = |id: &str| tenant(id).with("alcove:SourceTenantId", "Blue");
+        assert!(decide(&own_tenant, "lambda:InvokeFunction", FUNCTION, &from_blue("Blue")).is_allowed());
+        assert!(!decide(&own_tenant, "lambda:InvokeFunction", FUNCTION, &from_blue("Green")).is_allowed());
+        // No value for the variable: the pattern matches nothing.
+        assert!(!decide(&own_tenant, "lambda:InvokeFunction", FUNCTION, &tenant("Blue")).is_allowed());
+        let per_tenant_resource = policy(json!({
+            "Statement": [{"Effect": "Allow", "Action": "s3:GetObject",
+                           "Resource": "arn:aws:s3:::data/${alcove:SourceTenantId}/*"}]
+        }));
+        let ctx = Context::new().with("alcove:SourceTenantId", "Blue");
+        assert!(decide(&per_tenant_resource, "s3:GetObject", "arn:aws:s3:::data/Blue/x", &ctx).is_allowed());
+        assert!(!decide(&per_tenant_resource, "s3:GetObject", "arn:aws:s3:::data/Green/x", &ctx).is_allowed());
+        // A value's own wildcards are literal: a tenant named `*` reaches only `*`.
+        let star = Context::new().with("alcove:SourceTenantId", "*");
+        assert!(!decide(&per_tenant_resource, "s3:GetObject", "arn:aws:s3:::data/Blue/x", &star).is_allowed());
+        assert!(decide(&per_tenant_resource, "s3:GetObject", "arn:aws:s3:::data/*/x", &star).is_allowed());
+        let escaped = policy(json!({
+            "Statement": [{"Effect": "Allow", "Action": "s3:GetObject", "Resource": "arn:aws:s3:::b/${*}"}]
+        }));
+        assert!(decide(&escaped, "s3:GetObject", "arn:aws:s3:::b/*", &ctx).is_allowed());
+        assert!(!decide(&escaped, "s3:GetObject", "arn:aws:s3:::b/x", &ctx).is_allowed());
     }
 
     #[test]

@@ -44,9 +44,9 @@ pub use recorded::{SnapStartApplyOn, TracingMode};
 pub use routing::AdditionalVersion;
 pub use runtime::Runtime;
 pub use store::{
-    plan_publish, resolve_invocation, resolve_reference, AccountUsage, Alias, AliasPatch, DeploymentRequest,
-    EventQueue, LatestUpdate, Page, PublishRequest, QueuedEvent, RestApiUpdate, StageLookup, StageRequest,
-    StageUpdate, Store,
+    plan_publish, resolve_invocation, resolve_reference, AccountUsage, Alias, AliasPatch, ApiKeyUpdate,
+    DeploymentRequest, EventQueue, LatestUpdate, Page, PublishRequest, QueuedEvent, RestApiUpdate,
+    StageLookup, StageRequest, StageUpdate, Store, UsagePlanUpdate,
 };
 pub use tags::{validate_tags, NetworkAccess, Tags, NETWORK_TAG};
 pub use tenant::{TenantId, TenantIsolationMode};

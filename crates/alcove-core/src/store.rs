@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 
 use std::collections::BTreeMap;
 
-use crate::apigateway::{Deployment, RestApi, Stage, StageName};
+use crate::apigateway::{ApiKey, Deployment, RestApi, Stage, StageName, UsagePlan};
 use crate::code_signing::CodeSigningConfig;
 use crate::error::{Error, Result};
 use crate::event_config::{DeadLetter, EventInvokeConfig};
@@ -75,6 +75,12 @@ pub type LatestUpdate = Box<dyn FnOnce(&FunctionConfig) -> Result<FunctionConfig
 /// A change to a REST API, run inside the backend's transaction on the stored document;
 /// the document is saved only if the change succeeds.
 pub type RestApiUpdate = Box<dyn FnOnce(&mut RestApi) -> Result<()> + Send>;
+
+/// A change to an API key (UpdateApiKey), run on the stored key inside the transaction.
+pub type ApiKeyUpdate = Box<dyn FnOnce(&mut ApiKey) -> Result<()> + Send>;
+
+/// A change to a usage plan, run on the stored plan inside the transaction.
+pub type UsagePlanUpdate = Box<dyn FnOnce(&mut UsagePlan) -> Result<()> + Send>;
 
 /// A change to a stage (UpdateStage), run inside the backend's transaction on the stored
 /// stage; saved only if it succeeds and the stage still names a deployment of its API.
@@ -325,6 +331,37 @@ pub trait Store: Send + Sync + 'static {
     async fn delete_stage(&self, api_id: &str, name: &str) -> Result<()>;
     /// The stage and the deployment it serves, for the data plane.
     async fn deployed_stage(&self, api_id: &str, stage: &str) -> Result<StageLookup>;
+
+    // API Gateway API keys and usage plans (account-wide).
+    /// Refused (`Conflict`) when another key has the same value.
+    async fn create_api_key(&self, key: ApiKey) -> Result<ApiKey>;
+    async fn get_api_key(&self, id: &str) -> Result<Option<ApiKey>>;
+    async fn api_key_by_value(&self, value: &str) -> Result<Option<ApiKey>>;
+    /// Ordered by id.
+    async fn list_api_keys(&self) -> Result<Vec<ApiKey>>;
+    async fn update_api_key(&self, id: &str, update: ApiKeyUpdate) -> Result<ApiKey>;
+    /// Also removes the key from every usage plan.
+    async fn delete_api_key(&self, id: &str) -> Result<()>;
+    async fn create_usage_plan(&self, plan: UsagePlan) -> Result<UsagePlan>;
+    async fn get_usage_plan(&self, id: &str) -> Result<Option<UsagePlan>>;
+    /// Ordered by id.
+    async fn list_usage_plans(&self) -> Result<Vec<UsagePlan>>;
+    async fn update_usage_plan(&self, id: &str, update: UsagePlanUpdate) -> Result<UsagePlan>;
+    async fn delete_usage_plan(&self, id: &str) -> Result<()>;
+    /// Adds a key to a plan; the key must exist. Refused (`Conflict`) if already there.
+    async fn add_usage_plan_key(&self, plan_id: &str, key_id: &str) -> Result<ApiKey>;
+    /// Counts one request of `key_id` under `plan_id` in the quota period starting at
+    /// `period_start` (a new period starts from zero), unless `limit` is reached; the
+    /// requests used after this one, or None when the quota was already exhausted.
+    async fn consume_quota(
+        &self,
+        plan_id: &str,
+        key_id: &str,
+        period_start: i64,
+        limit: i64,
+    ) -> Result<Option<i64>>;
+    /// Requests used by each key of a plan in the period starting at `period_start`.
+    async fn quota_usage(&self, plan_id: &str, period_start: i64) -> Result<BTreeMap<String, i64>>;
 }
 
 /// The configuration a function reference designates, following an alias to its

@@ -15,8 +15,9 @@ use tokio::net::TcpListener;
 
 use crate::app_log_level::AppLogFilter;
 use crate::failure::{FunctionFailure, PlatformError};
+use crate::function_access::{Access, EnvironmentIdentity};
 use crate::key::EnvKey;
-use crate::launch::{self, InitType, RuntimeSettings};
+use crate::launch::{self, AwsAccess, InitType, RuntimeSettings};
 use crate::log_budget::LogBudgets;
 use crate::logs::LogStream;
 use crate::output::Output;
@@ -84,6 +85,8 @@ pub(crate) struct Environment {
     output: Output,
     /// The sandbox's cgroup and uid, when sandboxed.
     confinement: Option<Confinement>,
+    /// The channel to Alcove's API and its credentials' expiry, when functions have one.
+    access: Option<Access>,
     /// Its entry in the live list, removed when the environment is dropped.
     registration: Option<Registration>,
     /// Whether its processes are stopped by the cgroup freezer.
@@ -124,13 +127,33 @@ impl Environment {
         let started = Instant::now();
         let mut output =
             Output::new(log_budgets.environment(&config.name)).with_filter(AppLogFilter::of(config));
+        let identity = EnvironmentIdentity {
+            environment_id: id.clone(),
+            function_arn: config.qualified_arn(&settings.region),
+            role_arn: config.settings.role.clone(),
+            tenant: key.tenant().cloned(),
+        };
+        let credentials = match &settings.function_access {
+            Some(serving) => Some(serving.credentials(&identity).map_err(|e| {
+                FunctionFailure::platform(
+                    PlatformError::Unavailable,
+                    &format!("cannot issue the execution role's credentials: {e}"),
+                )
+            })?),
+            None => None,
+        };
+        let access: Option<Access>;
         let (mut process, mut api, confinement) = match &settings.sandbox {
             Some(sandbox) => {
+                let aws = credentials
+                    .as_ref()
+                    .map(|credentials| AwsAccess { endpoint: alcove_sandbox::AWS_API_ADDRESS, credentials });
                 let plan = launch::plan(
                     settings,
                     config,
                     task_root,
                     alcove_sandbox::RUNTIME_API_ADDRESS,
+                    aws,
                     log.name(),
                     init_type,
                 )?;
@@ -143,7 +166,7 @@ impl Environment {
                     tmp_mb: config.settings.ephemeral_storage_mb,
                     egress: config.network_access() == NetworkAccess::Egress,
                 };
-                let Launched { process, stdout, stderr, runtime_api, confinement } =
+                let Launched { process, stdout, stderr, runtime_api, aws_api, confinement } =
                     sandbox.launch(&spec).await.map_err(|e| {
                         FunctionFailure::platform(
                             PlatformError::SandboxFailure,
@@ -165,19 +188,47 @@ impl Environment {
                 };
                 output.copy(stdout, Arc::clone(&log));
                 output.copy(stderr, Arc::clone(&log));
+                access = match (&settings.function_access, credentials) {
+                    (Some(serving), Some(credentials)) => match TcpListener::from_std(aws_api) {
+                        Ok(listener) => Some(Access::new(
+                            serving.serve(identity.clone(), listener),
+                            credentials.expiration,
+                        )),
+                        Err(e) => {
+                            drop(process);
+                            tokio::task::spawn_blocking(move || confinement.release());
+                            return Err(unavailable(e).into());
+                        }
+                    },
+                    _ => None,
+                };
                 (RuntimeProcess::Sandboxed(process), api, Some(confinement))
             }
             None => {
                 let listener = TcpListener::bind("127.0.0.1:0").await.map_err(unavailable)?;
                 let api = RuntimeApi::serve(listener).map_err(unavailable)?;
+                // Without a sandbox the function's channel is a loopback port of the host.
+                let channel = match (&settings.function_access, credentials) {
+                    (Some(serving), Some(credentials)) => {
+                        let listener = TcpListener::bind("127.0.0.1:0").await.map_err(unavailable)?;
+                        let endpoint = listener.local_addr().map_err(unavailable)?.to_string();
+                        let guard = serving.serve(identity.clone(), listener);
+                        Some((endpoint, credentials, guard))
+                    }
+                    _ => None,
+                };
+                let aws =
+                    channel.as_ref().map(|(endpoint, credentials, _)| AwsAccess { endpoint, credentials });
                 let plan = launch::plan(
                     settings,
                     config,
                     task_root,
                     &api.address().to_string(),
+                    aws,
                     log.name(),
                     init_type,
                 )?;
+                access = channel.map(|(_, credentials, guard)| Access::new(guard, credentials.expiration));
                 let mut child = launch::host_command(&plan).spawn().map_err(|e| {
                     FunctionFailure::platform(
                         PlatformError::InvalidEntrypoint,
@@ -234,6 +285,7 @@ impl Environment {
             provisioned: init_type == InitType::ProvisionedConcurrency,
             output,
             confinement,
+            access,
             registration: None,
             frozen: false,
         };
@@ -425,6 +477,14 @@ impl Environment {
     }
 
     /// What the live list shows for this environment between invokes.
+    /// Whether its role's credentials could expire before an invoke it might yet take
+    /// (within `idle_for`, the longest it may wait idle) would end.
+    pub fn credentials_expiring(&self, idle_for: Duration) -> bool {
+        self.access
+            .as_ref()
+            .is_some_and(|access| access.expires_within(std::time::SystemTime::now(), idle_for, self.timeout))
+    }
+
     pub fn idle_state(&self) -> EnvState {
         if self.frozen {
             EnvState::Frozen

@@ -11,6 +11,7 @@ use alcove_sandbox::Sandbox;
 use tokio::process::Command;
 
 use crate::failure::{FunctionFailure, PlatformError};
+use crate::function_access::{FunctionAccess, RoleCredentials};
 
 /// Where the runtime's own files (the Node.js bootstrap) appear inside a sandbox.
 pub const SANDBOX_RUNTIME_DIR: &str = "/var/runtime";
@@ -30,6 +31,15 @@ pub struct RuntimeSettings {
     pub region: String,
     /// Runs each environment isolated when set; plain host processes otherwise.
     pub sandbox: Option<Arc<Sandbox>>,
+    /// Serves functions' own calls to Alcove's API with their role's credentials; without
+    /// it a function has no credentials and no way to reach the API.
+    pub function_access: Option<Arc<dyn FunctionAccess>>,
+}
+
+/// How a function reaches Alcove's API: the endpoint and its role's credentials.
+pub struct AwsAccess<'a> {
+    pub endpoint: &'a str,
+    pub credentials: &'a RoleCredentials,
 }
 
 /// Which program serves a runtime identifier.
@@ -81,12 +91,13 @@ impl InitType {
 }
 
 /// Plans the start of `config`'s runtime. `host_task_root` is the unpacked code on the
-/// host; `runtime_api` the address the runtime polls.
+/// host; `runtime_api` the address the runtime polls; `aws` how it reaches Alcove's API.
 pub fn plan(
     settings: &RuntimeSettings,
     config: &FunctionConfig,
     host_task_root: &Path,
     runtime_api: &str,
+    aws: Option<AwsAccess<'_>>,
     log_stream: &str,
     init_type: InitType,
 ) -> Result<LaunchPlan, FunctionFailure> {
@@ -145,6 +156,12 @@ pub fn plan(
     set("AWS_REGION", &settings.region);
     set("AWS_DEFAULT_REGION", &settings.region);
     set("AWS_EXECUTION_ENV", &format!("AWS_Lambda_{runtime}"));
+    if let Some(aws) = aws {
+        set("AWS_ENDPOINT_URL", &format!("http://{}", aws.endpoint));
+        set("AWS_ACCESS_KEY_ID", &aws.credentials.access_key_id);
+        set("AWS_SECRET_ACCESS_KEY", &aws.credentials.secret_access_key);
+        set("AWS_SESSION_TOKEN", &aws.credentials.session_token);
+    }
     // With the JSON format the runtime clients write their log records as JSON lines
     // (with `requestId`, and `tenantId` on PER_TENANT functions) and filter them at the
     // application level themselves.

@@ -398,6 +398,9 @@ impl Manager {
 
     /// Returns an environment to its pool, or destroys it.
     fn release(&self, env: Environment, reusable: bool) {
+        // Provisioned environments are never reaped: they may idle for ever.
+        let idle_for = if env.provisioned { Duration::MAX / 4 } else { self.inner.settings.idle_timeout };
+        let reusable = reusable && !env.credentials_expiring(idle_for);
         let mut pools = self.pools();
         match pools.give_back(env, reusable) {
             Ok(env) => {

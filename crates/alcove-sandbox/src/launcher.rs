@@ -10,6 +10,7 @@ use std::path::{Path, PathBuf};
 use crate::activation::{self, Activation};
 use crate::cgroup::{Cgroup, CgroupVersion};
 use crate::egress::Egress;
+use crate::netns::Listeners;
 use crate::process::SandboxProcess;
 use crate::slot::{Slot, UidLease, UID_BASE};
 use crate::spawner::{self, Spawner};
@@ -57,13 +58,14 @@ pub struct SandboxSpec {
 }
 
 /// A started sandbox: the bwrap process (leader of its process group), the read ends of
-/// its standard output and error, the Runtime API listener bound inside its network
-/// namespace, and what confines it.
+/// its standard output and error, the Runtime API and AWS API listeners bound inside its
+/// network namespace, and what confines it.
 pub struct Launched {
     pub process: SandboxProcess,
     pub stdout: OwnedFd,
     pub stderr: OwnedFd,
     pub runtime_api: TcpListener,
+    pub aws_api: TcpListener,
     pub confinement: Confinement,
 }
 
@@ -190,7 +192,8 @@ impl Sandbox {
 
 /// Gives `slot`'s waiting sandbox its function: memory limit, then the activation.
 fn activate(slot: Slot, memory_mb: u32, activation: &Activation) -> Result<Launched, SandboxError> {
-    let Slot { uid, cgroup, runtime_api, egress, started } = slot;
+    let Slot { uid, cgroup, listeners, egress, started } = slot;
+    let Listeners { runtime_api, aws_api } = listeners;
     let Started { process, stdout, stderr, activation: pipe } = started;
     let sent = cgroup
         .limit(memory_mb)
@@ -198,7 +201,7 @@ fn activate(slot: Slot, memory_mb: u32, activation: &Activation) -> Result<Launc
         .and_then(|()| activation::send(pipe, activation).map_err(launch_error("sending the activation")));
     let confinement = Confinement { cgroup, uid, _egress: egress };
     match sent {
-        Ok(()) => Ok(Launched { process, stdout, stderr, runtime_api, confinement }),
+        Ok(()) => Ok(Launched { process, stdout, stderr, runtime_api, aws_api, confinement }),
         Err(e) => {
             drop(process);
             tokio::task::spawn_blocking(move || confinement.release());

@@ -6,7 +6,8 @@
 //! - a distinct unprivileged host uid/gid per environment (bwrap runs as that uid, so the
 //!   runtime is root only inside its own user namespace);
 //! - a network namespace per environment, created here so that the Runtime API listener
-//!   can be bound inside it at `127.0.0.1:9001` before the runtime starts (`netns`), and
+//!   and the AWS API listener for the function's own calls can be bound inside it at
+//!   `127.0.0.1:9001` and `127.0.0.1:9002` before the runtime starts (`netns`), and
 //!   for functions with egress a user-space network stack attached to it (`egress`);
 //! - slots prepared ahead of need (uid, cgroup, network namespace, and the sandbox itself,
 //!   started and waiting) by the spawner thread (`slot`, `spawner`); a cold start hands
@@ -53,3 +54,8 @@ pub use starter::{run_starter, STARTER_ARG};
 
 /// Where the Runtime API listens inside every environment, as in Lambda.
 pub const RUNTIME_API_ADDRESS: &str = "127.0.0.1:9001";
+
+/// Where Alcove's AWS API answers the function's own calls (`AWS_ENDPOINT_URL`), signed
+/// with its execution role's credentials. Requests on it are known to come from this
+/// environment: the server holds the listener, bound inside the namespace.
+pub const AWS_API_ADDRESS: &str = "127.0.0.1:9002";

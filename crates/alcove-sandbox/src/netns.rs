@@ -1,8 +1,8 @@
 //! Network namespaces. A thread can enter a new network namespace on its own
 //! (`unshare(CLONE_NEWNET)` and `setns` are per thread), and whatever it then binds or
 //! spawns lives in that namespace. One long-lived spawner thread does exactly that: it
-//! creates namespaces ahead of need (loopback up, Runtime API listener bound on
-//! `127.0.0.1:9001`, a descriptor kept to re-enter it), and enters one just before it
+//! creates namespaces ahead of need (loopback up, the Runtime API listener bound on
+//! `127.0.0.1:9001` and the AWS API listener on `127.0.0.1:9002`, a descriptor kept to re-enter it), and enters one just before it
 //! starts the sandbox process.
 //!
 //! On cgroup v1 hosts, loopback inside a sandbox carries packets of at most
@@ -48,11 +48,23 @@ pub fn enter(namespace: &OwnedFd) -> io::Result<()> {
     setns(namespace, CloneFlags::CLONE_NEWNET).map_err(io::Error::from)
 }
 
-/// Binds the Runtime API listener in the calling thread's namespace.
-pub fn bind_runtime_api() -> io::Result<TcpListener> {
-    let listener = TcpListener::bind(crate::RUNTIME_API_ADDRESS)?;
-    listener.set_nonblocking(true)?;
-    Ok(listener)
+/// The server's listeners inside one environment's namespace: the only addresses there
+/// that lead out of it (besides egress, for functions that have it).
+pub struct Listeners {
+    /// The Runtime API, at [`crate::RUNTIME_API_ADDRESS`].
+    pub runtime_api: TcpListener,
+    /// Alcove's AWS API for the function's own calls, at [`crate::AWS_API_ADDRESS`].
+    pub aws_api: TcpListener,
+}
+
+/// Binds the Runtime API and AWS API listeners in the calling thread's namespace.
+pub fn bind_listeners() -> io::Result<Listeners> {
+    let bind = |address: &str| -> io::Result<TcpListener> {
+        let listener = TcpListener::bind(address)?;
+        listener.set_nonblocking(true)?;
+        Ok(listener)
+    };
+    Ok(Listeners { runtime_api: bind(crate::RUNTIME_API_ADDRESS)?, aws_api: bind(crate::AWS_API_ADDRESS)? })
 }
 
 /// Brings loopback up in the calling thread's network namespace, its packets at most

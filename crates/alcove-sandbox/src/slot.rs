@@ -8,7 +8,6 @@
 use std::collections::BTreeSet;
 use std::fs::{self, File};
 use std::io;
-use std::net::TcpListener;
 use std::os::fd::OwnedFd;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -19,7 +18,7 @@ use nix::fcntl::{Flock, FlockArg};
 
 use crate::cgroup::{Cgroup, CgroupVersion};
 use crate::egress::Egress;
-use crate::netns;
+use crate::netns::{self, Listeners};
 use crate::starter::{Started, Starter, WaitingPlan};
 
 /// First host uid (and gid) given to environments; each live environment has its own.
@@ -95,7 +94,7 @@ impl Drop for UidLease {
 pub struct Slot {
     pub uid: UidLease,
     pub cgroup: Cgroup,
-    pub runtime_api: TcpListener,
+    pub listeners: Listeners,
     /// The network stack serving the namespace, for slots with egress.
     pub egress: Option<Egress>,
     /// The waiting sandbox: its bwrap process, standard streams and activation pipe.
@@ -148,13 +147,13 @@ impl SlotFactory {
         let uid = UidLease::take(&self.uids)?;
         let name = format!("{}-{}", std::process::id(), self.created.fetch_add(1, Ordering::Relaxed));
         let cgroup = Cgroup::create(&self.cgroups, &name, uid.uid)?;
-        let started = self.network(egress, uid.uid).and_then(|(netns, runtime_api, stack)| {
+        let started = self.network(egress, uid.uid).and_then(|(netns, listeners, stack)| {
             // bwrap, and the runtime after it, are born in the slot's namespace.
             let started = self.start(egress, &uid, &cgroup, &netns)?;
-            Ok((runtime_api, stack, started))
+            Ok((listeners, stack, started))
         });
         match started {
-            Ok((runtime_api, egress, started)) => Ok(Slot { uid, cgroup, runtime_api, egress, started }),
+            Ok((listeners, egress, started)) => Ok(Slot { uid, cgroup, listeners, egress, started }),
             Err(e) => {
                 cgroup.destroy();
                 Err(e)
@@ -189,14 +188,14 @@ impl SlotFactory {
         }
     }
 
-    /// The slot's network namespace with loopback up and the Runtime API listener bound
+    /// The slot's network namespace with loopback up and the server's listeners bound
     /// inside (the calling thread is left in it), and the egress stack when asked for.
-    fn network(&mut self, egress: bool, uid: u32) -> io::Result<(OwnedFd, TcpListener, Option<Egress>)> {
+    fn network(&mut self, egress: bool, uid: u32) -> io::Result<(OwnedFd, Listeners, Option<Egress>)> {
         let packet = (!self.cgroups.charges_all_socket_memory()).then_some(netns::SMALL_LOOPBACK_PACKET);
         if !egress {
             let namespace = netns::create(packet)?;
-            let runtime_api = netns::bind_runtime_api()?;
-            return Ok((namespace, runtime_api, None));
+            let listeners = netns::bind_listeners()?;
+            return Ok((namespace, listeners, None));
         }
         let slirp = self.slirp4netns.clone().ok_or_else(|| {
             io::Error::new(io::ErrorKind::NotFound, "egress needs slirp4netns, which is not installed")
@@ -206,10 +205,10 @@ impl SlotFactory {
         let (user, namespace) = self.with_starter(|starter| starter.network(uid))?;
         netns::enter(&namespace)?;
         netns::loopback_up(packet)?;
-        let runtime_api = netns::bind_runtime_api()?;
+        let listeners = netns::bind_listeners()?;
         // The stack's own sockets must be on the host's network.
         netns::enter(&self.host_netns)?;
         let stack = Egress::attach(&slirp, &user, &namespace, uid, &self.staging_root)?;
-        Ok((namespace, runtime_api, Some(stack)))
+        Ok((namespace, listeners, Some(stack)))
     }
 }

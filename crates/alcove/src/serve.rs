@@ -67,6 +67,13 @@ pub struct ServeArgs {
     #[arg(long, env = "ALCOVE_ASYNC_RETRY_BASE", default_value_t = 60.0)]
     async_retry_base: f64,
 
+    /// Seconds the execution-role credentials given to each environment last. An
+    /// environment is retired before its credentials could expire during an invoke, and
+    /// its tenant's next invoke starts one with fresh credentials.
+    #[arg(long, env = "ALCOVE_FUNCTION_CREDENTIALS_TTL", default_value_t = alcove_api::DEFAULT_CREDENTIALS_LIFETIME.as_secs(),
+          value_parser = clap::value_parser!(u64).range(60..=129_600))]
+    function_credentials_ttl: u64,
+
     /// Region functions see in AWS_REGION.
     #[arg(long, env = "ALCOVE_REGION", default_value = "us-east-1")]
     region: String,
@@ -316,6 +323,12 @@ async fn serve(
         alcove_s3::ObjectStore::open(&args.data_dir.join("s3")).context("opening the S3 object store")?;
     let parameters = alcove_ssm::ParameterStore::open(&args.data_dir.join("ssm"))
         .map_err(|e| anyhow::anyhow!("opening the SSM parameter store: {}", alcove_core::error::chain(&e)))?;
+    let auth = alcove_api::auth::AuthState::open(mode, &args.data_dir.join("auth"))
+        .map_err(|e| anyhow::anyhow!("opening the key store: {e}"))?;
+    let function_callers = alcove_api::FunctionCallers::new(
+        auth.sessions.clone(),
+        Duration::from_secs(args.function_credentials_ttl),
+    );
     let (sandbox, tenant_isolation_unavailable) = sandbox(staging, args.max_environments);
     let logs_root = args.data_dir.join("logs");
     std::fs::create_dir_all(&logs_root).context("creating the logs directory")?;
@@ -330,6 +343,7 @@ async fn serve(
             python: runtimes.python,
             region: args.region.clone(),
             sandbox: sandbox.clone(),
+            function_access: Some(function_callers.clone()),
         },
         tenant_isolation_unavailable,
         logs_root,
@@ -378,8 +392,6 @@ async fn serve(
         },
     )
     .map_err(|e| anyhow::anyhow!("opening the stack database: {}", alcove_core::error::chain(&e)))?;
-    let auth = alcove_api::auth::AuthState::open(mode, &args.data_dir.join("auth"))
-        .map_err(|e| anyhow::anyhow!("opening the key store: {e}"))?;
     if mode == alcove_api::auth::Mode::SigV4 {
         tracing::info!("authentication: sigv4, with the access keys of `alcove keys`");
     }
@@ -392,6 +404,7 @@ async fn serve(
         envs: envs.clone(),
         prices: Arc::new(prices),
         throttles: Default::default(),
+        authorizer_cache: Default::default(),
         state_transition_delay: Duration::from_millis(args.state_transition_ms),
         cloudformation,
         services: services.clone(),
@@ -411,6 +424,7 @@ async fn serve(
     }
     let app = alcove_api::router(state);
     services.attach(app.clone());
+    function_callers.attach(app.clone());
     // The client's address reaches API Gateway events as `requestContext.identity.sourceIp`.
     axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>())
         .with_graceful_shutdown(shutdown_signal())

@@ -20,11 +20,11 @@ type Created<T> = (StatusCode, Json<T>);
 
 pub(crate) use alcove_core::clock::epoch_secs as now;
 
-async fn load(state: &AppState, id: &str) -> GatewayResult<RestApi> {
+pub(crate) async fn load(state: &AppState, id: &str) -> GatewayResult<RestApi> {
     state.store.get_rest_api(id).await?.ok_or_else(|| api_not_found(id).into())
 }
 
-async fn update(state: &AppState, id: &str, change: RestApiUpdate) -> GatewayResult<RestApi> {
+pub(crate) async fn update(state: &AppState, id: &str, change: RestApiUpdate) -> GatewayResult<RestApi> {
     Ok(state.store.update_rest_api(id, change).await?)
 }
 
@@ -59,7 +59,7 @@ pub async fn create_rest_api(
     api.tags = body.tags.unwrap_or_default();
     api.disable_execute_api_endpoint = body.disable_execute_api_endpoint.unwrap_or(false);
     if let Some(source) = body.api_key_source {
-        api.api_key_source = source;
+        api.api_key_source = check_api_key_source(source)?;
     }
     if let Some(types) = body.endpoint_configuration.and_then(|e| e.types) {
         if types.iter().any(|t| !["EDGE", "REGIONAL", "PRIVATE"].contains(&t.as_str())) {
@@ -71,6 +71,17 @@ pub async fn create_rest_api(
     }
     let created = state.store.create_rest_api(api).await?;
     Ok((StatusCode::CREATED, Json(wire::rest_api(&created))))
+}
+
+/// `apiKeySource`: `HEADER` (`x-api-key`) or `AUTHORIZER` (the authorizer's `usageIdentifierKey`).
+pub(crate) fn check_api_key_source(source: String) -> GatewayResult<String> {
+    match source.as_str() {
+        "HEADER" | "AUTHORIZER" => Ok(source),
+        other => Err(GatewayError::bad_request(format!(
+            "1 validation error detected: Value '{other}' at 'apiKeySource' failed to satisfy constraint: \
+             Member must satisfy enum value set: [HEADER, AUTHORIZER]"
+        ))),
+    }
 }
 
 fn fail_on_warnings(query: &wire::ImportQuery) -> bool {
@@ -140,8 +151,39 @@ pub async fn delete_rest_api(
     Ok(StatusCode::ACCEPTED)
 }
 
-pub async fn update_rest_api(Path(_api_id): Path<String>) -> GatewayError {
-    unsupported("UpdateRestApi")
+/// UpdateRestApi: `replace` of `/name`, `/description` and `/apiKeySource`.
+pub async fn update_rest_api(
+    State(state): State<AppState>,
+    Path(api_id): Path<String>,
+    GatewayJson(body): GatewayJson<super::authorizers::PatchRequest>,
+) -> GatewayResult<Json<wire::RestApiDocument>> {
+    let mut changes = Vec::new();
+    for operation in body.patch_operations.unwrap_or_default() {
+        let op = operation.op.unwrap_or_default();
+        let path = operation.path.unwrap_or_default();
+        let value = operation.value.unwrap_or_default();
+        match (op.as_str(), path.as_str()) {
+            ("replace", "/apiKeySource") => changes.push((path, check_api_key_source(value)?)),
+            ("replace", "/name" | "/description") => changes.push((path, value)),
+            _ => return Err(unsupported(&format!("UpdateRestApi's '{op}' of '{path}'"))),
+        }
+    }
+    let api = update(
+        &state,
+        &api_id,
+        Box::new(move |api| {
+            for (path, value) in changes {
+                match path.as_str() {
+                    "/apiKeySource" => api.api_key_source = value,
+                    "/name" => api.name = value,
+                    _ => api.description = Some(value).filter(|d| !d.is_empty()),
+                }
+            }
+            Ok(())
+        }),
+    )
+    .await?;
+    Ok(Json(wire::rest_api(&api)))
 }
 
 pub async fn get_resources(
@@ -198,9 +240,6 @@ pub async fn delete_resource(
 }
 
 fn method_from(http_method: String, body: wire::PutMethodRequest) -> GatewayResult<Method> {
-    if body.authorizer_id.is_some() {
-        return Err(unsupported("Authorizers"));
-    }
     if body.request_validator_id.is_some() {
         return Err(unsupported("Request validators (required request parameters are always checked)"));
     }
@@ -209,6 +248,7 @@ fn method_from(http_method: String, body: wire::PutMethodRequest) -> GatewayResu
     Ok(Method {
         http_method,
         authorization_type,
+        authorizer_id: body.authorizer_id.filter(|id| !id.is_empty()),
         api_key_required: body.api_key_required.unwrap_or(false),
         operation_name: body.operation_name,
         request_parameters: body

@@ -12,23 +12,22 @@ use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
-use alcove_core::apigateway::model::{lambda_function_of, substitute_stage_variables};
 use alcove_core::apigateway::{
-    stage_settings, Integration, MappingSource, Method, MethodParam, ParamLocation, Stage,
+    stage_settings, Integration, MappingSource, Method, MethodParam, ParamLocation, RestApi, Stage,
 };
-use alcove_core::{FunctionRef, StageLookup};
+use alcove_core::StageLookup;
 use axum::extract::{ConnectInfo, Request, State};
 use axum::http::{header, HeaderMap, HeaderValue};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use serde_json::Value;
 
+use super::authorizer_runtime::{self, AuthorizerRequest};
 use super::event::{self, ProxyRequest, RequestContext};
-use super::{response, routing};
+use super::lambda_call::{self, CallError};
+use super::{api_keys, response, routing};
 use crate::error::{GatewayError, GatewayResult};
-use crate::lambda::invoke::{run_sync, tenant_for, SyncInvoke, SYNC_PAYLOAD_LIMIT};
-use crate::lambda::resolve_invocation;
-use crate::request::{read_limited, DEFAULT_REGION};
+use crate::request::read_limited;
 use crate::AppState;
 
 /// API Gateway's request payload limit.
@@ -140,13 +139,9 @@ fn mapped_value(
     match value {
         Value::String(s) => Some(s.clone()),
         Value::Number(n) => Some(n.to_string()),
+        Value::Bool(b) => Some(b.to_string()),
         _ => None,
     }
-}
-
-/// The region of an integration URI (`arn:aws:apigateway:<region>:lambda:...`).
-fn region_of(uri: &str) -> String {
-    uri.split(':').nth(3).filter(|r| !r.is_empty()).unwrap_or(DEFAULT_REGION).to_owned()
 }
 
 async fn serve(state: AppState, target: Target, request: Request) -> GatewayResult<Response> {
@@ -164,16 +159,7 @@ async fn serve(state: AppState, target: Target, request: Request) -> GatewayResu
         routing::find(api, &segments, &http_method).ok_or_else(GatewayError::missing_authentication_token)?;
     throttle(&state, &target, &stage, &route.resource.path, &route.method.http_method)?;
     let query = event::query_values(parts.uri.query());
-    let missing = missing_parameters(route.method, &parts.headers, &query, &route.path_parameters);
-    if !missing.is_empty() {
-        return Err(GatewayError::missing_parameters(&missing));
-    }
     let body = read_limited(body, PAYLOAD_LIMIT).await.map_err(|_| GatewayError::request_too_large())?;
-    let integration = route
-        .method
-        .integration
-        .as_ref()
-        .ok_or_else(|| refused(&target, "the method has no integration".into()))?;
     let request_id = uuid::Uuid::new_v4().to_string();
     let path = format!("/{}", segments.join("/"));
     let source_ip = parts
@@ -204,7 +190,30 @@ async fn serve(state: AppState, target: Target, request: Request) -> GatewayResu
         },
     });
     // Mapping expressions address the event by its JSON paths.
-    let event = serde_json::to_value(event).map_err(|e| refused(&target, e.to_string()))?;
+    let mut event = serde_json::to_value(event).map_err(|e| refused(&target, e.to_string()))?;
+    let integration = route
+        .method
+        .integration
+        .as_ref()
+        .ok_or_else(|| refused(&target, "the method has no integration".into()))?;
+    let access =
+        Access { target: &target, deployment_id: &deployment.id, stage: &stage, request_id: &request_id };
+    authorize(
+        &state,
+        &access,
+        api,
+        route.method,
+        integration,
+        &http_method,
+        &path,
+        &parts.headers,
+        &mut event,
+    )
+    .await?;
+    let missing = missing_parameters(route.method, &parts.headers, &query, &route.path_parameters);
+    if !missing.is_empty() {
+        return Err(GatewayError::missing_parameters(&missing));
+    }
     let tenant =
         integration.tenant_source().and_then(|source| mapped_value(&source, &event, &stage.variables));
     tracing::debug!(api = %target.api_id, stage = %stage.name, resource = %route.resource.path, %http_method, "API Gateway request");
@@ -214,6 +223,77 @@ async fn serve(state: AppState, target: Target, request: Request) -> GatewayResu
         response.headers_mut().insert("x-amzn-RequestId", value);
     }
     Ok(response)
+}
+
+/// Who is asking for what, for the access checks.
+struct Access<'a> {
+    target: &'a Target,
+    deployment_id: &'a str,
+    stage: &'a Stage,
+    request_id: &'a str,
+}
+
+/// The method's access checks, in API Gateway's order: its Lambda authorizer (`CUSTOM`),
+/// whose result joins the event as `requestContext.authorizer`, then its API key
+/// (`apiKeyRequired`), which joins it as `requestContext.identity.apiKey`/`apiKeyId`.
+#[allow(clippy::too_many_arguments)]
+async fn authorize(
+    state: &AppState,
+    access: &Access<'_>,
+    api: &RestApi,
+    method: &Method,
+    integration: &Integration,
+    http_method: &str,
+    path: &str,
+    headers: &HeaderMap,
+    event: &mut Value,
+) -> GatewayResult<()> {
+    let target = access.target;
+    let mut authorized = None;
+    if method.authorization_type == "CUSTOM" {
+        let Some(authorizer) = method.authorizer_id.as_ref().and_then(|id| api.authorizers.get(id)) else {
+            tracing::warn!(api = %target.api_id, "the method's authorizer is not in the deployment");
+            return Err(GatewayError::authorizer_configuration());
+        };
+        let region = lambda_call::region_of(&integration.uri);
+        let method_arn = authorizer_runtime::method_arn(
+            &region,
+            &target.api_id,
+            access.stage.name.as_str(),
+            http_method,
+            path,
+        );
+        let started = Instant::now();
+        let request = AuthorizerRequest {
+            api_id: &target.api_id,
+            deployment_id: access.deployment_id,
+            stage_variables: &access.stage.variables,
+            headers,
+            event,
+            method_arn: &method_arn,
+            request_id: access.request_id,
+        };
+        let result = authorizer_runtime::authorize(state, authorizer, &request).await?;
+        let latency = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
+        if let Some(context) = event.get_mut("requestContext").and_then(Value::as_object_mut) {
+            context.insert("authorizer".into(), result.event_value(latency));
+        }
+        authorized = Some(result);
+    }
+    if method.api_key_required {
+        let value = if api.api_key_source == "AUTHORIZER" {
+            authorized.as_ref().and_then(|r| r.usage_identifier_key.clone())
+        } else {
+            headers.get("x-api-key").and_then(|v| v.to_str().ok()).map(str::to_owned)
+        };
+        let key =
+            api_keys::admit(state, &target.api_id, access.stage.name.as_str(), value.as_deref()).await?;
+        if let Some(identity) = event.pointer_mut("/requestContext/identity").and_then(Value::as_object_mut) {
+            identity.insert("apiKey".into(), Value::String(key.value));
+            identity.insert("apiKeyId".into(), Value::String(key.id));
+        }
+    }
+    Ok(())
 }
 
 /// Takes a token from the bucket of the stage's setting that governs the method, if
@@ -270,47 +350,24 @@ async fn invoke(
             integration.http_method
         )));
     }
-    let function = lambda_function_of(&integration.uri).map_err(|e| refused(e.to_string()))?;
-    let function =
-        substitute_stage_variables(function, stage_variables).map_err(|e| refused(e.to_string()))?;
-    let reference = FunctionRef::parse(&function).map_err(|e| refused(e.to_string()))?;
-    let region = region_of(&integration.uri);
-    let config = resolve_invocation(state, &reference, &region).await.map_err(|e| refused(e.message))?;
-    let arn = match &reference.qualifier {
-        Some(q) => format!("{}:{q}", config.arn(&region)),
-        None => config.arn(&region),
-    };
-    // The tenant id is checked exactly as Invoke checks `X-Amz-Tenant-Id`.
-    let tenant =
-        tenant_for(&config, tenant.as_deref(), &config.arn(&region)).map_err(|e| refused(e.message))?;
     let payload = serde_json::to_vec(&event).map_err(|e| refused(e.to_string()))?;
-    if payload.len() > SYNC_PAYLOAD_LIMIT {
-        return Err(refused(format!(
-            "the event is {} bytes, over Lambda's {SYNC_PAYLOAD_LIMIT}",
-            payload.len()
-        )));
-    }
-    let call = run_sync(
-        state,
-        SyncInvoke {
-            config,
-            tenant,
-            payload: payload.into(),
-            invoked_function_arn: arn,
-            client_context: None,
-            want_log_tail: false,
-            request_id: request_id.clone(),
-        },
-    );
-    // On timeout the invoke still runs to its end in the manager; only the caller stops waiting.
-    let outcome = tokio::time::timeout(Duration::from_millis(u64::from(integration.timeout_ms)), call)
-        .await
-        .map_err(|_| {
+    let call = lambda_call::Call {
+        uri: &integration.uri,
+        stage_variables,
+        tenant,
+        payload,
+        request_id: request_id.clone(),
+        timeout: Duration::from_millis(u64::from(integration.timeout_ms)),
+    };
+    let result = match lambda_call::call(state, call).await {
+        Ok(result) => result,
+        Err(CallError::Refused(reason)) => return Err(refused(reason)),
+        Err(CallError::Timeout) => {
             tracing::warn!(api = %target.api_id, stage = %target.stage, path = %target.path, %request_id,
                 timeout_ms = integration.timeout_ms, "Lambda proxy integration timed out");
-            GatewayError::integration_timeout()
-        })?;
-    let result = outcome.map_err(|e| refused(format!("{}: {}", e.code, e.message)))?.result;
+            return Err(GatewayError::integration_timeout());
+        }
+    };
     match result {
         Ok(payload) => response::translate(&payload).map_err(|malformed| {
             let reason = alcove_core::error::chain(&malformed);
@@ -367,6 +424,6 @@ mod tests {
         assert_eq!(value("'Fixed'").as_deref(), Some("Fixed"));
         assert_eq!(value("stageVariables.t").as_deref(), Some("S"));
         assert_eq!(value("context.identity.sourceIp").as_deref(), Some("1.2.3.4"));
-        assert_eq!(region_of("arn:aws:apigateway:eu-west-1:lambda:path/x"), "eu-west-1");
+        assert_eq!(lambda_call::region_of("arn:aws:apigateway:eu-west-1:lambda:path/x"), "eu-west-1");
     }
 }

@@ -9,16 +9,25 @@
 //! - [`openapi`]: ImportRestApi / PutRestApi from an OpenAPI document.
 //! - [`routing`]: matching a request to a resource and method.
 //! - [`event`] and [`response`]: the Lambda proxy integration's event and response.
-//! - [`data_plane`]: a request to a stage, end to end; [`throttle`]: its stage throttles.
+//! - [`authorizers`]: Lambda authorizers' control plane; [`authorizer_runtime`]: running
+//!   them for a request, their policies and their result cache.
+//! - [`usage_plans`]: API keys and usage plans (`/apikeys`, `/usageplans`).
+//! - [`data_plane`]: a request to a stage, end to end; [`throttle`]: its stage throttles
+//!   and the usage plans' per-key buckets.
 
+mod api_keys;
+mod authorizer_runtime;
+mod authorizers;
 mod control;
 mod data_plane;
 mod deploy;
 mod event;
+mod lambda_call;
 mod openapi;
 mod response;
 mod routing;
 mod throttle;
+mod usage_plans;
 mod wire;
 
 use axum::routing::{get, post, put};
@@ -26,6 +35,7 @@ use axum::Router;
 
 use crate::AppState;
 
+pub use authorizer_runtime::AuthorizerCache;
 pub use data_plane::execute_api;
 
 /// Whether a request is for a stage's data plane (public: its protection is the authorizer).
@@ -51,12 +61,48 @@ pub fn routes() -> Router<AppState> {
         )
         .route(
             "/restapis/{api}/resources/{resource}/methods/{method}",
-            put(control::put_method).get(control::get_method).delete(control::delete_method),
+            put(control::put_method)
+                .get(control::get_method)
+                .delete(control::delete_method)
+                .patch(authorizers::update_method),
         )
         .route(
             "/restapis/{api}/resources/{resource}/methods/{method}/integration",
             put(control::put_integration).get(control::get_integration).delete(control::delete_integration),
         )
+        .route(
+            "/restapis/{api}/authorizers",
+            post(authorizers::create_authorizer).get(authorizers::get_authorizers),
+        )
+        .route(
+            "/restapis/{api}/authorizers/{authorizer}",
+            get(authorizers::get_authorizer)
+                .patch(authorizers::update_authorizer)
+                .delete(authorizers::delete_authorizer),
+        )
+        .route("/apikeys", post(usage_plans::create_api_key).get(usage_plans::get_api_keys))
+        .route(
+            "/apikeys/{key}",
+            get(usage_plans::get_api_key)
+                .patch(usage_plans::update_api_key)
+                .delete(usage_plans::delete_api_key),
+        )
+        .route("/usageplans", post(usage_plans::create_usage_plan).get(usage_plans::get_usage_plans))
+        .route(
+            "/usageplans/{plan}",
+            get(usage_plans::get_usage_plan)
+                .patch(usage_plans::update_usage_plan)
+                .delete(usage_plans::delete_usage_plan),
+        )
+        .route(
+            "/usageplans/{plan}/keys",
+            post(usage_plans::create_usage_plan_key).get(usage_plans::get_usage_plan_keys),
+        )
+        .route(
+            "/usageplans/{plan}/keys/{key}",
+            get(usage_plans::get_usage_plan_key).delete(usage_plans::delete_usage_plan_key),
+        )
+        .route("/usageplans/{plan}/usage", get(usage_plans::get_usage))
         .route("/restapis/{api}/deployments", post(deploy::create_deployment).get(deploy::get_deployments))
         .route(
             "/restapis/{api}/deployments/{deployment}",
@@ -72,5 +118,7 @@ pub fn routes() -> Router<AppState> {
 /// Whether a path belongs to API Gateway's control plane, for answering unknown
 /// operations in its error shape.
 pub fn is_control_plane_path(path: &str) -> bool {
-    path == "/restapis" || path.starts_with("/restapis/")
+    ["/restapis", "/apikeys", "/usageplans"]
+        .iter()
+        .any(|root| path == *root || path.strip_prefix(root).is_some_and(|rest| rest.starts_with('/')))
 }

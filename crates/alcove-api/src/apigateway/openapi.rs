@@ -1,11 +1,20 @@
 //! ImportRestApi and PutRestApi: an OpenAPI 3 (or Swagger 2.0) JSON document with API
 //! Gateway's extensions (`x-amazon-apigateway-integration`,
-//! `x-amazon-apigateway-any-method`, `x-amazon-apigateway-binary-media-types`) turned into
-//! resources, methods and integrations. Parsing is separate from applying, so the document
+//! `x-amazon-apigateway-any-method`, `x-amazon-apigateway-binary-media-types`,
+//! `x-amazon-apigateway-api-key-source`, and security schemes with
+//! `x-amazon-apigateway-authtype` / `x-amazon-apigateway-authorizer`) turned into
+//! resources, methods, integrations and Lambda authorizers. A scheme with an authorizer
+//! becomes an authorizer named after the scheme; an `apiKey` scheme without one means
+//! "API key required" for the operations whose `security` (or the document's) names it. Parsing is separate from applying, so the document
 //! is checked before the store's transaction and applied inside it.
 
+use std::collections::BTreeMap;
+
+use alcove_core::apigateway::authorizer::DEFAULT_TTL;
 use alcove_core::apigateway::model::TIMEOUT_MS;
-use alcove_core::apigateway::{Integration, IntegrationType, Method, RestApi};
+use alcove_core::apigateway::{
+    new_id, Authorizer, AuthorizerType, Integration, IntegrationType, Method, RestApi,
+};
 use alcove_core::{Error, Result};
 use serde_json::{Map, Value};
 
@@ -34,6 +43,17 @@ pub struct Definition {
     pub binary_media_types: Vec<String>,
     pub operations: Vec<Operation>,
     pub warnings: Vec<String>,
+    /// Lambda authorizers, by scheme name; an operation's `authorizer_id` names the scheme
+    /// until [`Definition::apply`] links it to the API's authorizer.
+    pub authorizers: BTreeMap<String, Authorizer>,
+    pub api_key_source: Option<String>,
+}
+
+/// A security scheme the operations may name.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Scheme {
+    Authorizer,
+    ApiKey,
 }
 
 const METHOD_KEYS: &[(&str, &str)] = &[
@@ -92,12 +112,35 @@ pub fn parse(bytes: &[u8]) -> Result<Definition> {
         },
         operations: Vec::new(),
         warnings: Vec::new(),
+        authorizers: BTreeMap::new(),
+        api_key_source: match doc.get("x-amazon-apigateway-api-key-source").and_then(Value::as_str) {
+            None => None,
+            Some(source @ ("HEADER" | "AUTHORIZER")) => Some(source.to_owned()),
+            Some(other) => {
+                return Err(invalid(format!(
+                    "x-amazon-apigateway-api-key-source {other}: use HEADER or AUTHORIZER"
+                )))
+            }
+        },
     };
-    if doc.get("security").is_some() || doc.get("securityDefinitions").is_some() {
-        definition.warnings.push(
-            "Security definitions are ignored: authorizers are not supported by this server yet".into(),
-        );
+    let schemes_doc = doc.get("securityDefinitions").or_else(|| doc.pointer("/components/securitySchemes"));
+    let mut schemes = BTreeMap::new();
+    if let Some(map) = schemes_doc {
+        let map = map.as_object().ok_or_else(|| invalid("the security schemes must be an object"))?;
+        for (name, spec) in map {
+            match security_scheme(name, spec, &mut definition.warnings)? {
+                Some(Some(authorizer)) => {
+                    definition.authorizers.insert(name.clone(), authorizer);
+                    schemes.insert(name.clone(), Scheme::Authorizer);
+                }
+                Some(None) => {
+                    schemes.insert(name.clone(), Scheme::ApiKey);
+                }
+                None => {}
+            }
+        }
     }
+    let global_security = doc.get("security");
     let empty = Map::new();
     let paths = match doc.get("paths") {
         None => &empty,
@@ -112,7 +155,9 @@ pub fn parse(bytes: &[u8]) -> Result<Definition> {
         let shared = item.get("parameters");
         for (key, http) in METHOD_KEYS {
             let Some(operation) = item.get(*key) else { continue };
-            let method = operation_method(&doc, path, http, operation, shared, &mut definition.warnings)?;
+            let mut method = operation_method(&doc, path, http, operation, shared, &mut definition.warnings)?;
+            let security = operation.get("security").or(global_security);
+            apply_security(&mut method, security, &schemes, path, http)?;
             definition.operations.push(Operation { path: path.clone(), method });
         }
     }
@@ -161,11 +206,6 @@ fn operation_method(
         request_parameters
             .insert(format!("method.request.{location}.{name}"), required || location == "path");
     }
-    if operation.get("security").is_some() {
-        warnings.push(format!(
-            "Security of {http} {path} is ignored: authorizers are not supported by this server yet"
-        ));
-    }
     let integration = match operation.get("x-amazon-apigateway-integration") {
         Some(spec) => Some(integration(spec).map_err(|e| match e {
             Error::InvalidParameter(m) => invalid(format!("{http} {path}: {m}")),
@@ -182,6 +222,99 @@ fn operation_method(
         integration,
         ..Method::new(http)
     })
+}
+
+/// A security scheme: `Some(Some(authorizer))` for a Lambda authorizer, `Some(None)` for
+/// an API key, `None` (with a warning) for what is ignored.
+fn security_scheme(
+    name: &str,
+    spec: &Value,
+    warnings: &mut Vec<String>,
+) -> Result<Option<Option<Authorizer>>> {
+    let Some(authorizer) = spec.get("x-amazon-apigateway-authorizer") else {
+        let is_key = spec.get("type").and_then(Value::as_str) == Some("apiKey")
+            && spec.get("in").and_then(Value::as_str) == Some("header")
+            && spec.get("name").and_then(Value::as_str).is_some_and(|n| n.eq_ignore_ascii_case("x-api-key"));
+        if is_key {
+            return Ok(Some(None));
+        }
+        warnings.push(format!(
+            "Security scheme {name} is ignored: it is neither an API key nor a Lambda authorizer"
+        ));
+        return Ok(None);
+    };
+    let kind = match authorizer.get("type").and_then(Value::as_str).map(str::to_ascii_uppercase).as_deref() {
+        Some("TOKEN") => AuthorizerType::Token,
+        Some("REQUEST") => AuthorizerType::Request,
+        Some("COGNITO_USER_POOLS") => {
+            return Err(invalid(format!(
+                "security scheme {name}: COGNITO_USER_POOLS authorizers are not supported by this server"
+            )))
+        }
+        _ => {
+            return Err(invalid(format!(
+                "security scheme {name}: the authorizer type must be token or request"
+            )))
+        }
+    };
+    // A TOKEN authorizer reads the header the scheme names, unless it says otherwise.
+    let identity_source = text(authorizer.get("identitySource")).or_else(|| {
+        (kind == AuthorizerType::Token && spec.get("in").and_then(Value::as_str) == Some("header"))
+            .then(|| spec.get("name").and_then(Value::as_str).map(|h| format!("method.request.header.{h}")))
+            .flatten()
+    });
+    let ttl = match authorizer.get("authorizerResultTtlInSeconds") {
+        None => DEFAULT_TTL,
+        Some(v) => v.as_u64().and_then(|v| u32::try_from(v).ok()).ok_or_else(|| {
+            invalid(format!("security scheme {name}: authorizerResultTtlInSeconds must be a number"))
+        })?,
+    };
+    let authorizer = Authorizer {
+        id: new_id(6),
+        name: name.to_owned(),
+        kind,
+        authorizer_uri: text(authorizer.get("authorizerUri")).unwrap_or_default(),
+        authorizer_credentials: text(authorizer.get("authorizerCredentials")),
+        identity_source,
+        identity_validation_expression: text(authorizer.get("identityValidationExpression")),
+        result_ttl_seconds: ttl,
+        auth_type: text(spec.get("x-amazon-apigateway-authtype")),
+    };
+    authorizer.check().map_err(|e| invalid(format!("security scheme {name}: {e}")))?;
+    Ok(Some(Some(authorizer)))
+}
+
+/// An operation's `security`: the authorizer it names (by scheme, linked on apply) and
+/// whether it needs an API key.
+fn apply_security(
+    method: &mut Method,
+    security: Option<&Value>,
+    schemes: &BTreeMap<String, Scheme>,
+    path: &str,
+    http: &str,
+) -> Result<()> {
+    let Some(requirements) = security else { return Ok(()) };
+    let requirements = requirements
+        .as_array()
+        .ok_or_else(|| invalid(format!("security of {http} {path} must be a list")))?;
+    for requirement in requirements {
+        let names = requirement
+            .as_object()
+            .ok_or_else(|| invalid(format!("security of {http} {path}: an object per requirement")))?;
+        for name in names.keys() {
+            match schemes.get(name) {
+                Some(Scheme::ApiKey) => method.api_key_required = true,
+                Some(Scheme::Authorizer) => {
+                    method.authorization_type = "CUSTOM".into();
+                    method.authorizer_id = Some(name.clone());
+                }
+                None => {
+                    return Err(invalid(format!("{http} {path} names the undefined security scheme {name}")))
+                }
+            }
+        }
+    }
+    Ok(())
 }
 
 /// `x-amazon-apigateway-integration`: the same members as PutIntegration, with the enums
@@ -235,6 +368,7 @@ impl Definition {
         match mode {
             ImportMode::Overwrite => {
                 api.clear();
+                api.authorizers.clear();
                 if let Some(title) = self.title {
                     api.name = title;
                 }
@@ -250,7 +384,22 @@ impl Definition {
                 }
             }
         }
+        if let Some(source) = self.api_key_source {
+            api.api_key_source = source;
+        }
+        // Authorizers by scheme name: one of the same name is replaced, keeping its id.
+        let mut ids = BTreeMap::new();
+        for (name, mut authorizer) in self.authorizers {
+            if let Some(existing) = api.authorizers.values().find(|a| a.name == name) {
+                authorizer.id = existing.id.clone();
+            }
+            ids.insert(name, authorizer.id.clone());
+            api.authorizers.insert(authorizer.id.clone(), authorizer);
+        }
         for Operation { path, mut method } in self.operations {
+            if let Some(scheme) = method.authorizer_id.take() {
+                method.authorizer_id = ids.get(&scheme).cloned();
+            }
             let resource_id = api.ensure_path(&path)?;
             let http = method.http_method.clone();
             if api.method(&resource_id, &http).is_ok() {
@@ -342,6 +491,48 @@ mod tests {
         assert!(api.resource(&extra.id).is_ok());
         definition.apply(&mut api, ImportMode::Overwrite).unwrap();
         assert!(api.resource(&extra.id).is_err());
+    }
+
+    #[test]
+    fn security_schemes_become_authorizers_and_api_keys() {
+        let doc = json!({
+            "swagger": "2.0", "info": {"title": "t"},
+            "x-amazon-apigateway-api-key-source": "HEADER",
+            "securityDefinitions": {
+                "tok": {"type": "apiKey", "name": "Authorization", "in": "header",
+                        "x-amazon-apigateway-authtype": "custom",
+                        "x-amazon-apigateway-authorizer": {"type": "token", "authorizerUri": URI,
+                            "authorizerResultTtlInSeconds": 0}},
+                "api_key": {"type": "apiKey", "name": "x-api-key", "in": "header"}
+            },
+            "security": [{"api_key": []}],
+            "paths": {"/": {"get": {"security": [{"tok": []}, {"api_key": []}],
+                "x-amazon-apigateway-integration": {"type": "aws_proxy", "httpMethod": "POST", "uri": URI,
+                    "requestParameters": {"integration.request.header.X-Amz-Tenant-Id": "context.authorizer.tenantId"}}}},
+                      "/open": {"get": {"x-amazon-apigateway-integration": {"type": "aws_proxy", "httpMethod": "POST", "uri": URI}}}}
+        });
+        let definition = parse(doc.to_string().as_bytes()).unwrap();
+        let mut api = RestApi::new("a".into(), "t".into(), 0);
+        definition.clone().apply(&mut api, ImportMode::Overwrite).unwrap();
+        let authorizer = api.authorizers.values().next().unwrap().clone();
+        assert_eq!((authorizer.name.as_str(), authorizer.kind), ("tok", AuthorizerType::Token));
+        assert_eq!(authorizer.identity_source.as_deref(), Some("method.request.header.Authorization"));
+        assert_eq!(authorizer.result_ttl_seconds, 0);
+        let root = api.root_resource_id.clone();
+        let method = api.method(&root, "GET").unwrap();
+        assert_eq!(
+            (method.authorization_type.as_str(), method.authorizer_id.as_deref()),
+            ("CUSTOM", Some(authorizer.id.as_str()))
+        );
+        assert!(method.api_key_required);
+        let open = api.resource_by_path("/open").unwrap().id.clone();
+        assert!(api.method(&open, "GET").unwrap().api_key_required);
+        // Merging again keeps the authorizer's id.
+        definition.apply(&mut api, ImportMode::Merge).unwrap();
+        assert_eq!(api.authorizers.len(), 1);
+        assert!(api.authorizers.contains_key(&authorizer.id));
+        let undefined = json!({"openapi": "3.0.1", "info": {"title": "t"}, "paths": {"/": {"get": {"security": [{"nope": []}]}}}});
+        assert!(parse(undefined.to_string().as_bytes()).is_err());
     }
 
     #[test]

@@ -236,6 +236,8 @@ pub fn integration(integration: &Integration) -> IntegrationDocument {
 pub struct MethodDocument {
     pub http_method: String,
     pub authorization_type: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub authorizer_id: Option<String>,
     pub api_key_required: bool,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub operation_name: Option<String>,
@@ -251,6 +253,7 @@ pub fn method(method: &Method) -> MethodDocument {
     MethodDocument {
         http_method: method.http_method.clone(),
         authorization_type: method.authorization_type.clone(),
+        authorizer_id: method.authorizer_id.clone(),
         api_key_required: method.api_key_required,
         operation_name: method.operation_name.clone(),
         request_parameters: non_empty(&method.request_parameters),

@@ -15,7 +15,9 @@
 //! (marked [`Trusted`], an extension no client can set).
 //!
 //! In `none` mode nothing is checked and no caller is attached: the behaviour of a
-//! development server on loopback.
+//! development server on loopback. Except for functions: a request on an environment's
+//! own channel (`crate::function_callers`) is always verified, and a session of an
+//! environment is accepted only on that environment's channel, in every mode.
 
 pub mod classify;
 mod reject;
@@ -55,23 +57,6 @@ pub enum Mode {
     SigV4,
 }
 
-/// The extra checks a session must pass besides its token (e.g. that the execution
-/// environment whose credentials it is still lives). The default accepts every session
-/// whose token opens.
-pub trait SessionCheck: Send + Sync {
-    fn check(&self, claims: &SessionClaims) -> Result<(), Failure>;
-}
-
-/// Accepts every session whose token opens and has not expired.
-#[derive(Debug, Default)]
-pub struct AcceptSessions;
-
-impl SessionCheck for AcceptSessions {
-    fn check(&self, _claims: &SessionClaims) -> Result<(), Failure> {
-        Ok(())
-    }
-}
-
 /// Keys looked up recently: id → (when, the key and its secret, or none).
 type KeyCache = HashMap<String, (Instant, Option<(AccessKey, String)>)>;
 
@@ -81,7 +66,6 @@ pub struct AuthState {
     pub mode: Mode,
     pub keys: Arc<KeyStore>,
     pub sessions: SessionIssuer,
-    pub session_check: Arc<dyn SessionCheck>,
     cache: Arc<Mutex<KeyCache>>,
 }
 
@@ -93,7 +77,7 @@ impl std::fmt::Debug for AuthState {
 
 impl AuthState {
     pub fn new(mode: Mode, keys: Arc<KeyStore>, sessions: SessionIssuer) -> AuthState {
-        AuthState { mode, keys, sessions, session_check: Arc::new(AcceptSessions), cache: Arc::default() }
+        AuthState { mode, keys, sessions, cache: Arc::default() }
     }
 
     /// Opens (creating) the server key and key store under `auth_dir`.
@@ -193,6 +177,24 @@ impl Caller {
         }
     }
 
+    /// The condition keys the caller brings to every request: for an environment's
+    /// session, the calling function (`lambda:SourceFunctionArn`, as on AWS) and its
+    /// tenant (`alcove:SourceTenantId`).
+    pub fn add_condition_keys(&self, context: &mut alcove_auth::policy::Context) {
+        if let Caller::Session { claims, .. } = self {
+            if let SessionPrincipal::Environment { function_arn, tenant_id, .. } = &claims.principal {
+                let unqualified = match function_arn.rsplit_once(':') {
+                    Some((arn, _version)) if arn.contains(":function:") => arn,
+                    _ => function_arn.as_str(),
+                };
+                context.insert("lambda:SourceFunctionArn", unqualified);
+                if let Some(tenant) = tenant_id {
+                    context.insert("alcove:SourceTenantId", tenant.as_str());
+                }
+            }
+        }
+    }
+
     pub fn decide(&self, request: &PolicyRequest<'_>) -> Decision {
         match self {
             Caller::Key(key) => key.policy.as_ref().map_or(Decision::Allow, |p| p.evaluate(request)),
@@ -222,7 +224,10 @@ mod sha2_like {
 
 /// The middleware: authenticates and authorizes every request in `sigv4` mode.
 pub async fn authenticate(State(state): State<AppState>, request: Request, next: Next) -> Response {
-    if state.auth.mode == Mode::None || request.extensions().get::<Trusted>().is_some() {
+    // A function's own calls (on its environment's channel) are held to its role in
+    // every mode: `none` opens the server to outside callers, never functions to it.
+    let from_function = request.extensions().get::<alcove_envs::EnvironmentIdentity>().is_some();
+    if (state.auth.mode == Mode::None && !from_function) || request.extensions().get::<Trusted>().is_some() {
         return next.run(request).await;
     }
     match verify::admit(&state, request).await {

@@ -13,7 +13,8 @@ use std::time::SystemTime;
 use alcove_auth::chunked::ChunkVerifier;
 use alcove_auth::policy::{Decision, Request as PolicyRequest};
 use alcove_auth::sigv4::{self, Authorization, ChunkSigner, PathStyle, Payload, SigV4Error, SignedRequest};
-use alcove_auth::SessionError;
+use alcove_auth::{SessionClaims, SessionError, SessionPrincipal};
+use alcove_envs::EnvironmentIdentity;
 use axum::body::Body;
 use axum::extract::Request;
 use axum::http::header;
@@ -39,6 +40,7 @@ pub async fn admit(state: &AppState, request: Request) -> Result<Request, (Surfa
     let signed_for = crate::service::signed_for(request.headers(), request.uri());
     let surface = classify::surface(signed_for, request.method(), &path, request.headers());
     let fail = |failure: Failure| (surface, failure);
+    let channel = request.extensions().get::<EnvironmentIdentity>().cloned();
     let (parts, body) = request.into_parts();
     let method = parts.method.as_str().to_owned();
     let signed =
@@ -50,7 +52,7 @@ pub async fn admit(state: &AppState, request: Request) -> Result<Request, (Surfa
         None => return Err(fail(SigV4Error::Missing.into())),
     };
     sigv4::check_time(&auth, SystemTime::now()).map_err(|e| fail(e.into()))?;
-    let (caller, secret) = identify(state, &auth).await.map_err(fail)?;
+    let (caller, secret) = identify(state, &auth, channel.as_ref()).await.map_err(fail)?;
     let s3 = surface == Surface::S3 && !url;
     let (body, bytes) = if s3 {
         let declared = parts.headers.get("x-amz-content-sha256").and_then(|v| v.to_str().ok());
@@ -85,8 +87,13 @@ pub async fn admit(state: &AppState, request: Request) -> Result<Request, (Surfa
     Ok(request)
 }
 
-/// The caller the signature names, and the secret to check it with.
-async fn identify(state: &AppState, auth: &Authorization) -> Result<(Caller, String), Failure> {
+/// The caller the signature names, and the secret to check it with. `channel` is the
+/// environment whose channel the request came in on, if it did.
+async fn identify(
+    state: &AppState,
+    auth: &Authorization,
+    channel: Option<&EnvironmentIdentity>,
+) -> Result<(Caller, String), Failure> {
     let auth_state = &state.auth;
     if let Some(token) = &auth.security_token {
         let claims = auth_state.sessions.open(token, SystemTime::now()).map_err(|e| match e {
@@ -96,7 +103,7 @@ async fn identify(state: &AppState, auth: &Authorization) -> Result<(Caller, Str
         if claims.access_key_id != auth.access_key_id {
             return Err(SigV4Error::InvalidToken.into());
         }
-        auth_state.session_check.check(&claims)?;
+        bound_to_channel(&claims, channel)?;
         let policy = auth_state.role_policy(claims.principal.role_arn()).await?;
         let secret = claims.secret_access_key.clone();
         return Ok((Caller::Session { claims: Box::new(claims), policy }, secret));
@@ -104,6 +111,19 @@ async fn identify(state: &AppState, auth: &Authorization) -> Result<(Caller, Str
     match auth_state.resolve_key(&auth.access_key_id).await? {
         Some((key, secret)) => Ok((Caller::Key(key), secret)),
         None => Err(SigV4Error::UnknownKey.into()),
+    }
+}
+
+/// An environment's credentials are good only on that environment's own channel: not in
+/// another environment (another tenant's included), not from outside, not after the
+/// environment is gone (its channel closes with it).
+fn bound_to_channel(claims: &SessionClaims, channel: Option<&EnvironmentIdentity>) -> Result<(), Failure> {
+    match &claims.principal {
+        SessionPrincipal::Environment { environment_id, .. } => match channel {
+            Some(channel) if &channel.environment_id == environment_id => Ok(()),
+            _ => Err(SigV4Error::InvalidToken.into()),
+        },
+        SessionPrincipal::AssumedRole { .. } => Ok(()),
     }
 }
 
@@ -116,7 +136,7 @@ pub fn authorize(
     body: &[u8],
     region: &str,
 ) -> Result<(), Failure> {
-    let target = classify::classify(
+    let mut target = classify::classify(
         surface,
         &Parts {
             method: &parts.method,
@@ -127,6 +147,7 @@ pub fn authorize(
             region,
         },
     );
+    caller.add_condition_keys(&mut target.context);
     // As on AWS, anyone signed may ask who they are.
     if target.action == "sts:GetCallerIdentity" {
         return Ok(());

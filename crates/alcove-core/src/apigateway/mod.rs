@@ -5,15 +5,19 @@
 //!
 //! Messages are API Gateway's own wording, so clients see what AWS would tell them.
 
+pub mod authorizer;
 pub mod mapping;
 pub mod model;
 pub mod stage_settings;
+pub mod usage_plan;
 
+pub use authorizer::{Authorizer, AuthorizerType, IdentitySource};
 pub use mapping::{IntegrationTarget, MappingSource, MethodParam, ParamLocation};
 pub use model::{
     Deployment, Integration, IntegrationType, Method, Resource, RestApi, Stage, StageName, HTTP_METHODS,
 };
 pub use stage_settings::{MethodSetting, PatchOperation, ThrottleLimits};
+pub use usage_plan::{ApiKey, ApiStage, PlanThrottle, Quota, QuotaPeriod, UsagePlan};
 
 use crate::error::Error;
 use crate::names::ACCOUNT_ID;

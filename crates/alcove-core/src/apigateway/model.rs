@@ -7,7 +7,9 @@ use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
+use super::authorizer::{authorizer_not_found, Authorizer};
 use super::mapping::{invalid_mapping, IntegrationTarget, MappingSource, ParamLocation};
+use super::stage_settings::PatchOperation;
 use super::{integration_not_found, method_not_found, new_id, resource_not_found};
 use crate::error::{Error, Result};
 use crate::names::FunctionRef;
@@ -37,6 +39,9 @@ pub struct RestApi {
     pub root_resource_id: String,
     /// Every resource, the root included, by id.
     pub resources: BTreeMap<String, Resource>,
+    /// Lambda authorizers by id.
+    #[serde(default)]
+    pub authorizers: BTreeMap<String, Authorizer>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -55,7 +60,10 @@ pub struct Resource {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Method {
     pub http_method: String,
+    /// `NONE` or `CUSTOM` (a Lambda authorizer, [`Method::authorizer_id`]).
     pub authorization_type: String,
+    #[serde(default)]
+    pub authorizer_id: Option<String>,
     pub api_key_required: bool,
     pub operation_name: Option<String>,
     /// `method.request.<location>.<name>` → required.
@@ -283,6 +291,7 @@ impl Method {
         Method {
             http_method: http_method.to_owned(),
             authorization_type: "NONE".into(),
+            authorizer_id: None,
             api_key_required: false,
             operation_name: None,
             request_parameters: BTreeMap::new(),
@@ -294,14 +303,26 @@ impl Method {
     /// Checks a method as PutMethod receives it; normalises the HTTP method.
     pub fn check(mut self) -> Result<Self> {
         self.http_method = http_method(&self.http_method)?;
-        if self.authorization_type != "NONE" {
-            return Err(Error::invalid(format!(
-                "Authorization type {} is not supported by this server yet; use NONE.",
-                self.authorization_type
-            )));
-        }
-        if self.api_key_required {
-            return Err(Error::invalid("API keys are not supported by this server yet."));
+        match (self.authorization_type.as_str(), &self.authorizer_id) {
+            ("NONE", None) | ("CUSTOM", Some(_)) => {}
+            ("NONE", Some(_)) => {
+                return Err(Error::invalid("Authorizer ID can only be set for authorization type CUSTOM"))
+            }
+            ("CUSTOM", None) => {
+                return Err(Error::invalid("Invalid authorizer ID specified. Setting the authorization type to CUSTOM requires a valid authorizer."))
+            }
+            ("AWS_IAM" | "COGNITO_USER_POOLS", _) => {
+                return Err(Error::invalid(format!(
+                    "Authorization type {} is not supported by this server; use NONE or CUSTOM.",
+                    self.authorization_type
+                )))
+            }
+            (other, _) => {
+                return Err(Error::invalid(format!(
+                    "Invalid authorization type specified: {other}. Valid values are NONE, AWS_IAM, CUSTOM, \
+                     COGNITO_USER_POOLS"
+                )))
+            }
         }
         for key in self.request_parameters.keys() {
             super::MethodParam::parse(key)?;
@@ -390,6 +411,7 @@ impl RestApi {
             tags: BTreeMap::new(),
             root_resource_id: root_id.clone(),
             resources: BTreeMap::from([(root_id, root)]),
+            authorizers: BTreeMap::new(),
         }
     }
 
@@ -489,6 +511,7 @@ impl RestApi {
     /// PutMethod: a method the resource does not have yet.
     pub fn put_method(&mut self, resource_id: &str, method: Method) -> Result<Method> {
         let method = method.check()?;
+        self.check_authorizer_ref(&method)?;
         let resource = self.resource_mut(resource_id)?;
         if resource.methods.contains_key(&method.http_method) {
             return Err(Error::Conflict("Method already exists for this resource".into()));
@@ -533,6 +556,124 @@ impl RestApi {
         let resource = self.resource_mut(resource_id)?;
         let method = resource.methods.get_mut(&key).ok_or_else(method_not_found)?;
         method.integration.take().map(drop).ok_or_else(integration_not_found)
+    }
+
+    /// A method's authorizer must be one of this API's.
+    fn check_authorizer_ref(&self, method: &Method) -> Result<()> {
+        match &method.authorizer_id {
+            Some(id) if !self.authorizers.contains_key(id) => Err(Error::invalid(format!(
+                "Invalid authorizer ID specified. Setting the authorization type to CUSTOM requires a valid \
+                 authorizer: {id}"
+            ))),
+            _ => Ok(()),
+        }
+    }
+
+    /// UpdateMethod: `replace` of `/authorizationType`, `/authorizerId`, `/apiKeyRequired`,
+    /// `/operationName`; add/remove of `/requestParameters/<param>`.
+    pub fn update_method(
+        &mut self,
+        resource_id: &str,
+        http: &str,
+        operations: &[PatchOperation],
+    ) -> Result<Method> {
+        let mut method = self.method(resource_id, http)?.clone();
+        for operation in operations {
+            let op = operation.op.as_deref().unwrap_or_default();
+            let path = operation.path.as_deref().unwrap_or_default();
+            let value = operation.value.clone();
+            match (op, path) {
+                ("replace", "/authorizationType") => {
+                    method.authorization_type = value.unwrap_or_default();
+                    if method.authorization_type != "CUSTOM" {
+                        method.authorizer_id = None;
+                    }
+                }
+                ("replace", "/authorizerId") => method.authorizer_id = value.filter(|v| !v.is_empty()),
+                ("replace", "/apiKeyRequired") => {
+                    method.api_key_required = match value.as_deref() {
+                        Some("true") => true,
+                        Some("false") => false,
+                        other => {
+                            return Err(Error::invalid(format!(
+                                "Invalid boolean value for /apiKeyRequired: {}",
+                                other.unwrap_or_default()
+                            )))
+                        }
+                    }
+                }
+                ("replace", "/operationName") => method.operation_name = value.filter(|v| !v.is_empty()),
+                ("add" | "replace", p) if p.starts_with("/requestParameters/") => {
+                    let key = p["/requestParameters/".len()..].replace("~1", "/").replace("~0", "~");
+                    method.request_parameters.insert(key, value.as_deref() == Some("true"));
+                }
+                ("remove", p) if p.starts_with("/requestParameters/") => {
+                    let key = p["/requestParameters/".len()..].replace("~1", "/").replace("~0", "~");
+                    method.request_parameters.remove(&key);
+                }
+                _ => {
+                    return Err(Error::invalid(format!(
+                        "Invalid patch path '{path}' specified for op '{op}'. Must be one of: [/authorizationType, \
+                         /authorizerId, /apiKeyRequired, /operationName, /requestParameters/*]"
+                    )))
+                }
+            }
+        }
+        let method = method.check()?;
+        self.check_authorizer_ref(&method)?;
+        let key = method.http_method.clone();
+        let resource = self.resource_mut(resource_id)?;
+        resource.methods.insert(key, method.clone());
+        Ok(method)
+    }
+
+    pub fn authorizer(&self, id: &str) -> Result<&Authorizer> {
+        self.authorizers.get(id).ok_or_else(authorizer_not_found)
+    }
+
+    /// CreateAuthorizer.
+    pub fn add_authorizer(&mut self, authorizer: Authorizer) -> Result<Authorizer> {
+        authorizer.check()?;
+        if self.authorizers.values().any(|a| a.name == authorizer.name) {
+            return Err(Error::Conflict(format!(
+                "Authorizer name must be unique. Authorizer {} already exists in this RestApi.",
+                authorizer.name
+            )));
+        }
+        self.authorizers.insert(authorizer.id.clone(), authorizer.clone());
+        Ok(authorizer)
+    }
+
+    /// UpdateAuthorizer.
+    pub fn update_authorizer(&mut self, id: &str, operations: &[PatchOperation]) -> Result<Authorizer> {
+        let mut authorizer = self.authorizer(id)?.clone();
+        authorizer.patch(operations)?;
+        if self.authorizers.values().any(|a| a.name == authorizer.name && a.id != id) {
+            return Err(Error::Conflict(format!(
+                "Authorizer name must be unique. Authorizer {} already exists in this RestApi.",
+                authorizer.name
+            )));
+        }
+        self.authorizers.insert(id.to_owned(), authorizer.clone());
+        Ok(authorizer)
+    }
+
+    /// DeleteAuthorizer: refused while a method uses it.
+    pub fn delete_authorizer(&mut self, id: &str) -> Result<()> {
+        self.authorizer(id)?;
+        let user = self.resources.values().find_map(|r| {
+            r.methods
+                .values()
+                .find(|m| m.authorizer_id.as_deref() == Some(id))
+                .map(|m| format!("{}{}", m.http_method, r.path))
+        });
+        if let Some(user) = user {
+            return Err(Error::Conflict(format!(
+                "Cannot delete authorizer '{id}', is referenced in method: {user}"
+            )));
+        }
+        self.authorizers.remove(id);
+        Ok(())
     }
 
     /// What CreateDeployment requires: at least one method, each with an integration.

@@ -32,6 +32,7 @@ mod schema;
 mod testing;
 mod trait_impls;
 mod usage;
+mod usage_plans;
 
 #[derive(Clone)]
 pub struct SqliteStore {

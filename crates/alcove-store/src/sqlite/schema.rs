@@ -30,6 +30,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../migrations/0002_alias_routing.sql"),
     include_str!("../../migrations/0003_provisioned_concurrency.sql"),
     include_str!("../../migrations/0004_function_urls_code_signing.sql"),
+    include_str!("../../migrations/0005_api_keys_usage_plans.sql"),
 ];
 
 #[derive(Debug, thiserror::Error)]

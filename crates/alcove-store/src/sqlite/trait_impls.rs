@@ -2,19 +2,21 @@
 //! transaction (one that changes functions or aliases also drops the read cache) and
 //! calls one feature function inside it; function and alias reads go through the cache.
 
-use alcove_core::apigateway::{Deployment, RestApi, Stage};
+use std::collections::BTreeMap;
+
+use alcove_core::apigateway::{ApiKey, Deployment, RestApi, Stage, UsagePlan};
 use alcove_core::store::{AccountUsage, LatestUpdate, PublishRequest};
 use alcove_core::{
-    Alias, AliasName, AliasPatch, CodeSigningConfig, DeadLetter, DeploymentRequest, EventInvokeConfig,
-    EventQueue, FunctionConfig, FunctionName, FunctionUrlConfig, Page, ProvisionedConcurrency,
-    ProvisionedLimits, QueuedEvent, RecursiveLoop, RestApiUpdate, Result, StageLookup, StageUpdate, Store,
-    Tags, TenantLimits, UsageFilter, UsageRecord, Version,
+    Alias, AliasName, AliasPatch, ApiKeyUpdate, CodeSigningConfig, DeadLetter, DeploymentRequest,
+    EventInvokeConfig, EventQueue, FunctionConfig, FunctionName, FunctionUrlConfig, Page,
+    ProvisionedConcurrency, ProvisionedLimits, QueuedEvent, RecursiveLoop, RestApiUpdate, Result,
+    StageLookup, StageUpdate, Store, Tags, TenantLimits, UsageFilter, UsagePlanUpdate, UsageRecord, Version,
 };
 use async_trait::async_trait;
 
 use super::{
     aliases, code_signing, event_configs, function_urls, functions, limits, policies, provisioned, queue,
-    rest_apis, usage, SqliteStore,
+    rest_apis, usage, usage_plans, SqliteStore,
 };
 
 #[async_trait]
@@ -454,6 +456,79 @@ impl Store for SqliteStore {
     async fn deployed_stage(&self, api_id: &str, stage: &str) -> Result<StageLookup> {
         let (api_id, stage) = (api_id.to_owned(), stage.to_owned());
         self.transaction(move |tx| rest_apis::deployed_stage(tx, &api_id, &stage)).await
+    }
+
+    async fn create_api_key(&self, key: ApiKey) -> Result<ApiKey> {
+        self.transaction(move |tx| usage_plans::create_key(tx, key)).await
+    }
+
+    async fn get_api_key(&self, id: &str) -> Result<Option<ApiKey>> {
+        let id = id.to_owned();
+        self.transaction(move |tx| usage_plans::get_key(tx, &id)).await
+    }
+
+    async fn api_key_by_value(&self, value: &str) -> Result<Option<ApiKey>> {
+        let value = value.to_owned();
+        self.transaction(move |tx| usage_plans::key_by_value(tx, &value)).await
+    }
+
+    async fn list_api_keys(&self) -> Result<Vec<ApiKey>> {
+        self.transaction(usage_plans::list_keys).await
+    }
+
+    async fn update_api_key(&self, id: &str, update: ApiKeyUpdate) -> Result<ApiKey> {
+        let id = id.to_owned();
+        self.transaction(move |tx| usage_plans::update_key(tx, &id, update)).await
+    }
+
+    async fn delete_api_key(&self, id: &str) -> Result<()> {
+        let id = id.to_owned();
+        self.transaction(move |tx| usage_plans::delete_key(tx, &id)).await
+    }
+
+    async fn create_usage_plan(&self, plan: UsagePlan) -> Result<UsagePlan> {
+        self.transaction(move |tx| usage_plans::create_plan(tx, plan)).await
+    }
+
+    async fn get_usage_plan(&self, id: &str) -> Result<Option<UsagePlan>> {
+        let id = id.to_owned();
+        self.transaction(move |tx| usage_plans::get_plan(tx, &id)).await
+    }
+
+    async fn list_usage_plans(&self) -> Result<Vec<UsagePlan>> {
+        self.transaction(usage_plans::list_plans).await
+    }
+
+    async fn update_usage_plan(&self, id: &str, update: UsagePlanUpdate) -> Result<UsagePlan> {
+        let id = id.to_owned();
+        self.transaction(move |tx| usage_plans::update_plan(tx, &id, update)).await
+    }
+
+    async fn delete_usage_plan(&self, id: &str) -> Result<()> {
+        let id = id.to_owned();
+        self.transaction(move |tx| usage_plans::delete_plan(tx, &id)).await
+    }
+
+    async fn add_usage_plan_key(&self, plan_id: &str, key_id: &str) -> Result<ApiKey> {
+        let (plan_id, key_id) = (plan_id.to_owned(), key_id.to_owned());
+        self.transaction(move |tx| usage_plans::add_plan_key(tx, &plan_id, &key_id)).await
+    }
+
+    async fn consume_quota(
+        &self,
+        plan_id: &str,
+        key_id: &str,
+        period_start: i64,
+        limit: i64,
+    ) -> Result<Option<i64>> {
+        let (plan_id, key_id) = (plan_id.to_owned(), key_id.to_owned());
+        self.transaction(move |tx| usage_plans::consume_quota(tx, &plan_id, &key_id, period_start, limit))
+            .await
+    }
+
+    async fn quota_usage(&self, plan_id: &str, period_start: i64) -> Result<BTreeMap<String, i64>> {
+        let plan_id = plan_id.to_owned();
+        self.transaction(move |tx| usage_plans::quota_usage(tx, &plan_id, period_start)).await
     }
 }
 

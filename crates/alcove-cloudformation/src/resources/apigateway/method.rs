@@ -18,14 +18,14 @@ const KNOWN: &[&str] = &[
     "ResourceId",
     "HttpMethod",
     "AuthorizationType",
+    "AuthorizerId",
     "ApiKeyRequired",
     "OperationName",
     "RequestParameters",
     "RequestModels",
     "Integration",
 ];
-const UNSUPPORTED: &[&str] =
-    &["AuthorizerId", "AuthorizationScopes", "RequestValidatorId", "MethodResponses"];
+const UNSUPPORTED: &[&str] = &["AuthorizationScopes", "RequestValidatorId", "MethodResponses"];
 
 /// Integration properties and the PutIntegration member each becomes.
 const INTEGRATION: &[(&str, &str)] = &[
@@ -52,6 +52,9 @@ pub fn method_request(properties: &Props) -> Result<Value, ResourceError> {
     let mut body = Map::new();
     let authorization = props::opt_str(properties, "AuthorizationType")?.unwrap_or_else(|| "NONE".into());
     body.insert("authorizationType".into(), authorization.into());
+    if let Some(authorizer) = props::opt_str(properties, "AuthorizerId")? {
+        body.insert("authorizerId".into(), authorizer.into());
+    }
     if let Some(required) = props::opt_bool(properties, "ApiKeyRequired")? {
         body.insert("apiKeyRequired".into(), required.into());
     }
