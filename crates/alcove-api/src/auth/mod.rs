@@ -57,13 +57,16 @@ pub enum Mode {
     SigV4,
 }
 
+/// Keys looked up recently: id → (when, the key and its secret, or none).
+type KeyCache = HashMap<String, (Instant, Option<(AccessKey, String)>)>;
+
 /// The authentication state every request shares.
 #[derive(Clone)]
 pub struct AuthState {
     pub mode: Mode,
     pub keys: Arc<KeyStore>,
     pub sessions: SessionIssuer,
-    cache: Arc<Mutex<HashMap<String, (Instant, Option<(AccessKey, String)>)>>>,
+    cache: Arc<Mutex<KeyCache>>,
 }
 
 impl std::fmt::Debug for AuthState {
