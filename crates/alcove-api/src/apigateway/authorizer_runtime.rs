@@ -22,7 +22,8 @@ use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use alcove_core::apigateway::authorizer::wildcard_match;
+use alcove_auth::policy::{Context, Decision, Request};
+use alcove_auth::Policy;
 use alcove_core::apigateway::{Authorizer, AuthorizerType, IdentitySource};
 use axum::http::HeaderMap;
 use serde_json::{Map, Value};
@@ -34,37 +35,16 @@ use crate::AppState;
 /// How long an authorizer function may take.
 const AUTHORIZER_TIMEOUT: Duration = Duration::from_secs(29);
 
-/// One statement of the returned policy.
-#[derive(Debug, Clone, PartialEq)]
-struct Statement {
-    allow: bool,
-    actions: Vec<String>,
-    resources: Vec<String>,
-}
-
 /// What an authorizer decided for an identity: kept in the cache and evaluated per method.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone)]
 pub struct AuthorizerResult {
     pub principal_id: String,
-    statements: Vec<Statement>,
+    /// The returned policy, in IAM's grammar, evaluated by the same engine as callers'
+    /// policies.
+    policy: Policy,
     /// `context`, each value as text (`$context.authorizer.<key>`).
     pub context: BTreeMap<String, String>,
     pub usage_identifier_key: Option<String>,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Decision {
-    Allow,
-    ExplicitDeny,
-    ImplicitDeny,
-}
-
-fn strings(value: Option<&Value>) -> Vec<String> {
-    match value {
-        Some(Value::String(s)) => vec![s.clone()],
-        Some(Value::Array(items)) => items.iter().filter_map(Value::as_str).map(str::to_owned).collect(),
-        _ => Vec::new(),
-    }
 }
 
 /// Reads the authorizer's answer; Err says why it is no authorizer response.
@@ -81,22 +61,7 @@ pub fn parse_response(payload: &[u8]) -> Result<AuthorizerResult, String> {
         Value::String(text) => serde_json::from_str(text).map_err(|e| format!("policyDocument: {e}"))?,
         other => other.clone(),
     };
-    let statements = match policy.get("Statement") {
-        Some(Value::Array(items)) => items.clone(),
-        Some(single @ Value::Object(_)) => vec![single.clone()],
-        _ => return Err("the policyDocument has no Statement".into()),
-    };
-    let statements = statements
-        .iter()
-        .map(|s| {
-            let allow = match s.get("Effect").and_then(Value::as_str) {
-                Some(e) if e.eq_ignore_ascii_case("allow") => true,
-                Some(e) if e.eq_ignore_ascii_case("deny") => false,
-                _ => return Err("a statement's Effect is neither Allow nor Deny".to_owned()),
-            };
-            Ok(Statement { allow, actions: strings(s.get("Action")), resources: strings(s.get("Resource")) })
-        })
-        .collect::<Result<Vec<_>, String>>()?;
+    let policy = Policy::from_value(policy).map_err(|e| format!("policyDocument: {e}"))?;
     let mut context = BTreeMap::new();
     if let Some(map) = doc.get("context").filter(|c| !c.is_null()) {
         let map = map.as_object().ok_or("context is not an object")?;
@@ -111,25 +76,15 @@ pub fn parse_response(payload: &[u8]) -> Result<AuthorizerResult, String> {
         }
     }
     let usage_identifier_key = doc.get("usageIdentifierKey").and_then(Value::as_str).map(str::to_owned);
-    Ok(AuthorizerResult { principal_id, statements, context, usage_identifier_key })
+    Ok(AuthorizerResult { principal_id, policy, context, usage_identifier_key })
 }
 
 impl AuthorizerResult {
     /// The policy's decision on invoking `method_arn`: a matching Deny wins.
     pub fn decide(&self, method_arn: &str) -> Decision {
-        let matches = |s: &Statement| {
-            s.actions.iter().any(|a| {
-                let a = a.to_ascii_lowercase();
-                a == "*" || wildcard_match(&a, "execute-api:invoke")
-            }) && s.resources.iter().any(|r| wildcard_match(r, method_arn))
-        };
-        if self.statements.iter().any(|s| !s.allow && matches(s)) {
-            Decision::ExplicitDeny
-        } else if self.statements.iter().any(|s| s.allow && matches(s)) {
-            Decision::Allow
-        } else {
-            Decision::ImplicitDeny
-        }
+        let request =
+            Request { action: "execute-api:Invoke", resource: method_arn, context: &Context::new() };
+        self.policy.evaluate(&request)
     }
 
     /// `requestContext.authorizer` of the proxy event: the context and `principalId`.
@@ -390,6 +345,14 @@ mod tests {
             {"Action": ["execute-api:*"], "Effect": "Deny", "Resource": [arn.clone()]}
         ]}});
         assert_eq!(parse_response(both.to_string().as_bytes()).unwrap().decide(&arn), Decision::ExplicitDeny);
+        // `?` is one character; actions match case-insensitively.
+        let one = |resource: &str| {
+            let doc = json!({"principalId": "u", "policyDocument": {"Statement": [
+                {"Action": "Execute-API:invoke", "Effect": "Allow", "Resource": resource}]}});
+            parse_response(doc.to_string().as_bytes()).unwrap().decide(&arn)
+        };
+        assert_eq!(one("arn:aws:execute-api:*:*:abc/prod/*/pets/?"), Decision::Allow);
+        assert_eq!(one("arn:aws:execute-api:*:*:abc/prod/*/pets/??"), Decision::ImplicitDeny);
     }
 
     #[test]
@@ -412,7 +375,7 @@ mod tests {
         let key: CacheKey = ("a".into(), "d".into(), "z".into(), vec!["t".into()]);
         let now = Instant::now();
         cache.put(key.clone(), now + Duration::from_secs(10), result.clone());
-        assert_eq!(cache.get(&key, now), Some(result));
-        assert_eq!(cache.get(&key, now + Duration::from_secs(11)), None);
+        assert_eq!(cache.get(&key, now).map(|r| r.principal_id), Some(result.principal_id));
+        assert!(cache.get(&key, now + Duration::from_secs(11)).is_none());
     }
 }

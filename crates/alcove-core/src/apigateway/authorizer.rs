@@ -215,29 +215,6 @@ impl Authorizer {
     }
 }
 
-/// Whether `text` matches an IAM-style pattern: `*` any run of characters, `?` one.
-pub fn wildcard_match(pattern: &str, text: &str) -> bool {
-    let (p, t): (Vec<char>, Vec<char>) = (pattern.chars().collect(), text.chars().collect());
-    let (mut pi, mut ti) = (0, 0);
-    let mut backtrack: Option<(usize, usize)> = None;
-    while ti < t.len() {
-        if pi < p.len() && (p[pi] == '?' || p[pi] == t[ti]) {
-            pi += 1;
-            ti += 1;
-        } else if pi < p.len() && p[pi] == '*' {
-            backtrack = Some((pi, ti));
-            pi += 1;
-        } else if let Some((star, matched)) = backtrack {
-            pi = star + 1;
-            ti = matched + 1;
-            backtrack = Some((star, matched + 1));
-        } else {
-            return false;
-        }
-    }
-    p[pi..].iter().all(|c| *c == '*')
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -300,18 +277,5 @@ mod tests {
         assert!(a
             .patch(&[PatchOperation::new("replace", "/authorizerResultTtlInSeconds", Some("x"))])
             .is_err());
-    }
-
-    #[test]
-    fn wildcards() {
-        let arn = "arn:aws:execute-api:us-east-1:000000000000:abc/prod/GET/pets/1";
-        assert!(wildcard_match(arn, arn));
-        assert!(wildcard_match("arn:aws:execute-api:us-east-1:000000000000:abc/*", arn));
-        assert!(wildcard_match("arn:aws:execute-api:*:*:abc/prod/*/pets/?", arn));
-        assert!(wildcard_match("*", arn));
-        assert!(!wildcard_match("arn:aws:execute-api:us-east-1:000000000000:abc/prod/POST/*", arn));
-        assert!(!wildcard_match("arn:aws:execute-api:us-east-1:000000000000:abc/prod/GET/pets/??", arn));
-        assert!(wildcard_match("a*b*c", "aXXbYYc"));
-        assert!(!wildcard_match("a*b*c", "aXXbYY"));
     }
 }
