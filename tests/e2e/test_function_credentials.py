@@ -8,6 +8,7 @@ PER_TENANT router reads a tenant from its event and invokes a PER_TENANT worker 
 tenant with boto3 from inside its sandbox."""
 
 import json
+import os
 import subprocess
 
 import pytest
@@ -203,3 +204,56 @@ def test_credentials_are_renewed_with_the_environment_before_they_expire(server_
     first = invoke(client, "probe-ttl", {"call": "credentials"})["ok"]["AccessKeyId"]
     second = invoke(client, "probe-ttl", {"call": "credentials"})["ok"]["AccessKeyId"]
     assert first != second
+
+
+# The same router in Node.js with the AWS SDK for JavaScript v3, bundled with the code as
+# on Lambda's own runtime: no endpoint or credentials in the code.
+ROUTER_JS = """
+import { LambdaClient, InvokeCommand } from "@aws-sdk/client-lambda";
+
+const lambda = new LambdaClient({});
+
+export const handler = async (event, context) => {
+  const answer = await lambda.send(new InvokeCommand({
+    FunctionName: event.worker, TenantId: event.tenant, Payload: new TextEncoder().encode("{}"),
+  }));
+  return { routedBy: context.tenantId, worker: JSON.parse(new TextDecoder().decode(answer.Payload)) };
+};
+"""
+
+DEFAULT_SDK_JS_HOME = os.path.expanduser("~/.cache/alcove-tools/aws-sdk-js")
+
+
+def sdk_js_files():
+    """The SDK's node_modules as zip entries; skips, saying why, when it is not installed."""
+    home = os.environ.get("ALCOVE_SDK_JS_HOME") or DEFAULT_SDK_JS_HOME
+    modules = os.path.join(home, "node_modules")
+    if not os.path.isdir(os.path.join(modules, "@aws-sdk", "client-lambda")):
+        pytest.skip(f"the AWS SDK for JavaScript is not installed (set ALCOVE_SDK_JS_HOME or install "
+                    f"tests/fixtures/aws-sdk-js at {home}, as .ci/run does)")
+    files = {}
+    for root, _dirs, names in os.walk(modules):
+        for name in names:
+            path = os.path.join(root, name)
+            if os.path.isfile(path) and not os.path.islink(path):
+                with open(path, "rb") as f:
+                    files[os.path.relpath(path, home)] = f.read()
+    return files
+
+
+def test_the_aws_sdk_for_javascript_inside_a_function_routes_by_tenant(signed_server):
+    files = sdk_js_files()
+    client = signed_server.client(credentials=signed_server.admin)
+    create_python(client, "worker-js", WORKER, role("js-worker-role"), per_tenant=True)
+    client.create_function(
+        FunctionName="router-js", Runtime="nodejs22.x", Handler="index.handler", Role=role("js-router-role"),
+        Code={"ZipFile": make_zip({**files, "index.mjs": ROUTER_JS})}, Timeout=30,
+        TenancyConfig={"TenantIsolationMode": "PER_TENANT"},
+    )
+    client.get_waiter("function_active_v2").wait(FunctionName="router-js", WaiterConfig={"Delay": 0.1})
+    put_role_policy(signed_server, role("js-router-role"), [{
+        "Effect": "Allow", "Action": "lambda:InvokeFunction", "Resource": "arn:aws:lambda:*:*:function:worker-js",
+    }])
+    answers = [invoke(client, "router-js", {"worker": "worker-js", "tenant": t}, tenant="js") for t in SEED_TENANTS]
+    assert [a["worker"]["counter"] for a in answers] == SEED_COUNTS
+    assert [a["worker"]["tenantId"] for a in answers] == SEED_TENANTS
