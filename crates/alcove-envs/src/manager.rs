@@ -398,8 +398,10 @@ impl Manager {
 
     /// Returns an environment to its pool, or destroys it.
     fn release(&self, env: Environment, reusable: bool) {
-        // Provisioned environments are never reaped: they may idle for ever.
-        let idle_for = if env.provisioned { Duration::MAX / 4 } else { self.inner.settings.idle_timeout };
+        // An on-demand environment may next be used only before it is reaped; a provisioned
+        // one is never reaped, so it is judged on its next invoke alone (it may yet idle
+        // past its credentials' expiry: it is then retired after that invoke).
+        let idle_for = if env.provisioned { Duration::ZERO } else { self.inner.settings.idle_timeout };
         let reusable = reusable && !env.credentials_expiring(idle_for);
         let mut pools = self.pools();
         match pools.give_back(env, reusable) {
