@@ -92,6 +92,8 @@ enum Backend {
         pool: Pool,
         /// Serializes this store's write transactions across every node.
         write_lock: i64,
+        /// The runtime the pool's connections run on, for work from plain threads.
+        runtime: Handle,
     },
 }
 
@@ -169,7 +171,9 @@ impl Database {
             .runtime(deadpool_postgres::Runtime::Tokio1)
             .build()
             .map_err(|e| SqlError::Pool(e.to_string()))?;
-        Ok(Database { backend: Backend::Postgres { pool, write_lock: lock_key(schema) } })
+        Ok(Database {
+            backend: Backend::Postgres { pool, write_lock: lock_key(schema), runtime: Handle::current() },
+        })
     }
 
     pub fn dialect(&self) -> Dialect {
@@ -209,20 +213,36 @@ impl Database {
         self.run(Mode::Read, work).await
     }
 
-    /// [`Database::write`] for callers on a plain thread (never on an async worker).
+    /// [`Database::write`] for callers on a plain thread: a thread of their own or a
+    /// blocking task, never an async worker (where waiting would stall the runtime; there,
+    /// use [`Database::write`]).
     pub fn write_blocking<T, E, F>(&self, work: F) -> Result<T, E>
     where
         E: From<SqlError>,
         F: FnOnce(&dyn Tx) -> Result<T, E>,
     {
+        self.run_blocking(Mode::Write, work)
+    }
+
+    /// [`Database::read`] for callers on a plain thread, as [`Database::write_blocking`].
+    pub fn read_blocking<T, E, F>(&self, work: F) -> Result<T, E>
+    where
+        E: From<SqlError>,
+        F: FnOnce(&dyn Tx) -> Result<T, E>,
+    {
+        self.run_blocking(Mode::Read, work)
+    }
+
+    fn run_blocking<T, E, F>(&self, mode: Mode, work: F) -> Result<T, E>
+    where
+        E: From<SqlError>,
+        F: FnOnce(&dyn Tx) -> Result<T, E>,
+    {
         match &self.backend {
-            Backend::Sqlite(conn) => sqlite_transaction(conn, Mode::Write, work),
-            Backend::Postgres { .. } => {
-                let handle = Handle::try_current()
-                    .map_err(|_| SqlError::Task("PostgreSQL work outside the runtime".into()))?;
-                let pool = self.postgres_pool().expect("postgres backend").clone();
-                let client = handle.block_on(pool.get()).map_err(|e| SqlError::Pool(e.to_string()))?;
-                self.postgres_transaction(client, handle, Mode::Write, work)
+            Backend::Sqlite(conn) => sqlite_transaction(conn, mode, work),
+            Backend::Postgres { pool, runtime, .. } => {
+                let client = runtime.block_on(pool.get()).map_err(|e| SqlError::Pool(e.to_string()))?;
+                self.postgres_transaction(client, runtime.clone(), mode, work)
             }
         }
     }
