@@ -41,6 +41,8 @@ enum Command {
     Keys(keys::KeysArgs),
     /// Policies of roles: what sessions of a role (AssumeRole, execution roles) may do.
     Roles(keys::RolesArgs),
+    /// The nodes sharing a PostgreSQL store (`serve --store postgres://...`).
+    Cluster(cli::cluster::ClusterArgs),
 }
 
 fn main() -> anyhow::Result<()> {
@@ -69,5 +71,6 @@ fn main() -> anyhow::Result<()> {
         Command::Logs(args) => cli::logs::run(args),
         Command::Keys(args) => keys::run_keys(args),
         Command::Roles(args) => keys::run_roles(args),
+        Command::Cluster(args) => cli::cluster::run(args),
     }
 }

@@ -1,6 +1,7 @@
 //! Sub-commands that talk to a running server over its HTTP API: usage reports,
 //! per-tenant limits, the live list of environments, dead letters, function logs.
 
+pub mod cluster;
 pub mod dead_letters;
 pub mod envs;
 pub mod logs;
