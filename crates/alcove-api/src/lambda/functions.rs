@@ -93,10 +93,10 @@ pub async fn create(
     if publish {
         // `$LATEST` was created in the same write as version 1: both settle.
         if let Some(latest) = state.store.get_function(&name, Version::Latest).await? {
-            settle_soon(&state, &latest);
+            settle_soon(&state, &latest).await;
         }
     }
-    settle_soon(&state, &created);
+    settle_soon(&state, &created).await;
     tracing::info!(function = %name, tenancy = ?created.tenancy, "function created");
     // Lambda names the function unqualified here, even when version 1 was published.
     let document = function_configuration(&created, &region).with_arn(name.arn(&region));
@@ -350,7 +350,7 @@ pub async fn update_configuration(
         .update_latest(&name, update, false)
         .await
         .map_err(|e| with_function_not_found(e, &name, &region))?;
-    settle_soon(&state, &updated);
+    settle_soon(&state, &updated).await;
     state.envs.retire(&name, Some(Version::Latest));
     tracing::info!(function = %name, "configuration updated");
     Ok(Json(function_configuration(&updated, &region)))
@@ -401,10 +401,10 @@ pub async fn update_code(
     if publish {
         // `$LATEST` was updated in the same write as the version was published.
         if let Some(latest) = state.store.get_function(&name, Version::Latest).await? {
-            settle_soon(&state, &latest);
+            settle_soon(&state, &latest).await;
         }
     }
-    settle_soon(&state, &updated);
+    settle_soon(&state, &updated).await;
     state.envs.retire(&name, Some(Version::Latest));
     tracing::info!(function = %name, sha256 = %updated.code.sha256_hex, "code updated");
     // Qualified when a version was published, as Lambda answers.

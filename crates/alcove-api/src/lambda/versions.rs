@@ -31,7 +31,7 @@ pub async fn publish(
         .publish_version(&name, request)
         .await
         .map_err(|e| with_function_not_found(e, &name, &region))?;
-    super::transitions::settle_soon(&state, &version);
+    super::transitions::settle_soon(&state, &version).await;
     tracing::info!(function = %name, version = %version.version, "version published");
     Ok((StatusCode::CREATED, Json(function_configuration(&version, &region))))
 }
