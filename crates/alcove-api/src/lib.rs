@@ -191,7 +191,7 @@ mod tests {
     use std::time::Duration;
 
     use alcove_envs::{ManagerSettings, RuntimeSettings};
-    use alcove_store::SqliteStore;
+    use alcove_store::SqlStore;
     use axum::body::Body;
     use axum::http::{Method, StatusCode};
     use serde_json::{json, Value};
@@ -199,8 +199,8 @@ mod tests {
 
     use super::*;
 
-    pub(crate) fn state(dir: &std::path::Path) -> AppState {
-        let store = Arc::new(SqliteStore::open_in_memory().unwrap());
+    pub(crate) async fn state(dir: &std::path::Path) -> AppState {
+        let store = Arc::new(SqlStore::open_in_memory().await.unwrap());
         let code = CodeStore::open(dir.join("code")).unwrap();
         let envs = Manager::new(ManagerSettings {
             runtimes: RuntimeSettings {
@@ -277,7 +277,7 @@ mod tests {
     #[tokio::test]
     async fn each_surface_answers_in_its_own_shape() {
         let dir = tempfile::tempdir().unwrap();
-        let app = router(state(dir.path()));
+        let app = router(state(dir.path()).await);
         let local = "127.0.0.1:9000";
         // Lambda keeps its error shape; API Gateway's control plane has its own.
         let (status, kind, body) = call(&app, Method::GET, "/2015-03-31/nothing", local, "").await;
@@ -342,7 +342,7 @@ mod tests {
     #[tokio::test]
     async fn query_protocol_calls_reach_their_service_by_signature_or_version() {
         let dir = tempfile::tempdir().unwrap();
-        let app = router(state(dir.path()));
+        let app = router(state(dir.path()).await);
         let (status, kind, body) =
             post_form(&app, Some("cloudformation"), "Action=Frobnicate&Version=2010-05-15").await;
         assert_eq!((status, kind.as_str()), (StatusCode::BAD_REQUEST, "text/xml"));

@@ -11,12 +11,12 @@ use alcove_cloudformation::resource::{Context, Provisioned, ResourceError, Resou
 use alcove_cloudformation::resources::all;
 use alcove_cloudformation::services::{Service, ServiceRequest, Services};
 use alcove_envs::{Manager, ManagerSettings, RuntimeSettings};
-use alcove_store::{CodeStore, SqliteStore};
+use alcove_store::{CodeStore, SqlStore};
 use axum::http::Method;
 use serde_json::{json, Value};
 
-fn state(dir: &std::path::Path, services: Arc<InProcessServices>) -> AppState {
-    let store = Arc::new(SqliteStore::open_in_memory().unwrap());
+async fn state(dir: &std::path::Path, services: Arc<InProcessServices>) -> AppState {
+    let store = Arc::new(SqlStore::open_in_memory().await.unwrap());
     let code = CodeStore::open(dir.join("code")).unwrap();
     let envs = Manager::new(ManagerSettings {
         runtimes: RuntimeSettings {
@@ -73,10 +73,10 @@ struct Fixture {
 }
 
 impl Fixture {
-    fn new() -> Self {
+    async fn new() -> Self {
         let dir = tempfile::tempdir().unwrap();
         let services = InProcessServices::new("us-east-1");
-        services.attach(router(state(dir.path(), services.clone())));
+        services.attach(router(state(dir.path(), services.clone()).await));
         Fixture { _dir: dir, services, types: all() }
     }
 
@@ -150,7 +150,7 @@ fn function(timeout: u32, source: &str, tags: Value, concurrency: Option<u32>) -
 
 #[tokio::test]
 async fn a_function_is_created_updated_in_place_and_deleted() {
-    let f = Fixture::new();
+    let f = Fixture::new().await;
     let mut props =
         function(10, "def handler(e, c):\n    return 1\n", json!([{"Key": "team", "Value": "a"}]), Some(5));
     props["TenancyConfig"] = json!({"TenantIsolationMode": "PER_TENANT"});
@@ -197,7 +197,7 @@ async fn a_function_is_created_updated_in_place_and_deleted() {
 
 #[tokio::test]
 async fn a_function_without_a_name_gets_the_stacks_generated_one() {
-    let f = Fixture::new();
+    let f = Fixture::new().await;
     let mut props = function(3, "def handler(e, c): pass", json!([]), None);
     props.as_object_mut().unwrap().remove("FunctionName");
     let created = f.create("AWS::Lambda::Function", &props).await.unwrap();
@@ -209,7 +209,7 @@ async fn a_function_without_a_name_gets_the_stacks_generated_one() {
 
 #[tokio::test]
 async fn a_refused_create_reports_the_services_message_and_handler_error_code() {
-    let f = Fixture::new();
+    let f = Fixture::new().await;
     let mut props = function(3, "x", json!([]), None);
     props["Runtime"] = json!("cobol85");
     props["Code"] = json!({"S3Bucket": "bucket", "S3Key": "k"});
@@ -231,7 +231,7 @@ async fn a_refused_create_reports_the_services_message_and_handler_error_code() 
 
 #[tokio::test]
 async fn versions_aliases_permissions_and_event_invoke_configs_follow_their_function() {
-    let f = Fixture::new();
+    let f = Fixture::new().await;
     let props = function(3, "def handler(e, c): pass", json!([]), None);
     f.create("AWS::Lambda::Function", &props).await.unwrap();
 
@@ -291,7 +291,7 @@ fn proxy_get() -> Value {
 
 #[tokio::test]
 async fn a_rest_api_imports_its_body_and_reimports_a_changed_one() {
-    let f = Fixture::new();
+    let f = Fixture::new().await;
     let props = json!({"Name": "cfn-api", "Body": openapi(json!({"/items": proxy_get()}))});
     let api = f.create("AWS::ApiGateway::RestApi", &props).await.unwrap();
     let (_, got) = f.get(Service::ApiGateway, &format!("/restapis/{}", api.physical_id)).await;
@@ -317,7 +317,7 @@ async fn a_rest_api_imports_its_body_and_reimports_a_changed_one() {
 
 #[tokio::test]
 async fn resources_methods_deployments_and_stages_build_an_api() {
-    let f = Fixture::new();
+    let f = Fixture::new().await;
     let api_props = json!({"Name": "plain", "EndpointConfiguration": {"Types": ["REGIONAL"]}});
     let api = f.create("AWS::ApiGateway::RestApi", &api_props).await.unwrap();
     let root = api.attributes["RootResourceId"].as_str().unwrap().to_owned();
@@ -408,7 +408,7 @@ async fn resources_methods_deployments_and_stages_build_an_api() {
 
 #[tokio::test]
 async fn a_log_group_keeps_its_retention() {
-    let f = Fixture::new();
+    let f = Fixture::new().await;
     let props = json!({"LogGroupName": "/cfn/group", "RetentionInDays": 7});
     let group = f.create("AWS::Logs::LogGroup", &props).await.unwrap();
     assert_eq!(group.attributes["Arn"], "arn:aws:logs:us-east-1:000000000000:log-group:/cfn/group:*");
@@ -427,7 +427,7 @@ async fn a_log_group_keeps_its_retention() {
 
 #[tokio::test]
 async fn an_ssm_parameter_is_put_overwritten_and_deleted() {
-    let f = Fixture::new();
+    let f = Fixture::new().await;
     let get = |name: &'static str| f.ssm("GetParameter", json!({"Name": name}));
     let props = json!({"Name": "/cdk-bootstrap/q/version", "Type": "String", "Value": "33"});
     let parameter = f.create("AWS::SSM::Parameter", &props).await.unwrap();
@@ -459,7 +459,7 @@ async fn an_ssm_parameter_is_put_overwritten_and_deleted() {
 
 #[tokio::test]
 async fn iam_roles_are_recorded_with_aws_shaped_ids() {
-    let f = Fixture::new();
+    let f = Fixture::new().await;
     let props =
         json!({"Path": "/service/", "AssumeRolePolicyDocument": {"Version": "2012-10-17", "Statement": []}});
     let role = f.create("AWS::IAM::Role", &props).await.unwrap();
@@ -508,7 +508,7 @@ async fn calls_made_before_the_router_is_attached_wait_for_it() {
     };
     tokio::time::sleep(Duration::from_millis(50)).await;
     assert!(!waiting.is_finished());
-    services.attach(router(state(dir.path(), services.clone())));
+    services.attach(router(state(dir.path(), services.clone()).await));
     let response = waiting.await.unwrap();
     assert_eq!(response.status, 200);
     assert_eq!(response.json()["Functions"], json!([]));

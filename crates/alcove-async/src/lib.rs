@@ -541,7 +541,7 @@ mod tests {
     /// is never asked to run anything.
     struct Fixture {
         worker: Worker,
-        store: Arc<alcove_store::SqliteStore>,
+        store: Arc<alcove_store::SqlStore>,
         dir: std::path::PathBuf,
     }
 
@@ -551,9 +551,9 @@ mod tests {
         }
     }
 
-    fn fixture() -> Fixture {
+    async fn fixture() -> Fixture {
         let dir = std::env::temp_dir().join(format!("alcove-async-test-{}", uuid::Uuid::new_v4()));
-        let store = Arc::new(alcove_store::SqliteStore::open_in_memory().unwrap());
+        let store = Arc::new(alcove_store::SqlStore::open_in_memory().await.unwrap());
         let envs = Manager::new(alcove_envs::ManagerSettings {
             runtimes: alcove_envs::RuntimeSettings {
                 node: "node".into(),
@@ -588,7 +588,7 @@ mod tests {
     }
 
     /// Creates function `name`, isolating tenants or not.
-    async fn create_function(store: &alcove_store::SqliteStore, name: &str, per_tenant: bool) {
+    async fn create_function(store: &alcove_store::SqlStore, name: &str, per_tenant: bool) {
         let tenancy = per_tenant.then_some(alcove_core::TenantIsolationMode::PerTenant);
         let config = alcove_core::testing::function_config(name).with_tenancy(tenancy);
         store.create_function(config, false).await.unwrap();
@@ -599,11 +599,11 @@ mod tests {
     }
 
     /// Every queued event, due or not.
-    async fn queued(store: &alcove_store::SqliteStore) -> Vec<QueuedEvent> {
+    async fn queued(store: &alcove_store::SqlStore) -> Vec<QueuedEvent> {
         store.due(i64::MAX, Vec::new(), 100).await.unwrap()
     }
 
-    async fn dead_letters(store: &alcove_store::SqliteStore) -> Vec<DeadLetter> {
+    async fn dead_letters(store: &alcove_store::SqlStore) -> Vec<DeadLetter> {
         store.list_dead_letters(None, 100).await.unwrap()
     }
 
@@ -617,7 +617,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_failure_with_no_destination_becomes_a_dead_letter() {
-        let f = fixture();
+        let f = fixture().await;
         let queued_event = event(Some("acme"), None, b"{}");
         f.store.enqueue(queued_event.clone()).await.unwrap();
         f.worker.carry_out(queued_event, failed(3, None), Some(&function_error())).await;
@@ -632,7 +632,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_failure_whose_destination_is_missing_becomes_a_dead_letter() {
-        let f = fixture();
+        let f = fixture().await;
         let queued_event = event(None, None, b"{}");
         f.store.enqueue(queued_event.clone()).await.unwrap();
         f.worker.carry_out(queued_event, failed(1, Some(arn("nowhere"))), Some(&function_error())).await;
@@ -642,7 +642,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_failure_goes_to_its_destination_for_the_same_tenant() {
-        let f = fixture();
+        let f = fixture().await;
         create_function(&f.store, "on-failure", true).await;
         let queued_event = event(Some("acme"), None, br#"{"order":7}"#);
         f.store.enqueue(queued_event.clone()).await.unwrap();
@@ -660,7 +660,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_failure_without_a_tenant_is_kept_when_its_destination_isolates_tenants() {
-        let f = fixture();
+        let f = fixture().await;
         create_function(&f.store, "on-failure", true).await;
         let queued_event = event(None, None, b"{}");
         f.store.enqueue(queued_event.clone()).await.unwrap();
@@ -671,7 +671,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_success_goes_to_its_destination_and_never_to_the_dead_letters() {
-        let f = fixture();
+        let f = fixture().await;
         create_function(&f.store, "on-success", false).await;
         let queued_event = event(Some("acme"), None, b"{}");
         f.store.enqueue(queued_event.clone()).await.unwrap();
@@ -691,7 +691,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_retry_stays_queued_with_its_attempts_and_due_time() {
-        let f = fixture();
+        let f = fixture().await;
         let queued_event = event(None, None, b"{}");
         f.store.enqueue(queued_event.clone()).await.unwrap();
         let at_ms = now_ms() + 60_000;
@@ -704,7 +704,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_dropped_event_leaves_the_queue_without_a_trace() {
-        let f = fixture();
+        let f = fixture().await;
         let queued_event = event(None, None, b"{}");
         f.store.enqueue(queued_event.clone()).await.unwrap();
         f.worker.carry_out(queued_event, Decision::Drop { reason: "gone" }, None).await;

@@ -11,7 +11,8 @@ use alcove_core::{
     StageLookup, Store, TenantId, TenantIsolationMode, TenantLimits, UsageCounters, UsageFilter, UsageKey,
     UsageRecord, Version,
 };
-use alcove_store::SqliteStore;
+use alcove_sql::Location;
+use alcove_store::SqlStore;
 use rusqlite::Connection;
 
 fn name(n: &str) -> FunctionName {
@@ -32,7 +33,7 @@ fn unversioned_copy(dir: &Path) -> PathBuf {
 
 /// The version the last migration brings a database to: one per numbered migration file.
 fn latest_schema_version() -> i64 {
-    let migrations = Path::new(env!("CARGO_MANIFEST_DIR")).join("migrations");
+    let migrations = Path::new(env!("CARGO_MANIFEST_DIR")).join("migrations/sqlite");
     std::fs::read_dir(migrations)
         .unwrap()
         .filter(|entry| entry.as_ref().unwrap().path().extension().is_some_and(|e| e == "sql"))
@@ -48,7 +49,7 @@ async fn a_database_from_before_schema_versions_keeps_all_its_state() {
     let dir = tempfile::tempdir().unwrap();
     let path = unversioned_copy(dir.path());
     assert_eq!(user_version(&path), 0);
-    let store = SqliteStore::open(&path).unwrap();
+    let store = SqlStore::open(&Location::Sqlite(path.parent().unwrap().to_owned())).await.unwrap();
     let orders = name("orders");
 
     // Functions and versions.
@@ -136,7 +137,7 @@ async fn a_database_from_before_schema_versions_keeps_all_its_state() {
     // The database is now at the last version, and reopening it changes nothing.
     drop(store);
     assert_eq!(user_version(&path), latest_schema_version());
-    let store = SqliteStore::open(&path).unwrap();
+    let store = SqlStore::open(&Location::Sqlite(path.parent().unwrap().to_owned())).await.unwrap();
     assert_eq!(store.list_functions(true, None, 100).await.unwrap().items.len(), 4);
     assert_eq!(user_version(&path), latest_schema_version());
 }
@@ -144,7 +145,10 @@ async fn a_database_from_before_schema_versions_keeps_all_its_state() {
 #[tokio::test]
 async fn a_database_from_before_schema_versions_stays_usable() {
     let dir = tempfile::tempdir().unwrap();
-    let store = SqliteStore::open(&unversioned_copy(dir.path())).unwrap();
+    let store = {
+        unversioned_copy(dir.path());
+        SqlStore::open(&Location::Sqlite(dir.path().to_owned())).await.unwrap()
+    };
     let orders = name("orders");
 
     // Version numbers continue where the old database left them.
@@ -245,7 +249,8 @@ async fn a_database_from_a_newer_alcove_is_refused_untouched() {
         .unwrap();
     }
     let before = std::fs::read(&path).unwrap();
-    let Err(error @ Error::Internal { .. }) = SqliteStore::open(&path) else {
+    let Err(error @ Error::Internal { .. }) = SqlStore::open(&Location::Sqlite(dir.path().to_owned())).await
+    else {
         panic!("a database of schema version 1000 must be refused")
     };
     let message = error.chain();

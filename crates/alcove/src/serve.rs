@@ -14,7 +14,7 @@ use alcove_envs::{
     DiskReserve, LogLimits, LogRate, LogStore, LogStoreSettings, Manager, ManagerSettings, RuntimeSettings,
 };
 use alcove_sandbox::{Sandbox, SandboxError, Staging};
-use alcove_store::{CodeStore, SqliteStore};
+use alcove_store::{CodeStore, SqlStore};
 use anyhow::Context;
 use axum_server::tls_rustls::RustlsConfig;
 use clap::Args;
@@ -47,6 +47,12 @@ pub struct ServeArgs {
     /// Directory holding the database and code packages. Created if missing.
     #[arg(long, env = "ALCOVE_DATA_DIR", default_value = "./.alcove")]
     data_dir: PathBuf,
+    /// Where functions, versions, aliases, limits, the async queue, usage and API Gateway
+    /// state live: `postgres://user[:password]@host[:port]/database` for a PostgreSQL
+    /// database (shared by every node of a cluster), or `sqlite:DIRECTORY`. By default a
+    /// SQLite file in the data directory.
+    #[arg(long, env = "ALCOVE_STORE")]
+    store: Option<String>,
 
     /// The account's concurrency limit, shared by all functions and their tenants.
     #[arg(long, env = "ALCOVE_ACCOUNT_CONCURRENCY", default_value_t = 1000,
@@ -344,9 +350,14 @@ async fn serve(
     staging: Option<Result<Staging, SandboxError>>,
     tls: Option<(TlsFiles, rustls::ServerConfig)>,
 ) -> anyhow::Result<()> {
-    let database = args.data_dir.join("alcove.db");
-    let store = SqliteStore::open(&database)
-        .map_err(|e| anyhow::anyhow!("opening database {}: {}", database.display(), e.chain()))?;
+    let location = match &args.store {
+        Some(store) => alcove_sql::Location::parse(store)?,
+        None => alcove_sql::Location::Sqlite(args.data_dir.clone()),
+    };
+    let store = SqlStore::open(&location)
+        .await
+        .map_err(|e| anyhow::anyhow!("opening the store ({}): {}", location.describe(), e.chain()))?;
+    tracing::info!(store = %location.describe(), "store opened");
     let code = CodeStore::open(args.data_dir.join("code")).context("opening the code store")?;
     let objects =
         alcove_s3::ObjectStore::open(&args.data_dir.join("s3")).context("opening the S3 object store")?;
@@ -508,7 +519,7 @@ async fn authority_as_host(mut request: axum::extract::Request) -> axum::extract
 }
 
 /// Stores usage counts once a second, so a crash loses at most a second of them.
-async fn flush_usage_every_second(store: Arc<SqliteStore>, envs: Manager) {
+async fn flush_usage_every_second(store: Arc<SqlStore>, envs: Manager) {
     let mut tick = tokio::time::interval(Duration::from_secs(1));
     loop {
         tick.tick().await;
@@ -519,7 +530,7 @@ async fn flush_usage_every_second(store: Arc<SqliteStore>, envs: Manager) {
 }
 
 /// Hands the stored reservations and per-tenant limits to the admission controller.
-async fn load_limits(store: &SqliteStore, envs: &Manager) -> anyhow::Result<()> {
+async fn load_limits(store: &SqlStore, envs: &Manager) -> anyhow::Result<()> {
     use alcove_core::Store;
     let admission = envs.admission();
     for (function, reserved) in store.list_concurrency().await? {
@@ -533,7 +544,7 @@ async fn load_limits(store: &SqliteStore, envs: &Manager) -> anyhow::Result<()> 
 
 /// Settles the versions a stop left `Pending` or `InProgress` (see the API's
 /// `lambda::transitions`): their writes committed, so they complete rather than fail.
-async fn settle_lifecycles(store: &SqliteStore) -> anyhow::Result<()> {
+async fn settle_lifecycles(store: &SqlStore) -> anyhow::Result<()> {
     use alcove_core::Store;
     let settled = store.settle_all_lifecycles().await?;
     if settled > 0 {

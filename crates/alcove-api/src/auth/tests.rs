@@ -54,7 +54,7 @@ async fn call(
 #[tokio::test]
 async fn sigv4_mode_admits_managed_keys_and_refuses_the_rest() {
     let dir = tempfile::tempdir().unwrap();
-    let mut state = crate::tests::state(dir.path());
+    let mut state = crate::tests::state(dir.path()).await;
     state.auth.mode = Mode::SigV4;
     let admin = state.auth.keys.create(Some("admin"), None).unwrap();
     let policy = alcove_auth::Policy::parse(

@@ -184,7 +184,7 @@ mod tests {
     #[tokio::test]
     async fn requests_signed_for_s3_are_answered_in_s3s_shape() {
         let dir = tempfile::tempdir().unwrap();
-        let app = crate::router(crate::tests::state(dir.path()));
+        let app = crate::router(crate::tests::state(dir.path()).await);
         assert_eq!(call(&app, Method::PUT, "/bucket-one", true, "").await.0, StatusCode::OK);
         let (status, headers, _) = call(&app, Method::PUT, "/bucket-one/a%20key", true, "abc").await;
         assert_eq!(

@@ -3,14 +3,14 @@
 //! they were added (rowid order). They are stored and reported, not enforced.
 
 use alcove_core::{Error, FunctionName, Result};
-use rusqlite::{params, Transaction};
+use alcove_sql::Tx;
 
 use super::functions::require_function;
-use super::rows::{from_json, sql};
+use super::rows::{from_json, sql, Query};
 
 /// Adds a statement; a statement id the qualifier already has is a conflict.
 pub(crate) fn add(
-    tx: &Transaction<'_>,
+    tx: &dyn Tx,
     name: &FunctionName,
     qualifier: &str,
     statement_id: &str,
@@ -21,7 +21,7 @@ pub(crate) fn add(
         .execute(
             "INSERT INTO policy_statements (function, qualifier, statement_id, statement) VALUES (?1, ?2, ?3, ?4) \
              ON CONFLICT DO NOTHING",
-            params![name.as_str(), qualifier, statement_id, statement.to_string()],
+            &[&name.as_str(), &qualifier, &statement_id, &statement.to_string()],
         )
         .map_err(sql)?;
     if inserted == 0 {
@@ -34,35 +34,25 @@ pub(crate) fn add(
 }
 
 /// Whether there was a statement with that id to remove.
-pub(crate) fn remove(
-    tx: &Transaction<'_>,
-    name: &FunctionName,
-    qualifier: &str,
-    statement_id: &str,
-) -> Result<bool> {
+pub(crate) fn remove(tx: &dyn Tx, name: &FunctionName, qualifier: &str, statement_id: &str) -> Result<bool> {
     let deleted = tx
         .execute(
             "DELETE FROM policy_statements WHERE function = ?1 AND qualifier = ?2 AND statement_id = ?3",
-            params![name.as_str(), qualifier, statement_id],
+            &[&name.as_str(), &qualifier, &statement_id],
         )
         .map_err(sql)?;
     Ok(deleted > 0)
 }
 
 pub(crate) fn statements(
-    tx: &Transaction<'_>,
+    tx: &dyn Tx,
     name: &FunctionName,
     qualifier: &str,
 ) -> Result<Vec<serde_json::Value>> {
-    let mut statement = tx
-        .prepare(
-            "SELECT statement FROM policy_statements WHERE function = ?1 AND qualifier = ?2 ORDER BY rowid",
-        )
-        .map_err(sql)?;
-    let rows = statement
-        .query_map(params![name.as_str(), qualifier], |row| row.get::<_, String>(0))
-        .map_err(sql)?
-        .collect::<rusqlite::Result<Vec<_>>>()
-        .map_err(sql)?;
+    let rows = tx.rows(
+        "SELECT statement FROM policy_statements WHERE function = ?1 AND qualifier = ?2 ORDER BY rowid",
+        &[&name.as_str(), &qualifier],
+        |row| row.get::<String>(0),
+    )?;
     rows.iter().map(|raw| from_json(raw)).collect()
 }

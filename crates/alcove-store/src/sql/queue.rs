@@ -5,9 +5,9 @@
 //! function was deleted still runs its course (and fails, as in Lambda).
 
 use alcove_core::{DeadLetter, FunctionName, QueuedEvent, Result, TenantId};
-use rusqlite::{params, Transaction};
+use alcove_sql::{Dialect, SqlError, Tx};
 
-use super::rows::{from_json, sql, to_json};
+use super::rows::{from_json, sql, to_json, Query};
 
 const EVENT_COLUMNS: &str =
     "id, function, version, qualifier, tenant, payload, client_context, attempts, next_attempt_ms, enqueued_ms";
@@ -26,7 +26,7 @@ struct EventRow {
     enqueued_ms: i64,
 }
 
-fn event_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<EventRow> {
+fn event_row(row: &alcove_sql::Row) -> std::result::Result<EventRow, SqlError> {
     Ok(EventRow {
         id: row.get(0)?,
         function: row.get(1)?,
@@ -58,22 +58,22 @@ impl EventRow {
     }
 }
 
-pub(crate) fn enqueue(tx: &Transaction<'_>, event: &QueuedEvent) -> Result<()> {
+pub(crate) fn enqueue(tx: &dyn Tx, event: &QueuedEvent) -> Result<()> {
     tx.execute(
         &format!(
             "INSERT INTO async_events ({EVENT_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)"
         ),
-        params![
-            event.id,
-            event.function.as_str(),
-            event.version.to_string(),
-            event.qualifier,
-            event.tenant.as_ref().map(TenantId::as_str),
-            event.payload,
-            event.client_context,
-            i64::from(event.attempts),
-            event.next_attempt_ms,
-            event.enqueued_ms
+        &[
+            &event.id,
+            &event.function.as_str(),
+            &event.version.to_string(),
+            &event.qualifier,
+            &(event.tenant.as_ref().map(TenantId::as_str)),
+            &event.payload,
+            &event.client_context,
+            &(i64::from(event.attempts)),
+            &event.next_attempt_ms,
+            &event.enqueued_ms,
         ],
     )
     .map_err(sql)?;
@@ -81,56 +81,51 @@ pub(crate) fn enqueue(tx: &Transaction<'_>, event: &QueuedEvent) -> Result<()> {
 }
 
 /// Events due by `now_ms`, oldest first, leaving out those in `exclude` (in flight).
-pub(crate) fn due(
-    tx: &Transaction<'_>,
-    now_ms: i64,
-    exclude: &[String],
-    limit: usize,
-) -> Result<Vec<QueuedEvent>> {
+pub(crate) fn due(tx: &dyn Tx, now_ms: i64, exclude: &[String], limit: usize) -> Result<Vec<QueuedEvent>> {
     let excluded = to_json(&exclude)?;
-    let rows = tx
-        .prepare(&format!(
+    let in_flight = match tx.dialect() {
+        Dialect::Sqlite => "SELECT value FROM json_each(?2)",
+        Dialect::Postgres => "SELECT jsonb_array_elements_text(CAST(?2 AS jsonb))",
+    };
+    let rows = tx.rows(
+        &format!(
             "SELECT {EVENT_COLUMNS} FROM async_events WHERE next_attempt_ms <= ?1
-             AND id NOT IN (SELECT value FROM json_each(?2))
+             AND id NOT IN ({in_flight})
              ORDER BY next_attempt_ms, enqueued_ms LIMIT ?3"
-        ))
-        .and_then(|mut stmt| {
-            stmt.query_map(params![now_ms, excluded, limit as i64], event_row)?
-                .collect::<rusqlite::Result<Vec<_>>>()
-        })
-        .map_err(sql)?;
+        ),
+        &[&now_ms, &excluded, &(limit as i64)],
+        event_row,
+    )?;
     rows.into_iter().map(EventRow::into_event).collect()
 }
 
-pub(crate) fn next_due_ms(tx: &Transaction<'_>) -> Result<Option<i64>> {
-    tx.query_row("SELECT MIN(next_attempt_ms) FROM async_events", [], |row| row.get(0)).map_err(sql)
+pub(crate) fn next_due_ms(tx: &dyn Tx) -> Result<Option<i64>> {
+    tx.row_one("SELECT MIN(next_attempt_ms) FROM async_events", &[], |row| row.get(0))
 }
 
-pub(crate) fn reschedule(tx: &Transaction<'_>, id: &str, attempts: u32, next_attempt_ms: i64) -> Result<()> {
+pub(crate) fn reschedule(tx: &dyn Tx, id: &str, attempts: u32, next_attempt_ms: i64) -> Result<()> {
     tx.execute(
         "UPDATE async_events SET attempts = ?2, next_attempt_ms = ?3 WHERE id = ?1",
-        params![id, i64::from(attempts), next_attempt_ms],
+        &[&id, &(i64::from(attempts)), &next_attempt_ms],
     )
     .map_err(sql)?;
     Ok(())
 }
 
-pub(crate) fn complete(tx: &Transaction<'_>, id: &str) -> Result<()> {
-    tx.execute("DELETE FROM async_events WHERE id = ?1", params![id]).map_err(sql)?;
+pub(crate) fn complete(tx: &dyn Tx, id: &str) -> Result<()> {
+    tx.execute("DELETE FROM async_events WHERE id = ?1", &[&id]).map_err(sql)?;
     Ok(())
 }
 
-pub(crate) fn pending_count(tx: &Transaction<'_>) -> Result<u64> {
-    tx.query_row("SELECT COUNT(*) FROM async_events", [], |row| row.get::<_, i64>(0))
-        .map(|n| n as u64)
-        .map_err(sql)
+pub(crate) fn pending_count(tx: &dyn Tx) -> Result<u64> {
+    tx.row_one("SELECT COUNT(*) FROM async_events", &[], |row| row.get::<i64>(0)).map(|n| n as u64)
 }
 
 /// Keeps a letter once: a retried write of the same event is a no-op.
-pub(crate) fn add_dead_letter(tx: &Transaction<'_>, letter: &DeadLetter) -> Result<()> {
+pub(crate) fn add_dead_letter(tx: &dyn Tx, letter: &DeadLetter) -> Result<()> {
     tx.execute(
         "INSERT INTO dead_letters (id, function, failed_ms, letter) VALUES (?1, ?2, ?3, ?4) ON CONFLICT (id) DO NOTHING",
-        params![letter.id, letter.function.as_str(), letter.failed_ms, to_json(letter)?],
+        &[&letter.id, &letter.function.as_str(), &letter.failed_ms, &(to_json(letter)?)],
     )
     .map_err(sql)?;
     Ok(())
@@ -138,21 +133,16 @@ pub(crate) fn add_dead_letter(tx: &Transaction<'_>, letter: &DeadLetter) -> Resu
 
 /// Dead letters, newest first, of one function or all.
 pub(crate) fn list_dead_letters(
-    tx: &Transaction<'_>,
+    tx: &dyn Tx,
     name: Option<&FunctionName>,
     limit: usize,
 ) -> Result<Vec<DeadLetter>> {
-    let mut statement = tx
-        .prepare(
-            "SELECT letter FROM dead_letters WHERE (?1 IS NULL OR function = ?1) \
+    let rows = tx.rows(
+        "SELECT letter FROM dead_letters WHERE (CAST(?1 AS TEXT) IS NULL OR function = ?1) \
              ORDER BY failed_ms DESC, id LIMIT ?2",
-        )
-        .map_err(sql)?;
-    let rows = statement
-        .query_map(params![name.map(FunctionName::as_str), limit as i64], |row| row.get::<_, String>(0))
-        .map_err(sql)?
-        .collect::<rusqlite::Result<Vec<_>>>()
-        .map_err(sql)?;
+        &[&(name.map(FunctionName::as_str)), &(limit as i64)],
+        |row| row.get::<String>(0),
+    )?;
     rows.iter().map(|raw| from_json(raw)).collect()
 }
 
@@ -161,8 +151,8 @@ mod tests {
     use alcove_core::{EventQueue, Version};
 
     use super::*;
-    use crate::sqlite::testing::name;
-    use crate::SqliteStore;
+    use crate::sql::testing::name;
+    
 
     fn event(id: &str, due: i64) -> QueuedEvent {
         QueuedEvent {
@@ -179,21 +169,22 @@ mod tests {
         }
     }
 
-    #[tokio::test]
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn event_queue_orders_excludes_and_completes() {
-        let store = SqliteStore::open_in_memory().unwrap();
-        store.enqueue(event("b", 20)).await.unwrap();
-        store.enqueue(event("a", 10)).await.unwrap();
-        store.enqueue(event("later", 1000)).await.unwrap();
-        let due = store.due(100, vec![], 10).await.unwrap();
-        assert_eq!(due.iter().map(|e| e.id.as_str()).collect::<Vec<_>>(), ["a", "b"]);
-        assert_eq!(due[0], event("a", 10));
-        let due = store.due(100, vec!["a".into()], 10).await.unwrap();
-        assert_eq!(due.len(), 1);
-        store.reschedule("a", 1, 500).await.unwrap();
-        store.complete("b").await.unwrap();
-        assert_eq!(store.due(100, vec![], 10).await.unwrap().len(), 0);
-        assert_eq!(store.next_due_ms().await.unwrap(), Some(500));
-        assert_eq!(store.pending_count().await.unwrap(), 2);
+        for store in crate::sql::testing::stores().await {
+            store.enqueue(event("b", 20)).await.unwrap();
+            store.enqueue(event("a", 10)).await.unwrap();
+            store.enqueue(event("later", 1000)).await.unwrap();
+            let due = store.due(100, vec![], 10).await.unwrap();
+            assert_eq!(due.iter().map(|e| e.id.as_str()).collect::<Vec<_>>(), ["a", "b"]);
+            assert_eq!(due[0], event("a", 10));
+            let due = store.due(100, vec!["a".into()], 10).await.unwrap();
+            assert_eq!(due.len(), 1);
+            store.reschedule("a", 1, 500).await.unwrap();
+            store.complete("b").await.unwrap();
+            assert_eq!(store.due(100, vec![], 10).await.unwrap().len(), 0);
+            assert_eq!(store.next_due_ms().await.unwrap(), Some(500));
+            assert_eq!(store.pending_count().await.unwrap(), 2);
+        }
     }
 }

@@ -3,13 +3,13 @@
 //! qualifier) in `event_invoke_configs`. The async dispatcher reads them for every event.
 
 use alcove_core::{EventInvokeConfig, FunctionName, Result};
-use rusqlite::{params, OptionalExtension, Transaction};
+use alcove_sql::Tx;
 
 use super::functions::require_function;
-use super::rows::{from_json, sql, to_json};
+use super::rows::{from_json, sql, to_json, Query};
 
 pub(crate) fn put(
-    tx: &Transaction<'_>,
+    tx: &dyn Tx,
     name: &FunctionName,
     qualifier: &str,
     config: &EventInvokeConfig,
@@ -18,47 +18,38 @@ pub(crate) fn put(
     tx.execute(
         "INSERT INTO event_invoke_configs (function, qualifier, config) VALUES (?1, ?2, ?3) \
          ON CONFLICT (function, qualifier) DO UPDATE SET config = excluded.config",
-        params![name.as_str(), qualifier, to_json(config)?],
+        &[&name.as_str(), &qualifier, &(to_json(config)?)],
     )
     .map_err(sql)?;
     Ok(())
 }
 
-pub(crate) fn get(
-    tx: &Transaction<'_>,
-    name: &FunctionName,
-    qualifier: &str,
-) -> Result<Option<EventInvokeConfig>> {
-    tx.query_row(
+pub(crate) fn get(tx: &dyn Tx, name: &FunctionName, qualifier: &str) -> Result<Option<EventInvokeConfig>> {
+    tx.row_opt(
         "SELECT config FROM event_invoke_configs WHERE function = ?1 AND qualifier = ?2",
-        params![name.as_str(), qualifier],
-        |row| row.get::<_, String>(0),
-    )
-    .optional()
-    .map_err(sql)?
+        &[&name.as_str(), &qualifier],
+        |row| row.get::<String>(0),
+    )?
     .map(|raw| from_json(&raw))
     .transpose()
 }
 
 /// Whether there was a config to delete.
-pub(crate) fn delete(tx: &Transaction<'_>, name: &FunctionName, qualifier: &str) -> Result<bool> {
+pub(crate) fn delete(tx: &dyn Tx, name: &FunctionName, qualifier: &str) -> Result<bool> {
     let deleted = tx
         .execute(
             "DELETE FROM event_invoke_configs WHERE function = ?1 AND qualifier = ?2",
-            params![name.as_str(), qualifier],
+            &[&name.as_str(), &qualifier],
         )
         .map_err(sql)?;
     Ok(deleted > 0)
 }
 
-pub(crate) fn list(tx: &Transaction<'_>, name: &FunctionName) -> Result<Vec<(String, EventInvokeConfig)>> {
-    let mut statement = tx
-        .prepare("SELECT qualifier, config FROM event_invoke_configs WHERE function = ?1 ORDER BY qualifier")
-        .map_err(sql)?;
-    let rows = statement
-        .query_map(params![name.as_str()], |row| Ok((row.get::<_, String>(0)?, row.get::<_, String>(1)?)))
-        .map_err(sql)?
-        .collect::<rusqlite::Result<Vec<_>>>()
-        .map_err(sql)?;
+pub(crate) fn list(tx: &dyn Tx, name: &FunctionName) -> Result<Vec<(String, EventInvokeConfig)>> {
+    let rows = tx.rows(
+        "SELECT qualifier, config FROM event_invoke_configs WHERE function = ?1 ORDER BY qualifier",
+        &[&name.as_str()],
+        |row| Ok((row.get::<String>(0)?, row.get::<String>(1)?)),
+    )?;
     rows.into_iter().map(|(qualifier, raw)| Ok((qualifier, from_json(&raw)?))).collect()
 }

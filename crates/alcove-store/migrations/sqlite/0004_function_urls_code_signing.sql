@@ -1,4 +1,4 @@
--- Schema version 2: function URLs, recursion settings and code signing configurations.
+-- Schema version 4: function URLs, recursion settings and code signing configurations.
 -- A URL belongs to one (function, qualifier) and its id names it server-wide (the data
 -- plane looks URLs up by the id in the request's host name or path). A function uses at
 -- most one code signing configuration; a configuration in use cannot be deleted.

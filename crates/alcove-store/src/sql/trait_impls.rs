@@ -16,11 +16,11 @@ use async_trait::async_trait;
 
 use super::{
     aliases, code_signing, event_configs, function_urls, functions, limits, policies, provisioned, queue,
-    rest_apis, usage, usage_plans, SqliteStore,
+    rest_apis, usage, usage_plans, SqlStore,
 };
 
 #[async_trait]
-impl Store for SqliteStore {
+impl Store for SqlStore {
     async fn create_function(&self, latest: FunctionConfig, publish: bool) -> Result<FunctionConfig> {
         self.change_functions(move |tx| functions::create(tx, latest, publish)).await
     }
@@ -31,7 +31,7 @@ impl Store for SqliteStore {
         }
         let generation = self.cache.generation();
         let name = name.clone();
-        let found = self.transaction(move |tx| functions::get(tx, &name, version)).await?;
+        let found = self.read(move |tx| functions::get(tx, &name, version)).await?;
         if let Some(config) = &found {
             self.cache.keep_function(generation, version, config);
         }
@@ -44,7 +44,7 @@ impl Store for SqliteStore {
         marker: Option<String>,
         limit: usize,
     ) -> Result<Page<FunctionConfig>> {
-        self.transaction(move |tx| functions::list(tx, all_versions, marker, limit)).await
+        self.read(move |tx| functions::list(tx, all_versions, marker, limit)).await
     }
 
     async fn list_versions(
@@ -54,7 +54,7 @@ impl Store for SqliteStore {
         limit: usize,
     ) -> Result<Page<FunctionConfig>> {
         let name = name.clone();
-        self.transaction(move |tx| functions::list_versions(tx, &name, marker, limit)).await
+        self.read(move |tx| functions::list_versions(tx, &name, marker, limit)).await
     }
 
     async fn update_latest(
@@ -116,7 +116,7 @@ impl Store for SqliteStore {
         }
         let generation = self.cache.generation();
         let (function, name) = (function.clone(), name.clone());
-        let found = self.transaction(move |tx| aliases::get(tx, &function, &name)).await?;
+        let found = self.read(move |tx| aliases::get(tx, &function, &name)).await?;
         if let Some(alias) = &found {
             self.cache.keep_alias(generation, alias);
         }
@@ -131,7 +131,7 @@ impl Store for SqliteStore {
         limit: usize,
     ) -> Result<Page<Alias>> {
         let function = function.clone();
-        self.transaction(move |tx| aliases::list(tx, &function, version, marker, limit)).await
+        self.read(move |tx| aliases::list(tx, &function, version, marker, limit)).await
     }
 
     async fn update_alias(
@@ -161,7 +161,7 @@ impl Store for SqliteStore {
 
     async fn get_concurrency(&self, name: &FunctionName) -> Result<Option<u32>> {
         let name = name.clone();
-        self.transaction(move |tx| limits::get_concurrency(tx, &name)).await
+        self.read(move |tx| limits::get_concurrency(tx, &name)).await
     }
 
     async fn delete_concurrency(&self, name: &FunctionName) -> Result<()> {
@@ -170,7 +170,7 @@ impl Store for SqliteStore {
     }
 
     async fn list_concurrency(&self) -> Result<Vec<(FunctionName, u32)>> {
-        self.transaction(limits::list_concurrency).await
+        self.read(limits::list_concurrency).await
     }
 
     async fn put_provisioned_concurrency(
@@ -187,7 +187,7 @@ impl Store for SqliteStore {
         qualifier: &str,
     ) -> Result<Option<ProvisionedConcurrency>> {
         let (name, qualifier) = (name.clone(), qualifier.to_owned());
-        self.transaction(move |tx| provisioned::get(tx, &name, &qualifier)).await
+        self.read(move |tx| provisioned::get(tx, &name, &qualifier)).await
     }
 
     async fn delete_provisioned_concurrency(&self, name: &FunctionName, qualifier: &str) -> Result<bool> {
@@ -200,7 +200,7 @@ impl Store for SqliteStore {
         name: Option<&FunctionName>,
     ) -> Result<Vec<ProvisionedConcurrency>> {
         let name = name.cloned();
-        self.transaction(move |tx| provisioned::list(tx, name.as_ref())).await
+        self.read(move |tx| provisioned::list(tx, name.as_ref())).await
     }
 
     async fn put_tenant_limits(&self, name: &FunctionName, tenant_limits: TenantLimits) -> Result<()> {
@@ -210,11 +210,11 @@ impl Store for SqliteStore {
 
     async fn get_tenant_limits(&self, name: &FunctionName) -> Result<Option<TenantLimits>> {
         let name = name.clone();
-        self.transaction(move |tx| limits::get_tenant_limits(tx, &name)).await
+        self.read(move |tx| limits::get_tenant_limits(tx, &name)).await
     }
 
     async fn list_tenant_limits(&self) -> Result<Vec<(FunctionName, TenantLimits)>> {
-        self.transaction(limits::list_tenant_limits).await
+        self.read(limits::list_tenant_limits).await
     }
 
     async fn put_event_invoke_config(
@@ -233,7 +233,7 @@ impl Store for SqliteStore {
         qualifier: &str,
     ) -> Result<Option<EventInvokeConfig>> {
         let (name, qualifier) = (name.clone(), qualifier.to_owned());
-        self.transaction(move |tx| event_configs::get(tx, &name, &qualifier)).await
+        self.read(move |tx| event_configs::get(tx, &name, &qualifier)).await
     }
 
     async fn delete_event_invoke_config(&self, name: &FunctionName, qualifier: &str) -> Result<bool> {
@@ -246,7 +246,7 @@ impl Store for SqliteStore {
         name: &FunctionName,
     ) -> Result<Vec<(String, EventInvokeConfig)>> {
         let name = name.clone();
-        self.transaction(move |tx| event_configs::list(tx, &name)).await
+        self.read(move |tx| event_configs::list(tx, &name)).await
     }
 
     async fn add_permission(
@@ -272,7 +272,7 @@ impl Store for SqliteStore {
 
     async fn policy(&self, name: &FunctionName, qualifier: &str) -> Result<Vec<serde_json::Value>> {
         let (name, qualifier) = (name.clone(), qualifier.to_owned());
-        self.transaction(move |tx| policies::statements(tx, &name, &qualifier)).await
+        self.read(move |tx| policies::statements(tx, &name, &qualifier)).await
     }
 
     async fn create_function_url(&self, config: FunctionUrlConfig) -> Result<()> {
@@ -281,12 +281,12 @@ impl Store for SqliteStore {
 
     async fn function_url(&self, name: &FunctionName, qualifier: &str) -> Result<Option<FunctionUrlConfig>> {
         let (name, qualifier) = (name.clone(), qualifier.to_owned());
-        self.transaction(move |tx| function_urls::get(tx, &name, &qualifier)).await
+        self.read(move |tx| function_urls::get(tx, &name, &qualifier)).await
     }
 
     async fn function_url_by_id(&self, url_id: &str) -> Result<Option<FunctionUrlConfig>> {
         let url_id = url_id.to_owned();
-        self.transaction(move |tx| function_urls::by_id(tx, &url_id)).await
+        self.read(move |tx| function_urls::by_id(tx, &url_id)).await
     }
 
     async fn update_function_url(&self, config: FunctionUrlConfig) -> Result<()> {
@@ -300,7 +300,7 @@ impl Store for SqliteStore {
 
     async fn list_function_urls(&self, name: &FunctionName) -> Result<Vec<FunctionUrlConfig>> {
         let name = name.clone();
-        self.transaction(move |tx| function_urls::list(tx, &name)).await
+        self.read(move |tx| function_urls::list(tx, &name)).await
     }
 
     async fn put_recursion_config(&self, name: &FunctionName, setting: RecursiveLoop) -> Result<()> {
@@ -310,7 +310,7 @@ impl Store for SqliteStore {
 
     async fn recursion_config(&self, name: &FunctionName) -> Result<Option<RecursiveLoop>> {
         let name = name.clone();
-        self.transaction(move |tx| function_urls::recursion(tx, &name)).await
+        self.read(move |tx| function_urls::recursion(tx, &name)).await
     }
 
     async fn create_code_signing_config(&self, config: CodeSigningConfig) -> Result<()> {
@@ -319,7 +319,7 @@ impl Store for SqliteStore {
 
     async fn code_signing_config(&self, id: &str) -> Result<Option<CodeSigningConfig>> {
         let id = id.to_owned();
-        self.transaction(move |tx| code_signing::get(tx, &id)).await
+        self.read(move |tx| code_signing::get(tx, &id)).await
     }
 
     async fn update_code_signing_config(&self, config: CodeSigningConfig) -> Result<()> {
@@ -336,7 +336,7 @@ impl Store for SqliteStore {
         marker: Option<String>,
         limit: usize,
     ) -> Result<Page<CodeSigningConfig>> {
-        self.transaction(move |tx| code_signing::list(tx, marker, limit)).await
+        self.read(move |tx| code_signing::list(tx, marker, limit)).await
     }
 
     async fn put_function_code_signing(&self, name: &FunctionName, id: &str) -> Result<()> {
@@ -346,7 +346,7 @@ impl Store for SqliteStore {
 
     async fn function_code_signing(&self, name: &FunctionName) -> Result<Option<String>> {
         let name = name.clone();
-        self.transaction(move |tx| code_signing::of_function(tx, &name)).await
+        self.read(move |tx| code_signing::of_function(tx, &name)).await
     }
 
     async fn delete_function_code_signing(&self, name: &FunctionName) -> Result<bool> {
@@ -361,7 +361,7 @@ impl Store for SqliteStore {
         limit: usize,
     ) -> Result<Page<FunctionName>> {
         let id = id.to_owned();
-        self.transaction(move |tx| code_signing::functions_using(tx, &id, marker, limit)).await
+        self.read(move |tx| code_signing::functions_using(tx, &id, marker, limit)).await
     }
 
     async fn add_dead_letter(&self, letter: DeadLetter) -> Result<()> {
@@ -369,7 +369,7 @@ impl Store for SqliteStore {
     }
 
     async fn list_dead_letters(&self, name: Option<FunctionName>, limit: usize) -> Result<Vec<DeadLetter>> {
-        self.transaction(move |tx| queue::list_dead_letters(tx, name.as_ref(), limit)).await
+        self.read(move |tx| queue::list_dead_letters(tx, name.as_ref(), limit)).await
     }
 
     async fn add_usage(&self, records: Vec<UsageRecord>) -> Result<()> {
@@ -377,11 +377,11 @@ impl Store for SqliteStore {
     }
 
     async fn usage(&self, filter: UsageFilter) -> Result<Vec<UsageRecord>> {
-        self.transaction(move |tx| usage::report(tx, &filter)).await
+        self.read(move |tx| usage::report(tx, &filter)).await
     }
 
     async fn account_usage(&self) -> Result<AccountUsage> {
-        self.transaction(usage::account).await
+        self.read(usage::account).await
     }
 
     async fn create_rest_api(&self, api: RestApi) -> Result<RestApi> {
@@ -390,11 +390,11 @@ impl Store for SqliteStore {
 
     async fn get_rest_api(&self, id: &str) -> Result<Option<RestApi>> {
         let id = id.to_owned();
-        self.transaction(move |tx| rest_apis::get(tx, &id)).await
+        self.read(move |tx| rest_apis::get(tx, &id)).await
     }
 
     async fn list_rest_apis(&self, marker: Option<String>, limit: usize) -> Result<Page<RestApi>> {
-        self.transaction(move |tx| rest_apis::list(tx, marker, limit)).await
+        self.read(move |tx| rest_apis::list(tx, marker, limit)).await
     }
 
     async fn update_rest_api(&self, id: &str, update: RestApiUpdate) -> Result<RestApi> {
@@ -414,12 +414,12 @@ impl Store for SqliteStore {
 
     async fn get_deployment(&self, api_id: &str, id: &str) -> Result<Deployment> {
         let (api_id, id) = (api_id.to_owned(), id.to_owned());
-        self.transaction(move |tx| rest_apis::get_deployment(tx, &api_id, &id)).await
+        self.read(move |tx| rest_apis::get_deployment(tx, &api_id, &id)).await
     }
 
     async fn list_deployments(&self, api_id: &str) -> Result<Vec<Deployment>> {
         let api_id = api_id.to_owned();
-        self.transaction(move |tx| rest_apis::list_deployments(tx, &api_id)).await
+        self.read(move |tx| rest_apis::list_deployments(tx, &api_id)).await
     }
 
     async fn delete_deployment(&self, api_id: &str, id: &str) -> Result<()> {
@@ -434,7 +434,7 @@ impl Store for SqliteStore {
 
     async fn get_stage(&self, api_id: &str, name: &str) -> Result<Stage> {
         let (api_id, name) = (api_id.to_owned(), name.to_owned());
-        self.transaction(move |tx| rest_apis::get_stage(tx, &api_id, &name)).await
+        self.read(move |tx| rest_apis::get_stage(tx, &api_id, &name)).await
     }
 
     async fn update_stage(&self, api_id: &str, name: &str, update: StageUpdate) -> Result<Stage> {
@@ -445,7 +445,7 @@ impl Store for SqliteStore {
 
     async fn list_stages(&self, api_id: &str, deployment_id: Option<String>) -> Result<Vec<Stage>> {
         let api_id = api_id.to_owned();
-        self.transaction(move |tx| rest_apis::list_stages(tx, &api_id, deployment_id)).await
+        self.read(move |tx| rest_apis::list_stages(tx, &api_id, deployment_id)).await
     }
 
     async fn delete_stage(&self, api_id: &str, name: &str) -> Result<()> {
@@ -455,7 +455,7 @@ impl Store for SqliteStore {
 
     async fn deployed_stage(&self, api_id: &str, stage: &str) -> Result<StageLookup> {
         let (api_id, stage) = (api_id.to_owned(), stage.to_owned());
-        self.transaction(move |tx| rest_apis::deployed_stage(tx, &api_id, &stage)).await
+        self.read(move |tx| rest_apis::deployed_stage(tx, &api_id, &stage)).await
     }
 
     async fn create_api_key(&self, key: ApiKey) -> Result<ApiKey> {
@@ -464,16 +464,16 @@ impl Store for SqliteStore {
 
     async fn get_api_key(&self, id: &str) -> Result<Option<ApiKey>> {
         let id = id.to_owned();
-        self.transaction(move |tx| usage_plans::get_key(tx, &id)).await
+        self.read(move |tx| usage_plans::get_key(tx, &id)).await
     }
 
     async fn api_key_by_value(&self, value: &str) -> Result<Option<ApiKey>> {
         let value = value.to_owned();
-        self.transaction(move |tx| usage_plans::key_by_value(tx, &value)).await
+        self.read(move |tx| usage_plans::key_by_value(tx, &value)).await
     }
 
     async fn list_api_keys(&self) -> Result<Vec<ApiKey>> {
-        self.transaction(usage_plans::list_keys).await
+        self.read(usage_plans::list_keys).await
     }
 
     async fn update_api_key(&self, id: &str, update: ApiKeyUpdate) -> Result<ApiKey> {
@@ -492,11 +492,11 @@ impl Store for SqliteStore {
 
     async fn get_usage_plan(&self, id: &str) -> Result<Option<UsagePlan>> {
         let id = id.to_owned();
-        self.transaction(move |tx| usage_plans::get_plan(tx, &id)).await
+        self.read(move |tx| usage_plans::get_plan(tx, &id)).await
     }
 
     async fn list_usage_plans(&self) -> Result<Vec<UsagePlan>> {
-        self.transaction(usage_plans::list_plans).await
+        self.read(usage_plans::list_plans).await
     }
 
     async fn update_usage_plan(&self, id: &str, update: UsagePlanUpdate) -> Result<UsagePlan> {
@@ -528,22 +528,22 @@ impl Store for SqliteStore {
 
     async fn quota_usage(&self, plan_id: &str, period_start: i64) -> Result<BTreeMap<String, i64>> {
         let plan_id = plan_id.to_owned();
-        self.transaction(move |tx| usage_plans::quota_usage(tx, &plan_id, period_start)).await
+        self.read(move |tx| usage_plans::quota_usage(tx, &plan_id, period_start)).await
     }
 }
 
 #[async_trait]
-impl EventQueue for SqliteStore {
+impl EventQueue for SqlStore {
     async fn enqueue(&self, event: QueuedEvent) -> Result<()> {
         self.transaction(move |tx| queue::enqueue(tx, &event)).await
     }
 
     async fn due(&self, now_ms: i64, exclude: Vec<String>, limit: usize) -> Result<Vec<QueuedEvent>> {
-        self.transaction(move |tx| queue::due(tx, now_ms, &exclude, limit)).await
+        self.read(move |tx| queue::due(tx, now_ms, &exclude, limit)).await
     }
 
     async fn next_due_ms(&self) -> Result<Option<i64>> {
-        self.transaction(queue::next_due_ms).await
+        self.read(queue::next_due_ms).await
     }
 
     async fn reschedule(&self, id: &str, attempts: u32, next_attempt_ms: i64) -> Result<()> {
@@ -557,6 +557,6 @@ impl EventQueue for SqliteStore {
     }
 
     async fn pending_count(&self) -> Result<u64> {
-        self.transaction(queue::pending_count).await
+        self.read(queue::pending_count).await
     }
 }
