@@ -14,7 +14,13 @@ cargo build --release --locked
 # timing is judged).
 bench/run.sh --smoke
 # Includes the fuzz targets' short pass (crates/alcove-fuzz): each replays its committed
-# corpus, then runs generated inputs for about a second (docs/FUZZING.md).
-cargo test --workspace --locked
+# corpus, then runs generated inputs for about a second (docs/FUZZING.md). The PostgreSQL
+# tests run on the server ALCOVE_TEST_POSTGRES names; without one, tests/e2e/postgres.py
+# starts a throwaway cluster for them (they skip when PostgreSQL is not installed).
+if [ -n "${ALCOVE_TEST_POSTGRES:-}" ]; then
+  cargo test --workspace --locked
+else
+  python3 tests/e2e/postgres.py run -- cargo test --workspace --locked
+fi
 node --test runtimes/nodejs/test/bootstrap.test.mjs
 ALCOVE_BIN="$PWD/target/release/alcove" python3 -m pytest tests/e2e -q "$@"

@@ -3,7 +3,9 @@
 `server` is one `alcove serve` per test module (tests use unique function names, so they
 can share it); `server_factory` starts private servers for tests that stop, kill or
 restart them. Modules that define their own `server` fixture override this one. When a
-test fails, the tail of every server log it used is attached to the report."""
+test fails, the tail of every server log it used is attached to the report. `postgres` is
+a throwaway PostgreSQL cluster shared by the session (tests needing it skip without
+PostgreSQL installed)."""
 
 import os
 
@@ -11,6 +13,7 @@ import pytest
 import requests
 
 from harness import Server, make_zip
+from postgres import ThrowawayPostgres, find_bindir
 
 LOG_TAIL_BYTES = 20_000
 
@@ -72,6 +75,16 @@ def server_factory(tmp_path):
     factory = ServerFactory(tmp_path)
     yield factory
     factory.close()
+
+
+@pytest.fixture(scope="session")
+def postgres():
+    """A started ThrowawayPostgres: `create_database(name)` gives each test its own database."""
+    if find_bindir() is None:
+        pytest.skip("PostgreSQL is not installed (no initdb/postgres under /usr/lib/postgresql/*/bin, "
+                    "`pg_config --bindir` or PATH)")
+    with ThrowawayPostgres() as cluster:
+        yield cluster
 
 
 @pytest.fixture(scope="module")
