@@ -3,6 +3,8 @@
 Shared by the end-to-end suites: a server on an ephemeral port with its own data
 directory, boto3 clients and the AWS CLI pointed at it, and zip building."""
 
+import atexit
+import hashlib
 import io
 import json
 import os
@@ -18,6 +20,31 @@ from botocore.config import Config
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 ROLE = "arn:aws:iam::123456789012:role/lambda-role"
 CREDENTIALS = {"AWS_ACCESS_KEY_ID": "test", "AWS_SECRET_ACCESS_KEY": "test", "AWS_PAGER": ""}
+
+
+# `ALCOVE_TEST_STORE=postgres` runs every server on a PostgreSQL store: one throwaway
+# PostgreSQL server for the whole run, one database per data directory (a server restarted
+# on the same data directory finds its state again, as with the SQLite default).
+STORE_BACKEND = os.environ.get("ALCOVE_TEST_STORE", "sqlite")
+_postgres = None
+
+
+def store_args(data_dir):
+    """The `--store` arguments for a server on `data_dir` under the chosen backend."""
+    global _postgres
+    if STORE_BACKEND == "sqlite":
+        return []
+    if STORE_BACKEND != "postgres":
+        raise RuntimeError(f"ALCOVE_TEST_STORE must be sqlite or postgres, not {STORE_BACKEND!r}")
+    from postgres import ThrowawayPostgres
+    if _postgres is None:
+        _postgres = ThrowawayPostgres().start()
+        atexit.register(_postgres.stop)
+    name = "store_" + hashlib.sha256(os.path.abspath(data_dir).encode()).hexdigest()[:24]
+    exists = _postgres.psql("-Atc", f"SELECT 1 FROM pg_database WHERE datname = '{name}'").strip()
+    if exists != "1":
+        _postgres.create_database(name)
+    return ["--store", _postgres.database_url(name)]
 
 
 def binary(name="alcove"):
@@ -133,7 +160,8 @@ class Server:
         os.makedirs(self.data_dir, exist_ok=True)
         log = open(self.log_path, "ab")
         self.proc = subprocess.Popen(
-            [binary(), "serve", "--listen", "127.0.0.1:0", "--data-dir", self.data_dir, *self.extra_args],
+            [binary(), "serve", "--listen", "127.0.0.1:0", "--data-dir", self.data_dir,
+             *([] if "--store" in self.extra_args else store_args(self.data_dir)), *self.extra_args],
             stdout=subprocess.PIPE, stderr=log, env={**os.environ, "ALCOVE_LOG": "info"},
         )
         log.close()

@@ -15,7 +15,12 @@ import time
 
 import requests
 
-from harness import REPO, Server, binary
+import pytest
+
+from harness import REPO, STORE_BACKEND, Server, binary
+
+# These tests build and inspect SQLite files of earlier releases.
+pytestmark = pytest.mark.skipif(STORE_BACKEND != "sqlite", reason="upgrades of the embedded SQLite store")
 
 FIXTURE = os.path.join(REPO, "crates", "alcove-store", "tests", "fixtures", "unversioned.db")
 

@@ -343,11 +343,15 @@ impl Worker {
             None => config.arn(&self.settings.region),
         };
         let executed_version = config.version.to_string();
-        let target = InvokeTarget {
-            task_root: self.code.task_root(&config.code.sha256_hex),
-            tenant: event.tenant.clone(),
-            config,
+        let task_root = match self.code.local_task_root(&config.code.sha256_hex).await {
+            Ok(task_root) => task_root,
+            Err(e) => {
+                // Retried like a throttle: the shared store may be back by then.
+                tracing::error!(error = %e.chain(), "cannot fetch an async event's code package");
+                return Attempt::Throttled;
+            }
         };
+        let target = InvokeTarget { task_root, tenant: event.tenant.clone(), config };
         let request = InvokeRequest {
             request_id: event.id.clone(),
             payload: Bytes::from(event.payload.clone()),

@@ -3,7 +3,10 @@
 //! `code/<sha256-hex>.zip` holds the package exactly as uploaded (served back by
 //! `GetFunction`), `code/<sha256-hex>/` its unpacked tree, the task root of every
 //! environment running that code. Both are written under a temporary name and renamed into
-//! place, so a crash never leaves a half-written package under its final name.
+//! place, so a crash never leaves a half-written package under its final name. On a
+//! shared (PostgreSQL) store this directory is the node's cache of the cluster's packages
+//! (see `shared_code`): a stored package is written there too, and a package this node
+//! lacks is fetched before an environment needs its tree.
 //!
 //! Packages are untrusted: entries that would land outside the tree (absolute paths, `..`,
 //! symlinks pointing out) are refused, and the unpacked size is counted while extracting,
@@ -12,16 +15,20 @@
 //! through the package's other links, the way the kernel would follow them: two links that
 //! are harmless one by one (`here -> .`, `out -> here/..`) cannot chain their way out.
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::{HashMap, HashSet, VecDeque};
 use std::ffi::OsString;
 use std::fs;
 use std::io::{self, Cursor, Read, Write};
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Component, Path, PathBuf};
+use std::sync::{Arc, Mutex};
 
 use alcove_core::{CodeRef, Error, Result, LIMITS};
+use alcove_sql::Location;
 use sha2::{Digest, Sha256};
 use zip::ZipArchive;
+
+use crate::shared_code::SharedPackages;
 
 /// A file-system failure of ours, naming what was being done and to which path.
 fn at(doing: &str, path: &Path, error: io::Error) -> Error {
@@ -30,21 +37,90 @@ fn at(doing: &str, path: &Path, error: io::Error) -> Error {
 
 const UNZIP_FAILED: &str = "Could not unzip uploaded file. Please check your file, then try to upload again.";
 
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct CodeStore {
     root: PathBuf,
+    /// The cluster's packages, on a shared store.
+    shared: Option<SharedPackages>,
+    /// Digests whose tree this node has: the warm path finds its package without a syscall.
+    present: Arc<Mutex<HashSet<String>>>,
+}
+
+impl std::fmt::Debug for CodeStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CodeStore").field("root", &self.root).field("shared", &self.shared.is_some()).finish()
+    }
 }
 
 impl CodeStore {
     pub fn open(root: impl Into<PathBuf>) -> io::Result<Self> {
         let root = root.into();
         fs::create_dir_all(&root)?;
-        Ok(CodeStore { root })
+        Ok(CodeStore { root, shared: None, present: Arc::default() })
     }
 
-    /// Validates, stores and unpacks a zip, returning its reference. Storing the same
-    /// bytes twice is a no-op the second time.
+    /// Shares packages through the store at `location` when it is shared (PostgreSQL);
+    /// a local store keeps them in this directory alone.
+    pub async fn share(mut self, location: &Location) -> Result<Self> {
+        self.shared = SharedPackages::open(location).await?;
+        Ok(self)
+    }
+
+    /// The unpacked tree of a package, fetched first from the shared store if this node
+    /// does not have it yet. Without a shared store this is [`CodeStore::task_root`].
+    pub async fn local_task_root(&self, sha256_hex: &str) -> Result<PathBuf> {
+        let tree = self.task_root(sha256_hex);
+        let Some(shared) = &self.shared else { return Ok(tree) };
+        if self.is_present(sha256_hex) {
+            return Ok(tree);
+        }
+        if !tree.is_dir() {
+            let zip = shared.fetch(sha256_hex).await?.ok_or_else(|| {
+                Error::internal(format!(
+                    "code package {sha256_hex} is on no node and not in the shared store"
+                ))
+            })?;
+            let store = self.clone();
+            tokio::task::spawn_blocking(move || store.put_local(&zip))
+                .await
+                .map_err(|e| Error::caused("unpacking a fetched code package", e))??;
+            tracing::info!(sha256 = sha256_hex, "code package fetched from the shared store");
+        }
+        self.present.lock().unwrap_or_else(|p| p.into_inner()).insert(sha256_hex.to_owned());
+        Ok(tree)
+    }
+
+    fn is_present(&self, sha256_hex: &str) -> bool {
+        self.present.lock().unwrap_or_else(|p| p.into_inner()).contains(sha256_hex)
+    }
+
+    /// The package bytes, fetched first from the shared store if this node lacks them.
+    pub async fn read_zip_anywhere(&self, sha256_hex: &str) -> Result<Option<Vec<u8>>> {
+        let store = self.clone();
+        let digest = sha256_hex.to_owned();
+        let local = tokio::task::spawn_blocking(move || store.read_zip(&digest))
+            .await
+            .map_err(|e| Error::caused("reading a code package", e))?
+            .map_err(|e| Error::caused("reading a code package", e))?;
+        match (local, &self.shared) {
+            (Some(zip), _) => Ok(Some(zip)),
+            (None, Some(shared)) if is_digest(sha256_hex) => shared.fetch(sha256_hex).await,
+            (None, _) => Ok(None),
+        }
+    }
+
+    /// Validates, stores and unpacks a zip, returning its reference; on a shared store the
+    /// package is written there too before this returns. Storing the same bytes twice is a
+    /// no-op the second time. Runs on a plain thread (it blocks).
     pub fn put(&self, zip: &[u8]) -> Result<CodeRef> {
+        let code = self.put_local(zip)?;
+        if let Some(shared) = &self.shared {
+            shared.store_blocking(&code.sha256_hex, zip)?;
+        }
+        Ok(code)
+    }
+
+    fn put_local(&self, zip: &[u8]) -> Result<CodeRef> {
         if zip.len() as u64 > LIMITS.code_size_zipped {
             return Err(Error::TooLarge(format!(
                 "Zipped size must be smaller than {} bytes",
@@ -90,7 +166,7 @@ impl CodeStore {
 
     /// The package bytes, if stored. `sha256_hex` must be a digest, never a path.
     pub fn read_zip(&self, sha256_hex: &str) -> io::Result<Option<Vec<u8>>> {
-        if sha256_hex.len() != 64 || !sha256_hex.chars().all(|c| c.is_ascii_hexdigit()) {
+        if !is_digest(sha256_hex) {
             return Ok(None);
         }
         match fs::read(self.zip_path(sha256_hex)) {
@@ -99,6 +175,11 @@ impl CodeStore {
             Err(e) => Err(e),
         }
     }
+}
+
+/// Whether `text` is a SHA-256 digest in hex (and so never a path).
+fn is_digest(text: &str) -> bool {
+    text.len() == 64 && text.chars().all(|c| c.is_ascii_hexdigit())
 }
 
 fn unpack(zip: &[u8], dest: &Path) -> Result<()> {
@@ -295,5 +376,80 @@ mod tests {
         let huge = vec![0u8; (LIMITS.code_size_zipped + 1) as usize];
         assert!(matches!(store.put(&huge), Err(Error::TooLarge(_))));
         assert_eq!(store.read_zip("../../etc/passwd").unwrap(), None);
+    }
+}
+
+/// Packages shared through PostgreSQL (runs when `ALCOVE_TEST_POSTGRES` names a server).
+#[cfg(test)]
+mod shared_tests {
+    use std::io::Write;
+
+    use zip::write::SimpleFileOptions;
+
+    use super::*;
+
+    fn package(body: &[u8]) -> Vec<u8> {
+        let mut writer = zip::ZipWriter::new(Cursor::new(Vec::new()));
+        writer.start_file("app.py", SimpleFileOptions::default()).unwrap();
+        writer.write_all(body).unwrap();
+        writer.finish().unwrap().into_inner()
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_package_stored_on_one_node_is_fetched_by_another() {
+        let Ok(url) = std::env::var(alcove_sql::TEST_POSTGRES) else { return };
+        let location = alcove_sql::scratch_database(&url).await.unwrap();
+        let (one, two) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+        let first = CodeStore::open(one.path()).unwrap().share(&location).await.unwrap();
+        let second = CodeStore::open(two.path()).unwrap().share(&location).await.unwrap();
+
+        // Larger than one chunk, so it is stored in several; random bytes do not compress.
+        let noise: Vec<u8> = (0..3 * crate::shared_code::CHUNK_BYTES as u64)
+            .map(|i| (i.wrapping_mul(2654435761) >> 13) as u8)
+            .collect();
+        let zip = package(&noise);
+        let writer = first.clone();
+        let stored = {
+            let zip = zip.clone();
+            tokio::task::spawn_blocking(move || writer.put(&zip)).await.unwrap().unwrap()
+        };
+        // Storing it again (another node uploading the same bytes) changes nothing.
+        let writer = first.clone();
+        let again = {
+            let zip = zip.clone();
+            tokio::task::spawn_blocking(move || writer.put(&zip)).await.unwrap().unwrap()
+        };
+        assert_eq!(again, stored);
+
+        assert!(!second.task_root(&stored.sha256_hex).exists());
+        let tree = second.local_task_root(&stored.sha256_hex).await.unwrap();
+        assert_eq!(fs::read(tree.join("app.py")).unwrap(), noise);
+        assert_eq!(second.read_zip_anywhere(&stored.sha256_hex).await.unwrap().unwrap(), zip);
+
+        let missing = "ab".repeat(32);
+        let error = second.local_task_root(&missing).await.unwrap_err();
+        assert!(error.chain().contains("not in the shared store"), "{}", error.chain());
+        assert_eq!(second.read_zip_anywhere(&missing).await.unwrap(), None);
+        assert_eq!(second.read_zip_anywhere("../../etc/passwd").await.unwrap(), None);
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_damaged_package_is_refused() {
+        let Ok(url) = std::env::var(alcove_sql::TEST_POSTGRES) else { return };
+        let location = alcove_sql::scratch_database(&url).await.unwrap();
+        let (one, two) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+        let first = CodeStore::open(one.path()).unwrap().share(&location).await.unwrap();
+        let second = CodeStore::open(two.path()).unwrap().share(&location).await.unwrap();
+        let zip = package(b"def handler(e, c):\n    return 1\n");
+        let stored = tokio::task::spawn_blocking(move || first.put(&zip)).await.unwrap().unwrap();
+
+        let Location::Postgres(url) = &location else { unreachable!() };
+        let (client, connection) = tokio_postgres::connect(url, tokio_postgres::NoTls).await.unwrap();
+        tokio::spawn(connection);
+        client.execute("UPDATE code.chunks SET data = '\\x00'::bytea WHERE idx = 0", &[]).await.unwrap();
+
+        let error = second.local_task_root(&stored.sha256_hex).await.unwrap_err();
+        assert!(error.chain().contains("does not match its digest"), "{}", error.chain());
+        assert!(!second.task_root(&stored.sha256_hex).exists(), "a damaged package was unpacked");
     }
 }

@@ -9,6 +9,7 @@
 
 mod blobs;
 mod cache;
+mod shared_code;
 mod sql;
 
 pub use blobs::CodeStore;

@@ -358,7 +358,11 @@ async fn serve(
         .await
         .map_err(|e| anyhow::anyhow!("opening the store ({}): {}", location.describe(), e.chain()))?;
     tracing::info!(store = %location.describe(), "store opened");
-    let code = CodeStore::open(args.data_dir.join("code")).context("opening the code store")?;
+    let code = CodeStore::open(args.data_dir.join("code"))
+        .context("opening the code store")?
+        .share(&location)
+        .await
+        .map_err(|e| anyhow::anyhow!("opening the shared code packages: {}", e.chain()))?;
     let objects =
         alcove_s3::ObjectStore::open(&args.data_dir.join("s3")).context("opening the S3 object store")?;
     let parameters = alcove_ssm::ParameterStore::open(&args.data_dir.join("ssm"))

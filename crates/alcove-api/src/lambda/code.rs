@@ -13,11 +13,11 @@ pub async fn download(
 ) -> ApiResult<impl IntoResponse> {
     let not_found = || ApiError::not_found(format!("No code package {file}"));
     let digest = file.strip_suffix(".zip").ok_or_else(not_found)?.to_owned();
-    let store = state.code.clone();
-    let bytes = tokio::task::spawn_blocking(move || store.read_zip(&digest))
+    let bytes = state
+        .code
+        .read_zip_anywhere(&digest)
         .await
-        .map_err(|e| ApiError::service(format!("code read task failed: {e}")))?
-        .map_err(|e| ApiError::service(format!("code read failed: {e}")))?
+        .map_err(|e| ApiError::service(format!("code read failed: {}", e.chain())))?
         .ok_or_else(not_found)?;
     Ok(([(header::CONTENT_TYPE, "application/zip")], bytes))
 }

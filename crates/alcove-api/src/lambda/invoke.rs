@@ -135,7 +135,7 @@ pub(crate) struct SyncInvoke {
 /// path every synchronous caller (Invoke, API Gateway's proxy integration) takes, so
 /// tenant pools, limits and the sandbox apply alike.
 pub(crate) async fn run_sync(state: &AppState, invoke: SyncInvoke) -> ApiResult<InvokeResponse> {
-    let task_root = state.code.task_root(&invoke.config.code.sha256_hex);
+    let task_root = state.code.local_task_root(&invoke.config.code.sha256_hex).await?;
     let target = InvokeTarget { config: invoke.config, task_root, tenant: invoke.tenant };
     let request = InvokeRequest {
         request_id: invoke.request_id,

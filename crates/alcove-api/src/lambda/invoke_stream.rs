@@ -99,7 +99,7 @@ pub async fn invoke_with_response_stream(
         return Ok((StatusCode::NO_CONTENT, reply_headers).into_response());
     }
     let request_id = uuid::Uuid::new_v4().to_string();
-    let task_root = state.code.task_root(&config.code.sha256_hex);
+    let task_root = state.code.local_task_root(&config.code.sha256_hex).await?;
     let target = InvokeTarget { config, task_root, tenant };
     let request = InvokeRequest {
         request_id: request_id.clone(),

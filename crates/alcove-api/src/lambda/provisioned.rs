@@ -134,8 +134,14 @@ fn document(state: &AppState, config: &ProvisionedConcurrency, arn: Option<Strin
 }
 
 /// Tells the manager to keep `config`'s environments ready for what it designates now.
-fn mirror(state: &AppState, provisioned: &ProvisionedConcurrency, designated: FunctionConfig) {
-    let task_root = state.code.task_root(&designated.code.sha256_hex);
+async fn mirror(state: &AppState, provisioned: &ProvisionedConcurrency, designated: FunctionConfig) {
+    let task_root = match state.code.local_task_root(&designated.code.sha256_hex).await {
+        Ok(task_root) => task_root,
+        Err(e) => {
+            tracing::error!(function = %designated.name, error = %e.chain(), "cannot fetch the code package to provision");
+            return;
+        }
+    };
     let target = InvokeTarget { config: designated, task_root, tenant: None };
     state.envs.provision(&provisioned.qualifier, target, provisioned.requested as usize);
 }
@@ -201,7 +207,7 @@ pub async fn put(
     };
     let config = ProvisionedConcurrency { function, qualifier: name, requested, last_modified: now() };
     let stored = state.store.put_provisioned_concurrency(config, limits).await?;
-    mirror(&state, &stored, target);
+    mirror(&state, &stored, target).await;
     tracing::info!(function = %stored.function, qualifier = %stored.qualifier, requested, "provisioned concurrency set");
     let mut answer = document(&state, &stored, None);
     // Put answers before any environment has started, as Lambda does.
@@ -291,7 +297,7 @@ pub(crate) async fn alias_changed(state: &AppState, function: &FunctionName, ali
         Ok(Some(config)) => {
             let qualifier = Qualifier::Alias(alias.clone());
             match designated(state, function, &qualifier, "").await {
-                Ok(target) => mirror(state, &config, target),
+                Ok(target) => mirror(state, &config, target).await,
                 Err(_) => state.envs.unprovision(function, &name),
             }
         }
@@ -305,7 +311,7 @@ pub async fn restore(state: &AppState) -> alcove_core::Result<()> {
     for config in state.store.list_provisioned_concurrency(None).await? {
         let Ok(qualifier) = Qualifier::parse(&config.qualifier) else { continue };
         match designated(state, &config.function, &qualifier, "").await {
-            Ok(target) if target.tenancy.is_none() => mirror(state, &config, target),
+            Ok(target) if target.tenancy.is_none() => mirror(state, &config, target).await,
             _ => tracing::warn!(function = %config.function, qualifier = %config.qualifier,
                 "provisioned concurrency designates nothing runnable; skipped"),
         }

@@ -174,7 +174,6 @@ mod tests {
 
     use super::*;
     use crate::sql::testing::{config, name};
-    
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn aliases_guard_their_versions() {

@@ -119,7 +119,6 @@ mod tests {
     use alcove_core::{Store, UntrustedArtifactPolicy};
 
     use crate::sql::testing::{config, name};
-    
 
     use super::*;
 

@@ -101,7 +101,6 @@ mod tests {
     use alcove_core::{AliasName, AuthType, InvokeMode, Store};
 
     use crate::sql::testing::{config, name};
-    
 
     use super::*;
 

@@ -349,7 +349,6 @@ mod tests {
 
     use super::*;
     use crate::sql::testing::{config, name};
-    
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn tags_belong_to_the_function_and_every_version() {

@@ -101,7 +101,6 @@ mod tests {
     use alcove_core::Store;
 
     use crate::sql::testing::{config, name};
-    
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn reserved_concurrency_respects_the_account_pool() {

@@ -117,7 +117,6 @@ mod tests {
 
     use super::*;
     use crate::sql::testing::{config, name};
-    
 
     fn provisioned(function: &str, qualifier: &str, requested: u32) -> ProvisionedConcurrency {
         ProvisionedConcurrency {

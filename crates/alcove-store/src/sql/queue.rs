@@ -152,7 +152,6 @@ mod tests {
 
     use super::*;
     use crate::sql::testing::name;
-    
 
     fn event(id: &str, due: i64) -> QueuedEvent {
         QueuedEvent {

@@ -175,8 +175,6 @@ mod tests {
     use alcove_core::apigateway::{ApiKey, UsagePlan};
     use alcove_core::{Error, Store};
 
-    
-
     fn key(id: &str, value: &str) -> ApiKey {
         ApiKey {
             id: id.into(),
