@@ -8,9 +8,10 @@
 //!
 //! A generation number keeps a read that raced a change from caching what the change
 //! replaced: an entry read under generation *g* is stored only if no change bumped the
-//! generation since. Changes bump it right after they commit, still holding the
-//! connection, so a reader either queried after the commit (and read the new rows) or
-//! finds its generation stale.
+//! generation since. Changes bump it after they commit, so a reader either took its
+//! generation after the bump, and so queried after the commit (reading the new rows), or
+//! stores an entry the bump then drops, or finds its generation stale. Other nodes of a
+//! shared store bump theirs when the change's notification arrives, after its commit too.
 
 use std::collections::HashMap;
 use std::sync::Mutex;

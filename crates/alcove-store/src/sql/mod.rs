@@ -18,6 +18,7 @@ use alcove_sql::{Database, Location, Tx};
 use crate::cache::FunctionCache;
 
 mod aliases;
+mod changes;
 mod code_signing;
 mod event_configs;
 mod function_urls;
@@ -58,7 +59,11 @@ impl SqlStore {
         if migrated.from != migrated.to {
             tracing::info!(from = migrated.from, to = migrated.to, "database schema migrated");
         }
-        Ok(SqlStore { database, cache: Arc::default() })
+        let cache = Arc::<FunctionCache>::default();
+        if let Location::Postgres(url) = location {
+            changes::follow(url.clone(), Arc::downgrade(&cache));
+        }
+        Ok(SqlStore { database, cache })
     }
 
     /// A store in memory, for tests.
@@ -87,7 +92,8 @@ impl SqlStore {
     /// A transaction that changes functions, versions, tags or aliases: the cache is
     /// dropped as soon as it has committed, in a task of its own, so a caller that goes
     /// away cannot leave it holding what the change replaced (and the cache's generation
-    /// keeps a concurrent read from storing it again).
+    /// keeps a concurrent read from storing it again); other nodes sharing the store drop
+    /// theirs when they hear of it (see `changes`).
     async fn change_functions<T, F>(&self, work: F) -> Result<T>
     where
         T: Send + 'static,
@@ -95,8 +101,14 @@ impl SqlStore {
     {
         let (database, cache) = (self.database.clone(), Arc::clone(&self.cache));
         tokio::spawn(async move {
-            let value =
-                database.write(|tx| work(tx).map_err(Failed::Domain)).await.map_err(Failed::into_error);
+            let value = database
+                .write(|tx| {
+                    let value = work(tx).map_err(Failed::Domain)?;
+                    changes::announce(tx).map_err(Failed::Domain)?;
+                    Ok(value)
+                })
+                .await
+                .map_err(Failed::into_error);
             if value.is_ok() {
                 cache.invalidate();
             }
@@ -203,5 +215,46 @@ mod tests {
         }
         let store = SqlStore::open(&location).await.unwrap();
         assert!(store.get_function(&name("f"), Version::Published(1)).await.unwrap().is_some());
+    }
+}
+
+/// Two nodes on one PostgreSQL store (runs when `ALCOVE_TEST_POSTGRES` names a server).
+#[cfg(test)]
+mod shared_tests {
+    use std::time::Duration;
+
+    use alcove_core::{Store, Version};
+
+    use super::testing::{config, name};
+    use super::*;
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_change_on_one_node_reaches_the_cache_of_another() {
+        let Ok(url) = std::env::var(alcove_sql::TEST_POSTGRES) else { return };
+        let location = alcove_sql::scratch_database(&url).await.unwrap();
+        let (one, two) = (SqlStore::open(&location).await.unwrap(), SqlStore::open(&location).await.unwrap());
+        let f = name("f");
+        one.create_function(config("f", "aa"), true).await.unwrap();
+        // The second node reads it (and caches it).
+        for _ in 0..2 {
+            assert!(two.get_function(&f, Version::Latest).await.unwrap().is_some());
+        }
+        one.tag_function(&f, [("team".to_string(), "blue".to_string())].into()).await.unwrap();
+        let tagged = async {
+            loop {
+                if two.get_function(&f, Version::Latest).await.unwrap().unwrap().tags.len() == 1 {
+                    return;
+                }
+                tokio::time::sleep(Duration::from_millis(5)).await;
+            }
+        };
+        tokio::time::timeout(Duration::from_secs(2), tagged).await.expect("the tag reached the other node");
+        one.delete_function(&f).await.unwrap();
+        let gone = async {
+            while two.get_function(&f, Version::Published(1)).await.unwrap().is_some() {
+                tokio::time::sleep(Duration::from_millis(5)).await;
+            }
+        };
+        tokio::time::timeout(Duration::from_secs(2), gone).await.expect("the delete reached the other node");
     }
 }
