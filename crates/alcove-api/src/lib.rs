@@ -13,6 +13,7 @@
 mod apigateway;
 pub mod auth;
 mod cloudformation;
+mod cluster;
 pub mod error;
 mod function_callers;
 mod function_url;
@@ -95,6 +96,8 @@ pub struct AppState {
     pub parameters: alcove_ssm::ParameterStore,
     /// Who may call, and the access keys and role policies that say so.
     pub auth: auth::AuthState,
+    /// The other nodes sharing this node's store, when it runs in a cluster.
+    pub cluster: Option<ClusterRouting>,
 }
 
 /// The parsers behind the HTTP surfaces, reachable for the fuzz targets of `alcove-fuzz`
@@ -106,6 +109,7 @@ pub mod fuzzing {
     pub use crate::s3::fuzzing::*;
 }
 
+pub use cluster::ClusterRouting;
 pub use function_callers::{FunctionCallers, DEFAULT_CREDENTIALS_LIFETIME};
 pub use in_process::InProcessServices;
 pub use lambda::provisioned::restore as restore_provisioned_concurrency;
@@ -122,14 +126,20 @@ pub fn router(state: AppState) -> Router {
         .with_state(state.clone());
     // The API Gateway data plane is picked out before routing (by path or Host header);
     // everything else goes to the routes above.
-    Router::new()
+    let api = Router::new()
         .fallback_service(services)
         .layer(middleware::from_fn_with_state(state.clone(), apigateway::execute_api))
         .layer(middleware::from_fn_with_state(state.clone(), function_url::serve_url))
         .layer(middleware::from_fn_with_state(state.clone(), by_service))
-        .layer(middleware::from_fn_with_state(state, auth::authenticate))
+        .layer(middleware::from_fn_with_state(state.clone(), auth::authenticate))
         .layer(middleware::from_fn(request_id))
-        .layer(TraceLayer::new_for_http())
+        .layer(TraceLayer::new_for_http());
+    // Invokes forwarded by the other nodes of a cluster were authenticated where they
+    // arrived; they carry the cluster's secret instead (see `cluster`).
+    Router::new()
+        .route(cluster::FORWARD_PATH, axum::routing::post(cluster::serve_forwarded))
+        .with_state(state)
+        .fallback_service(api)
 }
 
 /// Services whose requests cannot be told apart by path (S3's `/{bucket}/{key}`, the
@@ -247,6 +257,7 @@ mod tests {
             objects: alcove_s3::ObjectStore::open(&dir.join("s3")).unwrap(),
             parameters: alcove_ssm::ParameterStore::open(&dir.join("ssm")).unwrap(),
             auth: auth::AuthState::open(auth::Mode::None, &dir.join("auth")).unwrap(),
+            cluster: None,
         }
     }
 

@@ -63,6 +63,7 @@ async fn state(dir: &std::path::Path, services: Arc<InProcessServices>) -> AppSt
         objects: alcove_s3::ObjectStore::open(&dir.join("s3")).unwrap(),
         parameters: alcove_ssm::ParameterStore::open(&dir.join("ssm")).unwrap(),
         auth: alcove_api::auth::AuthState::open(alcove_api::auth::Mode::None, &dir.join("auth")).unwrap(),
+        cluster: None,
     }
 }
 

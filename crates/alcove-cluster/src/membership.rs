@@ -18,6 +18,11 @@ static MIGRATIONS: Migrations = Migrations {
                  started_ms INTEGER NOT NULL, lease_until_ms INTEGER NOT NULL, draining INTEGER NOT NULL DEFAULT 0);",
         postgres: "CREATE TABLE nodes (id TEXT PRIMARY KEY, address TEXT NOT NULL, version TEXT NOT NULL,
                    started_ms BIGINT NOT NULL, lease_until_ms BIGINT NOT NULL, draining BIGINT NOT NULL DEFAULT 0);",
+    }, Migration {
+        // The secret nodes present to each other when one forwards work to another: only
+        // holders of the store's credentials can read it.
+        sqlite: "CREATE TABLE secrets (name TEXT PRIMARY KEY, value TEXT NOT NULL);",
+        postgres: "CREATE TABLE secrets (name TEXT PRIMARY KEY, value TEXT NOT NULL);",
     }],
     legacy_table: None,
 };
@@ -74,6 +79,7 @@ pub struct Membership {
     me: String,
     settings: MembershipSettings,
     view: RwLock<Arc<Vec<Member>>>,
+    secret: String,
 }
 
 impl Membership {
@@ -89,7 +95,17 @@ impl Membership {
             .node_id
             .clone()
             .unwrap_or_else(|| format!("node-{}", &uuid::Uuid::new_v4().simple().to_string()[..12]));
-        let membership = Arc::new(Membership { db, me, settings, view: RwLock::default() });
+        let candidate = format!("{}{}", uuid::Uuid::new_v4().simple(), uuid::Uuid::new_v4().simple());
+        let secret = db
+            .write(move |tx: &dyn Tx| {
+                tx.execute(
+                    "INSERT INTO secrets (name, value) VALUES ('forwarding', ?1) ON CONFLICT (name) DO NOTHING",
+                    &[&candidate],
+                )?;
+                tx.query_one("SELECT value FROM secrets WHERE name = 'forwarding'", &[])?.get::<String>(0)
+            })
+            .await?;
+        let membership = Arc::new(Membership { db, me, settings, view: RwLock::default(), secret });
         membership.renew().await?;
         let weak = Arc::downgrade(&membership);
         let period = membership.settings.heartbeat;
@@ -122,6 +138,19 @@ impl Membership {
 
     pub fn address(&self) -> &str {
         &self.settings.address
+    }
+
+    /// The secret every node of this cluster shares, presented on forwarded work.
+    pub fn secret(&self) -> &str {
+        &self.secret
+    }
+
+    /// The members that may take `key`, best first: live, not draining, ranked by
+    /// rendezvous hashing (see [`crate::placement`]).
+    pub fn ranking(&self, key: &str) -> Vec<Member> {
+        let live = self.live();
+        let open: Vec<&Member> = live.iter().filter(|m| !m.draining).collect();
+        crate::placement::rank(key, &open).into_iter().map(|m| (*m).clone()).collect()
     }
 
     /// The live members as last read (this node included while its lease holds).

@@ -54,6 +54,17 @@ pub struct ServeArgs {
     #[arg(long, env = "ALCOVE_STORE")]
     store: Option<String>,
 
+    /// Where the other nodes of a cluster reach this node's API, on a PostgreSQL store
+    /// (`http://host:port`). By default the address this server listens on, which must
+    /// then be a specific address (not 0.0.0.0 or ::).
+    #[arg(long, env = "ALCOVE_ADVERTISE_URL")]
+    advertise_url: Option<String>,
+
+    /// This node's name in the cluster (`alcove cluster status` shows it). By default a
+    /// fresh name at every start.
+    #[arg(long, env = "ALCOVE_NODE_ID")]
+    node_id: Option<String>,
+
     /// The account's concurrency limit, shared by all functions and their tenants.
     #[arg(long, env = "ALCOVE_ACCOUNT_CONCURRENCY", default_value_t = 1000,
           value_parser = clap::value_parser!(u32).range(1..))]
@@ -439,7 +450,14 @@ async fn serve(
     if mode == alcove_api::auth::Mode::SigV4 {
         tracing::info!("authentication: sigv4, with the access keys of `alcove keys`");
     }
+    let listener = tokio::net::TcpListener::bind(args.listen)
+        .await
+        .with_context(|| format!("binding {}", args.listen))?;
+    let address = listener.local_addr()?;
+    let scheme = if tls.is_some() { "https" } else { "http" };
+    let membership = join_cluster(&args, &location, &format!("{scheme}://{address}")).await?;
     let state = AppState {
+        cluster: membership.clone().map(alcove_api::ClusterRouting::new),
         auth,
         store: store.clone(),
         events,
@@ -456,12 +474,7 @@ async fn serve(
         parameters,
     };
     alcove_api::restore_provisioned_concurrency(&state).await?;
-    let listener = tokio::net::TcpListener::bind(args.listen)
-        .await
-        .with_context(|| format!("binding {}", args.listen))?;
-    let address = listener.local_addr()?;
     tracing::info!(%address, data_dir = %args.data_dir.display(), "serving");
-    let scheme = if tls.is_some() { "https" } else { "http" };
     {
         let mut stdout = std::io::stdout().lock();
         writeln!(stdout, "alcove listening on {scheme}://{address}")?;
@@ -494,6 +507,13 @@ async fn serve(
             reloader.abort();
         }
     }
+    if let Some(membership) = &membership {
+        // Out of the cluster at once: the others stop sending it work now rather than
+        // when its lease lapses.
+        if let Err(e) = membership.leave().await {
+            tracing::warn!(error = %e, "cannot leave the cluster; the others drop this node when its lease lapses");
+        }
+    }
     envs.shutdown().await;
     // What the environments' own shutdown has not removed yet (their clean-up runs in the
     // background, which the process does not wait for), environments still busy, and
@@ -507,6 +527,47 @@ async fn serve(
     }
     tracing::info!("stopped");
     Ok(())
+}
+
+/// How long a node stays in the cluster without renewing its lease, and how often it
+/// renews it (and reads who else is in).
+const CLUSTER_LEASE: Duration = Duration::from_secs(10);
+const CLUSTER_HEARTBEAT: Duration = Duration::from_secs(2);
+
+/// Joins the cluster of a shared store; a SQLite store is a cluster of one.
+async fn join_cluster(
+    args: &ServeArgs,
+    location: &alcove_sql::Location,
+    listening: &str,
+) -> anyhow::Result<Option<Arc<alcove_cluster::Membership>>> {
+    if !location.is_shared() {
+        return Ok(None);
+    }
+    let address = match &args.advertise_url {
+        Some(url) => url.trim_end_matches('/').to_owned(),
+        None if args.listen.ip().is_unspecified() => anyhow::bail!(
+            "listening on {} with a shared store: name the address other nodes reach this one at \
+             with --advertise-url http://HOST:PORT",
+            args.listen
+        ),
+        None => listening.to_owned(),
+    };
+    let settings = alcove_cluster::MembershipSettings {
+        node_id: args.node_id.clone(),
+        address,
+        lease: CLUSTER_LEASE,
+        heartbeat: CLUSTER_HEARTBEAT,
+    };
+    let membership = alcove_cluster::Membership::join(location, settings)
+        .await
+        .map_err(|e| anyhow::anyhow!("joining the cluster ({}): {e}", location.describe()))?;
+    tracing::info!(
+        node = membership.node_id(),
+        address = membership.address(),
+        members = membership.live().len(),
+        "joined the cluster"
+    );
+    Ok(Some(membership))
 }
 
 /// HTTP/2 carries the host in the `:authority` pseudo-header, which reaches handlers as

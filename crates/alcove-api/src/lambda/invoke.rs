@@ -135,6 +135,10 @@ pub(crate) struct SyncInvoke {
 /// path every synchronous caller (Invoke, API Gateway's proxy integration) takes, so
 /// tenant pools, limits and the sandbox apply alike.
 pub(crate) async fn run_sync(state: &AppState, invoke: SyncInvoke) -> ApiResult<InvokeResponse> {
+    // In a cluster, a tenant's invoke runs on the node that holds its environments.
+    if let Some(outcome) = crate::cluster::run_placed(state, &invoke).await {
+        return outcome.map_err(refused);
+    }
     let task_root = state.code.local_task_root(&invoke.config.code.sha256_hex).await?;
     let target = InvokeTarget { config: invoke.config, task_root, tenant: invoke.tenant };
     let request = InvokeRequest {

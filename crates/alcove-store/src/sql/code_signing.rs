@@ -43,14 +43,11 @@ pub(crate) fn update(tx: &dyn Tx, config: &CodeSigningConfig) -> Result<()> {
 }
 
 pub(crate) fn delete(tx: &dyn Tx, id: &str) -> Result<bool> {
-    let users: Vec<String> = {
-        let rows = tx.rows(
-            "SELECT function FROM function_code_signing WHERE config_id = ?1 ORDER BY function",
-            &[&id],
-            |row| row.get::<String>(0),
-        )?;
-        rows
-    };
+    let users: Vec<String> = tx.rows(
+        "SELECT function FROM function_code_signing WHERE config_id = ?1 ORDER BY function",
+        &[&id],
+        |row| row.get::<String>(0),
+    )?;
     if !users.is_empty() {
         return Err(Error::Conflict(users.join(", ")));
     }

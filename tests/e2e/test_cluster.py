@@ -1,0 +1,136 @@
+"""Three `alcove serve` nodes on one PostgreSQL store, on loopback ports.
+
+Any node takes any call; a tenant's invokes run on the node rendezvous hashing ranks
+first for its (function version, tenant), so its warm environment is found again
+whichever node a request reaches. A killed owner is skipped, and a change made on one
+node reaches the others."""
+
+import json
+import subprocess
+import time
+
+import pytest
+import requests
+
+from harness import ROLE, Server, binary, make_zip
+from helpers import PER_TENANT, unique
+
+COUNTER = make_zip({"index.mjs": """
+let counter = 0;
+export const handler = async (event, context) => ({ counter: counter++, tenantId: context.tenantId });
+"""})
+
+# Each node renews its lease and reads the others this often (serve's heartbeat).
+HEARTBEAT_S = 2
+
+
+def cluster_status(url):
+    result = subprocess.run([binary(), "cluster", "status", "--store", url, "--format", "json"],
+                            capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+    return json.loads(result.stdout)
+
+
+@pytest.fixture
+def cluster(postgres, tmp_path):
+    url = postgres.create_database(unique("cluster").replace("-", "_"))
+    nodes = [Server(tmp_path / f"node-{i}", "--store", url, "--node-id", f"node-{i}").start() for i in range(3)]
+    # Every node has read the others once a heartbeat has passed since the last joined.
+    live = [n["NodeId"] for n in cluster_status(url)["Nodes"] if n["State"] == "live"]
+    assert sorted(live) == ["node-0", "node-1", "node-2"]
+    time.sleep(HEARTBEAT_S + 0.5)
+    yield url, nodes
+    for node in nodes:
+        try:
+            node.stop()
+        except Exception:
+            node.kill9()
+
+
+def invoke(node, name, tenant):
+    reply = node.client().invoke(FunctionName=name, TenantId=tenant, Payload=b"{}")
+    body = json.loads(reply["Payload"].read())
+    assert "FunctionError" not in reply, body
+    assert body["tenantId"] == tenant
+    return body["counter"]
+
+
+def environments(node, name):
+    reply = requests.get(f"{node.url}/alcove/v1/environments", params={"function": name}, timeout=10)
+    assert reply.status_code == 200, reply.text
+    return reply.json()["Environments"]
+
+
+def create_counter(node):
+    name = unique("cluster")
+    client = node.client()
+    client.create_function(FunctionName=name, Runtime="nodejs20.x", Handler="index.handler", Role=ROLE,
+                           Code={"ZipFile": COUNTER}, TenancyConfig=PER_TENANT)
+    client.get_waiter("function_active_v2").wait(FunctionName=name)
+    return name
+
+
+def test_the_seed_experiment_round_robin_over_three_nodes(cluster):
+    _, nodes = cluster
+    name = create_counter(nodes[0])
+    turn = iter(range(100))
+
+    def next_node():
+        return nodes[next(turn) % len(nodes)]
+
+    assert [invoke(next_node(), name, "BlueTenant") for _ in range(3)] == [0, 1, 2]
+    assert [invoke(next_node(), name, "GreenTenant") for _ in range(2)] == [0, 1]
+    assert invoke(next_node(), name, "BlueTenant") == 3
+
+    # Each tenant's environment lives on exactly one node, whichever nodes the requests hit.
+    held = {tenant: [i for i, node in enumerate(nodes)
+                     if any(e["TenantId"] == tenant for e in environments(node, name))]
+            for tenant in ("BlueTenant", "GreenTenant")}
+    assert [len(on) for on in held.values()] == [1, 1], held
+
+
+def test_a_killed_owner_is_skipped_and_the_others_keep_answering(cluster):
+    _, nodes = cluster
+    name = create_counter(nodes[0])
+    assert [invoke(nodes[i % 3], name, "BlueTenant") for i in range(3)] == [0, 1, 2]
+    [owner] = [i for i, node in enumerate(nodes) if environments(node, name)]
+    nodes[owner].kill9()
+    survivors = [node for i, node in enumerate(nodes) if i != owner]
+    # The next owner starts the tenant afresh, and keeps it: from either survivor.
+    assert invoke(survivors[0], name, "BlueTenant") == 0
+    assert invoke(survivors[1], name, "BlueTenant") == 1
+    for node in survivors:
+        assert name in [f["FunctionName"] for f in node.client().list_functions()["Functions"]]
+    # Once its lease lapses, the killed node is out of every ranking; the tenant stays put.
+    time.sleep(10 + HEARTBEAT_S + 1)
+    assert [invoke(node, name, "BlueTenant") for node in survivors] == [2, 3]
+
+
+def test_a_change_on_one_node_reaches_the_others(cluster):
+    _, nodes = cluster
+    name = create_counter(nodes[0])
+    for node in nodes:
+        assert invoke(node, name, "GreenTenant") in (0, 1, 2)
+        # Read (and cached) on every node.
+        node.client().get_function(FunctionName=name)
+    nodes[1].client().delete_function(FunctionName=name)
+    deadline = time.monotonic() + 2
+    for node in nodes:
+        while True:
+            try:
+                node.client().get_function(FunctionName=name)
+            except node.client().exceptions.ResourceNotFoundException:
+                break
+            assert time.monotonic() < deadline, "the delete did not reach every node within 2 s"
+            time.sleep(0.05)
+        with pytest.raises(node.client().exceptions.ResourceNotFoundException):
+            node.client().invoke(FunctionName=name, TenantId="GreenTenant", Payload=b"{}")
+
+
+def test_forwarded_work_needs_the_cluster_secret(cluster):
+    _, nodes = cluster
+    reply = requests.post(f"{nodes[0].url}/alcove/cluster/v1/invoke", data=b"{}", timeout=10,
+                          headers={"x-alcove-cluster-secret": "guess"})
+    assert reply.status_code == 403
+    reply = requests.post(f"{nodes[0].url}/alcove/cluster/v1/invoke", data=b"{}", timeout=10)
+    assert reply.status_code == 403
