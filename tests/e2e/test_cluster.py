@@ -5,6 +5,7 @@ first for its (function version, tenant), so its warm environment is found again
 whichever node a request reaches. A killed owner is skipped, and a change made on one
 node reaches the others."""
 
+import concurrent.futures
 import json
 import subprocess
 import time
@@ -134,3 +135,57 @@ def test_forwarded_work_needs_the_cluster_secret(cluster):
     assert reply.status_code == 403
     reply = requests.post(f"{nodes[0].url}/alcove/cluster/v1/invoke", data=b"{}", timeout=10)
     assert reply.status_code == 403
+
+
+RECORDER = make_zip({"app.py": """
+import json
+
+def handler(event, context):
+    print("DELIVERED " + json.dumps({"i": event["i"], "tenant": context.tenant_id}))
+    return event["i"]
+"""})
+
+
+def test_async_events_survive_a_killed_node(cluster):
+    _, nodes = cluster
+    name = unique("cluster-async")
+    client = nodes[0].client()
+    client.create_function(FunctionName=name, Runtime="python3.12", Handler="app.handler", Role=ROLE,
+                           Code={"ZipFile": RECORDER}, TenancyConfig=PER_TENANT)
+    client.get_waiter("function_active_v2").wait(FunctionName=name)
+    total, victim = 1000, nodes[1]
+    clients = [node.client() for node in nodes]
+
+    def send(i):
+        # Round robin; a client whose node is gone sends to the next one, as a caller would.
+        for attempt in range(len(nodes)):
+            target = (i + attempt) % len(nodes)
+            if nodes[target] is victim and victim.proc.poll() is not None:
+                continue
+            try:
+                reply = clients[target].invoke(FunctionName=name, InvocationType="Event",
+                                               TenantId=f"tenant-{i % 5}", Payload=json.dumps({"i": i}))
+                assert reply["StatusCode"] == 202
+                return
+            except Exception:
+                if nodes[target] is not victim:
+                    raise
+        raise AssertionError(f"event {i} was accepted by no node")
+
+    with concurrent.futures.ThreadPoolExecutor(16) as pool:
+        list(pool.map(send, range(total // 2)))
+        victim.kill9()
+        list(pool.map(send, range(total // 2, total)))
+
+    # Every event is delivered, with its tenant, by some node (at least once): the victim's
+    # own deliveries are read from its log store, the events it held are taken over by
+    # the others once its lease lapses.
+    deadline = time.monotonic() + 180
+    while True:
+        delivered = [record for node in nodes for record in node.function_output("DELIVERED")]
+        missing = set(range(total)) - {record["i"] for record in delivered}
+        if not missing or time.monotonic() > deadline:
+            break
+        time.sleep(2)
+    assert not missing, f"{len(missing)} events never delivered, e.g. {sorted(missing)[:10]}"
+    assert all(record["tenant"] == f"tenant-{record['i'] % 5}" for record in delivered)

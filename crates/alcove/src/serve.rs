@@ -412,6 +412,20 @@ async fn serve(
     load_limits(&store, &envs).await?;
     settle_lifecycles(&store).await?;
     let store = Arc::new(store);
+    let listener = tokio::net::TcpListener::bind(args.listen)
+        .await
+        .with_context(|| format!("binding {}", args.listen))?;
+    let address = listener.local_addr()?;
+    let scheme = if tls.is_some() { "https" } else { "http" };
+    let membership = join_cluster(&args, &location, &format!("{scheme}://{address}")).await?;
+    if let Some(membership) = &membership {
+        // The async queue is shared: this node takes events as itself, and leaves alone
+        // those the nodes in the cluster hold. Set before the queue's worker first looks.
+        let view = Arc::clone(membership);
+        store.share_queue(membership.node_id().to_owned(), move || {
+            view.live().iter().map(|member| member.id.clone()).collect()
+        });
+    }
     let events = Dispatcher::start(
         store.clone(),
         store.clone(),
@@ -450,12 +464,6 @@ async fn serve(
     if mode == alcove_api::auth::Mode::SigV4 {
         tracing::info!("authentication: sigv4, with the access keys of `alcove keys`");
     }
-    let listener = tokio::net::TcpListener::bind(args.listen)
-        .await
-        .with_context(|| format!("binding {}", args.listen))?;
-    let address = listener.local_addr()?;
-    let scheme = if tls.is_some() { "https" } else { "http" };
-    let membership = join_cluster(&args, &location, &format!("{scheme}://{address}")).await?;
     let state = AppState {
         cluster: membership.clone().map(alcove_api::ClusterRouting::new),
         auth,

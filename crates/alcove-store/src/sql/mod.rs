@@ -10,7 +10,7 @@
 //! lives in its own module as functions over the caller's transaction, and `trait_impls`
 //! maps the `Store` and `EventQueue` methods onto them.
 
-use std::sync::Arc;
+use std::sync::{Arc, RwLock};
 
 use alcove_core::{Error, Result};
 use alcove_sql::{Database, Location, Tx};
@@ -44,6 +44,15 @@ pub struct SqlStore {
     database: Database,
     /// What was read of functions and aliases, dropped on every change to them.
     cache: Arc<FunctionCache>,
+    /// Who this node is in a cluster sharing the store, for the async queue.
+    queue_sharing: Arc<RwLock<Option<QueueSharing>>>,
+}
+
+/// This node's name and where to read who else is in the cluster now.
+#[derive(Clone)]
+struct QueueSharing {
+    node: String,
+    live: Arc<dyn Fn() -> Vec<String> + Send + Sync>,
 }
 
 impl SqlStore {
@@ -63,7 +72,20 @@ impl SqlStore {
         if let Location::Postgres(url) = location {
             changes::follow(url.clone(), Arc::downgrade(&cache));
         }
-        Ok(SqlStore { database, cache })
+        Ok(SqlStore { database, cache, queue_sharing: Arc::default() })
+    }
+
+    /// Shares the async queue with the other nodes of a cluster: this node takes events
+    /// as `node`, and leaves alone those held by the nodes `live` names (read at each
+    /// look at the queue). Until called, the queue is this node's alone.
+    pub fn share_queue(&self, node: String, live: impl Fn() -> Vec<String> + Send + Sync + 'static) {
+        *self.queue_sharing.write().unwrap_or_else(|p| p.into_inner()) =
+            Some(QueueSharing { node, live: Arc::new(live) });
+    }
+
+    fn claimant(&self) -> Option<queue::Claimant> {
+        let sharing = self.queue_sharing.read().unwrap_or_else(|p| p.into_inner()).clone()?;
+        Some(queue::Claimant { node: sharing.node, live: (sharing.live)() })
     }
 
     /// A store in memory, for tests.

@@ -3,6 +3,13 @@
 //! where it stopped; events that fail for good with no destination become dead letters.
 //! Rows are not tied to their function by a foreign key: an event accepted before its
 //! function was deleted still runs its course (and fails, as in Lambda).
+//!
+//! On a store several nodes share, each node takes the events it runs: taking marks the
+//! row with the node's name (in the statement that selects it, skipping rows another
+//! transaction holds), and no node takes a row marked by another node still in the
+//! cluster. Rows marked by a node that left (killed, its lease lapsed) are taken by the
+//! next node that looks, so an event held by a dead node is run by another: delivered at
+//! least once, never lost. A retry is scheduled unmarked, for any node to take.
 
 use alcove_core::{DeadLetter, FunctionName, QueuedEvent, Result, TenantId};
 use alcove_sql::{Dialect, SqlError, Tx};
@@ -80,32 +87,87 @@ pub(crate) fn enqueue(tx: &dyn Tx, event: &QueuedEvent) -> Result<()> {
     Ok(())
 }
 
-/// Events due by `now_ms`, oldest first, leaving out those in `exclude` (in flight).
-pub(crate) fn due(tx: &dyn Tx, now_ms: i64, exclude: &[String], limit: usize) -> Result<Vec<QueuedEvent>> {
+/// A node taking events from a queue it shares with others.
+#[derive(Debug, Clone)]
+pub(crate) struct Claimant {
+    pub node: String,
+    /// The nodes in the cluster now: events they hold are theirs.
+    pub live: Vec<String>,
+}
+
+/// The elements of the JSON array of strings bound at `param`, as a subquery.
+fn json_strings(tx: &dyn Tx, param: &str) -> String {
+    match tx.dialect() {
+        Dialect::Sqlite => format!("SELECT value FROM json_each({param})"),
+        Dialect::Postgres => format!("SELECT jsonb_array_elements_text(CAST({param} AS jsonb))"),
+    }
+}
+
+/// The rows the node bound at `node` may take, `live` binding the nodes in the cluster.
+fn claimable(tx: &dyn Tx, node: &str, live: &str) -> String {
+    format!("(claimed_by IS NULL OR claimed_by = {node} OR claimed_by NOT IN ({}))", json_strings(tx, live))
+}
+
+/// Events due by `now_ms`, oldest first, leaving out those in `exclude` (in flight);
+/// with a claimant, only those it may take, marked as its own.
+pub(crate) fn due(
+    tx: &dyn Tx,
+    now_ms: i64,
+    exclude: &[String],
+    limit: usize,
+    claimant: Option<&Claimant>,
+) -> Result<Vec<QueuedEvent>> {
     let excluded = to_json(&exclude)?;
-    let in_flight = match tx.dialect() {
-        Dialect::Sqlite => "SELECT value FROM json_each(?2)",
-        Dialect::Postgres => "SELECT jsonb_array_elements_text(CAST(?2 AS jsonb))",
+    let in_flight = json_strings(tx, "?2");
+    let Some(claimant) = claimant else {
+        let rows = tx.rows(
+            &format!(
+                "SELECT {EVENT_COLUMNS} FROM async_events WHERE next_attempt_ms <= ?1
+                 AND id NOT IN ({in_flight})
+                 ORDER BY next_attempt_ms, enqueued_ms LIMIT ?3"
+            ),
+            &[&now_ms, &excluded, &(limit as i64)],
+            event_row,
+        )?;
+        return rows.into_iter().map(EventRow::into_event).collect();
     };
-    let rows = tx.rows(
+    let skip_held = match tx.dialect() {
+        Dialect::Sqlite => "",
+        Dialect::Postgres => "FOR UPDATE SKIP LOCKED",
+    };
+    let live = to_json(&claimant.live)?;
+    let mut rows = tx.rows(
         &format!(
-            "SELECT {EVENT_COLUMNS} FROM async_events WHERE next_attempt_ms <= ?1
-             AND id NOT IN ({in_flight})
-             ORDER BY next_attempt_ms, enqueued_ms LIMIT ?3"
+            "UPDATE async_events SET claimed_by = ?4 WHERE id IN (
+                 SELECT id FROM async_events WHERE next_attempt_ms <= ?1
+                 AND id NOT IN ({in_flight}) AND {}
+                 ORDER BY next_attempt_ms, enqueued_ms LIMIT ?3 {skip_held})
+             RETURNING {EVENT_COLUMNS}",
+            claimable(tx, "?4", "?5")
         ),
-        &[&now_ms, &excluded, &(limit as i64)],
+        &[&now_ms, &excluded, &(limit as i64), &claimant.node, &live],
         event_row,
     )?;
+    rows.sort_by_key(|row| (row.next_attempt_ms, row.enqueued_ms));
     rows.into_iter().map(EventRow::into_event).collect()
 }
 
-pub(crate) fn next_due_ms(tx: &dyn Tx) -> Result<Option<i64>> {
-    tx.row_one("SELECT MIN(next_attempt_ms) FROM async_events", &[], |row| row.get(0))
+/// When the earliest event (that `claimant` may take) is due.
+pub(crate) fn next_due_ms(tx: &dyn Tx, claimant: Option<&Claimant>) -> Result<Option<i64>> {
+    let Some(claimant) = claimant else {
+        return tx.row_one("SELECT MIN(next_attempt_ms) FROM async_events", &[], |row| row.get(0));
+    };
+    let live = to_json(&claimant.live)?;
+    tx.row_one(
+        &format!("SELECT MIN(next_attempt_ms) FROM async_events WHERE {}", claimable(tx, "?1", "?2")),
+        &[&claimant.node, &live],
+        |row| row.get(0),
+    )
 }
 
 pub(crate) fn reschedule(tx: &dyn Tx, id: &str, attempts: u32, next_attempt_ms: i64) -> Result<()> {
     tx.execute(
-        "UPDATE async_events SET attempts = ?2, next_attempt_ms = ?3 WHERE id = ?1",
+        "UPDATE async_events SET attempts = ?2, next_attempt_ms = ?3, claimed_by = NULL WHERE id = ?1",
         &[&id, &(i64::from(attempts)), &next_attempt_ms],
     )
     .map_err(sql)?;
@@ -166,6 +228,45 @@ mod tests {
             next_attempt_ms: due,
             enqueued_ms: due,
         }
+    }
+
+    fn ids(events: &[QueuedEvent]) -> Vec<&str> {
+        events.iter().map(|e| e.id.as_str()).collect()
+    }
+
+    /// Two nodes on one PostgreSQL store share the queue (runs when
+    /// `ALCOVE_TEST_POSTGRES` names a server).
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn nodes_take_events_once_and_take_over_those_of_a_node_that_left() {
+        use std::sync::{Arc, Mutex};
+        let Ok(url) = std::env::var(alcove_sql::TEST_POSTGRES) else { return };
+        let location = alcove_sql::scratch_database(&url).await.unwrap();
+        let (a, b) = (
+            crate::SqlStore::open(&location).await.unwrap(),
+            crate::SqlStore::open(&location).await.unwrap(),
+        );
+        let live = Arc::new(Mutex::new(vec!["a".to_string(), "b".to_string()]));
+        let (seen_by_a, seen_by_b) = (Arc::clone(&live), Arc::clone(&live));
+        a.share_queue("a".into(), move || seen_by_a.lock().unwrap().clone());
+        b.share_queue("b".into(), move || seen_by_b.lock().unwrap().clone());
+        for (id, due) in [("e1", 10), ("e2", 20), ("e3", 30)] {
+            a.enqueue(event(id, due)).await.unwrap();
+        }
+        assert_eq!(ids(&a.due(100, vec![], 2).await.unwrap()), ["e1", "e2"]);
+        // b never gets what a holds, and a does not take e3 from b once b holds it.
+        assert_eq!(ids(&b.due(100, vec![], 10).await.unwrap()), ["e3"]);
+        assert!(a.due(100, vec!["e1".into(), "e2".into()], 10).await.unwrap().is_empty());
+        assert_eq!(b.next_due_ms().await.unwrap(), Some(30), "b waits only for its own");
+        // a retry is anyone's.
+        a.reschedule("e2", 1, 50).await.unwrap();
+        assert_eq!(ids(&b.due(100, vec!["e3".into()], 10).await.unwrap()), ["e2"]);
+        // a leaves the cluster holding e1: b takes it over.
+        live.lock().unwrap().retain(|n| n != "a");
+        assert_eq!(ids(&b.due(100, vec!["e2".into(), "e3".into()], 10).await.unwrap()), ["e1"]);
+        for id in ["e1", "e2", "e3"] {
+            b.complete(id).await.unwrap();
+        }
+        assert_eq!(b.pending_count().await.unwrap(), 0);
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -33,6 +33,7 @@ pub(crate) static MIGRATIONS: Migrations = Migrations {
         step!("0003_provisioned_concurrency.sql"),
         step!("0004_function_urls_code_signing.sql"),
         step!("0005_api_keys_usage_plans.sql"),
+        step!("0006_async_event_claims.sql"),
     ],
     legacy_table: Some("functions"),
 };

@@ -539,11 +539,17 @@ impl EventQueue for SqlStore {
     }
 
     async fn due(&self, now_ms: i64, exclude: Vec<String>, limit: usize) -> Result<Vec<QueuedEvent>> {
-        self.read(move |tx| queue::due(tx, now_ms, &exclude, limit)).await
+        match self.claimant() {
+            None => self.read(move |tx| queue::due(tx, now_ms, &exclude, limit, None)).await,
+            Some(claimant) => {
+                self.transaction(move |tx| queue::due(tx, now_ms, &exclude, limit, Some(&claimant))).await
+            }
+        }
     }
 
     async fn next_due_ms(&self) -> Result<Option<i64>> {
-        self.read(queue::next_due_ms).await
+        let claimant = self.claimant();
+        self.read(move |tx| queue::next_due_ms(tx, claimant.as_ref())).await
     }
 
     async fn reschedule(&self, id: &str, attempts: u32, next_attempt_ms: i64) -> Result<()> {
