@@ -32,20 +32,31 @@ def cluster_status(url):
     return json.loads(result.stdout)
 
 
-@pytest.fixture
-def cluster(postgres, tmp_path):
+def start_cluster(postgres, tmp_path, *extra):
     url = postgres.create_database(unique("cluster").replace("-", "_"))
-    nodes = [Server(tmp_path / f"node-{i}", "--store", url, "--node-id", f"node-{i}").start() for i in range(3)]
-    # Every node has read the others once a heartbeat has passed since the last joined.
+    nodes = [Server(tmp_path / f"node-{i}", "--store", url, "--node-id", f"node-{i}", *extra).start()
+             for i in range(3)]
+    # Every node has read the others (and taken its share of the account's concurrency)
+    # once a heartbeat has passed since the last joined.
     live = [n["NodeId"] for n in cluster_status(url)["Nodes"] if n["State"] == "live"]
     assert sorted(live) == ["node-0", "node-1", "node-2"]
-    time.sleep(HEARTBEAT_S + 0.5)
-    yield url, nodes
+    time.sleep(HEARTBEAT_S + 1)
+    return url, nodes
+
+
+def stop_cluster(nodes):
     for node in nodes:
         try:
             node.stop()
         except Exception:
             node.kill9()
+
+
+@pytest.fixture
+def cluster(postgres, tmp_path):
+    url, nodes = start_cluster(postgres, tmp_path)
+    yield url, nodes
+    stop_cluster(nodes)
 
 
 def invoke(node, name, tenant):
@@ -189,3 +200,50 @@ def test_async_events_survive_a_killed_node(cluster):
         time.sleep(2)
     assert not missing, f"{len(missing)} events never delivered, e.g. {sorted(missing)[:10]}"
     assert all(record["tenant"] == f"tenant-{record['i'] % 5}" for record in delivered)
+
+
+SPANNER = make_zip({"app.py": """
+import json, time
+
+def handler(event, context):
+    started = time.time()
+    time.sleep(1)
+    print("SPAN " + json.dumps({"start": started, "end": time.time(), "tenant": context.tenant_id}))
+    return 1
+"""})
+
+
+def test_a_burst_never_runs_more_than_the_account_limit_across_the_cluster(postgres, tmp_path):
+    limit = 6
+    url, nodes = start_cluster(postgres, tmp_path, "--account-concurrency", str(limit))
+    try:
+        name = unique("cluster-burst")
+        client = nodes[0].client()
+        client.create_function(FunctionName=name, Runtime="python3.12", Handler="app.handler", Role=ROLE,
+                               Code={"ZipFile": SPANNER}, TenancyConfig=PER_TENANT, Timeout=30)
+        client.get_waiter("function_active_v2").wait(FunctionName=name)
+        clients = [node.client() for node in nodes]
+
+        def call(i):
+            try:
+                clients[i % 3].invoke(FunctionName=name, TenantId=f"tenant-{i % 10}", Payload=b"{}")
+                return "ran"
+            except clients[i % 3].exceptions.TooManyRequestsException:
+                return "throttled"
+
+        with concurrent.futures.ThreadPoolExecutor(30) as pool:
+            outcomes = list(pool.map(call, range(30)))
+        spans = [span for node in nodes for span in node.function_output("SPAN")]
+        assert len(spans) == outcomes.count("ran")
+        # The most invocations running at any instant, over every node.
+        edges = sorted([(s["start"], 1) for s in spans] + [(s["end"], -1) for s in spans])
+        running = peak = 0
+        for _, step in edges:
+            running += step
+            peak = max(peak, running)
+        assert peak <= limit, f"{peak} invocations ran at once under an account limit of {limit}"
+        # Saturated nodes spilled to the others: more ran at once than one node's share.
+        assert peak > limit // 3, f"only {peak} ran at once"
+        assert outcomes.count("throttled") > 0
+    finally:
+        stop_cluster(nodes)

@@ -37,7 +37,8 @@ use hyper_util::client::legacy::Client;
 use hyper_util::rt::TokioExecutor;
 use serde::{Deserialize, Serialize};
 
-use crate::lambda::invoke::SyncInvoke;
+use crate::error::{ApiError, ApiResult};
+use crate::lambda::invoke::{refused, run_here, SyncInvoke};
 use crate::AppState;
 
 /// Where a node takes invokes forwarded by the others.
@@ -106,30 +107,49 @@ fn placement_key(config: &FunctionConfig, tenant: &TenantId) -> String {
 }
 
 /// Runs `invoke` where its tenant's environments live: on the node ranked first for it,
-/// spilling down the ranking past saturated or unreachable nodes. `None` when it should
-/// run here (no cluster, no tenant, or this node's turn came).
-pub(crate) async fn run_placed(
-    state: &AppState,
-    invoke: &SyncInvoke,
-) -> Option<Result<InvokeResponse, InvokeError>> {
-    let (cluster, tenant) = (state.cluster.as_ref()?, invoke.tenant.as_ref()?);
+/// spilling down the ranking past nodes that are saturated, at their share of the
+/// account's concurrency, or unreachable. Without a cluster, or for an invoke without a
+/// tenant, it runs here.
+pub(crate) async fn run_placed(state: &AppState, invoke: SyncInvoke) -> ApiResult<InvokeResponse> {
+    let (Some(cluster), Some(tenant)) = (&state.cluster, &invoke.tenant) else {
+        return run_here(state, invoke).await;
+    };
+    let ranking = cluster.ranking(&invoke.config, tenant);
     let me = cluster.membership.node_id();
-    for node in cluster.ranking(&invoke.config, tenant) {
-        if node.id == me {
-            return None;
-        }
-        match cluster.forward(&node, invoke).await {
-            Ok(Outcome::AtCapacity { environments }) => {
-                tracing::debug!(node = %node.id, environments, "owner saturated; spilling to the next node");
+    let mut last = None;
+    for (place, node) in ranking.iter().enumerate() {
+        let outcome = if node.id == me {
+            run_here(state, invoke.clone()).await
+        } else {
+            match cluster.forward(node, &invoke).await {
+                Ok(outcome) => outcome.into_result().map_err(refused),
+                Err(e) => {
+                    tracing::warn!(node = %node.id, error = %e, "cannot forward an invoke; trying the next node");
+                    continue;
+                }
             }
-            Ok(outcome) => return Some(outcome.into_result()),
-            Err(e) => {
-                tracing::warn!(node = %node.id, error = %e, "cannot forward an invoke; trying the next node")
+        };
+        match outcome {
+            Err(error) if spills(&error) && place + 1 < ranking.len() => {
+                tracing::debug!(node = %node.id, code = error.code, "node full; spilling to the next one");
+                last = Some(error);
             }
+            outcome => return outcome,
         }
     }
-    // No node of the ranking took it (or this node is not in the view yet): run it here.
-    None
+    match last {
+        // Every node of the ranking was full.
+        Some(error) => Err(error),
+        // None could be reached (or this node is not in its own view yet): run it here.
+        None => run_here(state, invoke).await,
+    }
+}
+
+/// Whether another node may take what this one refused: it was full (every environment
+/// slot busy, or its share of the account's concurrency in use; both are Lambda's
+/// account throttle). The function's and the tenant's own limits are answered as they are.
+fn spills(error: &ApiError) -> bool {
+    error.reason == Some(ThrottleReason::Account.as_str())
 }
 
 /// An invoke forwarded by another node: resolved there, run here.

@@ -273,6 +273,18 @@ impl Admission {
         }
     }
 
+    /// Changes the account limit this admission enforces: a node of a cluster enforces its
+    /// share of the account's. Invocations already running keep running; a higher limit
+    /// lets waiting ones in.
+    pub fn set_account_limit(self: &Arc<Self>, limit: u32) {
+        let granted = {
+            let mut state = self.state();
+            state.account_limit = limit;
+            state.grant()
+        };
+        self.hand_over(granted);
+    }
+
     /// Sets or clears a function's reserved concurrency.
     pub fn set_reserved(self: &Arc<Self>, function: &FunctionName, reserved: Option<u32>) {
         let granted = {

@@ -419,6 +419,11 @@ async fn serve(
     let scheme = if tls.is_some() { "https" } else { "http" };
     let membership = join_cluster(&args, &location, &format!("{scheme}://{address}")).await?;
     if let Some(membership) = &membership {
+        tokio::spawn(share_account_concurrency(
+            Arc::clone(membership),
+            envs.clone(),
+            args.account_concurrency,
+        ));
         // The async queue is shared: this node takes events as itself, and leaves alone
         // those the nodes in the cluster hold. Set before the queue's worker first looks.
         let view = Arc::clone(membership);
@@ -541,6 +546,32 @@ async fn serve(
 /// renews it (and reads who else is in).
 const CLUSTER_LEASE: Duration = Duration::from_secs(10);
 const CLUSTER_HEARTBEAT: Duration = Duration::from_secs(2);
+
+/// A node of a cluster admits its share of the account's concurrency: the limit divided
+/// by the live nodes (rounded down), following this node's view of the membership (read
+/// at every heartbeat, checked here four times as often), so together the nodes never run
+/// more than the limit. A node that joins takes its share at once while the
+/// others lower theirs at their next heartbeat, and invocations a node admitted under its
+/// old share run to their end: for up to a heartbeat plus those invocations' duration
+/// after a join, the cluster may run up to one share more than the limit (docs/CLUSTER.md).
+async fn share_account_concurrency(membership: Arc<alcove_cluster::Membership>, envs: Manager, limit: u32) {
+    let mut ticks = tokio::time::interval(CLUSTER_HEARTBEAT / 4);
+    let mut share = None;
+    loop {
+        ticks.tick().await;
+        let nodes = membership.live().len().max(1) as u32;
+        if share != Some(limit / nodes) {
+            share = Some(limit / nodes);
+            tracing::info!(
+                nodes,
+                share = limit / nodes,
+                limit,
+                "this node's share of the account's concurrency"
+            );
+            envs.admission().set_account_limit(limit / nodes);
+        }
+    }
+}
 
 /// Joins the cluster of a shared store; a SQLite store is a cluster of one.
 async fn join_cluster(

@@ -121,6 +121,7 @@ pub(crate) fn payload(bytes: Bytes) -> ApiResult<Bytes> {
 }
 
 /// A synchronous invocation of a resolved function for a checked tenant.
+#[derive(Clone)]
 pub(crate) struct SyncInvoke {
     pub config: FunctionConfig,
     pub tenant: Option<TenantId>,
@@ -136,9 +137,11 @@ pub(crate) struct SyncInvoke {
 /// tenant pools, limits and the sandbox apply alike.
 pub(crate) async fn run_sync(state: &AppState, invoke: SyncInvoke) -> ApiResult<InvokeResponse> {
     // In a cluster, a tenant's invoke runs on the node that holds its environments.
-    if let Some(outcome) = crate::cluster::run_placed(state, &invoke).await {
-        return outcome.map_err(refused);
-    }
+    crate::cluster::run_placed(state, invoke).await
+}
+
+/// Runs a synchronous invocation on this node.
+pub(crate) async fn run_here(state: &AppState, invoke: SyncInvoke) -> ApiResult<InvokeResponse> {
     let task_root = state.code.local_task_root(&invoke.config.code.sha256_hex).await?;
     let target = InvokeTarget { config: invoke.config, task_root, tenant: invoke.tenant };
     let request = InvokeRequest {
