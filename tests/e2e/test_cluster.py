@@ -247,3 +247,25 @@ def test_a_burst_never_runs_more_than_the_account_limit_across_the_cluster(postg
         assert outcomes.count("throttled") > 0
     finally:
         stop_cluster(nodes)
+
+
+def test_a_drained_node_hands_its_tenants_over(cluster):
+    url, nodes = cluster
+    name = create_counter(nodes[0])
+    assert [invoke(nodes[i % 3], name, "BlueTenant") for i in range(2)] == [0, 1]
+    [owner] = [i for i, node in enumerate(nodes) if environments(node, name)]
+    result = subprocess.run([binary(), "cluster", "drain", f"node-{owner}", "--store", url],
+                            capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+    assert [n["State"] for n in cluster_status(url)["Nodes"] if n["NodeId"] == f"node-{owner}"] == ["draining"]
+    time.sleep(HEARTBEAT_S + 1)
+    # The tenant moved (a fresh environment on its next node), from every node, the
+    # drained one included; the drained node still answers the API.
+    assert [invoke(node, name, "BlueTenant") for node in nodes] == [0, 1, 2]
+    assert len(environments(nodes[owner], name)) == 1, "the drained node started an environment"
+    undo = subprocess.run([binary(), "cluster", "drain", f"node-{owner}", "--store", url, "--undo"],
+                          capture_output=True, text=True, timeout=60)
+    assert undo.returncode == 0, undo.stderr
+    missing = subprocess.run([binary(), "cluster", "drain", "no-such-node", "--store", url],
+                             capture_output=True, text=True, timeout=60)
+    assert missing.returncode != 0 and "no node no-such-node" in missing.stderr

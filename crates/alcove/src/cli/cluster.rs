@@ -1,5 +1,7 @@
 //! `alcove cluster status`: the nodes sharing a PostgreSQL store, their leases, and what
-//! each one runs (asked of each live node over its API).
+//! each one runs (asked of each live node over its API). `alcove cluster drain NODE`:
+//! the node gets no new work (the others stop ranking it at their next heartbeat) while it
+//! finishes what it runs; `--undo` takes it back.
 
 use alcove_cluster::membership;
 use alcove_sql::{Location, Tx};
@@ -17,6 +19,21 @@ pub struct ClusterArgs {
 enum ClusterCommand {
     /// Every node of the cluster: address, version, lease, environments and tenants.
     Status(StatusArgs),
+    /// Stops giving a node new work (its tenants move to their next node) while it
+    /// finishes what it runs; with --undo, gives it work again.
+    Drain(DrainArgs),
+}
+
+#[derive(Debug, Args)]
+struct DrainArgs {
+    /// The node's id, as `alcove cluster status` shows it.
+    node: String,
+    /// The PostgreSQL store the nodes share.
+    #[arg(long, env = "ALCOVE_STORE")]
+    store: String,
+    /// Give the node work again.
+    #[arg(long)]
+    undo: bool,
 }
 
 #[derive(Debug, Args)]
@@ -33,7 +50,31 @@ const HEADER: &[&str] = &["NODE", "ADDRESS", "VERSION", "STATE", "LEASE_S", "ENV
 pub fn run(args: ClusterArgs) -> anyhow::Result<()> {
     match args.command {
         ClusterCommand::Status(args) => status(args),
+        ClusterCommand::Drain(args) => drain(args),
     }
+}
+
+fn drain(args: DrainArgs) -> anyhow::Result<()> {
+    let location = Location::parse(&args.store)?;
+    let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(1).enable_all().build()?;
+    let (node, draining) = (args.node.clone(), !args.undo);
+    let found = runtime.block_on(async {
+        let db = alcove_cluster::Membership::observe(&location).await?;
+        db.write(move |tx: &dyn Tx| membership::set_draining(tx, &node, draining)).await.map_err(anyhow::Error::from)
+    })?;
+    if !found {
+        anyhow::bail!("no node {} in the cluster at {}", args.node, location.describe());
+    }
+    println!(
+        "{} {}",
+        args.node,
+        if draining {
+            "is draining: no new work once the others see it (one heartbeat); it finishes what it runs"
+        } else {
+            "takes new work again"
+        }
+    );
+    Ok(())
 }
 
 fn status(args: StatusArgs) -> anyhow::Result<()> {
