@@ -24,3 +24,11 @@ else
 fi
 node --test runtimes/nodejs/test/bootstrap.test.mjs
 ALCOVE_BIN="$PWD/target/release/alcove" python3 -m pytest tests/e2e -q "$@"
+# The whole suite again with every server on a PostgreSQL store (one database each on a
+# throwaway PostgreSQL server), when PostgreSQL is installed; the tests that start their
+# own PostgreSQL (clusters, the store flag, the harness) ran above already.
+if python3 -c 'import sys; sys.path.insert(0, "tests/e2e"); import postgres; sys.exit(postgres.find_bindir() is None)'; then
+  ALCOVE_TEST_STORE=postgres ALCOVE_BIN="$PWD/target/release/alcove" python3 -m pytest tests/e2e -q \
+    --ignore=tests/e2e/test_cluster.py --ignore=tests/e2e/test_store.py \
+    --ignore=tests/e2e/test_postgres_harness.py "$@"
+fi
