@@ -60,7 +60,9 @@ fn drain(args: DrainArgs) -> anyhow::Result<()> {
     let (node, draining) = (args.node.clone(), !args.undo);
     let found = runtime.block_on(async {
         let db = alcove_cluster::Membership::observe(&location).await?;
-        db.write(move |tx: &dyn Tx| membership::set_draining(tx, &node, draining)).await.map_err(anyhow::Error::from)
+        db.write(move |tx: &dyn Tx| membership::set_draining(tx, &node, draining))
+            .await
+            .map_err(anyhow::Error::from)
     })?;
     if !found {
         anyhow::bail!("no node {} in the cluster at {}", args.node, location.describe());
