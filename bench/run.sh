@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Builds Alcove, its fixtures and the benchmark harness in release mode, installs the
-# peers (cargo-lambda from PyPI, lambda-local from npm) and runs every benchmark:
-# warm invokes, cold starts, tenant churn and density. Arguments go to alcove-bench
-# (see `target/release/alcove-bench --help`), e.g.:
+# peers (cargo-lambda from PyPI, lambda-local from npm) and runs every benchmark: warm
+# invokes, cold starts, tenant churn, density and a two-node cluster. Arguments go to
+# alcove-bench (see `target/release/alcove-bench --help`), e.g.:
 #
 #   bench/run.sh                         # everything, full counts (the churn alone takes long)
 #   bench/run.sh --repeat 2 --tenants 10000
@@ -38,4 +38,9 @@ fi
 
 json=target/bench/results.json
 if [[ $smoke == 1 ]]; then json=target/bench/smoke.json; fi
+# The cluster benchmark needs a PostgreSQL server: a throwaway one when PostgreSQL is
+# installed and none is named (ALCOVE_TEST_POSTGRES); it is skipped otherwise.
+if [[ -z "${ALCOVE_TEST_POSTGRES:-}" ]]; then
+  exec python3 tests/e2e/postgres.py run -- target/release/alcove-bench --json "$json" "$@"
+fi
 exec target/release/alcove-bench --json "$json" "$@"

@@ -23,11 +23,13 @@ pub struct ServerOptions {
     pub sandbox: bool,
     pub max_environments: usize,
     pub idle_timeout_secs: u64,
+    /// More arguments for `alcove serve` (a cluster node's `--store`, `--node-id`).
+    pub extra_args: Vec<String>,
 }
 
 impl Default for ServerOptions {
     fn default() -> Self {
-        ServerOptions { sandbox: true, max_environments: 128, idle_timeout_secs: 600 }
+        ServerOptions { sandbox: true, max_environments: 128, idle_timeout_secs: 600, extra_args: Vec::new() }
     }
 }
 
@@ -59,6 +61,7 @@ impl Alcove {
             .arg(data.path().join("data"))
             .args(["--max-environments", &options.max_environments.to_string()])
             .args(["--idle-timeout", &options.idle_timeout_secs.to_string()])
+            .args(&options.extra_args)
             .env("ALCOVE_LOG", "info")
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
@@ -123,6 +126,22 @@ impl Alcove {
                 _ => bail!("function {name} did not become Active: {} {}", reply.status, reply.text()),
             }
         }
+    }
+
+    /// The tenants this server runs environments of `function` for.
+    pub async fn tenants_with_environments(&mut self, function: &str) -> anyhow::Result<Vec<String>> {
+        let path = format!("/alcove/v1/environments?function={function}");
+        let reply = self.control.send(hyper::Method::GET, &path, &[], Bytes::new()).await?;
+        if !reply.status.is_success() {
+            bail!("listing environments failed: {} {}", reply.status, reply.text());
+        }
+        let listed: serde_json::Value = serde_json::from_slice(&reply.body)?;
+        Ok(listed["Environments"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|e| e["TenantId"].as_str().map(str::to_owned))
+            .collect())
     }
 
     pub fn endpoint(&self, function: &str) -> Endpoint {

@@ -35,6 +35,7 @@ enum Bench {
     Cold,
     Churn,
     Density,
+    Cluster,
 }
 
 /// Benchmarks of Alcove against local Lambda emulators.
@@ -45,7 +46,7 @@ struct Args {
     #[arg(long)]
     smoke: bool,
     /// Benchmarks to run (comma-separated); all by default.
-    #[arg(long, value_delimiter = ',', default_values = ["warm", "cold", "churn", "density"])]
+    #[arg(long, value_delimiter = ',', default_values = ["warm", "cold", "churn", "density", "cluster"])]
     only: Vec<Bench>,
     /// Runs of each benchmark; the report shows the median of the runs.
     #[arg(long, default_value_t = 1)]
@@ -71,6 +72,11 @@ struct Args {
     /// Idle warm environments the density benchmark starts.
     #[arg(long, default_value_t = 1000)]
     density: usize,
+    /// A PostgreSQL server the cluster benchmark may create a database on (its nodes'
+    /// store); without one the cluster benchmark is skipped. bench/run.sh starts a
+    /// throwaway one when PostgreSQL is installed.
+    #[arg(long, env = "ALCOVE_TEST_POSTGRES")]
+    postgres: Option<String>,
     /// The `alcove` binary; default: beside this one.
     #[arg(long)]
     alcove: Option<PathBuf>,
@@ -113,6 +119,7 @@ pub struct Ctx {
     pub churn_tenants: usize,
     pub churn_cap: usize,
     pub density: usize,
+    pub postgres: Option<String>,
 }
 
 fn on_path(program: &str) -> Option<PathBuf> {
@@ -180,6 +187,7 @@ fn context(args: Args) -> anyhow::Result<Plan> {
         churn_tenants: if smoke { 40 } else { args.tenants },
         churn_cap: if smoke { 8 } else { args.cap },
         density: if smoke { 8 } else { args.density },
+        postgres: args.postgres,
     };
     Ok(Plan { ctx, only: args.only, repeat: args.repeat.max(1), json: args.json, notes })
 }
@@ -207,6 +215,7 @@ async fn async_main(args: Args) -> anyhow::Result<()> {
                 Bench::Cold => scenarios::cold::run(&ctx, &mut figures).await,
                 Bench::Churn => scenarios::churn::run(&ctx, &mut figures, run).await,
                 Bench::Density => scenarios::density::run(&ctx, &mut figures).await,
+                Bench::Cluster => scenarios::cluster::run(&ctx, &mut figures).await,
             };
             result.with_context(|| format!("benchmark {bench:?}"))?;
         }

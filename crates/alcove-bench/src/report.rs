@@ -234,6 +234,38 @@ fn dedup(mut v: Vec<usize>) -> Vec<usize> {
     v
 }
 
+fn cluster(f: &Figures, concurrency: &[usize], out: &mut String) {
+    let _ = writeln!(
+        out,
+        "### Cluster: warm invokes through the owner and through a forwarding node (ms, requests/s)\n"
+    );
+    let _ = writeln!(
+        out,
+        "| function | c | owner p50 | owner p99 | owner req/s | forwarded p50 | forwarded p99 | forwarded req/s | p50 forwarded/owner |"
+    );
+    let _ = writeln!(out, "|---|---|---|---|---|---|---|---|---|");
+    for c in concurrency {
+        let g = |via: &str, what: &str| f.get(&format!("cluster.native.{via}.c{c}.{what}"));
+        let _ = writeln!(
+            out,
+            "| native echo | {c} | {} | {} | {} | {} | {} | {} | {} |",
+            num(g("owner", "p50_ms"), 3),
+            num(g("owner", "p99_ms"), 3),
+            num(g("owner", "rps"), 0),
+            num(g("forwarded", "p50_ms"), 3),
+            num(g("forwarded", "p99_ms"), 3),
+            num(g("forwarded", "rps"), 0),
+            ratio_text(g("forwarded", "p50_ms"), g("owner", "p50_ms")),
+        );
+    }
+    let _ = writeln!(
+        out,
+        "\nPostgreSQL on the warm path: {} database transactions per warm invoke through the owner \
+         (committed transactions under load beyond the idle nodes' own in as long; target 0).\n",
+        num(f.get("cluster.native.owner.db_transactions_per_invoke"), 4)
+    );
+}
+
 pub fn render(f: &Figures, concurrency: &[usize]) -> String {
     let mut out = String::new();
     if f.has_prefix("warm.") {
@@ -247,6 +279,9 @@ pub fn render(f: &Figures, concurrency: &[usize]) -> String {
     }
     if f.has_prefix("density.") {
         density(f, &mut out);
+    }
+    if f.has_prefix("cluster.") {
+        cluster(f, concurrency, &mut out);
     }
     targets(f, &mut out);
     for note in &f.notes {

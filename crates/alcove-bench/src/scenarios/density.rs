@@ -54,7 +54,12 @@ async fn counter(conn: &mut Conn, endpoint: &crate::invoke::Endpoint, tenant: &s
 pub async fn run(ctx: &Ctx, figures: &mut Figures) -> anyhow::Result<()> {
     let n = ctx.density;
     eprintln!("density: {n} idle warm environments");
-    let options = ServerOptions { sandbox: true, max_environments: n + 16, idle_timeout_secs: 7200 };
+    let options = ServerOptions {
+        sandbox: true,
+        max_environments: n + 16,
+        idle_timeout_secs: 7200,
+        ..ServerOptions::default()
+    };
     let mut server = Alcove::start(&ctx.alcove, &options).await?;
     let pid = server.process.pid;
     let result = async {

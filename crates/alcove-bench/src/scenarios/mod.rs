@@ -1,6 +1,7 @@
-//! The four benchmarks. Each records its figures or fails; none judges a timing.
+//! The benchmarks. Each records its figures or fails; none judges a timing.
 
 pub mod churn;
+pub mod cluster;
 pub mod cold;
 pub mod density;
 pub mod warm;
