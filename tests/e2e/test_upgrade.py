@@ -33,7 +33,8 @@ def old_data_dir(tmp_path):
 
 
 # The schema version this Alcove writes: one per numbered migration file.
-LATEST_SCHEMA = len([f for f in os.listdir(os.path.join(REPO, "crates", "alcove-store", "migrations")) if f.endswith(".sql")])
+LATEST_SCHEMA = len([f for f in os.listdir(os.path.join(REPO, "crates", "alcove-store", "migrations", "sqlite"))
+                     if f.endswith(".sql")])
 
 
 def user_version(path):
