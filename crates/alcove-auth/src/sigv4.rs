@@ -440,7 +440,8 @@ pub fn verify(
     }
 }
 
-fn constant_time_eq(a: &str, b: &str) -> bool {
+/// Compares secrets in time independent of where they first differ.
+pub fn constant_time_eq(a: &str, b: &str) -> bool {
     a.len() == b.len() && bool::from(a.as_bytes().ct_eq(b.as_bytes()))
 }
 
